@@ -1,0 +1,186 @@
+//! The runtime of an `#[onex_operation]` method: publishes `started`,
+//! keeps the operation's correlation in scope while its body is polled, and
+//! publishes exactly one end event: `completed`, `failed` for an `Err`, a
+//! panic (which then propagates unchanged) or a future dropped before it
+//! finished.
+
+use crate::correlation::{Correlation, Scope};
+use crate::event_type::EventType;
+use crate::node::NodeContext;
+use crate::outcome::Outcome;
+use crate::payload::{ArgSpec, Captured, ErrorInfo, Input, Payload, ResultSummary};
+use pin_project_lite::pin_project;
+use std::any::Any;
+use std::future::Future;
+use std::panic::{catch_unwind, resume_unwind, AssertUnwindSafe};
+use std::pin::Pin;
+use std::task::{Context, Poll};
+use std::time::Instant;
+use uuid::Uuid;
+
+/// What `#[onex_node]` knows of one operation at compile time.
+#[derive(Debug)]
+pub struct OperationDescriptor {
+    /// The operation's name.
+    pub operation: &'static str,
+    /// `{node_type}.{operation}.started`
+    pub started: EventType,
+    /// `{node_type}.{operation}.completed`
+    pub completed: EventType,
+    /// `{node_type}.{operation}.failed`
+    pub failed: EventType,
+    /// The arguments summarized in `input`.
+    pub args: &'static [ArgSpec],
+}
+
+/// One running operation. Publishes its end event exactly once: through
+/// [`OperationGuard::finish`], on a panic of the body, or on drop.
+#[derive(Debug)]
+pub struct OperationGuard {
+    ctx: NodeContext,
+    op: &'static OperationDescriptor,
+    scope: Correlation,
+    start: Instant,
+    done: bool,
+}
+
+impl OperationGuard {
+    /// Publishes `started` and starts the clock.
+    pub fn start(ctx: &NodeContext, op: &'static OperationDescriptor, input: Input) -> Self {
+        let start = Instant::now();
+        let parent = Correlation::current();
+        let correlation_id = parent.map_or_else(Uuid::new_v4, |p| p.correlation_id);
+        let started_id = ctx.emit(
+            op.started,
+            Some(Correlation {
+                correlation_id,
+                causation_id: parent.and_then(|p| p.causation_id),
+            }),
+            Payload::Started {
+                operation: op.operation,
+                input,
+            },
+        );
+        OperationGuard {
+            ctx: ctx.clone(),
+            op,
+            scope: Correlation {
+                correlation_id,
+                causation_id: Some(started_id),
+            },
+            start,
+            done: false,
+        }
+    }
+
+    /// The correlation in scope while the body runs: this operation's
+    /// correlation id, caused by its `started` event.
+    pub fn scope(&self) -> Correlation {
+        self.scope
+    }
+
+    fn elapsed_ms(&self) -> f64 {
+        self.start.elapsed().as_secs_f64() * 1000.0
+    }
+
+    /// Publishes `completed` or `failed` for the value the body returned.
+    pub fn finish(mut self, outcome: Outcome, value: Option<Captured>) {
+        self.done = true;
+        let execution_time_ms = self.elapsed_ms();
+        let operation = self.op.operation;
+        let (event_type, payload) = match outcome {
+            Outcome::Completed { ty } => (
+                self.op.completed,
+                Payload::Completed {
+                    operation,
+                    execution_time_ms,
+                    result: ResultSummary { ty, value },
+                },
+            ),
+            Outcome::Failed(error) => (
+                self.op.failed,
+                Payload::Failed {
+                    operation,
+                    execution_time_ms,
+                    error,
+                },
+            ),
+        };
+        self.ctx.emit(event_type, Some(self.scope), payload);
+    }
+
+    fn fail(&mut self, error: ErrorInfo) {
+        if self.done {
+            return;
+        }
+        self.done = true;
+        let execution_time_ms = self.elapsed_ms();
+        self.ctx.emit(
+            self.op.failed,
+            Some(self.scope),
+            Payload::Failed {
+                operation: self.op.operation,
+                execution_time_ms,
+                error,
+            },
+        );
+    }
+}
+
+impl Drop for OperationGuard {
+    fn drop(&mut self) {
+        // Panics of the body were reported by `Instrumented`; reaching here
+        // unfinished means the future was dropped (timeout, `select!`, or a
+        // caller unwinding from its own panic).
+        self.fail(ErrorInfo::cancelled());
+    }
+}
+
+fn panic_message(payload: &(dyn Any + Send)) -> String {
+    if let Some(s) = payload.downcast_ref::<&'static str>() {
+        (*s).to_owned()
+    } else if let Some(s) = payload.downcast_ref::<String>() {
+        s.clone()
+    } else {
+        "Box<dyn Any>".to_owned()
+    }
+}
+
+pin_project! {
+    /// The body of an operation, polled with the operation's correlation in
+    /// scope. A panic of the body publishes `failed` with kind `panic` and
+    /// then resumes unwinding with the same payload.
+    #[must_use = "futures do nothing unless polled"]
+    pub struct Instrumented<'a, F> {
+        guard: &'a mut OperationGuard,
+        #[pin]
+        inner: F,
+    }
+}
+
+impl<'a, F: Future> Instrumented<'a, F> {
+    /// Wraps `inner`.
+    pub fn new(guard: &'a mut OperationGuard, inner: F) -> Self {
+        Instrumented { guard, inner }
+    }
+}
+
+impl<F: Future> Future for Instrumented<'_, F> {
+    type Output = F::Output;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<F::Output> {
+        let this = self.project();
+        let result = {
+            let _scope = Scope::enter(Some(this.guard.scope));
+            let inner = this.inner;
+            catch_unwind(AssertUnwindSafe(move || inner.poll(cx)))
+        };
+        match result {
+            Ok(poll) => poll,
+            Err(payload) => {
+                this.guard.fail(ErrorInfo::panic(panic_message(&*payload)));
+                resume_unwind(payload)
+            }
+        }
+    }
+}

@@ -1,0 +1,101 @@
+//! Success or failure told apart by the return *type*, with autoref
+//! specialization: any `Result<T, E>` (including aliases such as
+//! `anyhow::Result<T>` or `std::io::Result<T>`) is `failed` when `Err`;
+//! anything else is `completed`.
+//!
+//! The macros call `(&&&&&&Wrap(&ret)).__onex_outcome()`; method lookup
+//! picks the most specific impl that applies:
+//!
+//! | refs | type | error described by |
+//! |---|---|---|
+//! | 6 | `Result<T, E: Error>` | type name, `Display`, `source()` chain |
+//! | 5 | `Result<T, E: AsRef<dyn Error + Send + Sync>>` (anyhow, `Box<dyn Error + Send + Sync>`) | type name, `Display`, chain |
+//! | 4 | `Result<T, E: AsRef<dyn Error>>` (`Box<dyn Error>`) | type name, `Display`, chain |
+//! | 3 | `Result<T, E: Display>` | type name, `Display` |
+//! | 2 | `Result<T, E: Debug>` | type name, `Debug` |
+//! | 1 | `Result<T, E>` | type name |
+//! | 0 | anything else | always `completed` |
+
+use crate::payload::{Captured, ErrorInfo};
+use serde::Serialize;
+use std::any::type_name;
+use std::error::Error as StdError;
+use std::fmt::{Debug, Display};
+
+/// How an operation ended.
+#[derive(Debug)]
+pub enum Outcome {
+    /// It returned a value (an `Ok` for a `Result`) of type `ty`.
+    Completed {
+        /// `std::any::type_name` of the value.
+        ty: &'static str,
+    },
+    /// It returned `Err`.
+    Failed(ErrorInfo),
+}
+
+/// Wraps a reference to the returned value for autoref specialization.
+pub struct Wrap<'a, T: ?Sized>(pub &'a T);
+
+macro_rules! result_level {
+    ($trait:ident, $refs:ty, [$($bound:tt)*], |$e:ident| $describe:expr) => {
+        #[doc(hidden)]
+        pub trait $trait {
+            fn __onex_outcome(self) -> Outcome;
+        }
+        impl<T, E: $($bound)*> $trait for $refs {
+            fn __onex_outcome(self) -> Outcome {
+                match self.0 {
+                    Ok(_) => Outcome::Completed { ty: type_name::<T>() },
+                    Err($e) => Outcome::Failed($describe),
+                }
+            }
+        }
+    };
+}
+
+result_level!(ViaStdError, &&&&&&Wrap<'_, Result<T, E>>, [StdError + 'static],
+    |e| ErrorInfo::from_error(type_name::<E>(), e));
+result_level!(ViaDynErrorSendSync, &&&&&Wrap<'_, Result<T, E>>, [AsRef<dyn StdError + Send + Sync + 'static>],
+    |e| ErrorInfo::from_error(type_name::<E>(), e.as_ref()));
+result_level!(ViaDynError, &&&&Wrap<'_, Result<T, E>>, [AsRef<dyn StdError + 'static>],
+    |e| ErrorInfo::from_error(type_name::<E>(), e.as_ref()));
+result_level!(ViaDisplay, &&&Wrap<'_, Result<T, E>>, [Display],
+    |e| ErrorInfo::from_message(type_name::<E>(), e.to_string()));
+result_level!(ViaDebug, &&Wrap<'_, Result<T, E>>, [Debug],
+    |e| ErrorInfo::from_message(type_name::<E>(), format!("{e:?}")));
+result_level!(ViaAnyResult, &Wrap<'_, Result<T, E>>, [Sized],
+    |_e| ErrorInfo::from_message(type_name::<E>(), type_name::<E>().to_owned()));
+
+#[doc(hidden)]
+pub trait ViaValue {
+    fn __onex_outcome(self) -> Outcome;
+}
+impl<T> ViaValue for Wrap<'_, T> {
+    fn __onex_outcome(self) -> Outcome {
+        Outcome::Completed {
+            ty: type_name::<T>(),
+        }
+    }
+}
+
+/// `ret`: the `Ok` value of a `Result`, or the value itself, serialized.
+#[doc(hidden)]
+pub trait RetOfResult {
+    fn __onex_ret(self) -> Option<Captured>;
+}
+impl<T: Serialize, E> RetOfResult for &Wrap<'_, Result<T, E>> {
+    fn __onex_ret(self) -> Option<Captured> {
+        self.0.as_ref().ok().map(Captured::of)
+    }
+}
+
+#[doc(hidden)]
+pub trait RetOfValue {
+    fn __onex_ret(self) -> Option<Captured>;
+}
+impl<T: Serialize> RetOfValue for Wrap<'_, T> {
+    fn __onex_ret(self) -> Option<Captured> {
+        Some(Captured::of(self.0))
+    }
+}
