@@ -1,7 +1,42 @@
+//! Procedural macros of [onex-events](https://docs.rs/onex-events). Depend
+//! on `onex-events`, which re-exports them; the generated code reaches the
+//! runtime through `::onex_events::__private`.
+//!
+//! The crate follows thiserror's layout: [`attr`] parses the attributes,
+//! [`ast`] gathers a typed view of the node borrowing the user's syntax
+//! (for spans), [`valid`] checks every rule, [`expand`] generates code, and
+//! [`fallback`] emits the user's item unchanged next to `compile_error!` so
+//! one mistake gives one error.
+
+#![allow(clippy::manual_let_else)]
+
+mod ast;
+mod attr;
+mod derive;
+mod expand;
+mod fallback;
+mod names;
+mod valid;
+
 use proc_macro::TokenStream;
+
+/// Marks an inherent `impl` block as an ONEX node. See `onex_events::onex_node`.
 #[proc_macro_attribute]
-pub fn onex_node(_a: TokenStream, i: TokenStream) -> TokenStream { i }
+pub fn onex_node(args: TokenStream, input: TokenStream) -> TokenStream {
+    expand::node(args.into(), input.into()).into()
+}
+
+/// Marks an `async` method of an `#[onex_node]` impl block as an operation.
+///
+/// `#[onex_node]` consumes these attributes; this entry point is reached only
+/// when the attribute is used outside a node, which is an error.
 #[proc_macro_attribute]
-pub fn onex_operation(_a: TokenStream, i: TokenStream) -> TokenStream { i }
+pub fn onex_operation(args: TokenStream, input: TokenStream) -> TokenStream {
+    fallback::operation_outside_node(args.into(), input.into()).into()
+}
+
+/// Implements `onex_events::OnexNode` for a struct with a `NodeContext` field.
 #[proc_macro_derive(OnexNode, attributes(onex))]
-pub fn derive(_i: TokenStream) -> TokenStream { TokenStream::new() }
+pub fn derive_onex_node(input: TokenStream) -> TokenStream {
+    derive::onex_node(input.into()).into()
+}

@@ -58,7 +58,9 @@ pub struct EventType {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum EventTypeError {
     /// A segment is empty or not lowercase snake_case.
-    #[error("event type `{name}`: segment `{segment}` is not lowercase snake_case ([a-z][a-z0-9_]*)")]
+    #[error(
+        "event type `{name}`: segment `{segment}` is not lowercase snake_case ([a-z][a-z0-9_]*)"
+    )]
     InvalidSegment {
         /// The whole name.
         name: String,

@@ -37,6 +37,14 @@ pub enum Outcome {
 /// Wraps a reference to the returned value for autoref specialization.
 pub struct Wrap<'a, T: ?Sized>(pub &'a T);
 
+impl<T: ?Sized> Clone for Wrap<'_, T> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+
+impl<T: ?Sized> Copy for Wrap<'_, T> {}
+
 macro_rules! result_level {
     ($trait:ident, $refs:ty, [$($bound:tt)*], |$e:ident| $describe:expr) => {
         #[doc(hidden)]
@@ -54,18 +62,33 @@ macro_rules! result_level {
     };
 }
 
-result_level!(ViaStdError, &&&&&&Wrap<'_, Result<T, E>>, [StdError + 'static],
-    |e| ErrorInfo::from_error(type_name::<E>(), e));
-result_level!(ViaDynErrorSendSync, &&&&&Wrap<'_, Result<T, E>>, [AsRef<dyn StdError + Send + Sync + 'static>],
-    |e| ErrorInfo::from_error(type_name::<E>(), e.as_ref()));
-result_level!(ViaDynError, &&&&Wrap<'_, Result<T, E>>, [AsRef<dyn StdError + 'static>],
-    |e| ErrorInfo::from_error(type_name::<E>(), e.as_ref()));
-result_level!(ViaDisplay, &&&Wrap<'_, Result<T, E>>, [Display],
-    |e| ErrorInfo::from_message(type_name::<E>(), e.to_string()));
-result_level!(ViaDebug, &&Wrap<'_, Result<T, E>>, [Debug],
-    |e| ErrorInfo::from_message(type_name::<E>(), format!("{e:?}")));
-result_level!(ViaAnyResult, &Wrap<'_, Result<T, E>>, [Sized],
-    |_e| ErrorInfo::from_message(type_name::<E>(), type_name::<E>().to_owned()));
+result_level!(
+    ViaStdError,
+    &&&&&&Wrap<'_, Result<T, E>>,
+    [StdError + 'static],
+    |e| ErrorInfo::from_error(type_name::<E>(), e)
+);
+result_level!(
+    ViaDynErrorSendSync,
+    &&&&&Wrap<'_, Result<T, E>>,
+    [AsRef<dyn StdError + Send + Sync + 'static>],
+    |e| ErrorInfo::from_error(type_name::<E>(), e.as_ref())
+);
+result_level!(
+    ViaDynError,
+    &&&&Wrap<'_, Result<T, E>>,
+    [AsRef<dyn StdError + 'static>],
+    |e| ErrorInfo::from_error(type_name::<E>(), e.as_ref())
+);
+result_level!(ViaDisplay, &&&Wrap<'_, Result<T, E>>, [Display], |e| {
+    ErrorInfo::from_message(type_name::<E>(), e.to_string())
+});
+result_level!(ViaDebug, &&Wrap<'_, Result<T, E>>, [Debug], |e| {
+    ErrorInfo::from_message(type_name::<E>(), format!("{e:?}"))
+});
+result_level!(ViaAnyResult, &Wrap<'_, Result<T, E>>, [Sized], |_e| {
+    ErrorInfo::from_message(type_name::<E>(), type_name::<E>().to_owned())
+});
 
 #[doc(hidden)]
 pub trait ViaValue {

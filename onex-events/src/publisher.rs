@@ -45,7 +45,10 @@ impl Publisher {
     pub fn publish(&self, event: Event) {
         let sink = &self.sink;
         if catch_unwind(AssertUnwindSafe(move || sink.publish(event))).is_err() {
-            tracing::error!(sink = sink.name(), "event sink panicked; event not published");
+            tracing::error!(
+                sink = sink.name(),
+                "event sink panicked; event not published"
+            );
         }
     }
 

@@ -73,7 +73,10 @@ mod tests {
     fn formats_rfc3339_utc_with_micros() {
         let t = Timestamp(Utc.with_ymd_and_hms(2026, 1, 2, 3, 4, 5).unwrap());
         assert_eq!(t.to_string(), "2026-01-02T03:04:05.000000Z");
-        assert_eq!(t.to_string(), t.0.to_rfc3339_opts(chrono::SecondsFormat::Micros, true));
+        assert_eq!(
+            t.to_string(),
+            t.0.to_rfc3339_opts(chrono::SecondsFormat::Micros, true)
+        );
         let now = Timestamp::now();
         assert_eq!(
             now.to_string(),

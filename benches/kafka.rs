@@ -1,0 +1,3 @@
+//! Kafka transport benchmark (work in progress).
+
+fn main() {}

@@ -1,0 +1,224 @@
+//! Parsing of `#[onex_node(..)]` and `#[onex_operation(..)]` arguments,
+//! keeping every span; unknown and repeated options are rejected here.
+
+use proc_macro2::{Span, TokenStream};
+use syn::parse::{Parse, ParseStream, Parser};
+use syn::punctuated::Punctuated;
+use syn::{Error, Ident, LitBool, LitStr, Result, Token};
+
+mod kw {
+    syn::custom_keyword!(node_type);
+    syn::custom_keyword!(service);
+    syn::custom_keyword!(namespace);
+    syn::custom_keyword!(include_state_events);
+    syn::custom_keyword!(include_metric_events);
+    syn::custom_keyword!(fields);
+    syn::custom_keyword!(skip);
+    syn::custom_keyword!(skip_all);
+    syn::custom_keyword!(ret);
+}
+
+/// `#[onex_node("orchestrator", service = "..", namespace = "..",
+/// include_state_events = true, include_metric_events = true)]`; the node
+/// type may also be given as `node_type = ".."`.
+#[derive(Default)]
+pub struct NodeAttr {
+    pub node_type: Option<LitStr>,
+    pub service: Option<LitStr>,
+    pub namespace: Option<LitStr>,
+    pub include_state_events: Option<LitBool>,
+    pub include_metric_events: Option<LitBool>,
+}
+
+fn set<T>(slot: &mut Option<T>, value: T, name: &str, span: Span) -> Result<()> {
+    if slot.is_some() {
+        return Err(Error::new(
+            span,
+            format!("`{name}` is given more than once"),
+        ));
+    }
+    *slot = Some(value);
+    Ok(())
+}
+
+const NODE_OPTIONS: &str =
+    "expected `node_type = \"..\"`, `service = \"..\"`, `namespace = \"..\"`, `include_state_events = bool` or `include_metric_events = bool`";
+
+impl NodeAttr {
+    pub fn parse(args: TokenStream) -> Result<Self> {
+        let mut attr = NodeAttr::default();
+        let parser = |input: ParseStream| -> Result<()> {
+            let mut first = true;
+            while !input.is_empty() {
+                let lookahead = input.lookahead1();
+                if first && lookahead.peek(LitStr) {
+                    let lit: LitStr = input.parse()?;
+                    let span = lit.span();
+                    set(&mut attr.node_type, lit, "node_type", span)?;
+                } else if lookahead.peek(kw::node_type) {
+                    let k: kw::node_type = input.parse()?;
+                    input.parse::<Token![=]>()?;
+                    set(&mut attr.node_type, input.parse()?, "node_type", k.span)?;
+                } else if lookahead.peek(kw::service) {
+                    let k: kw::service = input.parse()?;
+                    input.parse::<Token![=]>()?;
+                    set(&mut attr.service, input.parse()?, "service", k.span)?;
+                } else if lookahead.peek(kw::namespace) {
+                    let k: kw::namespace = input.parse()?;
+                    input.parse::<Token![=]>()?;
+                    set(&mut attr.namespace, input.parse()?, "namespace", k.span)?;
+                } else if lookahead.peek(kw::include_state_events) {
+                    let k: kw::include_state_events = input.parse()?;
+                    input.parse::<Token![=]>()?;
+                    let v = input.parse()?;
+                    set(
+                        &mut attr.include_state_events,
+                        v,
+                        "include_state_events",
+                        k.span,
+                    )?;
+                } else if lookahead.peek(kw::include_metric_events) {
+                    let k: kw::include_metric_events = input.parse()?;
+                    input.parse::<Token![=]>()?;
+                    let v = input.parse()?;
+                    set(
+                        &mut attr.include_metric_events,
+                        v,
+                        "include_metric_events",
+                        k.span,
+                    )?;
+                } else if input.peek(Ident) {
+                    let unknown: Ident = input.parse()?;
+                    return Err(Error::new(
+                        unknown.span(),
+                        format!("unknown `onex_node` option `{unknown}`: {NODE_OPTIONS}"),
+                    ));
+                } else {
+                    return Err(lookahead.error());
+                }
+                first = false;
+                if !input.is_empty() {
+                    input.parse::<Token![,]>()?;
+                }
+            }
+            Ok(())
+        };
+        parser.parse2(args)?;
+        Ok(attr)
+    }
+}
+
+/// `#[onex_operation("name", fields(a, b), skip(c), skip_all, ret)]`.
+pub struct OperationAttr {
+    /// The operation name; `None` if missing (reported by `valid`).
+    pub name: Option<LitStr>,
+    /// Span of the whole attribute, for errors about what is missing.
+    pub span: Span,
+    pub fields: Option<(kw::fields, Vec<Ident>)>,
+    pub skip: Option<(kw::skip, Vec<Ident>)>,
+    pub skip_all: Option<kw::skip_all>,
+    pub ret: Option<kw::ret>,
+}
+
+const OPERATION_OPTIONS: &str = "expected `fields(arg, ..)`, `skip(arg, ..)`, `skip_all` or `ret`";
+
+fn idents(input: ParseStream) -> Result<Vec<Ident>> {
+    let content;
+    syn::parenthesized!(content in input);
+    let list = Punctuated::<Ident, Token![,]>::parse_terminated_with(&content, |c| {
+        // Accept `self` too, so `valid` can explain that it is never recorded.
+        if c.peek(Token![self]) {
+            let s: Token![self] = c.parse()?;
+            Ok(Ident::new("self", s.span))
+        } else {
+            c.parse()
+        }
+    })?;
+    Ok(list.into_iter().collect())
+}
+
+impl Parse for OperationAttr {
+    fn parse(input: ParseStream) -> Result<Self> {
+        let mut attr = OperationAttr {
+            name: None,
+            span: input.span(),
+            fields: None,
+            skip: None,
+            skip_all: None,
+            ret: None,
+        };
+        if input.peek(LitStr) {
+            attr.name = Some(input.parse()?);
+            if !input.is_empty() {
+                input.parse::<Token![,]>()?;
+            }
+        }
+        while !input.is_empty() {
+            let lookahead = input.lookahead1();
+            if lookahead.peek(kw::fields) {
+                let k: kw::fields = input.parse()?;
+                set(&mut attr.fields, (k, idents(input)?), "fields", k.span)?;
+            } else if lookahead.peek(kw::skip_all) {
+                let k: kw::skip_all = input.parse()?;
+                set(&mut attr.skip_all, k, "skip_all", k.span)?;
+            } else if lookahead.peek(kw::skip) {
+                let k: kw::skip = input.parse()?;
+                set(&mut attr.skip, (k, idents(input)?), "skip", k.span)?;
+            } else if lookahead.peek(kw::ret) {
+                let k: kw::ret = input.parse()?;
+                set(&mut attr.ret, k, "ret", k.span)?;
+            } else if input.peek(LitStr) {
+                let lit: LitStr = input.parse()?;
+                return Err(Error::new(
+                    lit.span(),
+                    "the operation name must come first, and only once",
+                ));
+            } else if input.peek(Ident) {
+                let unknown: Ident = input.parse()?;
+                return Err(Error::new(
+                    unknown.span(),
+                    format!("unknown `onex_operation` option `{unknown}`: {OPERATION_OPTIONS}"),
+                ));
+            } else {
+                return Err(lookahead.error());
+            }
+            if !input.is_empty() {
+                input.parse::<Token![,]>()?;
+            }
+        }
+        Ok(attr)
+    }
+}
+
+impl OperationAttr {
+    /// Parses the arguments of one `#[onex_operation(..)]` attribute.
+    pub fn from_attribute(attr: &syn::Attribute) -> Result<Self> {
+        match &attr.meta {
+            syn::Meta::Path(path) => Ok(OperationAttr {
+                name: None,
+                span: syn::spanned::Spanned::span(path),
+                fields: None,
+                skip: None,
+                skip_all: None,
+                ret: None,
+            }),
+            syn::Meta::List(list) => {
+                let mut parsed: OperationAttr = list.parse_args()?;
+                parsed.span = syn::spanned::Spanned::span(attr);
+                Ok(parsed)
+            }
+            syn::Meta::NameValue(nv) => Err(Error::new_spanned(
+                nv,
+                "expected `#[onex_operation(\"operation_name\", ..)]`",
+            )),
+        }
+    }
+}
+
+/// True if `attr` is `#[onex_operation]` or `#[onex_events::onex_operation]`.
+pub fn is_operation_attr(attr: &syn::Attribute) -> bool {
+    attr.path()
+        .segments
+        .last()
+        .is_some_and(|s| s.ident == "onex_operation")
+}

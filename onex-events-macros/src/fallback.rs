@@ -1,0 +1,70 @@
+//! On error: the user's item, unchanged but for our own attributes, next to
+//! `compile_error!`, plus stubs of what we would have generated, so one
+//! mistake gives one error and not a cascade.
+
+use crate::attr::is_operation_attr;
+use proc_macro2::{Span, TokenStream};
+use quote::quote;
+use syn::{ImplItem, ItemImpl};
+
+/// The input did not even parse as an impl block.
+pub fn unparsed(error: syn::Error, input: TokenStream) -> TokenStream {
+    let mut tokens = error.to_compile_error();
+    tokens.extend(input);
+    tokens
+}
+
+/// `#[onex_node]` failed: emit the error, the impl without
+/// `#[onex_operation]` attributes, and stub catalog items.
+pub fn node(item: &ItemImpl, error: syn::Error) -> TokenStream {
+    let mut item = item.clone();
+    for impl_item in &mut item.items {
+        if let ImplItem::Fn(method) = impl_item {
+            method.attrs.retain(|a| !is_operation_attr(a));
+        }
+    }
+    let error = error.to_compile_error();
+    let stubs = item.trait_.is_none().then(|| {
+        let self_ty = &item.self_ty;
+        let (impl_generics, _, where_clause) = item.generics.split_for_impl();
+        let stub = quote! {
+            ::onex_events::__private::Catalog {
+                node_type: "invalid",
+                rust_type: "invalid",
+                service: "invalid",
+                namespace: "invalid",
+                operations: &[],
+                operation_lifecycle: &[],
+                state_events: &[],
+                metric_events: &[],
+            }
+        };
+        quote! {
+            impl #impl_generics #self_ty #where_clause {
+                #[allow(dead_code)]
+                pub const EVENT_CATALOG: ::onex_events::__private::Catalog = #stub;
+            }
+            impl #impl_generics ::onex_events::__private::NodeDescriptor for #self_ty #where_clause {
+                const CATALOG: &'static ::onex_events::__private::Catalog = &#stub;
+            }
+        }
+    });
+    quote! {
+        #error
+        #item
+        #stubs
+    }
+}
+
+/// `#[onex_operation]` reached on its own: it is not inside `#[onex_node]`.
+pub fn operation_outside_node(_args: TokenStream, input: TokenStream) -> TokenStream {
+    let error = syn::Error::new(
+        Span::call_site(),
+        "`#[onex_operation]` must be inside an `#[onex_node]` impl block: put `#[onex_node(\"node_type\")]` on the `impl` that holds this method",
+    )
+    .to_compile_error();
+    quote! {
+        #error
+        #input
+    }
+}

@@ -1,0 +1,193 @@
+//! Every rule a node and its operations must follow, checked before any
+//! code is generated; all errors found are reported together, each at the
+//! user's code.
+
+use crate::ast::{Node, Operation};
+use crate::names::is_segment;
+use proc_macro2::Span;
+use std::collections::BTreeMap;
+use syn::{Error, Ident, LitStr, Result};
+
+#[derive(Default)]
+struct Errors(Option<Error>);
+
+impl Errors {
+    fn push(&mut self, span: Span, message: impl std::fmt::Display) {
+        let e = Error::new(span, message);
+        match &mut self.0 {
+            Some(all) => all.combine(e),
+            None => self.0 = Some(e),
+        }
+    }
+
+    fn finish(self) -> Result<()> {
+        match self.0 {
+            Some(e) => Err(e),
+            None => Ok(()),
+        }
+    }
+}
+
+const SEGMENT_RULE: &str = "lowercase snake_case: a letter a-z, then a-z, 0-9 or `_`";
+
+fn routing_name(errors: &mut Errors, what: &str, lit: &LitStr) {
+    let value = lit.value();
+    if value.is_empty() {
+        errors.push(lit.span(), format!("the {what} must not be empty"));
+    } else if !value
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'))
+    {
+        errors.push(
+            lit.span(),
+            format!("the {what} `{value}` may hold only ASCII letters, digits, `.`, `_` and `-` (it names Kafka topics)"),
+        );
+    }
+}
+
+impl Node<'_> {
+    pub fn validate(&self) -> Result<()> {
+        let mut errors = Errors::default();
+        if let Some((_, path, _)) = &self.item.trait_ {
+            errors.push(
+                syn::spanned::Spanned::span(path),
+                "`#[onex_node]` goes on the node's inherent impl block (`impl MyNode { .. }`), not on a trait impl",
+            );
+        }
+        match &self.attr.node_type {
+            None => errors.push(
+                Span::call_site(),
+                "missing node type: write `#[onex_node(\"orchestrator\")]` or `#[onex_node(node_type = \"orchestrator\")]`",
+            ),
+            Some(lit) if !is_segment(&lit.value()) => errors.push(
+                lit.span(),
+                format!("the node type `{}` must be {SEGMENT_RULE}", lit.value()),
+            ),
+            Some(_) => {}
+        }
+        if let Some(lit) = &self.attr.service {
+            routing_name(&mut errors, "service name", lit);
+        }
+        if let Some(lit) = &self.attr.namespace {
+            routing_name(&mut errors, "namespace", lit);
+        }
+
+        let mut seen: BTreeMap<String, &Ident> = BTreeMap::new();
+        for op in &self.operations {
+            op.validate(&mut errors);
+            if let Some(name) = &op.attr.name {
+                let value = name.value();
+                if let Some(first) = seen.get(&value) {
+                    errors.push(
+                        name.span(),
+                        format!("duplicate operation `{value}` in this node: `fn {first}` already declares it"),
+                    );
+                } else {
+                    seen.insert(value, &op.method.sig.ident);
+                }
+            }
+        }
+        errors.finish()
+    }
+}
+
+impl Operation<'_> {
+    fn validate(&self, errors: &mut Errors) {
+        let sig = &self.method.sig;
+        for extra in &self.extra_attrs {
+            errors.push(
+                syn::spanned::Spanned::span(extra),
+                "`#[onex_operation]` is given more than once on this method",
+            );
+        }
+        match &self.attr.name {
+            None => errors.push(
+                self.attr.span,
+                "missing operation name: write `#[onex_operation(\"operation_name\")]`",
+            ),
+            Some(lit) if lit.value().is_empty() => {
+                errors.push(lit.span(), "the operation name must not be empty")
+            }
+            Some(lit) if !is_segment(&lit.value()) => errors.push(
+                lit.span(),
+                format!(
+                    "the operation name `{}` must be {SEGMENT_RULE}",
+                    lit.value()
+                ),
+            ),
+            Some(_) => {}
+        }
+        if let Some(c) = &sig.constness {
+            errors.push(
+                c.span,
+                "an operation cannot be a `const fn`: it must be an `async fn`",
+            );
+        } else if sig.asyncness.is_none() {
+            errors.push(
+                sig.fn_token.span,
+                "an operation must be an `async fn`: its lifecycle events surround the awaited body",
+            );
+        }
+        if self.receiver.is_none() {
+            errors.push(
+                sig.ident.span(),
+                "an operation must be a method taking `self` (`&self`, `&mut self`, ..) so it can reach the node's context",
+            );
+        }
+
+        let fields = self
+            .attr
+            .fields
+            .as_ref()
+            .map(|(_, v)| v.as_slice())
+            .unwrap_or(&[]);
+        let skip = self
+            .attr
+            .skip
+            .as_ref()
+            .map(|(_, v)| v.as_slice())
+            .unwrap_or(&[]);
+        for (list, idents) in [("fields", fields), ("skip", skip)] {
+            for (i, ident) in idents.iter().enumerate() {
+                if ident == "self" {
+                    errors.push(
+                        ident.span(),
+                        format!(
+                            "`self` cannot be in `{list}(..)`: the node itself is never recorded"
+                        ),
+                    );
+                } else if self.arg(ident).is_none() {
+                    errors.push(
+                        ident.span(),
+                        format!(
+                            "`{list}({ident})`: `fn {}` has no argument named `{ident}`",
+                            sig.ident
+                        ),
+                    );
+                } else if idents[..i].contains(ident) {
+                    errors.push(
+                        ident.span(),
+                        format!("`{ident}` is listed twice in `{list}(..)`"),
+                    );
+                }
+            }
+        }
+        for ident in skip {
+            if fields.contains(ident) {
+                errors.push(
+                    ident.span(),
+                    format!(
+                        "`{ident}` is both opted in with `fields(..)` and left out with `skip(..)`"
+                    ),
+                );
+            }
+        }
+        if let (Some(all), Some((kw, _))) = (&self.attr.skip_all, &self.attr.skip) {
+            errors.push(
+                kw.span,
+                "`skip(..)` and `skip_all` cannot be used together: `skip_all` already leaves every argument out",
+            );
+            let _ = all;
+        }
+    }
+}

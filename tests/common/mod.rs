@@ -1,0 +1,69 @@
+//! Helpers shared by the behaviour tests: contract validation and a small
+//! runtime builder.
+#![allow(dead_code)]
+
+use serde_json::Value;
+use std::sync::OnceLock;
+
+struct Validators {
+    envelope: jsonschema::Validator,
+    started: jsonschema::Validator,
+    completed: jsonschema::Validator,
+    failed: jsonschema::Validator,
+    state_changed: jsonschema::Validator,
+    metric_recorded: jsonschema::Validator,
+}
+
+fn validators() -> &'static Validators {
+    static V: OnceLock<Validators> = OnceLock::new();
+    V.get_or_init(|| {
+        let envelope: Value = serde_json::from_str(onex_events_suite::ENVELOPE_SCHEMA).unwrap();
+        let payloads: Value = serde_json::from_str(onex_events_suite::PAYLOAD_SCHEMA).unwrap();
+        let def = |name: &str| jsonschema::validator_for(&payloads["$defs"][name]).unwrap();
+        Validators {
+            envelope: jsonschema::validator_for(&envelope).unwrap(),
+            started: def("started"),
+            completed: def("completed"),
+            failed: def("failed"),
+            state_changed: def("state_changed"),
+            metric_recorded: def("metric_recorded"),
+        }
+    })
+}
+
+/// Panics with every violation unless `envelope` is a valid OnexEnvelopeV1
+/// whose payload meets the minimum contract of its event kind.
+pub fn assert_contract_valid(envelope: &Value) {
+    let v = validators();
+    let errors: Vec<String> = v
+        .envelope
+        .iter_errors(envelope)
+        .map(|e| e.to_string())
+        .collect();
+    assert!(
+        errors.is_empty(),
+        "envelope invalid: {errors:?}\n{envelope:#}"
+    );
+    let event_type = envelope["event_type"].as_str().unwrap();
+    let payload_validator = if event_type.ends_with(".state.changed") {
+        &v.state_changed
+    } else if event_type.ends_with(".metric.recorded") {
+        &v.metric_recorded
+    } else if event_type.ends_with(".started") {
+        &v.started
+    } else if event_type.ends_with(".completed") {
+        &v.completed
+    } else if event_type.ends_with(".failed") {
+        &v.failed
+    } else {
+        panic!("unknown event kind {event_type}")
+    };
+    let errors: Vec<String> = payload_validator
+        .iter_errors(&envelope["payload"])
+        .map(|e| e.to_string())
+        .collect();
+    assert!(
+        errors.is_empty(),
+        "payload invalid: {errors:?}\n{envelope:#}"
+    );
+}
