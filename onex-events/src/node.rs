@@ -36,6 +36,11 @@ pub trait NodeDescriptor {
 
 /// Gives an annotated node its [`NodeContext`]; `#[derive(OnexNode)]`
 /// implements it.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not an ONEX node: it has no `NodeContext`",
+    label = "operations of this impl need `{Self}: OnexNode`",
+    note = "add `#[derive(OnexNode)]` to `{Self}` and a field of type `NodeContext`"
+)]
 pub trait OnexNode {
     /// The node's context.
     fn onex_context(&self) -> &NodeContext;

@@ -1,0 +1,122 @@
+//! Compile-time catalogs: the seed's orchestrator (11 events) and reducer
+//! (8 events) reproduced exactly, the include switches, and the registry of
+//! every catalog linked into the program.
+
+use onex_events::{onex_node, Catalog, NodeContext, NodeDescriptor, OnexNode};
+use serde_json::Value;
+
+#[derive(OnexNode)]
+#[allow(dead_code)]
+struct Orchestrator {
+    ctx: NodeContext,
+}
+
+#[onex_node(
+    node_type = "orchestrator",
+    service = "orchestrator",
+    namespace = "omninode"
+)]
+impl Orchestrator {
+    #[onex_operation("orchestration")]
+    async fn orchestrate(&self) {}
+
+    #[onex_operation("routing")]
+    async fn route(&self) {}
+
+    #[onex_operation("intelligence_query")]
+    async fn query(&self) {}
+}
+
+#[derive(OnexNode)]
+#[allow(dead_code)]
+struct Reducer {
+    ctx: NodeContext,
+}
+
+#[onex_node("reducer")]
+impl Reducer {
+    #[onex_operation("aggregation")]
+    async fn aggregate(&self) {}
+
+    #[onex_operation("state_snapshot")]
+    async fn snapshot(&self) {}
+}
+
+#[derive(OnexNode)]
+#[allow(dead_code)]
+struct Quiet {
+    ctx: NodeContext,
+}
+
+#[onex_node("effect", include_state_events = false, include_metric_events = false)]
+impl Quiet {
+    #[onex_operation("write")]
+    async fn write(&self) {}
+}
+
+// The catalog is a `const`: it can size arrays and be matched at compile time.
+const ORCHESTRATOR_EVENTS: usize = Orchestrator::EVENT_CATALOG.len();
+const _: [(); 11] = [(); ORCHESTRATOR_EVENTS];
+
+fn contract(text: &str) -> Value {
+    serde_json::from_str(text).unwrap()
+}
+
+#[test]
+fn orchestrator_catalog_reproduces_the_seed_exactly() {
+    assert_eq!(
+        Orchestrator::EVENT_CATALOG.to_json(),
+        contract(onex_events_suite::ORCHESTRATOR_CATALOG)
+    );
+    assert_eq!(
+        serde_json::to_value(Orchestrator::EVENT_CATALOG).unwrap(),
+        contract(onex_events_suite::ORCHESTRATOR_CATALOG)
+    );
+    assert_eq!(Orchestrator::EVENT_CATALOG.len(), 11);
+    assert_eq!(Orchestrator::EVENT_CATALOG.namespace, "omninode");
+}
+
+#[test]
+fn reducer_catalog_reproduces_the_seed_exactly() {
+    assert_eq!(
+        Reducer::EVENT_CATALOG.to_json(),
+        contract(onex_events_suite::REDUCER_CATALOG)
+    );
+    assert_eq!(Reducer::EVENT_CATALOG.len(), 8);
+    assert_eq!(Reducer::EVENT_CATALOG.service, "reducer");
+    assert_eq!(Reducer::EVENT_CATALOG.namespace, "onex");
+}
+
+#[test]
+fn include_switches_drop_state_and_metric_events() {
+    let c: &Catalog = <Quiet as NodeDescriptor>::CATALOG;
+    assert_eq!(
+        c.event_types().collect::<Vec<_>>(),
+        [
+            "effect.write.started",
+            "effect.write.completed",
+            "effect.write.failed"
+        ]
+    );
+    assert!(c.state_events.is_empty() && c.metric_events.is_empty());
+}
+
+#[test]
+fn registry_lists_every_catalog_linked_into_the_program() {
+    let registered: Vec<&str> = onex_events::catalogs()
+        .iter()
+        .map(|c| c.rust_type)
+        .collect();
+    assert_eq!(
+        registered,
+        [
+            "catalog::Quiet",
+            "catalog::Orchestrator",
+            "catalog::Reducer"
+        ]
+    );
+    let all = onex_events::all_event_types();
+    assert_eq!(all.len(), 11 + 8 + 3);
+    assert!(all.contains(&"reducer.state_snapshot.failed"));
+    assert!(all.windows(2).all(|w| w[0] < w[1]));
+}
