@@ -71,6 +71,8 @@ pub use event_type::{EventType, EventTypeError, Stage};
 pub use node::{NodeContext, NodeContextBuilder, NodeDescriptor, NodeIdentity, OnexNode};
 pub use payload::{ArgSpec, Captured, ErrorInfo, ErrorKind, Input, Payload, ResultSummary};
 pub use publisher::Publisher;
+#[cfg(feature = "kafka")]
+pub use sink::kafka::{KafkaConfig, KafkaSink};
 pub use sink::{LogSink, Recorder, Sink, StdoutSink};
 pub use timestamp::Timestamp;
 

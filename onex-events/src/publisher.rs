@@ -35,6 +35,38 @@ impl Publisher {
         Publisher::new(StdoutSink::new())
     }
 
+    /// The publisher the environment asks for: with the `kafka` feature and
+    /// `KAFKA_BOOTSTRAP_SERVERS` set, a [`KafkaSink`](crate::sink::kafka::KafkaSink)
+    /// configured by [`KafkaConfig::from_env`](crate::sink::kafka::KafkaConfig::from_env);
+    /// otherwise [`Publisher::stdout`], unchanged.
+    ///
+    /// Never fails, like publishing itself: a Kafka configuration that
+    /// cannot be used (or `KAFKA_BOOTSTRAP_SERVERS` set without the `kafka`
+    /// feature) is logged at `ERROR` and falls back to stdout. An
+    /// unreachable cluster is not a configuration error: the Kafka sink
+    /// keeps events until it returns.
+    pub fn from_env() -> Self {
+        let servers = std::env::var("KAFKA_BOOTSTRAP_SERVERS").unwrap_or_default();
+        if servers.trim().is_empty() {
+            return Publisher::stdout();
+        }
+        #[cfg(feature = "kafka")]
+        match crate::sink::kafka::KafkaSink::from_env() {
+            Ok(sink) => Publisher::new(sink),
+            Err(error) => {
+                tracing::error!(%error, "cannot use Kafka; publishing events to stdout instead");
+                Publisher::stdout()
+            }
+        }
+        #[cfg(not(feature = "kafka"))]
+        {
+            tracing::error!(
+                "KAFKA_BOOTSTRAP_SERVERS is set but onex-events was built without the `kafka` feature; publishing events to stdout instead"
+            );
+            Publisher::stdout()
+        }
+    }
+
     /// The seed's fallback: every event logged through `tracing`.
     pub fn log() -> Self {
         Publisher::new(crate::sink::LogSink::new())

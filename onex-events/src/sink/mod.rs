@@ -4,6 +4,8 @@
 //! published it, and must return at once: it may serialize, write to a
 //! local buffer or enqueue to a client library, never wait on the network.
 
+#[cfg(feature = "kafka")]
+pub mod kafka;
 mod log;
 mod recorder;
 mod stdout;

@@ -1,0 +1,169 @@
+//! CloudEvents 1.0 Kafka protocol binding, binary mode: the record value
+//! stays the OnexEnvelopeV1 JSON, unchanged, and the CloudEvents attributes
+//! travel as headers, so CloudEvents tooling can read our events.
+//!
+//! | header             | value                                                  |
+//! |--------------------|--------------------------------------------------------|
+//! | `ce_specversion`   | `1.0`                                                  |
+//! | `ce_id`            | `event_id`                                             |
+//! | `ce_type`          | `event_type`                                           |
+//! | `ce_source`        | `/{namespace}/{service}/{source_node_id}` (percent-encoded URI reference) |
+//! | `ce_time`          | `event_timestamp` (RFC 3339, UTC)                      |
+//! | `content-type`     | `application/json`                                     |
+//! | `ce_correlationid` | `correlation_id`, when set                             |
+//! | `ce_causationid`   | `metadata.causation_id`, when set                      |
+
+use crate::envelope::Event;
+use rdkafka::message::{Header, Headers, OwnedHeaders};
+use std::io::Write;
+use uuid::Uuid;
+
+/// `ce_specversion`.
+pub const SPECVERSION: &str = "ce_specversion";
+/// `ce_id`: the event id.
+pub const ID: &str = "ce_id";
+/// `ce_type`: the event type.
+pub const TYPE: &str = "ce_type";
+/// `ce_source`: the publishing node.
+pub const SOURCE: &str = "ce_source";
+/// `ce_time`: the event timestamp.
+pub const TIME: &str = "ce_time";
+/// `content-type` of the record value.
+pub const CONTENT_TYPE: &str = "content-type";
+/// `ce_correlationid` (CloudEvents extension).
+pub const CORRELATION_ID: &str = "ce_correlationid";
+/// `ce_causationid` (CloudEvents extension).
+pub const CAUSATION_ID: &str = "ce_causationid";
+
+/// The CloudEvents binary-mode headers of `event`.
+pub fn cloudevents_headers(event: &Event) -> OwnedHeaders {
+    let mut id = Uuid::encode_buffer();
+    let mut time = [0u8; 40];
+    let time = fmt_into(&mut time, format_args!("{}", event.timestamp));
+    let mut headers = OwnedHeaders::new_with_capacity(8)
+        .insert(header(SPECVERSION, b"1.0"))
+        .insert(header(
+            ID,
+            event.event_id.hyphenated().encode_lower(&mut id).as_bytes(),
+        ))
+        .insert(header(TYPE, event.event_type.as_str().as_bytes()))
+        .insert(header(SOURCE, source(event).as_bytes()))
+        .insert(header(TIME, time))
+        .insert(header(CONTENT_TYPE, b"application/json"));
+    if let Some(c) = event.correlation_id {
+        let mut buf = Uuid::encode_buffer();
+        headers = headers.insert(header(
+            CORRELATION_ID,
+            c.hyphenated().encode_lower(&mut buf).as_bytes(),
+        ));
+    }
+    if let Some(c) = event.causation_id {
+        let mut buf = Uuid::encode_buffer();
+        headers = headers.insert(header(
+            CAUSATION_ID,
+            c.hyphenated().encode_lower(&mut buf).as_bytes(),
+        ));
+    }
+    headers
+}
+
+fn header<'a>(key: &'a str, value: &'a [u8]) -> Header<'a, &'a [u8]> {
+    Header {
+        key,
+        value: Some(value),
+    }
+}
+
+/// Formats into `buf`; the formatted values here always fit.
+fn fmt_into<'b>(buf: &'b mut [u8], args: std::fmt::Arguments<'_>) -> &'b [u8] {
+    let len = buf.len();
+    let mut cursor = &mut buf[..];
+    let written = match cursor.write_fmt(args) {
+        Ok(()) => len - cursor.len(),
+        Err(_) => 0,
+    };
+    &buf[..written]
+}
+
+/// `ce_source`: `/{namespace}/{service}/{node_id}`, each segment
+/// percent-encoded so the result is a valid URI reference.
+pub fn source(event: &Event) -> String {
+    let node = &event.node;
+    let mut s =
+        String::with_capacity(3 + node.namespace.len() + node.service.len() + node.node_id.len());
+    for segment in [&node.namespace, &node.service, &node.node_id] {
+        s.push('/');
+        push_encoded(&mut s, segment);
+    }
+    s
+}
+
+fn push_encoded(out: &mut String, segment: &str) {
+    const HEX: &[u8; 16] = b"0123456789ABCDEF";
+    for b in segment.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
+            out.push(b as char);
+        } else {
+            out.push('%');
+            out.push(HEX[usize::from(b >> 4)] as char);
+            out.push(HEX[usize::from(b & 0xf)] as char);
+        }
+    }
+}
+
+/// The event id in a record's `ce_id` header, if any.
+pub fn event_id(headers: Option<&impl Headers>) -> Option<Uuid> {
+    let headers = headers?;
+    headers
+        .iter()
+        .find(|h| h.key == ID)
+        .and_then(|h| h.value)
+        .and_then(|v| Uuid::try_parse_ascii(v).ok())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sink::kafka::test_event;
+    use crate::EventType;
+
+    fn get<'a>(h: &'a OwnedHeaders, key: &str) -> Option<&'a str> {
+        h.iter()
+            .find(|x| x.key == key)
+            .and_then(|x| x.value)
+            .and_then(|v| std::str::from_utf8(v).ok())
+    }
+
+    #[test]
+    fn headers_match_the_envelope() {
+        let mut event = test_event(EventType::parse("orchestrator.routing.started").unwrap());
+        event.causation_id = Some(Uuid::new_v4());
+        let h = cloudevents_headers(&event);
+        let json = event.to_json();
+        assert_eq!(get(&h, SPECVERSION), Some("1.0"));
+        assert_eq!(get(&h, ID), json["event_id"].as_str());
+        assert_eq!(get(&h, TYPE), json["event_type"].as_str());
+        assert_eq!(get(&h, TIME), json["event_timestamp"].as_str());
+        assert_eq!(get(&h, CONTENT_TYPE), Some("application/json"));
+        assert_eq!(get(&h, CORRELATION_ID), json["correlation_id"].as_str());
+        assert_eq!(
+            get(&h, CAUSATION_ID),
+            json["metadata"]["causation_id"].as_str()
+        );
+        assert_eq!(get(&h, SOURCE), Some("/onex/svc/node-1"));
+        assert_eq!(event_id(Some(&h)), Some(event.event_id));
+    }
+
+    #[test]
+    fn optional_headers_are_absent_and_source_is_encoded() {
+        let mut event = test_event(EventType::parse("orchestrator.state.changed").unwrap());
+        event.correlation_id = None;
+        let mut node = (*event.node).clone();
+        node.node_id = "a/b?c%".to_owned();
+        event.node = std::sync::Arc::new(node);
+        let h = cloudevents_headers(&event);
+        assert_eq!(get(&h, CORRELATION_ID), None);
+        assert_eq!(get(&h, CAUSATION_ID), None);
+        assert_eq!(get(&h, SOURCE), Some("/onex/svc/a%2Fb%3Fc%25"));
+    }
+}

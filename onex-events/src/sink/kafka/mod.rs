@@ -1,0 +1,660 @@
+//! The Kafka transport (feature `kafka`): [`KafkaSink`] publishes every
+//! envelope to a Kafka cluster through librdkafka, without ever blocking
+//! or failing the user's operation.
+//!
+//! - **Record**: the value is the OnexEnvelopeV1 JSON, unchanged; the key
+//!   is the correlation id (its hyphenated text; the source node id for an
+//!   event without one), so every event of one operation, and of one
+//!   request, hashes to the same partition of its topic and is read back in
+//!   publish order; the Kafka timestamp is the event's; the headers are the
+//!   CloudEvents binary-mode attributes of [`headers`].
+//! - **Topics**: see [`TopicRouting`]; the default is
+//!   `{namespace}.{service}.{node_type}.{operation}.v1`.
+//! - **Delivery**: `enable.idempotence=true` and `acks=all` by default, so
+//!   librdkafka's retries neither lose nor duplicate nor reorder records.
+//! - **Degradation**: `publish` only enqueues. While the cluster is
+//!   unreachable, records wait in librdkafka's queue
+//!   (`queue.buffering.max.messages`, default 100,000) and then in the
+//!   sink's bounded retry buffer ([`KafkaConfig::buffer_capacity`]); each
+//!   event published meanwhile is also logged through `tracing` (target
+//!   `onex_events::event`, the seed's "Kafka unavailable" fallback). They
+//!   are delivered when the cluster returns. What cannot be kept is counted
+//!   ([`KafkaSink::stats`]), logged with its event id and reported to the
+//!   [`KafkaConfig::on_delivery`] listener: nothing is dropped silently.
+//! - **Shutdown**: call [`Sink::flush`] (or [`Publisher::flush`]) before
+//!   exiting; dropping the sink purges what is still queued, and reports
+//!   each such event as [`Outcome::Lost`].
+//!
+//! [`Publisher::flush`]: crate::Publisher::flush
+//!
+//! ```no_run
+//! use onex_events::sink::kafka::{KafkaConfig, KafkaSink};
+//! use onex_events::Publisher;
+//! use std::time::Duration;
+//!
+//! let sink = KafkaSink::new(KafkaConfig::new("127.0.0.1:9092"))?;
+//! let publisher = Publisher::new(sink);
+//! // … run nodes with `publisher` …
+//! publisher.flush(Duration::from_secs(10))?;
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+
+mod config;
+pub mod headers;
+mod report;
+mod stats;
+mod topic;
+
+pub use self::config::{env, KafkaConfig, KafkaConfigError};
+pub use self::report::{DeliveryReport, Outcome};
+pub use self::stats::KafkaStats;
+pub use self::topic::{TopicRouting, TopicStrategy};
+/// The `rdkafka` crate this sink is built on, for consumers and admin
+/// clients in tests and tools.
+pub use rdkafka;
+
+use self::report::DeliveryListener;
+use self::stats::Counters;
+use super::{Sink, SinkError};
+use crate::envelope::{Event, PartitionKey};
+use rdkafka::client::ClientContext;
+use rdkafka::config::RDKafkaLogLevel;
+use rdkafka::error::{KafkaError, RDKafkaErrorCode};
+use rdkafka::message::{Message, OwnedHeaders};
+use rdkafka::producer::{BaseProducer, BaseRecord, DeliveryResult, Producer, ProducerContext};
+use std::cell::RefCell;
+use std::collections::VecDeque;
+use std::fmt;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+use uuid::Uuid;
+
+/// Publishes envelopes to Kafka. See the [module documentation](self).
+pub struct KafkaSink {
+    shared: Arc<Shared>,
+    worker: Option<JoinHandle<()>>,
+}
+
+struct Shared {
+    producer: BaseProducer<Context>,
+    core: Arc<Core>,
+    routing: TopicRouting,
+    stop: AtomicBool,
+}
+
+/// State shared with librdkafka's callbacks.
+struct Core {
+    counters: Counters,
+    retry: Mutex<RetryQueue>,
+    /// Events in the retry buffer, or taken from it and not yet re-enqueued.
+    /// While non-zero, new events queue behind them, to keep their order.
+    retrying: AtomicUsize,
+    available: AtomicBool,
+    closing: AtomicBool,
+    epoch: Instant,
+    capacity: usize,
+    max_bytes: usize,
+    ttl: Duration,
+    fallback_log: bool,
+    listener: Option<DeliveryListener>,
+}
+
+#[derive(Default)]
+struct RetryQueue {
+    items: VecDeque<Pending>,
+    bytes: usize,
+}
+
+/// An event held by the sink, with everything needed to send it again.
+struct Pending {
+    event_id: Uuid,
+    topic: String,
+    key: Vec<u8>,
+    payload: Vec<u8>,
+    headers: Option<OwnedHeaders>,
+    timestamp: Option<i64>,
+    /// Nanoseconds since `Core::epoch` when it was published.
+    published_at: usize,
+}
+
+impl Pending {
+    fn size(&self) -> usize {
+        self.payload.len() + self.key.len() + self.topic.len()
+    }
+}
+
+/// Per-thread scratch buffers of `publish`, reused across events.
+#[derive(Default)]
+struct Scratch {
+    payload: Vec<u8>,
+    topic: String,
+}
+
+thread_local! {
+    static SCRATCH: RefCell<Scratch> = RefCell::new(Scratch::default());
+}
+
+impl KafkaSink {
+    /// Builds the producer and starts its delivery thread. Fails only on a
+    /// configuration librdkafka rejects; an unreachable cluster is not an
+    /// error (events wait for it).
+    pub fn new(config: KafkaConfig) -> Result<Self, KafkaConfigError> {
+        let mut client_config = config.client_config();
+        if config.get("message.timeout.ms").is_none() {
+            // A record waits in librdkafka at most the buffer's lifetime.
+            let ms = config.buffer_ttl.as_millis().clamp(1, i32::MAX as u128);
+            client_config.set("message.timeout.ms", ms.to_string());
+        }
+        let core = Arc::new(Core {
+            counters: Counters::default(),
+            retry: Mutex::new(RetryQueue::default()),
+            retrying: AtomicUsize::new(0),
+            available: AtomicBool::new(true),
+            closing: AtomicBool::new(false),
+            epoch: Instant::now(),
+            capacity: config.buffer_capacity,
+            max_bytes: config.buffer_max_bytes,
+            ttl: config.buffer_ttl,
+            fallback_log: config.fallback_log,
+            listener: config.listener.clone(),
+        });
+        let producer: BaseProducer<Context> = client_config
+            .create_with_context(Context {
+                core: Arc::clone(&core),
+            })
+            .map_err(|e| KafkaConfigError::Client(e.to_string()))?;
+        let shared = Arc::new(Shared {
+            producer,
+            core,
+            routing: config.topics.clone(),
+            stop: AtomicBool::new(false),
+        });
+        let worker = {
+            let shared = Arc::clone(&shared);
+            std::thread::Builder::new()
+                .name("onex-kafka".to_owned())
+                .spawn(move || shared.run())
+                .map_err(|e| {
+                    KafkaConfigError::Client(format!("cannot start the delivery thread: {e}"))
+                })?
+        };
+        tracing::info!(
+            target: "onex_events::kafka",
+            bootstrap_servers = config.bootstrap_servers(),
+            topics = ?config.topics,
+            "Kafka sink started"
+        );
+        Ok(KafkaSink {
+            shared,
+            worker: Some(worker),
+        })
+    }
+
+    /// [`KafkaSink::new`] over [`KafkaConfig::from_env`].
+    pub fn from_env() -> Result<Self, KafkaConfigError> {
+        KafkaSink::new(KafkaConfig::from_env()?)
+    }
+
+    /// The sink's counters now.
+    pub fn stats(&self) -> KafkaStats {
+        let core = &self.shared.core;
+        let in_flight = u64::try_from(self.shared.producer.in_flight_count()).unwrap_or(0);
+        core.counters.snapshot(
+            core.retrying.load(Ordering::Acquire) as u64,
+            in_flight,
+            core.available.load(Ordering::Relaxed),
+        )
+    }
+}
+
+impl Sink for KafkaSink {
+    fn publish(&self, event: Event) {
+        let shared = &*self.shared;
+        let core = &*shared.core;
+        let published_at = core.now();
+        Counters::bump(&core.counters.published);
+        let sent = SCRATCH.with(|scratch| match scratch.try_borrow_mut() {
+            Ok(mut scratch) => shared.send_event(&event, &mut scratch, published_at),
+            // Re-entered from a callback on this thread: fresh buffers.
+            Err(_) => shared.send_event(&event, &mut Scratch::default(), published_at),
+        });
+        if let Err(error) = sent {
+            Counters::bump(&core.counters.failed);
+            core.report(event.event_id, Outcome::Failed { error }, published_at);
+        }
+    }
+
+    fn flush(&self, timeout: Duration) -> Result<(), SinkError> {
+        let shared = &*self.shared;
+        let deadline = Instant::now() + timeout;
+        loop {
+            let remaining = deadline.saturating_duration_since(Instant::now());
+            if shared.core.retrying.load(Ordering::Acquire) == 0 {
+                // Delivery failures during the flush go back to the retry
+                // buffer: check again after it.
+                if shared.producer.flush(remaining).is_ok()
+                    && shared.core.retrying.load(Ordering::Acquire) == 0
+                {
+                    return Ok(());
+                }
+            } else {
+                std::thread::sleep(remaining.min(Duration::from_millis(1)));
+            }
+            if Instant::now() >= deadline {
+                let stats = self.stats();
+                tracing::warn!(
+                    target: "onex_events::kafka",
+                    pending = stats.pending(),
+                    ?timeout,
+                    "Kafka flush timed out"
+                );
+                return Err(SinkError::Timeout {
+                    pending: usize::try_from(stats.pending()).unwrap_or(usize::MAX),
+                    timeout,
+                });
+            }
+        }
+    }
+
+    fn name(&self) -> &'static str {
+        "kafka"
+    }
+}
+
+impl Shared {
+    /// Serializes and enqueues `event`; buffers it when librdkafka cannot
+    /// take it now. `Err` for an event that can never be sent.
+    fn send_event(
+        &self,
+        event: &Event,
+        scratch: &mut Scratch,
+        published_at: usize,
+    ) -> Result<(), String> {
+        let core = &*self.core;
+        scratch.payload.clear();
+        event
+            .write_json(&mut scratch.payload)
+            .map_err(|e| format!("cannot serialize the envelope: {e}"))?;
+        self.routing.write_topic(event, &mut scratch.topic);
+        let mut uuid_text = Uuid::encode_buffer();
+        let key: &[u8] = match event.partition_key() {
+            PartitionKey::Correlation(id) => {
+                id.hyphenated().encode_lower(&mut uuid_text).as_bytes()
+            }
+            PartitionKey::Node(node_id) => node_id.as_bytes(),
+        };
+        let timestamp = Some(event.timestamp.as_datetime().timestamp_millis());
+        let headers = headers::cloudevents_headers(event);
+        if !core.available.load(Ordering::Relaxed) {
+            core.log_fallback(event, &scratch.payload);
+        }
+        if core.retrying.load(Ordering::Acquire) == 0 {
+            let mut record = BaseRecord::with_opaque_to(&scratch.topic, published_at)
+                .key(key)
+                .payload(&scratch.payload[..])
+                .headers(headers);
+            record.timestamp = timestamp;
+            match self.producer.send(record) {
+                Ok(()) => return Ok(()),
+                Err((KafkaError::MessageProduction(RDKafkaErrorCode::QueueFull), record)) => {
+                    // librdkafka's queue is full: keep it in ours.
+                    core.buffer(Pending {
+                        event_id: event.event_id,
+                        topic: scratch.topic.clone(),
+                        key: key.to_vec(),
+                        payload: scratch.payload.clone(),
+                        headers: record.headers,
+                        timestamp,
+                        published_at,
+                    });
+                    return Ok(());
+                }
+                Err((e, _)) => return Err(e.to_string()),
+            }
+        }
+        core.buffer(Pending {
+            event_id: event.event_id,
+            topic: scratch.topic.clone(),
+            key: key.to_vec(),
+            payload: scratch.payload.clone(),
+            headers: Some(headers),
+            timestamp,
+            published_at,
+        });
+        Ok(())
+    }
+
+    /// The delivery thread: runs librdkafka's callbacks and re-enqueues the
+    /// retry buffer.
+    fn run(&self) {
+        while !self.stop.load(Ordering::Acquire) {
+            let busy = self.core.retrying.load(Ordering::Acquire) > 0;
+            self.producer
+                .poll(Duration::from_millis(if busy { 5 } else { 100 }));
+            if busy {
+                self.drain();
+            }
+        }
+    }
+
+    /// Moves the retry buffer, oldest first, into librdkafka's queue until
+    /// it is full; gives up events older than the time-to-live.
+    fn drain(&self) {
+        let core = &*self.core;
+        loop {
+            let batch: Vec<Pending> = {
+                let mut q = core.lock_retry();
+                let n = q.items.len().min(256);
+                let batch: Vec<Pending> = q.items.drain(..n).collect();
+                q.bytes -= batch.iter().map(Pending::size).sum::<usize>();
+                batch
+            };
+            if batch.is_empty() {
+                return;
+            }
+            let mut rest = batch.into_iter();
+            while let Some(p) = rest.next() {
+                if core.age(p.published_at) > core.ttl {
+                    core.resolve_retry(
+                        &core.counters.expired,
+                        p.event_id,
+                        Outcome::Expired,
+                        p.published_at,
+                    );
+                    continue;
+                }
+                let mut record = BaseRecord::with_opaque_to(&p.topic, p.published_at)
+                    .key(&p.key[..])
+                    .payload(&p.payload[..]);
+                record.headers = p.headers;
+                record.timestamp = p.timestamp;
+                match self.producer.send(record) {
+                    Ok(()) => {
+                        core.retrying.fetch_sub(1, Ordering::AcqRel);
+                    }
+                    Err((KafkaError::MessageProduction(RDKafkaErrorCode::QueueFull), record)) => {
+                        // Still full: put this one and the rest back in front.
+                        let headers = record.headers;
+                        let p = Pending { headers, ..p };
+                        let mut q = core.lock_retry();
+                        for p in rest.rev().chain(std::iter::once(p)) {
+                            q.bytes += p.size();
+                            q.items.push_front(p);
+                        }
+                        return;
+                    }
+                    Err((e, _)) => {
+                        let error = e.to_string();
+                        core.resolve_retry(
+                            &core.counters.failed,
+                            p.event_id,
+                            Outcome::Failed { error },
+                            p.published_at,
+                        );
+                    }
+                }
+            }
+        }
+    }
+}
+
+impl Core {
+    fn now(&self) -> usize {
+        usize::try_from(self.epoch.elapsed().as_nanos()).unwrap_or(usize::MAX)
+    }
+
+    fn age(&self, published_at: usize) -> Duration {
+        Duration::from_nanos(self.now().saturating_sub(published_at) as u64)
+    }
+
+    fn lock_retry(&self) -> MutexGuard<'_, RetryQueue> {
+        // The queue stays consistent even if a holder panicked.
+        self.retry.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Keeps `p` in the retry buffer, or counts it as overflowed.
+    fn buffer(&self, p: Pending) {
+        let mut q = self.lock_retry();
+        let full = self.retrying.load(Ordering::Acquire) >= self.capacity
+            || q.bytes + p.size() > self.max_bytes;
+        if full {
+            drop(q);
+            Counters::bump(&self.counters.overflowed);
+            self.report(p.event_id, Outcome::Overflowed, p.published_at);
+            return;
+        }
+        Counters::bump(&self.counters.retried);
+        self.retrying.fetch_add(1, Ordering::AcqRel);
+        q.bytes += p.size();
+        q.items.push_back(p);
+    }
+
+    /// Gives up an event taken from the retry buffer.
+    fn resolve_retry(
+        &self,
+        counter: &std::sync::atomic::AtomicU64,
+        event_id: Uuid,
+        outcome: Outcome,
+        published_at: usize,
+    ) {
+        self.retrying.fetch_sub(1, Ordering::AcqRel);
+        Counters::bump(counter);
+        self.report(event_id, outcome, published_at);
+    }
+
+    /// Logs an event's final outcome unless delivered, and tells the listener.
+    fn report(&self, event_id: Uuid, outcome: Outcome, published_at: usize) {
+        match &outcome {
+            Outcome::Delivered { .. } => {}
+            Outcome::Failed { error } => {
+                tracing::error!(target: "onex_events::kafka", %event_id, %error, "event not delivered to Kafka: rejected")
+            }
+            Outcome::Overflowed => {
+                tracing::error!(target: "onex_events::kafka", %event_id, capacity = self.capacity, "event not delivered to Kafka: retry buffer full")
+            }
+            Outcome::Expired => {
+                tracing::error!(target: "onex_events::kafka", %event_id, ttl = ?self.ttl, "event not delivered to Kafka: expired")
+            }
+            Outcome::Lost => {
+                tracing::error!(target: "onex_events::kafka", %event_id, "event not delivered to Kafka: sink dropped before flush")
+            }
+        }
+        if let Some(listener) = &self.listener {
+            listener(&DeliveryReport {
+                event_id,
+                outcome,
+                latency: self.age(published_at),
+            });
+        }
+    }
+
+    /// The seed's fallback: the event logged while Kafka is unavailable.
+    fn log_fallback(&self, event: &Event, payload: &[u8]) {
+        if !self.fallback_log {
+            return;
+        }
+        Counters::bump(&self.counters.fallback_logged);
+        tracing::info!(
+            target: "onex_events::event",
+            event_type = %event.event_type,
+            event_id = %event.event_id,
+            envelope = %String::from_utf8_lossy(payload),
+            "Kafka unavailable, logging {} event",
+            event.event_type
+        );
+    }
+
+    fn set_available(&self, available: bool, reason: &str) {
+        if self.available.swap(available, Ordering::Relaxed) != available {
+            if available {
+                tracing::info!(target: "onex_events::kafka", "Kafka available again; delivering buffered events");
+            } else {
+                tracing::warn!(target: "onex_events::kafka", reason, "Kafka unavailable; events are logged and kept until it returns");
+            }
+        }
+    }
+}
+
+/// A record that will not succeed on retry.
+fn is_permanent(code: Option<RDKafkaErrorCode>) -> bool {
+    use RDKafkaErrorCode as C;
+    matches!(
+        code,
+        Some(
+            C::MessageSizeTooLarge
+                | C::InvalidMessageSize
+                | C::InvalidMessage
+                | C::InvalidTopic
+                | C::UnknownTopic
+                | C::TopicAuthorizationFailed
+                | C::ClusterAuthorizationFailed
+                | C::InvalidRecord
+                | C::InvalidArgument
+                | C::Fatal
+        )
+    )
+}
+
+/// librdkafka's callbacks.
+struct Context {
+    core: Arc<Core>,
+}
+
+impl ClientContext for Context {
+    fn log(&self, level: RDKafkaLogLevel, fac: &str, message: &str) {
+        use RDKafkaLogLevel as L;
+        match level {
+            L::Emerg | L::Alert | L::Critical | L::Error | L::Warning => {
+                tracing::warn!(target: "librdkafka", fac, "{message}")
+            }
+            L::Notice | L::Info => tracing::info!(target: "librdkafka", fac, "{message}"),
+            L::Debug => tracing::debug!(target: "librdkafka", fac, "{message}"),
+        }
+    }
+
+    fn error(&self, error: KafkaError, reason: &str) {
+        match error.rdkafka_error_code() {
+            Some(RDKafkaErrorCode::AllBrokersDown) => self.core.set_available(false, reason),
+            Some(RDKafkaErrorCode::Fatal) => {
+                tracing::error!(target: "onex_events::kafka", %error, reason, "fatal Kafka producer error; further events will fail")
+            }
+            _ => {
+                tracing::debug!(target: "onex_events::kafka", %error, reason, "Kafka client error")
+            }
+        }
+    }
+}
+
+impl ProducerContext for Context {
+    type DeliveryOpaque = usize;
+
+    fn delivery(&self, result: &DeliveryResult<'_>, published_at: usize) {
+        let core = &*self.core;
+        match result {
+            Ok(message) => {
+                Counters::bump(&core.counters.delivered);
+                if !core.available.load(Ordering::Relaxed) {
+                    core.set_available(true, "");
+                }
+                if core.listener.is_some() {
+                    let event_id = headers::event_id(message.headers()).unwrap_or_default();
+                    let outcome = Outcome::Delivered {
+                        partition: message.partition(),
+                        offset: message.offset(),
+                    };
+                    core.report(event_id, outcome, published_at);
+                }
+            }
+            Err((error, message)) => {
+                let event_id = headers::event_id(message.headers()).unwrap_or_default();
+                let code = error.rdkafka_error_code();
+                if core.closing.load(Ordering::Acquire) {
+                    Counters::bump(&core.counters.lost);
+                    core.report(event_id, Outcome::Lost, published_at);
+                } else if is_permanent(code) {
+                    Counters::bump(&core.counters.failed);
+                    let error = error.to_string();
+                    core.report(event_id, Outcome::Failed { error }, published_at);
+                } else {
+                    core.set_available(false, &error.to_string());
+                    tracing::debug!(target: "onex_events::kafka", %event_id, %error, "delivery failed; retrying");
+                    core.buffer(Pending {
+                        event_id,
+                        topic: message.topic().to_owned(),
+                        key: message.key().unwrap_or_default().to_vec(),
+                        payload: message.payload().unwrap_or_default().to_vec(),
+                        headers: message.headers().map(|h| h.detach()),
+                        timestamp: message.timestamp().to_millis(),
+                        published_at,
+                    });
+                }
+            }
+        }
+    }
+}
+
+impl Drop for KafkaSink {
+    fn drop(&mut self) {
+        self.shared.stop.store(true, Ordering::Release);
+        if let Some(worker) = self.worker.take() {
+            if worker.join().is_err() {
+                tracing::error!(target: "onex_events::kafka", "the Kafka delivery thread panicked");
+            }
+        }
+        let core = &*self.shared.core;
+        core.closing.store(true, Ordering::Release);
+        let stats = self.stats();
+        if stats.pending() > 0 {
+            tracing::error!(
+                target: "onex_events::kafka",
+                pending = stats.pending(),
+                "Kafka sink dropped with undelivered events; call flush() before exiting"
+            );
+        }
+        let items = std::mem::take(&mut core.lock_retry().items);
+        for p in items {
+            core.resolve_retry(
+                &core.counters.lost,
+                p.event_id,
+                Outcome::Lost,
+                p.published_at,
+            );
+        }
+        // Dropping the producer purges its queue: each purged record reaches
+        // the delivery callback, which reports it as lost.
+    }
+}
+
+impl fmt::Debug for KafkaSink {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("KafkaSink")
+            .field("topics", &self.shared.routing)
+            .field("stats", &self.stats())
+            .finish()
+    }
+}
+
+#[cfg(test)]
+pub(crate) fn test_event(event_type: crate::EventType) -> Event {
+    Event {
+        event_id: Uuid::new_v4(),
+        event_type,
+        timestamp: crate::Timestamp::now(),
+        correlation_id: Some(Uuid::new_v4()),
+        causation_id: None,
+        node: Arc::new(crate::NodeIdentity {
+            node_id: "node-1".to_owned(),
+            node_type: event_type.node_type(),
+            service: "svc".to_owned(),
+            namespace: "onex".to_owned(),
+            instance_id: Uuid::new_v4(),
+        }),
+        payload: crate::Payload::StateChanged {
+            old_state: "a".to_owned(),
+            new_state: "b".to_owned(),
+            transition_reason: "test".to_owned(),
+        },
+    }
+}

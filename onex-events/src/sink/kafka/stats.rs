@@ -1,0 +1,80 @@
+//! Counters of a [`KafkaSink`](super::KafkaSink), read with
+//! [`KafkaSink::stats`](super::KafkaSink::stats).
+
+use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+
+/// A snapshot of a sink's counters since it was built. Every published
+/// event ends up in exactly one of `delivered`, `failed`, `overflowed`,
+/// `expired` or `lost`, or is still `pending`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct KafkaStats {
+    /// Events handed to the sink.
+    pub published: u64,
+    /// Acknowledged by the cluster.
+    pub delivered: u64,
+    /// Rejected for good (see [`Outcome::Failed`](super::Outcome::Failed)).
+    pub failed: u64,
+    /// Not taken because the retry buffer was full.
+    pub overflowed: u64,
+    /// Given up after the buffer's time-to-live.
+    pub expired: u64,
+    /// Undelivered when the sink was dropped.
+    pub lost: u64,
+    /// Times an event was put in the retry buffer (queue full, broker down).
+    pub retried: u64,
+    /// Events logged through the fallback while Kafka was unavailable.
+    pub fallback_logged: u64,
+    /// Events in the retry buffer now.
+    pub buffered: u64,
+    /// Events in librdkafka's queue or in flight now.
+    pub in_flight: u64,
+    /// Whether the cluster is believed reachable now.
+    pub available: bool,
+}
+
+impl KafkaStats {
+    /// Events with no outcome yet: buffered or in flight.
+    pub fn pending(&self) -> u64 {
+        self.buffered + self.in_flight
+    }
+
+    /// Events given up: failed, overflowed, expired or lost.
+    pub fn undelivered(&self) -> u64 {
+        self.failed + self.overflowed + self.expired + self.lost
+    }
+}
+
+#[derive(Debug, Default)]
+pub(crate) struct Counters {
+    pub published: AtomicU64,
+    pub delivered: AtomicU64,
+    pub failed: AtomicU64,
+    pub overflowed: AtomicU64,
+    pub expired: AtomicU64,
+    pub lost: AtomicU64,
+    pub retried: AtomicU64,
+    pub fallback_logged: AtomicU64,
+}
+
+impl Counters {
+    pub fn bump(counter: &AtomicU64) {
+        counter.fetch_add(1, Relaxed);
+    }
+
+    pub fn snapshot(&self, buffered: u64, in_flight: u64, available: bool) -> KafkaStats {
+        KafkaStats {
+            published: self.published.load(Relaxed),
+            delivered: self.delivered.load(Relaxed),
+            failed: self.failed.load(Relaxed),
+            overflowed: self.overflowed.load(Relaxed),
+            expired: self.expired.load(Relaxed),
+            lost: self.lost.load(Relaxed),
+            retried: self.retried.load(Relaxed),
+            fallback_logged: self.fallback_logged.load(Relaxed),
+            buffered,
+            in_flight,
+            available,
+        }
+    }
+}
