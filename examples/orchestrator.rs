@@ -146,7 +146,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         )
         .init();
 
-    let publisher = Publisher::stdout();
+    let publisher = Publisher::from_env();
     let node = NodeBridgeOrchestrator {
         ctx: NodeContext::builder::<NodeBridgeOrchestrator>()
             .node_id("orchestrator-example-1")

@@ -120,7 +120,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         )
         .init();
 
-    let publisher = Publisher::stdout();
+    let publisher = Publisher::from_env();
     let node = NodeBridgeReducer {
         ctx: NodeContext::builder::<NodeBridgeReducer>()
             .node_id("reducer-example-1")
