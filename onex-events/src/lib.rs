@@ -65,7 +65,7 @@ mod timestamp;
 
 pub use catalog::{all_event_types, catalogs, Catalog};
 pub use correlation::{Correlation, CorrelationExt, InCorrelation};
-pub use envelope::{Event, ENVELOPE_VERSION};
+pub use envelope::{Event, PartitionKey, ENVELOPE_VERSION};
 pub use error::ConfigError;
 pub use event_type::{EventType, EventTypeError, Stage};
 pub use node::{NodeContext, NodeContextBuilder, NodeDescriptor, NodeIdentity, OnexNode};
@@ -76,18 +76,75 @@ pub use sink::kafka::{KafkaConfig, KafkaSink};
 pub use sink::{LogSink, Recorder, Sink, StdoutSink};
 pub use timestamp::Timestamp;
 
-/// Marks an `impl` block as an ONEX node: its `#[onex_operation]` methods
-/// publish lifecycle events and the node's event catalog is built at compile
-/// time. See the crate documentation and the README for every option.
+/// Marks a node's inherent `impl` block as an ONEX node.
+///
+/// ```text
+/// #[onex_node("orchestrator")]                        // node type, lowercase snake_case
+/// #[onex_node(node_type = "orchestrator",
+///             service = "orchestrator",               // default: the node type
+///             namespace = "omninode.bridge",          // default: "onex"
+///             include_state_events = true,            // default: true
+///             include_metric_events = true)]          // default: true
+/// ```
+///
+/// Every `#[onex_operation("name", ..)]` method inside publishes its
+/// lifecycle events, and the block gains `Self::EVENT_CATALOG` (a `const`
+/// [`Catalog`]), an impl of [`NodeDescriptor`] and an entry in
+/// [`catalogs()`]. The node type needs [`OnexNode`], usually derived.
+///
+/// `#[onex_operation]` options: the operation name first (required,
+/// lowercase snake_case, unique in the node), then any of `fields(a, ..)`
+/// (record these arguments' values, serialized with serde), `skip(a, ..)`
+/// (leave these arguments out), `skip_all` (leave every argument out but
+/// those in `fields`) and `ret` (record the returned value, the `Ok` value
+/// of a `Result`). Without options, `input` and `result` hold names and
+/// types only.
+///
+/// ```
+/// use onex_events::{onex_node, NodeContext, OnexNode, Recorder, Publisher};
+///
+/// #[derive(OnexNode)]
+/// struct Reducer {
+///     ctx: NodeContext,
+/// }
+///
+/// #[onex_node("reducer", include_metric_events = false)]
+/// impl Reducer {
+///     #[onex_operation("aggregation", fields(delta), ret)]
+///     async fn aggregate(&self, delta: i64, secret: String) -> anyhow::Result<i64> {
+///         anyhow::ensure!(!secret.is_empty(), "no secret");
+///         Ok(delta * 2)
+///     }
+/// }
+///
+/// assert_eq!(
+///     Reducer::EVENT_CATALOG.operation_lifecycle,
+///     ["reducer.aggregation.started", "reducer.aggregation.completed", "reducer.aggregation.failed"]
+/// );
+/// assert_eq!(Reducer::EVENT_CATALOG.state_events, ["reducer.state.changed"]);
+/// assert!(Reducer::EVENT_CATALOG.metric_events.is_empty());
+/// ```
 pub use onex_events_macros::onex_node;
 
-/// Marks an `async` method of an `#[onex_node]` impl block as an operation.
-/// Only valid inside `#[onex_node]`.
+/// Marks an `async` method of an [`onex_node`] impl block as an operation;
+/// see [`onex_node`] for its options. Outside `#[onex_node]` it is a
+/// compile error.
 pub use onex_events_macros::onex_operation;
 
 /// Implements [`OnexNode`] for a struct: the field of type [`NodeContext`]
 /// (or the one marked `#[onex(context)]`) gives the node its identity and
 /// publisher.
+///
+/// ```
+/// use onex_events::{NodeContext, OnexNode};
+///
+/// #[derive(OnexNode)]
+/// struct Effect {
+///     #[onex(context)]
+///     events: NodeContext,
+///     name: String,
+/// }
+/// ```
 pub use onex_events_macros::OnexNode;
 
 /// Not public API: the paths the macros expand to.
