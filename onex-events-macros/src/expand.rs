@@ -14,7 +14,18 @@ use syn::{ItemImpl, ReturnType, Type};
 pub fn node(args: TokenStream, input: TokenStream) -> TokenStream {
     let item: ItemImpl = match syn::parse2(input.clone()) {
         Ok(item) => item,
-        Err(e) => return fallback::unparsed(e, input),
+        Err(e) => {
+            // On another item (a struct, a fn, ..) say where the attribute
+            // goes rather than syn's "expected `impl`".
+            let e = match syn::parse2::<syn::Item>(input.clone()) {
+                Ok(_) => syn::Error::new(
+                    proc_macro2::Span::call_site(),
+                    "`#[onex_node]` goes on the node's inherent impl block (`impl MyNode { .. }`); the node struct takes `#[derive(OnexNode)]`",
+                ),
+                Err(_) => e,
+            };
+            return fallback::unparsed(e, input);
+        }
     };
     let result = NodeAttr::parse(args).and_then(|attr| {
         let node = Node::from_syn(attr, &item)?;
@@ -205,6 +216,7 @@ fn operation(op: &Operation, names: &Names) -> TokenStream {
             #[allow(
                 unreachable_code,
                 clippy::diverging_sub_expression,
+                clippy::empty_loop,
                 clippy::let_unit_value,
                 clippy::needless_return
             )]
@@ -215,10 +227,43 @@ fn operation(op: &Operation, names: &Names) -> TokenStream {
         }
     });
 
+    // `ret`: the `Ok` value of a `Result` (any alias) or the value itself,
+    // picked by autoref specialization with no bound, then serialized by
+    // `capture` spanned at `ret`: a value that is not `Serialize` is one
+    // plain E0277 at `ret`, not a failed method lookup.
     let ret = match &op.attr.ret {
-        Some(kw) => quote_spanned! {kw.span=>
-            (&::onex_events::__private::outcome::Wrap(&__onex_ret)).__onex_ret()
-        },
+        Some(kw) => {
+            let capture = quote_spanned! {kw.span=>
+                ::onex_events::__private::capture(__onex_ok)
+            };
+            quote! {{
+                use ::onex_events::__private::core::option::Option;
+                use ::onex_events::__private::outcome::Wrap;
+                trait __OnexOkOfResult<'a> {
+                    type Ok: ?Sized + 'a;
+                    fn __onex_ok(self) -> Option<&'a Self::Ok>;
+                }
+                impl<'a, T, E> __OnexOkOfResult<'a>
+                    for &Wrap<'a, ::onex_events::__private::core::result::Result<T, E>>
+                {
+                    type Ok = T;
+                    fn __onex_ok(self) -> Option<&'a T> {
+                        self.0.as_ref().ok()
+                    }
+                }
+                trait __OnexOkOfValue<'a> {
+                    type Ok: ?Sized + 'a;
+                    fn __onex_ok(self) -> Option<&'a Self::Ok>;
+                }
+                impl<'a, T: ?Sized> __OnexOkOfValue<'a> for Wrap<'a, T> {
+                    type Ok = T;
+                    fn __onex_ok(self) -> Option<&'a T> {
+                        Option::Some(self.0)
+                    }
+                }
+                (&Wrap(&__onex_ret)).__onex_ok().map(|__onex_ok| #capture)
+            }}
+        }
         None => quote!(::onex_events::__private::core::option::Option::None),
     };
 
@@ -262,7 +307,7 @@ fn operation(op: &Operation, names: &Names) -> TokenStream {
             {
                 #[allow(unused_imports)]
                 use ::onex_events::__private::outcome::{
-                    RetOfResult as _, RetOfValue as _, ViaAnyResult as _, ViaDebug as _,
+                    ViaAnyResult as _, ViaDebug as _,
                     ViaDisplay as _, ViaDynError as _, ViaDynErrorSendSync as _,
                     ViaStdError as _, ViaValue as _,
                 };
