@@ -61,12 +61,14 @@ use rdkafka::client::ClientContext;
 use rdkafka::config::RDKafkaLogLevel;
 use rdkafka::error::{KafkaError, RDKafkaErrorCode};
 use rdkafka::message::{Message, OwnedHeaders};
-use rdkafka::producer::{BaseProducer, BaseRecord, DeliveryResult, Producer, ProducerContext};
+use rdkafka::producer::{
+    BaseProducer, BaseRecord, DeliveryResult, Producer, ProducerContext, PurgeConfig,
+};
 use std::cell::RefCell;
 use std::collections::VecDeque;
 use std::fmt;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, RwLock, RwLockReadGuard};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 use uuid::Uuid;
@@ -78,7 +80,11 @@ pub struct KafkaSink {
 }
 
 struct Shared {
-    producer: BaseProducer<Context>,
+    /// Replaced when it is stuck (see `Shared::recycle`).
+    producer: RwLock<Arc<BaseProducer<Context>>>,
+    client_config: rdkafka::ClientConfig,
+    /// Deliveries failing for this long, with no success, recycle the producer.
+    recycle_after: Duration,
     core: Arc<Core>,
     routing: TopicRouting,
     stop: AtomicBool,
@@ -93,6 +99,11 @@ struct Core {
     retrying: AtomicUsize,
     available: AtomicBool,
     closing: AtomicBool,
+    /// Nanoseconds since `epoch` of the first delivery failure since the
+    /// last success; 0 when the last delivery succeeded.
+    failing_since: AtomicU64,
+    /// Set on a fatal error: the producer must be replaced.
+    fatal: AtomicBool,
     epoch: Instant,
     capacity: usize,
     max_bytes: usize,
@@ -142,17 +153,25 @@ impl KafkaSink {
     /// error (events wait for it).
     pub fn new(config: KafkaConfig) -> Result<Self, KafkaConfigError> {
         let mut client_config = config.client_config();
-        if config.get("message.timeout.ms").is_none() {
-            // A record waits in librdkafka at most the buffer's lifetime.
-            let ms = config.buffer_ttl.as_millis().clamp(1, i32::MAX as u128);
-            client_config.set("message.timeout.ms", ms.to_string());
-        }
+        let message_timeout = match config.get("message.timeout.ms") {
+            Some(ms) => Duration::from_millis(ms.trim().parse().unwrap_or(300_000)),
+            None => {
+                // Records time out of librdkafka's queue into the retry
+                // buffer, where they live up to the buffer's time-to-live.
+                let timeout = config.buffer_ttl.min(Duration::from_secs(30));
+                let ms = timeout.as_millis().max(1);
+                client_config.set("message.timeout.ms", ms.to_string());
+                timeout
+            }
+        };
         let core = Arc::new(Core {
             counters: Counters::default(),
             retry: Mutex::new(RetryQueue::default()),
             retrying: AtomicUsize::new(0),
             available: AtomicBool::new(true),
             closing: AtomicBool::new(false),
+            failing_since: AtomicU64::new(0),
+            fatal: AtomicBool::new(false),
             epoch: Instant::now(),
             capacity: config.buffer_capacity,
             max_bytes: config.buffer_max_bytes,
@@ -166,7 +185,9 @@ impl KafkaSink {
             })
             .map_err(|e| KafkaConfigError::Client(e.to_string()))?;
         let shared = Arc::new(Shared {
-            producer,
+            producer: RwLock::new(Arc::new(producer)),
+            client_config,
+            recycle_after: message_timeout.max(Duration::from_secs(1)),
             core,
             routing: config.topics.clone(),
             stop: AtomicBool::new(false),
@@ -200,7 +221,7 @@ impl KafkaSink {
     /// The sink's counters now.
     pub fn stats(&self) -> KafkaStats {
         let core = &self.shared.core;
-        let in_flight = u64::try_from(self.shared.producer.in_flight_count()).unwrap_or(0);
+        let in_flight = u64::try_from(self.shared.current().in_flight_count()).unwrap_or(0);
         core.counters.snapshot(
             core.retrying.load(Ordering::Acquire) as u64,
             in_flight,
@@ -233,9 +254,14 @@ impl Sink for KafkaSink {
             let remaining = deadline.saturating_duration_since(Instant::now());
             if shared.core.retrying.load(Ordering::Acquire) == 0 {
                 // Delivery failures during the flush go back to the retry
-                // buffer: check again after it.
-                if shared.producer.flush(remaining).is_ok()
+                // buffer, and the producer may be replaced: check again after
+                // each slice.
+                let producer = shared.current();
+                if producer
+                    .flush(remaining.min(Duration::from_millis(100)))
+                    .is_ok()
                     && shared.core.retrying.load(Ordering::Acquire) == 0
+                    && shared.current().in_flight_count() == 0
                 {
                     return Ok(());
                 }
@@ -296,7 +322,7 @@ impl Shared {
                 .payload(&scratch.payload[..])
                 .headers(headers);
             record.timestamp = timestamp;
-            match self.producer.send(record) {
+            match self.producer().send(record) {
                 Ok(()) => return Ok(()),
                 Err((KafkaError::MessageProduction(RDKafkaErrorCode::QueueFull), record)) => {
                     // librdkafka's queue is full: keep it in ours.
@@ -331,12 +357,73 @@ impl Shared {
     fn run(&self) {
         while !self.stop.load(Ordering::Acquire) {
             let busy = self.core.retrying.load(Ordering::Acquire) > 0;
-            self.producer
+            self.current()
                 .poll(Duration::from_millis(if busy { 5 } else { 100 }));
             if busy {
                 self.drain();
             }
+            if self.stuck() {
+                self.recycle();
+            }
         }
+    }
+
+    /// The producer, for a short non-blocking call.
+    fn producer(&self) -> RwLockReadGuard<'_, Arc<BaseProducer<Context>>> {
+        self.producer.read().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// The producer, for a call that may wait.
+    fn current(&self) -> Arc<BaseProducer<Context>> {
+        Arc::clone(&self.producer())
+    }
+
+    /// True when the producer hit a fatal error, or its deliveries have
+    /// failed for `recycle_after` with no success.
+    fn stuck(&self) -> bool {
+        let core = &*self.core;
+        if core.fatal.load(Ordering::Acquire) {
+            return true;
+        }
+        let since = core.failing_since.load(Ordering::Acquire);
+        since != 0
+            && Duration::from_nanos((core.now() as u64).saturating_sub(since)) > self.recycle_after
+    }
+
+    /// Replaces a stuck producer: an idempotent producer whose cluster lost
+    /// its producer id (a broker that restarted empty) retries forever, and
+    /// one with a fatal error fails every record. The old producer's records
+    /// are purged into the retry buffer and sent again by the new one (a
+    /// record purged in flight may have been written: consumers dedupe by
+    /// event id).
+    fn recycle(&self) {
+        let core = &*self.core;
+        let context = Context {
+            core: Arc::clone(&self.core),
+        };
+        let new: BaseProducer<Context> = match self.client_config.create_with_context(context) {
+            Ok(p) => p,
+            Err(error) => {
+                tracing::error!(target: "onex_events::kafka", %error, "cannot recreate the Kafka producer");
+                core.failing_since
+                    .store(core.now() as u64, Ordering::Release);
+                return;
+            }
+        };
+        tracing::warn!(
+            target: "onex_events::kafka",
+            after = ?self.recycle_after,
+            "Kafka deliveries keep failing; replacing the producer"
+        );
+        core.fatal.store(false, Ordering::Release);
+        core.failing_since.store(0, Ordering::Release);
+        let old = {
+            let mut guard = self.producer.write().unwrap_or_else(|e| e.into_inner());
+            std::mem::replace(&mut *guard, Arc::new(new))
+        };
+        old.purge(PurgeConfig::default().queue().inflight());
+        // Runs the purged records' callbacks, which buffer them.
+        let _ = old.flush(Duration::from_secs(1));
     }
 
     /// Moves the retry buffer, oldest first, into librdkafka's queue until
@@ -370,7 +457,8 @@ impl Shared {
                     .payload(&p.payload[..]);
                 record.headers = p.headers;
                 record.timestamp = p.timestamp;
-                match self.producer.send(record) {
+                let sent = self.producer().send(record);
+                match sent {
                     Ok(()) => {
                         core.retrying.fetch_sub(1, Ordering::AcqRel);
                     }
@@ -512,7 +600,6 @@ fn is_permanent(code: Option<RDKafkaErrorCode>) -> bool {
                 | C::ClusterAuthorizationFailed
                 | C::InvalidRecord
                 | C::InvalidArgument
-                | C::Fatal
         )
     )
 }
@@ -538,7 +625,8 @@ impl ClientContext for Context {
         match error.rdkafka_error_code() {
             Some(RDKafkaErrorCode::AllBrokersDown) => self.core.set_available(false, reason),
             Some(RDKafkaErrorCode::Fatal) => {
-                tracing::error!(target: "onex_events::kafka", %error, reason, "fatal Kafka producer error; further events will fail")
+                tracing::error!(target: "onex_events::kafka", %error, reason, "fatal Kafka producer error; replacing the producer");
+                self.core.fatal.store(true, Ordering::Release);
             }
             _ => {
                 tracing::debug!(target: "onex_events::kafka", %error, reason, "Kafka client error")
@@ -555,6 +643,7 @@ impl ProducerContext for Context {
         match result {
             Ok(message) => {
                 Counters::bump(&core.counters.delivered);
+                core.failing_since.store(0, Ordering::Relaxed);
                 if !core.available.load(Ordering::Relaxed) {
                     core.set_available(true, "");
                 }
@@ -578,6 +667,21 @@ impl ProducerContext for Context {
                     let error = error.to_string();
                     core.report(event_id, Outcome::Failed { error }, published_at);
                 } else {
+                    let purged = matches!(
+                        code,
+                        Some(RDKafkaErrorCode::PurgeQueue | RDKafkaErrorCode::PurgeInflight)
+                    );
+                    let now = if purged {
+                        0
+                    } else {
+                        (core.now() as u64).max(1)
+                    };
+                    let _ = core.failing_since.compare_exchange(
+                        0,
+                        now,
+                        Ordering::AcqRel,
+                        Ordering::Relaxed,
+                    );
                     core.set_available(false, &error.to_string());
                     tracing::debug!(target: "onex_events::kafka", %event_id, %error, "delivery failed; retrying");
                     core.buffer(Pending {

@@ -1,0 +1,295 @@
+//! The Kafka sink against a real broker (tansu, started by
+//! `scripts/kafka-dev.sh start`). Runs only when `KAFKA_BOOTSTRAP_SERVERS`
+//! is set; otherwise each test prints that it was skipped and why.
+//!
+//! ```text
+//! scripts/kafka-dev.sh start
+//! KAFKA_BOOTSTRAP_SERVERS=127.0.0.1:9092 cargo test --features kafka --test kafka_broker
+//! ```
+#![cfg(feature = "kafka")]
+
+mod common;
+mod kafka_support;
+
+use kafka_support::*;
+use onex_events::sink::kafka::rdkafka::admin::{
+    AdminClient, AdminOptions, NewTopic, TopicReplication,
+};
+use onex_events::sink::kafka::rdkafka::client::DefaultClientContext;
+use onex_events::sink::kafka::rdkafka::ClientConfig;
+use onex_events::sink::kafka::{KafkaConfig, KafkaSink, Outcome, TopicRouting};
+use onex_events::Sink;
+use std::collections::HashSet;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::{Duration, Instant};
+use uuid::Uuid;
+
+fn bootstrap() -> Option<String> {
+    match std::env::var("KAFKA_BOOTSTRAP_SERVERS") {
+        Ok(s) if !s.trim().is_empty() => Some(s),
+        _ => {
+            eprintln!(
+                "SKIPPED: KAFKA_BOOTSTRAP_SERVERS is not set; start a broker with \
+                 `scripts/kafka-dev.sh start` and set KAFKA_BOOTSTRAP_SERVERS=127.0.0.1:9092"
+            );
+            None
+        }
+    }
+}
+
+/// Creates `topic` (ignoring "already exists").
+fn create_topic(bootstrap: &str, topic: &str, partitions: i32) {
+    let admin: AdminClient<DefaultClientContext> = ClientConfig::new()
+        .set("bootstrap.servers", bootstrap)
+        .create()
+        .expect("admin client");
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let new = NewTopic::new(topic, partitions, TopicReplication::Fixed(1));
+    let opts = AdminOptions::new().operation_timeout(Some(Duration::from_secs(10)));
+    let results = rt
+        .block_on(admin.create_topics([&new], &opts))
+        .expect("create_topics");
+    for r in results {
+        if let Err((name, code)) = r {
+            assert_eq!(
+                code,
+                onex_events::sink::kafka::rdkafka::types::RDKafkaErrorCode::TopicAlreadyExists,
+                "creating {name}"
+            );
+        }
+    }
+}
+
+fn example(name: &str) -> PathBuf {
+    let exe = std::env::current_exe().unwrap();
+    let dir = exe.parent().and_then(|deps| deps.parent()).unwrap();
+    let path = dir.join("examples").join(name);
+    assert!(
+        path.exists(),
+        "{} not built; run `cargo test --features kafka` (it builds the examples)",
+        path.display()
+    );
+    path
+}
+
+#[test]
+fn orchestrator_example_events_are_consumed_back_valid_with_headers() {
+    let Some(bootstrap) = bootstrap() else { return };
+    let exe = example("orchestrator");
+    // What the example publishes, from its stdout without Kafka.
+    let out = Command::new(&exe)
+        .env_remove("KAFKA_BOOTSTRAP_SERVERS")
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let expected: Vec<serde_json::Value> = String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert!(!expected.is_empty());
+
+    let topic = unique_topic("orchestrator");
+    create_topic(&bootstrap, &topic, 3);
+    let started = Instant::now();
+    let out = Command::new(&exe)
+        .env("KAFKA_BOOTSTRAP_SERVERS", &bootstrap)
+        .env("KAFKA_TOPIC", &topic)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(started.elapsed() < Duration::from_secs(20));
+    assert!(
+        out.stdout.is_empty(),
+        "with Kafka configured, events go to Kafka, not stdout"
+    );
+
+    let records = consume(&bootstrap, &topic, expected.len(), Duration::from_secs(30));
+    assert_eq!(records.len(), expected.len());
+    let mut got: Vec<&str> = records
+        .iter()
+        .map(|r| r.json["event_type"].as_str().unwrap())
+        .collect();
+    let mut want: Vec<&str> = expected
+        .iter()
+        .map(|e| e["event_type"].as_str().unwrap())
+        .collect();
+    got.sort_unstable();
+    want.sort_unstable();
+    assert_eq!(got, want);
+    for r in &records {
+        common::assert_contract_valid(&r.json);
+        assert_headers_match(r);
+        // The value is the envelope JSON, byte for byte what the sink wrote.
+        assert_eq!(
+            serde_json::to_vec(&r.json).unwrap().len(),
+            r.value.len(),
+            "value is compact envelope JSON"
+        );
+    }
+}
+
+#[test]
+fn default_routing_names_topics_by_namespace_service_and_operation() {
+    let Some(bootstrap) = bootstrap() else { return };
+    let prefix = format!("t{}", &Uuid::new_v4().simple().to_string()[..8]);
+    let node = node("routing");
+    let topic = format!("{prefix}.onex.routing.orchestrator.state.v1");
+    create_topic(&bootstrap, &topic, 2);
+    let reports = Reports::default();
+    let sink = KafkaSink::new(
+        reports.attach(KafkaConfig::new(&bootstrap).topics(TopicRouting::prefixed(&prefix))),
+    )
+    .unwrap();
+    let c = Uuid::new_v4();
+    for seq in 0..20 {
+        sink.publish(event(&node, c, seq));
+    }
+    sink.flush(Duration::from_secs(30)).expect("flush");
+    let records = consume(&bootstrap, &topic, 20, Duration::from_secs(30));
+    assert_eq!(records.len(), 20);
+    assert_ordered_per_key(&records);
+    for r in &records {
+        common::assert_contract_valid(&r.json);
+        assert_headers_match(r);
+    }
+}
+
+fn script() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/kafka-dev.sh")
+}
+
+fn broker(cmd: &str, port: u16) {
+    let status = Command::new("bash")
+        .arg(script())
+        .args([cmd, &port.to_string()])
+        .status()
+        .expect("run scripts/kafka-dev.sh");
+    assert!(status.success(), "kafka-dev.sh {cmd} {port} failed");
+}
+
+fn free_port() -> u16 {
+    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    l.local_addr().unwrap().port()
+}
+
+/// Stops the test's own broker even when the test fails.
+struct OwnBroker(u16);
+
+impl Drop for OwnBroker {
+    fn drop(&mut self) {
+        let _ = Command::new("bash")
+            .arg(script())
+            .args(["stop", &self.0.to_string()])
+            .status();
+    }
+}
+
+#[test]
+fn broker_stopped_and_restarted_mid_stream_every_event_accounted_for() {
+    if bootstrap().is_none() {
+        return;
+    }
+    // A broker of its own, so stopping it disturbs no other test.
+    let port = free_port();
+    broker("start", port);
+    let _guard = OwnBroker(port);
+    let bootstrap = format!("127.0.0.1:{port}");
+    let topic = unique_topic("restart");
+    create_topic(&bootstrap, &topic, 3);
+
+    let reports = Reports::default();
+    let config = KafkaConfig::new(&bootstrap)
+        .topics(TopicRouting::single(&topic))
+        .property("message.timeout.ms", "3000")
+        .property("reconnect.backoff.max.ms", "500");
+    let sink = KafkaSink::new(reports.attach(config)).unwrap();
+    let n = node("restart");
+    let keys: Vec<Uuid> = (0..8).map(|_| Uuid::new_v4()).collect();
+    let mut seq = 0;
+    let mut publish = |count: usize| -> Vec<Uuid> {
+        (0..count)
+            .map(|_| {
+                let e = event(&n, keys[seq % keys.len()], seq);
+                seq += 1;
+                let id = e.event_id;
+                sink.publish(e);
+                id
+            })
+            .collect()
+    };
+
+    let before = publish(200);
+    sink.flush(Duration::from_secs(30))
+        .expect("flush before the stop");
+
+    broker("stop", port);
+    let t = Instant::now();
+    let during = publish(200);
+    assert!(
+        t.elapsed() < Duration::from_millis(500),
+        "publishing with the broker down must not block: {:?}",
+        t.elapsed()
+    );
+    std::thread::sleep(Duration::from_secs(2));
+
+    broker("start", port);
+    // Memory storage: the restarted broker starts empty.
+    create_topic(&bootstrap, &topic, 3);
+    let after = publish(200);
+    sink.flush(Duration::from_secs(60))
+        .unwrap_or_else(|e| panic!("flush after restart: {e}; {:?}", sink.stats()));
+
+    let stats = sink.stats();
+    let by_id = reports.by_id();
+    let all: Vec<Uuid> = before
+        .iter()
+        .chain(&during)
+        .chain(&after)
+        .copied()
+        .collect();
+    assert_eq!(stats.published, all.len() as u64);
+    assert_eq!(by_id.len(), all.len(), "every event has exactly one report");
+    for id in &all {
+        let r = &by_id[id];
+        assert!(
+            r.outcome.is_delivered(),
+            "event {id} not delivered: {:?}",
+            r.outcome
+        );
+    }
+    assert_eq!(stats.delivered, all.len() as u64, "{stats:?}");
+    assert_eq!(stats.undelivered(), 0, "{stats:?}");
+
+    // Everything published while down or after the restart is on the new broker.
+    let records = consume(
+        &bootstrap,
+        &topic,
+        during.len() + after.len(),
+        Duration::from_secs(30),
+    );
+    let consumed: HashSet<&str> = records
+        .iter()
+        .map(|r| r.json["event_id"].as_str().unwrap())
+        .collect();
+    for id in during.iter().chain(&after) {
+        assert!(
+            consumed.contains(id.to_string().as_str()),
+            "event {id} not on the broker"
+        );
+    }
+    let lost: Vec<_> = reports
+        .all()
+        .into_iter()
+        .filter(|r| r.outcome == Outcome::Lost)
+        .collect();
+    assert!(lost.is_empty());
+}
