@@ -112,7 +112,9 @@ impl NodeAttr {
 pub struct OperationAttr {
     /// The operation name; `None` if missing (reported by `valid`).
     pub name: Option<LitStr>,
-    /// Span of the whole attribute, for errors about what is missing.
+    /// Span of the attribute's name (`onex_operation`), for errors about
+    /// what is missing: on stable Rust the span of the whole attribute would
+    /// only cover its `#`.
     pub span: Span,
     pub fields: Option<(kw::fields, Vec<Ident>)>,
     pub skip: Option<(kw::skip, Vec<Ident>)>,
@@ -196,7 +198,7 @@ impl OperationAttr {
         match &attr.meta {
             syn::Meta::Path(path) => Ok(OperationAttr {
                 name: None,
-                span: syn::spanned::Spanned::span(path),
+                span: name_span(path),
                 fields: None,
                 skip: None,
                 skip_all: None,
@@ -204,7 +206,7 @@ impl OperationAttr {
             }),
             syn::Meta::List(list) => {
                 let mut parsed: OperationAttr = list.parse_args()?;
-                parsed.span = syn::spanned::Spanned::span(attr);
+                parsed.span = name_span(&list.path);
                 Ok(parsed)
             }
             syn::Meta::NameValue(nv) => Err(Error::new_spanned(
@@ -213,6 +215,14 @@ impl OperationAttr {
             )),
         }
     }
+}
+
+/// The span of the last segment of `path` (`onex_operation` in
+/// `onex_events::onex_operation`).
+fn name_span(path: &syn::Path) -> Span {
+    path.segments
+        .last()
+        .map_or_else(|| syn::spanned::Spanned::span(path), |s| s.ident.span())
 }
 
 /// True if `attr` is `#[onex_operation]` or `#[onex_events::onex_operation]`.

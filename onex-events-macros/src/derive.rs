@@ -64,24 +64,24 @@ fn context_member(input: &DeriveInput) -> syn::Result<Member> {
             ))
         }
     }
-    let typed: Vec<Member> = match fields {
+    let typed: Vec<(Member, &syn::Field)> = match fields {
         Fields::Named(_) | Fields::Unnamed(_) => fields
             .iter()
             .enumerate()
             .filter(|(_, f)| is_context_type(&f.ty))
-            .map(|(i, f)| member(i, f))
+            .map(|(i, f)| (member(i, f), f))
             .collect(),
         Fields::Unit => Vec::new(),
     };
     let mut typed = typed.into_iter();
     match (typed.next(), typed.next()) {
-        (Some(member), None) => Ok(member),
+        (Some((member, _)), None) => Ok(member),
         (None, _) => Err(Error::new(
             input.ident.span(),
             "`#[derive(OnexNode)]` needs a field of type `NodeContext`, or one marked `#[onex(context)]`",
         )),
-        (Some(_), Some(_)) => Err(Error::new(
-            input.ident.span(),
+        (Some(_), Some((_, second))) => Err(Error::new_spanned(
+            second,
             "several fields have type `NodeContext`: mark the node's own with `#[onex(context)]`",
         )),
     }

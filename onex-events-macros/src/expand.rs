@@ -231,6 +231,20 @@ fn operation(op: &Operation, names: &Names) -> TokenStream {
     // picked by autoref specialization with no bound, then serialized by
     // `capture` spanned at `ret`: a value that is not `Serialize` is one
     // plain E0277 at `ret`, not a failed method lookup.
+    // The body's `async` block carries the span of the declared return type,
+    // so rustc's notes about it (e.g. "this function should return `Result`
+    // or `Option` to accept `?`") point at the user's signature.
+    let body_span = match &sig.output {
+        ReturnType::Type(_, ty) => syn::spanned::Spanned::span(ty),
+        ReturnType::Default => sig.ident.span(),
+    };
+    let body = quote_spanned! {body_span=>
+        async move {
+            #fake_return
+            #(#stmts)*
+        }
+    };
+
     let ret = match &op.attr.ret {
         Some(kw) => {
             let capture = quote_spanned! {kw.span=>
@@ -298,10 +312,7 @@ fn operation(op: &Operation, names: &Names) -> TokenStream {
             #[allow(clippy::let_unit_value)]
             let __onex_ret = ::onex_events::__private::Instrumented::new(
                 &mut __onex_guard,
-                async move {
-                    #fake_return
-                    #(#stmts)*
-                },
+                #body,
             )
             .await;
             {

@@ -13,7 +13,16 @@ struct Errors(Option<Error>);
 
 impl Errors {
     fn push(&mut self, span: Span, message: impl std::fmt::Display) {
-        let e = Error::new(span, message);
+        self.push_error(Error::new(span, message));
+    }
+
+    /// Like `push`, spanning every token of `tokens` (a single span on
+    /// stable Rust covers only the first token).
+    fn push_spanned(&mut self, tokens: impl quote::ToTokens, message: impl std::fmt::Display) {
+        self.push_error(Error::new_spanned(tokens, message));
+    }
+
+    fn push_error(&mut self, e: Error) {
         match &mut self.0 {
             Some(all) => all.combine(e),
             None => self.0 = Some(e),
@@ -95,8 +104,8 @@ impl Operation<'_> {
     fn validate(&self, errors: &mut Errors) {
         let sig = &self.method.sig;
         for extra in &self.extra_attrs {
-            errors.push(
-                syn::spanned::Spanned::span(extra),
+            errors.push_spanned(
+                extra,
                 "`#[onex_operation]` is given more than once on this method",
             );
         }
@@ -157,10 +166,17 @@ impl Operation<'_> {
                         ),
                     );
                 } else if self.arg(ident).is_none() {
+                    // An argument bound by a pattern, e.g. `(a, b): (u32, u32)`,
+                    // has no single name to list.
+                    let hint = if self.args.iter().any(|a| a.ident.is_none()) {
+                        "; arguments written as patterns cannot be listed: bind the argument to a name and destructure it in the body"
+                    } else {
+                        ""
+                    };
                     errors.push(
                         ident.span(),
                         format!(
-                            "`{list}({ident})`: `fn {}` has no argument named `{ident}`",
+                            "`{list}({ident})`: `fn {}` has no argument named `{ident}`{hint}",
                             sig.ident
                         ),
                     );

@@ -1,0 +1,17 @@
+use onex_events::{onex_node, NodeContext, OnexNode};
+
+#[derive(OnexNode)]
+struct Node {
+    ctx: NodeContext,
+}
+
+#[onex_node("orchestrator")]
+impl Node {
+    #[onex_operation("orchestration")]
+    async fn orchestrate(&self, raw: &str) -> u32 {
+        let job: u32 = raw.parse()?;
+        job
+    }
+}
+
+fn main() {}

@@ -1,0 +1,16 @@
+use onex_events::{onex_node, NodeContext, OnexNode};
+
+#[derive(OnexNode)]
+struct Node {
+    ctx: NodeContext,
+}
+
+#[onex_node("orchestrator")]
+impl Node {
+    #[onex_operation("orchestration", skip(payload))]
+    async fn orchestrate(&self, job: u32) -> u32 {
+        job
+    }
+}
+
+fn main() {}
