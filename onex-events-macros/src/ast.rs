@@ -33,8 +33,22 @@ impl<'a> Node<'a> {
     pub fn from_syn(attr: NodeAttr, item: &'a ItemImpl) -> Result<Self> {
         let mut operations = Vec::new();
         let mut errors: Option<syn::Error> = None;
+        let mut push = |e: syn::Error| match &mut errors {
+            Some(all) => all.combine(e),
+            None => errors = Some(e),
+        };
         for (index, impl_item) in item.items.iter().enumerate() {
             let ImplItem::Fn(method) = impl_item else {
+                // `#[onex_operation]` on a const, type or macro of the node.
+                for attr in item_attrs(impl_item)
+                    .iter()
+                    .filter(|a| is_operation_attr(a))
+                {
+                    push(syn::Error::new_spanned(
+                        attr,
+                        "`#[onex_operation]` goes on an `async fn` method of the node",
+                    ));
+                }
                 continue;
             };
             let mut attrs = method.attrs.iter().filter(|a| is_operation_attr(a));
@@ -45,10 +59,7 @@ impl<'a> Node<'a> {
                 Ok(attr) => {
                     operations.push(Operation::from_syn(index, method, attr, attrs.collect()))
                 }
-                Err(e) => match &mut errors {
-                    Some(all) => all.combine(e),
-                    None => errors = Some(e),
-                },
+                Err(e) => push(e),
             }
         }
         match errors {
@@ -59,6 +70,18 @@ impl<'a> Node<'a> {
                 operations,
             }),
         }
+    }
+}
+
+/// The attributes of an item of an impl block; none for an item syn does
+/// not model.
+pub fn item_attrs(item: &ImplItem) -> &[syn::Attribute] {
+    match item {
+        ImplItem::Const(c) => &c.attrs,
+        ImplItem::Fn(f) => &f.attrs,
+        ImplItem::Type(t) => &t.attrs,
+        ImplItem::Macro(m) => &m.attrs,
+        _ => &[],
     }
 }
 

@@ -87,6 +87,18 @@ impl NodeAttr {
                         "include_metric_events",
                         k.span,
                     )?;
+                } else if input.peek(LitStr) {
+                    let lit: LitStr = input.parse()?;
+                    return Err(Error::new(
+                        lit.span(),
+                        "the node type must come first, and only once: `#[onex_node(\"orchestrator\", ..)]`",
+                    ));
+                } else if first && input.peek(Ident) && !input.peek2(Token![=]) {
+                    let unquoted: Ident = input.parse()?;
+                    return Err(Error::new(
+                        unquoted.span(),
+                        format!("the node type comes first, as a string literal: `#[onex_node(\"{unquoted}\", ..)]`"),
+                    ));
                 } else if input.peek(Ident) {
                     let unknown: Ident = input.parse()?;
                     return Err(Error::new(
@@ -155,6 +167,7 @@ impl Parse for OperationAttr {
                 input.parse::<Token![,]>()?;
             }
         }
+        let mut first = attr.name.is_none();
         while !input.is_empty() {
             let lookahead = input.lookahead1();
             if lookahead.peek(kw::fields) {
@@ -175,6 +188,13 @@ impl Parse for OperationAttr {
                     lit.span(),
                     "the operation name must come first, and only once",
                 ));
+            } else if first && input.peek(Ident) && !input.peek2(syn::token::Paren) {
+                // `#[onex_operation(orchestration)]`: a name left unquoted.
+                let unquoted: Ident = input.parse()?;
+                return Err(Error::new(
+                    unquoted.span(),
+                    format!("the operation name comes first, as a string literal: `#[onex_operation(\"{unquoted}\", ..)]`"),
+                ));
             } else if input.peek(Ident) {
                 let unknown: Ident = input.parse()?;
                 return Err(Error::new(
@@ -184,6 +204,7 @@ impl Parse for OperationAttr {
             } else {
                 return Err(lookahead.error());
             }
+            first = false;
             if !input.is_empty() {
                 input.parse::<Token![,]>()?;
             }

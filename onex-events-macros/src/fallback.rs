@@ -19,9 +19,14 @@ pub fn unparsed(error: syn::Error, input: TokenStream) -> TokenStream {
 pub fn node(item: &ItemImpl, error: syn::Error) -> TokenStream {
     let mut item = item.clone();
     for impl_item in &mut item.items {
-        if let ImplItem::Fn(method) = impl_item {
-            method.attrs.retain(|a| !is_operation_attr(a));
-        }
+        let attrs = match impl_item {
+            ImplItem::Const(c) => &mut c.attrs,
+            ImplItem::Fn(f) => &mut f.attrs,
+            ImplItem::Type(t) => &mut t.attrs,
+            ImplItem::Macro(m) => &mut m.attrs,
+            _ => continue,
+        };
+        attrs.retain(|a| !is_operation_attr(a));
     }
     let error = error.to_compile_error();
     let stubs = item.trait_.is_none().then(|| {
