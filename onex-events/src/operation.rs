@@ -131,8 +131,11 @@ impl Drop for OperationGuard {
     fn drop(&mut self) {
         // Panics of the body were reported by `Instrumented`; reaching here
         // unfinished means the future was dropped (timeout, `select!`, or a
-        // caller unwinding from its own panic).
-        self.fail(ErrorInfo::cancelled());
+        // caller unwinding from its own panic). Checked here so a finished
+        // operation does not build (and allocate) an error it never sends.
+        if !self.done {
+            self.fail(ErrorInfo::cancelled());
+        }
     }
 }
 

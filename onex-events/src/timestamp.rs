@@ -19,14 +19,16 @@ impl Timestamp {
     }
 
     /// Formats into a fixed-size buffer: `YYYY-MM-DDTHH:MM:SS.ffffffZ`.
-    fn format(&self) -> [u8; 27] {
+    pub(crate) fn format(&self) -> [u8; 27] {
         fn put(buf: &mut [u8], mut v: u32) {
             for b in buf.iter_mut().rev() {
                 *b = b'0' + (v % 10) as u8;
                 v /= 10;
             }
         }
-        let d = self.0;
+        // The naive UTC value: each accessor of `DateTime<Utc>` would
+        // re-apply the (zero) offset first.
+        let d = self.0.naive_utc();
         let mut b = *b"0000-00-00T00:00:00.000000Z";
         put(&mut b[0..4], d.year().clamp(0, 9999) as u32);
         put(&mut b[5..7], d.month());
