@@ -227,10 +227,6 @@ fn operation(op: &Operation, names: &Names) -> TokenStream {
         }
     });
 
-    // `ret`: the `Ok` value of a `Result` (any alias) or the value itself,
-    // picked by autoref specialization with no bound, then serialized by
-    // `capture` spanned at `ret`: a value that is not `Serialize` is one
-    // plain E0277 at `ret`, not a failed method lookup.
     // The body's `async` block carries the span of the declared return type,
     // so rustc's notes about it (e.g. "this function should return `Result`
     // or `Option` to accept `?`") point at the user's signature.
@@ -245,6 +241,10 @@ fn operation(op: &Operation, names: &Names) -> TokenStream {
         }
     };
 
+    // `ret`: the `Ok` value of a `Result` (any alias) or the value itself,
+    // picked by autoref specialization with no bound, then serialized by
+    // `capture` spanned at `ret`: a value that is not `Serialize` is one
+    // plain E0277 at `ret`, not a failed method lookup.
     let ret = match &op.attr.ret {
         Some(kw) => {
             let capture = quote_spanned! {kw.span=>
