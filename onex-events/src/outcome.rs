@@ -16,8 +16,7 @@
 //! | 1 | `Result<T, E>` | type name |
 //! | 0 | anything else | always `completed` |
 
-use crate::payload::{Captured, ErrorInfo};
-use serde::Serialize;
+use crate::payload::ErrorInfo;
 use std::any::type_name;
 use std::error::Error as StdError;
 use std::fmt::{Debug, Display};
@@ -99,26 +98,5 @@ impl<T> ViaValue for Wrap<'_, T> {
         Outcome::Completed {
             ty: type_name::<T>(),
         }
-    }
-}
-
-/// `ret`: the `Ok` value of a `Result`, or the value itself, serialized.
-#[doc(hidden)]
-pub trait RetOfResult {
-    fn __onex_ret(self) -> Option<Captured>;
-}
-impl<T: Serialize, E> RetOfResult for &Wrap<'_, Result<T, E>> {
-    fn __onex_ret(self) -> Option<Captured> {
-        self.0.as_ref().ok().map(Captured::of)
-    }
-}
-
-#[doc(hidden)]
-pub trait RetOfValue {
-    fn __onex_ret(self) -> Option<Captured>;
-}
-impl<T: Serialize> RetOfValue for Wrap<'_, T> {
-    fn __onex_ret(self) -> Option<Captured> {
-        Some(Captured::of(self.0))
     }
 }
