@@ -56,6 +56,8 @@ mod error;
 mod event_type;
 mod node;
 mod operation;
+#[cfg(feature = "outbox")]
+pub mod outbox;
 #[doc(hidden)]
 pub mod outcome;
 mod payload;

@@ -40,13 +40,40 @@ impl Publisher {
     /// configured by [`KafkaConfig::from_env`](crate::sink::kafka::KafkaConfig::from_env);
     /// otherwise [`Publisher::stdout`], unchanged.
     ///
+    /// With the `outbox` feature, `USE_OUTBOX_PATTERN=true` (the seed's
+    /// switch) and `KAFKA_BOOTSTRAP_SERVERS` set, an
+    /// [`OutboxSink`](crate::outbox::OutboxSink) configured by
+    /// [`OutboxConfig::from_env`](crate::outbox::OutboxConfig::from_env):
+    /// each event committed to the SQLite file `ONEX_OUTBOX_PATH` before
+    /// the operation returns, then relayed to Kafka.
+    ///
     /// Never fails, like publishing itself: a Kafka configuration that
     /// cannot be used (or `KAFKA_BOOTSTRAP_SERVERS` set without the `kafka`
     /// feature) is logged at `ERROR` and falls back to stdout. An
     /// unreachable cluster is not a configuration error: the Kafka sink
-    /// keeps events until it returns.
+    /// keeps events until it returns. An outbox that cannot be opened is
+    /// logged at `ERROR` and reported by [`Publisher::last_error`]; its
+    /// events are logged in full and counted.
     pub fn from_env() -> Self {
         let servers = std::env::var("KAFKA_BOOTSTRAP_SERVERS").unwrap_or_default();
+        #[cfg(feature = "outbox")]
+        if crate::outbox::enabled_in_env() {
+            if servers.trim().is_empty() {
+                tracing::error!(
+                    "USE_OUTBOX_PATTERN is set but KAFKA_BOOTSTRAP_SERVERS is not; publishing events to stdout instead"
+                );
+                return Publisher::stdout();
+            }
+            return match crate::outbox::OutboxConfig::from_env() {
+                Ok(config) => {
+                    Publisher::new(crate::outbox::OutboxSink::open_or_unavailable(config))
+                }
+                Err(error) => {
+                    tracing::error!(%error, "cannot configure the outbox; publishing events to stdout instead");
+                    Publisher::stdout()
+                }
+            };
+        }
         if servers.trim().is_empty() {
             return Publisher::stdout();
         }
@@ -91,6 +118,14 @@ impl Publisher {
             Ok(result) => result,
             Err(_) => Err(SinkError::Panicked),
         }
+    }
+
+    /// The last error that kept the sink from taking or delivering events
+    /// (e.g. an outbox that cannot be opened, or a full disk); `None` while
+    /// all is well. Publishing itself never reports errors.
+    pub fn last_error(&self) -> Option<String> {
+        catch_unwind(AssertUnwindSafe(|| self.sink.last_error()))
+            .unwrap_or_else(|_| Some("the event sink panicked".to_owned()))
     }
 
     /// The sink's name, for logs.

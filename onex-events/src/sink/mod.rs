@@ -30,6 +30,12 @@ pub trait Sink: Send + Sync + 'static {
 
     /// A short name for logs, e.g. `stdout`.
     fn name(&self) -> &'static str;
+
+    /// The last error that kept this sink from taking or delivering events
+    /// (e.g. an outbox on a full disk), if any.
+    fn last_error(&self) -> Option<String> {
+        None
+    }
 }
 
 /// A sink could not finish what was asked.

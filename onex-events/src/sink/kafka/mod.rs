@@ -586,7 +586,7 @@ impl Core {
 }
 
 /// A record that will not succeed on retry.
-fn is_permanent(code: Option<RDKafkaErrorCode>) -> bool {
+pub(crate) fn is_permanent(code: Option<RDKafkaErrorCode>) -> bool {
     use RDKafkaErrorCode as C;
     matches!(
         code,

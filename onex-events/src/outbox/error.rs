@@ -1,0 +1,100 @@
+//! [`OutboxError`]: what can go wrong with the outbox file, named so an
+//! operator knows what to fix.
+
+use rusqlite::ErrorCode;
+use std::path::{Path, PathBuf};
+
+/// The outbox could not be opened or written.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum OutboxError {
+    /// The directory of the outbox file does not exist.
+    #[error("outbox {path}: directory {dir} does not exist")]
+    MissingDirectory {
+        /// The outbox file.
+        path: PathBuf,
+        /// Its missing directory.
+        dir: PathBuf,
+    },
+    /// The file or its directory is read-only.
+    #[error("outbox {path}: read-only file or file system: {source}")]
+    ReadOnly {
+        /// The outbox file.
+        path: PathBuf,
+        /// SQLite's error.
+        source: rusqlite::Error,
+    },
+    /// The disk (or the configured size limit) is full.
+    #[error("outbox {path}: disk or size limit full: {source}")]
+    Full {
+        /// The outbox file.
+        path: PathBuf,
+        /// SQLite's error.
+        source: rusqlite::Error,
+    },
+    /// The file is not an SQLite database, or is damaged.
+    #[error("outbox {path}: corrupt or not an SQLite database: {source}")]
+    Corrupt {
+        /// The outbox file.
+        path: PathBuf,
+        /// SQLite's error.
+        source: rusqlite::Error,
+    },
+    /// The file was written by a newer version of onex-events.
+    #[error("outbox {path}: schema version {found} is newer than the supported {supported}")]
+    SchemaTooNew {
+        /// The outbox file.
+        path: PathBuf,
+        /// The version in the file.
+        found: u32,
+        /// The newest version this crate knows.
+        supported: u32,
+    },
+    /// Any other SQLite error.
+    #[error("outbox {path}: {source}")]
+    Sqlite {
+        /// The outbox file.
+        path: PathBuf,
+        /// SQLite's error.
+        source: rusqlite::Error,
+    },
+    /// The Kafka configuration of the relay was rejected.
+    #[error("outbox relay: {0}")]
+    Kafka(#[from] crate::sink::kafka::KafkaConfigError),
+    /// The outbox could not be opened earlier (see
+    /// [`OutboxSink::open_or_unavailable`](super::OutboxSink::open_or_unavailable)).
+    #[error("the outbox is unavailable: {0}")]
+    Unavailable(#[source] std::sync::Arc<OutboxError>),
+    /// A thread could not be started.
+    #[error("outbox: cannot start the {what} thread: {source}")]
+    Thread {
+        /// Which thread.
+        what: &'static str,
+        /// The OS error.
+        source: std::io::Error,
+    },
+}
+
+impl OutboxError {
+    /// Classifies an SQLite error on the outbox at `path`.
+    pub(crate) fn sqlite(path: &Path, source: rusqlite::Error) -> Self {
+        let path = path.to_owned();
+        match source.sqlite_error_code() {
+            Some(ErrorCode::ReadOnly) => OutboxError::ReadOnly { path, source },
+            Some(ErrorCode::DiskFull) => OutboxError::Full { path, source },
+            Some(ErrorCode::DatabaseCorrupt | ErrorCode::NotADatabase) => {
+                OutboxError::Corrupt { path, source }
+            }
+            Some(ErrorCode::CannotOpen) => match path.parent() {
+                Some(dir) if !dir.as_os_str().is_empty() && !dir.is_dir() => {
+                    OutboxError::MissingDirectory {
+                        dir: dir.to_owned(),
+                        path,
+                    }
+                }
+                _ => OutboxError::Sqlite { path, source },
+            },
+            _ => OutboxError::Sqlite { path, source },
+        }
+    }
+}

@@ -1,0 +1,78 @@
+//! One event as an outbox row: everything the relay needs to send it
+//! again, in any later process, exactly as the Kafka sink would have.
+
+use crate::envelope::{Event, PartitionKey};
+use crate::sink::kafka::headers::cloudevents_headers;
+use crate::sink::kafka::rdkafka::message::Headers;
+use crate::sink::kafka::TopicRouting;
+use rusqlite::{params, Connection};
+
+/// An encoded event, ready to insert.
+#[derive(Debug, Clone)]
+pub(crate) struct Row {
+    pub id: String,
+    pub aggregatetype: &'static str,
+    pub aggregateid: String,
+    pub event_type: String,
+    pub payload: String,
+    pub topic: String,
+    pub headers: String,
+    pub created_at: i64,
+}
+
+impl Row {
+    /// Serializes `event` and routes it with `routing`.
+    pub fn encode(event: &Event, routing: &TopicRouting) -> Result<Row, serde_json::Error> {
+        let mut payload = Vec::with_capacity(640);
+        event.write_json(&mut payload)?;
+        // `write_json` writes UTF-8 JSON; the lossy conversion never replaces.
+        let payload = String::from_utf8(payload)
+            .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned());
+        let aggregateid = match event.partition_key() {
+            PartitionKey::Correlation(id) => id.hyphenated().to_string(),
+            PartitionKey::Node(node_id) => node_id.to_owned(),
+        };
+        let mut headers = Vec::with_capacity(384);
+        headers.push(b'{');
+        for (i, h) in cloudevents_headers(event).iter().enumerate() {
+            if i > 0 {
+                headers.push(b',');
+            }
+            let value = String::from_utf8_lossy(h.value.unwrap_or_default());
+            serde_json::to_writer(&mut headers, h.key)?;
+            headers.push(b':');
+            serde_json::to_writer(&mut headers, &value)?;
+        }
+        headers.push(b'}');
+        Ok(Row {
+            id: event.event_id.hyphenated().to_string(),
+            aggregatetype: event.node.node_type,
+            aggregateid,
+            event_type: event.event_type.as_str().to_owned(),
+            payload,
+            topic: routing.topic(event),
+            headers: String::from_utf8_lossy(&headers).into_owned(),
+            created_at: event.timestamp.as_datetime().timestamp_millis(),
+        })
+    }
+
+    /// Inserts the row on `conn`, inside the caller's transaction. An event
+    /// already in the outbox (same id) is left as it is.
+    pub fn insert(&self, conn: &Connection) -> rusqlite::Result<usize> {
+        let mut stmt = conn.prepare_cached(
+            "INSERT OR IGNORE INTO onex_outbox
+                 (id, aggregatetype, aggregateid, type, payload, topic, headers, created_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+        )?;
+        stmt.execute(params![
+            self.id,
+            self.aggregatetype,
+            self.aggregateid,
+            self.event_type,
+            self.payload,
+            self.topic,
+            self.headers,
+            self.created_at,
+        ])
+    }
+}

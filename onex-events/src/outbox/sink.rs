@@ -1,0 +1,238 @@
+//! [`OutboxSink`]: a [`Sink`] whose `publish` returns only once the event
+//! is committed to the outbox, so every event of an annotated operation is
+//! durable before the operation returns.
+
+use super::config::OutboxConfig;
+use super::relay::Relay;
+use super::row::Row;
+use super::stats::OutboxStats;
+use super::store::{self, Store};
+use super::{transaction, OutboxError};
+use crate::envelope::Event;
+use crate::sink::kafka::TopicRouting;
+use crate::sink::{Sink, SinkError};
+use std::fmt;
+use std::path::Path;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// Commits each event to a SQLite outbox before `publish` returns; a relay
+/// thread (when the configuration names a Kafka cluster) publishes the
+/// committed events. See the [module documentation](super).
+///
+/// Cheap to clone: clones share the outbox and the relay, which stops when
+/// the last clone is dropped (what it has not delivered stays in the file
+/// for the next start).
+///
+/// Never fails or panics into the operation: an event that cannot be
+/// committed (full or read-only disk, damaged file) is logged at `ERROR`
+/// with its whole envelope (target `onex_events::event`), counted in
+/// [`OutboxStats::not_committed`], and the error is kept for
+/// [`OutboxSink::last_error`] (and [`Publisher::last_error`](crate::Publisher::last_error)).
+#[derive(Clone)]
+pub struct OutboxSink {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    routing: TopicRouting,
+    backend: Backend,
+    has_relay: bool,
+    // Dropped before `backend`: stops the relay first.
+    _relay: Option<Relay>,
+}
+
+enum Backend {
+    Open(Arc<Store>),
+    /// The outbox could not be opened: events are logged and counted.
+    Unavailable {
+        error: Arc<OutboxError>,
+        not_committed: AtomicU64,
+    },
+}
+
+impl OutboxSink {
+    /// Opens (creating and migrating) the outbox and, when `config` names
+    /// a Kafka cluster, starts its relay.
+    pub fn open(config: OutboxConfig) -> Result<OutboxSink, OutboxError> {
+        let store = Arc::new(Store::open(&config)?);
+        let relay = match &config.kafka {
+            Some(kafka) => Some(Relay::spawn(&config, kafka, Arc::clone(&store))?),
+            None => None,
+        };
+        Ok(OutboxSink {
+            inner: Arc::new(Inner {
+                routing: routing(&config),
+                has_relay: relay.is_some(),
+                _relay: relay,
+                backend: Backend::Open(store),
+            }),
+        })
+    }
+
+    /// [`OutboxSink::open`], or, when that fails, a sink that logs the
+    /// error once at `ERROR`, then logs and counts every event it receives
+    /// (see [`OutboxSink::last_error`]). For callers that must not fail,
+    /// like [`Publisher::from_env`](crate::Publisher::from_env).
+    pub fn open_or_unavailable(config: OutboxConfig) -> OutboxSink {
+        match OutboxSink::open(config.clone()) {
+            Ok(sink) => sink,
+            Err(error) => {
+                tracing::error!(
+                    target: "onex_events::outbox",
+                    %error,
+                    "cannot open the outbox; events will be logged, not delivered"
+                );
+                OutboxSink {
+                    inner: Arc::new(Inner {
+                        routing: routing(&config),
+                        has_relay: false,
+                        _relay: None,
+                        backend: Backend::Unavailable {
+                            error: Arc::new(error),
+                            not_committed: AtomicU64::new(0),
+                        },
+                    }),
+                }
+            }
+        }
+    }
+
+    /// The totals of the outbox file.
+    pub fn stats(&self) -> Result<OutboxStats, OutboxError> {
+        match &self.inner.backend {
+            Backend::Open(store) => store.stats(),
+            Backend::Unavailable { error, .. } => Err(OutboxError::Unavailable(Arc::clone(error))),
+        }
+    }
+
+    /// Events this sink could not commit (logged instead).
+    pub fn not_committed(&self) -> u64 {
+        match &self.inner.backend {
+            Backend::Open(store) => store.not_committed.load(Ordering::Relaxed),
+            Backend::Unavailable { not_committed, .. } => not_committed.load(Ordering::Relaxed),
+        }
+    }
+
+    /// The last error of the outbox: why it could not be opened, or why the
+    /// last commit or relay cycle failed. `None` while all is well.
+    pub fn last_error(&self) -> Option<Arc<OutboxError>> {
+        match &self.inner.backend {
+            Backend::Open(store) => store.last_error(),
+            Backend::Unavailable { error, .. } => Some(Arc::clone(error)),
+        }
+    }
+
+    /// The outbox file, when open.
+    pub fn path(&self) -> Option<&Path> {
+        match &self.inner.backend {
+            Backend::Open(store) => Some(store.path()),
+            Backend::Unavailable { .. } => None,
+        }
+    }
+
+    /// Wakes the relay now, e.g. after committing a transaction that wrote
+    /// events (it otherwise finds them within its idle poll interval).
+    pub fn notify(&self) {
+        if let Backend::Open(store) = &self.inner.backend {
+            store.wake.notify();
+        }
+    }
+
+    pub(crate) fn routing(&self) -> &TopicRouting {
+        &self.inner.routing
+    }
+
+    /// Identifies this outbox for the transaction capture.
+    pub(crate) fn id(&self) -> usize {
+        Arc::as_ptr(&self.inner) as usize
+    }
+
+    fn not_committed_row(&self, row: &Row, error: &OutboxError) {
+        match &self.inner.backend {
+            Backend::Open(store) => store.log_not_committed(row, error),
+            Backend::Unavailable { not_committed, .. } => {
+                not_committed.fetch_add(1, Ordering::Relaxed);
+                store::log_not_committed(&row.id, &row.event_type, &row.payload, error);
+            }
+        }
+    }
+}
+
+fn routing(config: &OutboxConfig) -> TopicRouting {
+    config
+        .kafka
+        .as_ref()
+        .map(|k| k.topic_routing().clone())
+        .unwrap_or_default()
+}
+
+impl Sink for OutboxSink {
+    fn publish(&self, event: Event) {
+        let row = match Row::encode(&event, &self.inner.routing) {
+            Ok(row) => row,
+            Err(e) => {
+                tracing::error!(target: "onex_events::outbox", event_id = %event.event_id, error = %e, "cannot serialize the envelope; event not committed");
+                if let Backend::Open(store) = &self.inner.backend {
+                    store.not_committed.fetch_add(1, Ordering::Relaxed);
+                }
+                return;
+            }
+        };
+        let Some(row) = transaction::capture(self.id(), row) else {
+            return;
+        };
+        match &self.inner.backend {
+            Backend::Open(store) => store.commit(row),
+            Backend::Unavailable { error, .. } => self.not_committed_row(&row, error),
+        }
+    }
+
+    /// Waits until the relay has delivered every committed event (none
+    /// pending). Without a relay in this process, returns at once: the
+    /// events are committed, and another process relays them.
+    fn flush(&self, timeout: Duration) -> Result<(), SinkError> {
+        if !self.inner.has_relay {
+            return Ok(());
+        }
+        let deadline = Instant::now() + timeout;
+        loop {
+            let pending = match self.stats() {
+                Ok(s) => s.pending,
+                Err(e) => {
+                    tracing::warn!(target: "onex_events::outbox", error = %e, "cannot read the outbox while flushing");
+                    u64::MAX
+                }
+            };
+            if pending == 0 {
+                return Ok(());
+            }
+            if Instant::now() >= deadline {
+                return Err(SinkError::Timeout {
+                    pending: usize::try_from(pending).unwrap_or(usize::MAX),
+                    timeout,
+                });
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    fn name(&self) -> &'static str {
+        "outbox"
+    }
+
+    fn last_error(&self) -> Option<String> {
+        OutboxSink::last_error(self).map(|e| e.to_string())
+    }
+}
+
+impl fmt::Debug for OutboxSink {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("OutboxSink")
+            .field("path", &self.path())
+            .field("relay", &self.inner.has_relay)
+            .field("last_error", &self.last_error().map(|e| e.to_string()))
+            .finish()
+    }
+}
