@@ -191,19 +191,28 @@ fn operation(op: &Operation, names: &Names) -> TokenStream {
     });
 
     // A receiver always exists here: `valid` rejected operations without one.
-    let ctx = match op.receiver {
+    // `&self` lends the context to the guard for the whole call; a receiver
+    // the body moves or borrows mutably makes the guard hold a clone.
+    let (ctx, start) = match op.receiver {
         Some(r) => {
             let self_token = &r.self_token;
             let by_value = r.reference.is_none()
                 && (r.colon_token.is_none()
                     || matches!(&*r.ty, Type::Path(p) if p.path.is_ident("Self")));
-            if by_value {
+            let shared_ref = r.reference.is_some() && r.mutability.is_none();
+            let ctx = if by_value {
                 quote!(&#self_token)
             } else {
                 quote!(&*#self_token)
-            }
+            };
+            let start = if shared_ref {
+                quote!(start)
+            } else {
+                quote!(start_owned)
+            };
+            (ctx, start)
         }
-        None => quote!(self),
+        None => (quote!(self), quote!(start_owned)),
     };
 
     let fake_return = match &sig.output {
@@ -304,7 +313,7 @@ fn operation(op: &Operation, names: &Names) -> TokenStream {
                     ),
                     args: &[#(#arg_specs),*],
                 };
-            let mut __onex_guard = ::onex_events::__private::OperationGuard::start(
+            let mut __onex_guard = ::onex_events::__private::OperationGuard::#start(
                 ::onex_events::__private::OnexNode::onex_context(#ctx),
                 &__ONEX_OPERATION,
                 ::onex_events::__private::Input::summary(__ONEX_OPERATION.args) #(#values)*,

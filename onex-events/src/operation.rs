@@ -11,6 +11,7 @@ use crate::outcome::Outcome;
 use crate::payload::{ArgSpec, Captured, ErrorInfo, Input, Payload, ResultSummary};
 use pin_project_lite::pin_project;
 use std::any::Any;
+use std::borrow::Cow;
 use std::future::Future;
 use std::panic::{catch_unwind, resume_unwind, AssertUnwindSafe};
 use std::pin::Pin;
@@ -35,18 +36,34 @@ pub struct OperationDescriptor {
 
 /// One running operation. Publishes its end event exactly once: through
 /// [`OperationGuard::finish`], on a panic of the body, or on drop.
+///
+/// An operation on `&self` borrows the node's context for its whole run; one
+/// whose body takes `self` by value or `&mut self` holds a clone.
 #[derive(Debug)]
-pub struct OperationGuard {
-    ctx: NodeContext,
+pub struct OperationGuard<'a> {
+    ctx: Cow<'a, NodeContext>,
     op: &'static OperationDescriptor,
     scope: Correlation,
     start: Instant,
     done: bool,
 }
 
-impl OperationGuard {
-    /// Publishes `started` and starts the clock.
-    pub fn start(ctx: &NodeContext, op: &'static OperationDescriptor, input: Input) -> Self {
+impl<'a> OperationGuard<'a> {
+    /// Publishes `started` and starts the clock, borrowing the context.
+    pub fn start(ctx: &'a NodeContext, op: &'static OperationDescriptor, input: Input) -> Self {
+        Self::begin(Cow::Borrowed(ctx), op, input)
+    }
+
+    /// Like [`OperationGuard::start`], holding a clone of the context.
+    pub fn start_owned(
+        ctx: &NodeContext,
+        op: &'static OperationDescriptor,
+        input: Input,
+    ) -> OperationGuard<'static> {
+        OperationGuard::begin(Cow::Owned(ctx.clone()), op, input)
+    }
+
+    fn begin(ctx: Cow<'a, NodeContext>, op: &'static OperationDescriptor, input: Input) -> Self {
         let start = Instant::now();
         let parent = Correlation::current();
         let correlation_id = parent.map_or_else(Uuid::new_v4, |p| p.correlation_id);
@@ -62,7 +79,7 @@ impl OperationGuard {
             },
         );
         OperationGuard {
-            ctx: ctx.clone(),
+            ctx,
             op,
             scope: Correlation {
                 correlation_id,
@@ -127,7 +144,7 @@ impl OperationGuard {
     }
 }
 
-impl Drop for OperationGuard {
+impl Drop for OperationGuard<'_> {
     fn drop(&mut self) {
         // Panics of the body were reported by `Instrumented`; reaching here
         // unfinished means the future was dropped (timeout, `select!`, or a
@@ -154,21 +171,21 @@ pin_project! {
     /// scope. A panic of the body publishes `failed` with kind `panic` and
     /// then resumes unwinding with the same payload.
     #[must_use = "futures do nothing unless polled"]
-    pub struct Instrumented<'a, F> {
-        guard: &'a mut OperationGuard,
+    pub struct Instrumented<'a, 'g, F> {
+        guard: &'a mut OperationGuard<'g>,
         #[pin]
         inner: F,
     }
 }
 
-impl<'a, F: Future> Instrumented<'a, F> {
+impl<'a, 'g, F: Future> Instrumented<'a, 'g, F> {
     /// Wraps `inner`.
-    pub fn new(guard: &'a mut OperationGuard, inner: F) -> Self {
+    pub fn new(guard: &'a mut OperationGuard<'g>, inner: F) -> Self {
         Instrumented { guard, inner }
     }
 }
 
-impl<F: Future> Future for Instrumented<'_, F> {
+impl<F: Future> Future for Instrumented<'_, '_, F> {
     type Output = F::Output;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<F::Output> {
