@@ -44,6 +44,7 @@ impl Correlation {
     }
 
     /// The correlation in scope on this thread, if any.
+    #[inline]
     pub fn current() -> Option<Self> {
         CURRENT.with(Cell::get)
     }
@@ -72,6 +73,7 @@ pub(crate) struct Scope {
 }
 
 impl Scope {
+    #[inline]
     pub(crate) fn enter(correlation: Option<Correlation>) -> Self {
         let previous = CURRENT.with(|c| c.replace(correlation));
         Scope { previous }
@@ -79,6 +81,7 @@ impl Scope {
 }
 
 impl Drop for Scope {
+    #[inline]
     fn drop(&mut self) {
         CURRENT.with(|c| c.set(self.previous));
     }

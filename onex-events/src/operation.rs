@@ -50,11 +50,13 @@ pub struct OperationGuard<'a> {
 
 impl<'a> OperationGuard<'a> {
     /// Publishes `started` and starts the clock, borrowing the context.
+    #[inline]
     pub fn start(ctx: &'a NodeContext, op: &'static OperationDescriptor, input: Input) -> Self {
         Self::begin(Cow::Borrowed(ctx), op, input)
     }
 
     /// Like [`OperationGuard::start`], holding a clone of the context.
+    #[inline]
     pub fn start_owned(
         ctx: &NodeContext,
         op: &'static OperationDescriptor,
@@ -63,6 +65,7 @@ impl<'a> OperationGuard<'a> {
         OperationGuard::begin(Cow::Owned(ctx.clone()), op, input)
     }
 
+    #[inline]
     fn begin(ctx: Cow<'a, NodeContext>, op: &'static OperationDescriptor, input: Input) -> Self {
         let start = Instant::now();
         let parent = Correlation::current();
@@ -101,6 +104,7 @@ impl<'a> OperationGuard<'a> {
     }
 
     /// Publishes `completed` or `failed` for the value the body returned.
+    #[inline]
     pub fn finish(mut self, outcome: Outcome, value: Option<Captured>) {
         self.done = true;
         let execution_time_ms = self.elapsed_ms();
@@ -180,6 +184,7 @@ pin_project! {
 
 impl<'a, 'g, F: Future> Instrumented<'a, 'g, F> {
     /// Wraps `inner`.
+    #[inline]
     pub fn new(guard: &'a mut OperationGuard<'g>, inner: F) -> Self {
         Instrumented { guard, inner }
     }
@@ -188,6 +193,7 @@ impl<'a, 'g, F: Future> Instrumented<'a, 'g, F> {
 impl<F: Future> Future for Instrumented<'_, '_, F> {
     type Output = F::Output;
 
+    #[inline]
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<F::Output> {
         let this = self.project();
         let result = {
