@@ -175,7 +175,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         tracing::info!(error = %e, "workflow wf-2 failed, as this example intends");
     }
 
-    if let Err(e) = publisher.flush(Duration::from_secs(10)) {
+    if let Err(e) = publisher.flush(Duration::from_secs(3)) {
         tracing::warn!(error = %e, "not every event was delivered");
     }
     Ok(())

@@ -140,7 +140,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     }
     let state = node.snapshot().await;
     tracing::info!(?state, "final state");
-    if let Err(e) = publisher.flush(Duration::from_secs(10)) {
+    if let Err(e) = publisher.flush(Duration::from_secs(3)) {
         tracing::warn!(error = %e, "not every event was delivered");
     }
     Ok(())
