@@ -1,0 +1,461 @@
+//! The durable outbox against a real broker (tansu, `scripts/kafka-dev.sh`):
+//! a broker that is down while operations run, a `kill -9` of a process in
+//! the middle of 50,000 operations, and dead-lettering. Runs only when
+//! `KAFKA_BOOTSTRAP_SERVERS` is set; otherwise each test prints that it was
+//! skipped and why.
+//!
+//! ```text
+//! scripts/kafka-dev.sh start 9092
+//! KAFKA_BOOTSTRAP_SERVERS=127.0.0.1:9092 cargo test --features outbox --test outbox_broker -- --nocapture
+//! ```
+#![cfg(feature = "outbox")]
+
+mod kafka_support;
+
+use kafka_support::{consume, unique_topic, Record};
+use onex_events::outbox::rusqlite::Connection;
+use onex_events::outbox::{OutboxConfig, OutboxSink};
+use onex_events::sink::kafka::rdkafka::admin::{
+    AdminClient, AdminOptions, NewTopic, TopicReplication,
+};
+use onex_events::sink::kafka::rdkafka::client::DefaultClientContext;
+use onex_events::sink::kafka::rdkafka::ClientConfig;
+use onex_events::sink::kafka::{KafkaConfig, TopicRouting};
+use onex_events::{
+    onex_node, EventType, NodeContext, NodeIdentity, OnexNode, Payload, Publisher, Sink,
+};
+use std::collections::{HashMap, HashSet};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+fn bootstrap() -> Option<String> {
+    match std::env::var("KAFKA_BOOTSTRAP_SERVERS") {
+        Ok(s) if !s.trim().is_empty() => Some(s),
+        _ => {
+            eprintln!(
+                "skipped: KAFKA_BOOTSTRAP_SERVERS is not set; start a broker with \
+                 `scripts/kafka-dev.sh start` and set KAFKA_BOOTSTRAP_SERVERS=127.0.0.1:9092"
+            );
+            None
+        }
+    }
+}
+
+#[derive(OnexNode)]
+struct Worker {
+    ctx: NodeContext,
+}
+
+#[onex_node(node_type = "worker", service = "worker")]
+impl Worker {
+    #[onex_operation("work", fields(i))]
+    async fn work(&self, i: u64) -> Result<u64, std::io::Error> {
+        Ok(i + 1)
+    }
+}
+
+/// A fresh directory, removed on drop.
+struct TempDir(PathBuf);
+
+impl TempDir {
+    fn new(name: &str) -> Self {
+        let dir = std::env::temp_dir().join(format!(
+            "onex-outbox-{name}-{}",
+            &uuid::Uuid::new_v4().simple().to_string()[..8]
+        ));
+        std::fs::create_dir_all(&dir).unwrap();
+        TempDir(dir)
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+fn create_topic(bootstrap: &str, topic: &str, partitions: i32) {
+    let admin: AdminClient<DefaultClientContext> = ClientConfig::new()
+        .set("bootstrap.servers", bootstrap)
+        .create()
+        .expect("admin client");
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let new = NewTopic::new(topic, partitions, TopicReplication::Fixed(1));
+    let opts = AdminOptions::new().operation_timeout(Some(Duration::from_secs(10)));
+    let _ = rt.block_on(admin.create_topics([&new], &opts));
+}
+
+fn script() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/kafka-dev.sh")
+}
+
+fn broker(cmd: &str, port: u16) {
+    let status = Command::new("bash")
+        .arg(script())
+        .args([cmd, &port.to_string()])
+        .status()
+        .expect("run scripts/kafka-dev.sh");
+    assert!(status.success(), "kafka-dev.sh {cmd} {port} failed");
+}
+
+fn free_port() -> u16 {
+    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    l.local_addr().unwrap().port()
+}
+
+/// Stops the test's own broker even when the test fails.
+struct OwnBroker(u16);
+
+impl Drop for OwnBroker {
+    fn drop(&mut self) {
+        let _ = Command::new("bash")
+            .arg(script())
+            .args(["stop", &self.0.to_string()])
+            .status();
+    }
+}
+
+/// Every event id ever committed to the outbox at `path` (rows are kept
+/// for the retention period, an hour by default).
+fn committed_ids(path: &Path) -> Vec<String> {
+    let conn = Connection::open(path).unwrap();
+    let mut stmt = conn
+        .prepare("SELECT id FROM onex_outbox ORDER BY seq")
+        .unwrap();
+    let ids = stmt
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .collect::<Result<Vec<String>, _>>()
+        .unwrap();
+    ids
+}
+
+/// Reads `topic` until every id of `expected` was seen (or `timeout`);
+/// returns the records and the number of duplicates.
+fn consume_all(
+    bootstrap: &str,
+    topic: &str,
+    expected: &[String],
+    timeout: Duration,
+) -> (Vec<Record>, usize) {
+    let deadline = Instant::now() + timeout;
+    let want: HashSet<&str> = expected.iter().map(String::as_str).collect();
+    loop {
+        // Ask for a few more than expected, to see duplicates.
+        let records = consume(
+            bootstrap,
+            topic,
+            expected.len() + expected.len() / 10 + 10,
+            Duration::from_secs(10),
+        );
+        let seen: HashSet<&str> = records
+            .iter()
+            .filter_map(|r| r.json["event_id"].as_str())
+            .collect();
+        if want.iter().all(|id| seen.contains(id)) || Instant::now() > deadline {
+            let duplicates = records.len() - seen.len();
+            return (records, duplicates);
+        }
+    }
+}
+
+/// Checks that every committed id arrived and that each key's events are
+/// in commit order.
+fn assert_all_arrived_in_order(committed: &[String], records: &[Record]) {
+    let arrived: HashSet<&str> = records
+        .iter()
+        .filter_map(|r| r.json["event_id"].as_str())
+        .collect();
+    let missing: Vec<&String> = committed
+        .iter()
+        .filter(|id| !arrived.contains(id.as_str()))
+        .collect();
+    assert!(
+        missing.is_empty(),
+        "{} of {} committed events never arrived, e.g. {:?}",
+        missing.len(),
+        committed.len(),
+        missing.first()
+    );
+    // Per key (correlation id), first arrivals follow commit order.
+    let order: HashMap<&str, usize> = committed
+        .iter()
+        .enumerate()
+        .map(|(i, id)| (id.as_str(), i))
+        .collect();
+    let mut last: HashMap<String, usize> = HashMap::new();
+    let mut first_seen = HashSet::new();
+    for r in records {
+        let id = r.json["event_id"].as_str().unwrap_or_default();
+        if !first_seen.insert(id.to_owned()) {
+            continue;
+        }
+        let key = r.key.clone().unwrap_or_default();
+        let pos = order[id];
+        if let Some(prev) = last.insert(key.clone(), pos) {
+            assert!(prev < pos, "key {key}: event {id} overtook an earlier one");
+        }
+    }
+}
+
+#[test]
+fn broker_down_while_5000_operations_run_every_committed_event_arrives() {
+    if bootstrap().is_none() {
+        return;
+    }
+    // A broker of its own, so starting it late disturbs no other test.
+    let port = free_port();
+    let _guard = OwnBroker(port);
+    let bootstrap = format!("127.0.0.1:{port}");
+    let topic = unique_topic("outbox-down");
+    let dir = TempDir::new("down");
+    let path = dir.0.join("o.db");
+    let sink = OutboxSink::open(
+        OutboxConfig::new(&path).kafka(
+            KafkaConfig::new(&bootstrap)
+                .topics(TopicRouting::single(&topic))
+                .property("reconnect.backoff.max.ms", "200"),
+        ),
+    )
+    .unwrap();
+    let node = Arc::new(Worker {
+        ctx: NodeContext::builder::<Worker>()
+            .node_id("worker-1")
+            .publisher(Publisher::new(sink.clone()))
+            .build()
+            .unwrap(),
+    });
+
+    let started = Instant::now();
+    let starter = std::thread::spawn(move || {
+        std::thread::sleep(Duration::from_secs(3));
+        broker("start", port);
+        create_topic(&bootstrap, &topic, 3);
+        (bootstrap, topic)
+    });
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(16)
+        .build()
+        .unwrap();
+    let ops = 5_000u64;
+    runtime.block_on(async {
+        let tasks: Vec<_> = (0..16u64)
+            .map(|t| {
+                let node = Arc::clone(&node);
+                tokio::spawn(async move {
+                    let mut i = t;
+                    while i < ops {
+                        assert_eq!(node.work(i).await.unwrap(), i + 1);
+                        i += 16;
+                    }
+                })
+            })
+            .collect();
+        for task in tasks {
+            task.await.unwrap();
+        }
+    });
+    let ops_time = started.elapsed();
+    let (bootstrap, topic) = starter.join().unwrap();
+    let t = Instant::now();
+    sink.flush(Duration::from_secs(120))
+        .unwrap_or_else(|e| panic!("drain: {e}; {:?}", sink.stats()));
+    let drain = t.elapsed();
+    let stats = sink.stats().unwrap();
+    assert_eq!(stats.committed, 2 * ops, "{stats}");
+    assert_eq!(stats.delivered, stats.committed, "{stats}");
+    assert_eq!(stats.not_committed, 0);
+
+    let committed = committed_ids(&path);
+    let (records, duplicates) =
+        consume_all(&bootstrap, &topic, &committed, Duration::from_secs(60));
+    assert_all_arrived_in_order(&committed, &records);
+    println!(
+        "outbox, broker down for 3 s: {ops} operations in {:.2}s; delivered/committed = {}/{}; \
+         arrived {} records ({} duplicates); drained {:.2}s after the broker started",
+        ops_time.as_secs_f64(),
+        stats.delivered,
+        stats.committed,
+        records.len(),
+        duplicates,
+        drain.as_secs_f64()
+    );
+}
+
+fn soak_binary() -> PathBuf {
+    if let Ok(path) = std::env::var("OUTBOX_SOAK_BIN") {
+        return PathBuf::from(path);
+    }
+    // Built by `cargo test --features outbox` next to this test's deps dir.
+    let exe = std::env::current_exe().unwrap();
+    let dir = exe.parent().and_then(|deps| deps.parent()).unwrap();
+    let path = dir.join("examples").join("outbox_soak");
+    assert!(
+        path.exists(),
+        "{} not built; run `cargo test --features outbox` (it builds the examples) \
+         or set OUTBOX_SOAK_BIN",
+        path.display()
+    );
+    path
+}
+
+fn committed_now(path: &Path) -> u64 {
+    let Ok(conn) = Connection::open(path) else {
+        return 0;
+    };
+    conn.query_row(
+        "SELECT seq FROM sqlite_sequence WHERE name = 'onex_outbox'",
+        [],
+        |r| r.get::<_, i64>(0),
+    )
+    .map_or(0, |v| u64::try_from(v).unwrap_or(0))
+}
+
+#[test]
+fn kill_9_in_the_middle_of_50000_operations_then_drain_every_committed_event_arrives() {
+    let Some(bootstrap) = bootstrap() else { return };
+    let soak = soak_binary();
+    let topic = unique_topic("outbox-kill");
+    create_topic(&bootstrap, &topic, 3);
+    let dir = TempDir::new("kill");
+    let db = dir.0.join("o.db");
+    let soak_cmd = || {
+        let mut c = Command::new(&soak);
+        c.env("KAFKA_BOOTSTRAP_SERVERS", &bootstrap)
+            .env("KAFKA_TOPIC", &topic)
+            .arg("--db")
+            .arg(&db);
+        c
+    };
+
+    let ops = 50_000u64;
+    let mut child = soak_cmd()
+        .args(["--ops", &ops.to_string()])
+        .spawn()
+        .unwrap();
+    // Kill it once about a third of the events are committed.
+    let deadline = Instant::now() + Duration::from_secs(300);
+    while committed_now(&db) < 2 * ops / 3 {
+        assert!(Instant::now() < deadline, "the soak made no progress");
+        if let Some(status) = child.try_wait().unwrap() {
+            panic!("the soak ended before it was killed: {status}");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    child.kill().unwrap(); // SIGKILL
+    let status = child.wait().unwrap();
+    assert!(!status.success());
+    let at_kill = committed_now(&db);
+
+    let t = Instant::now();
+    let out = soak_cmd().arg("--drain").output().unwrap();
+    let drain = t.elapsed();
+    assert!(
+        out.status.success(),
+        "--drain failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let out = soak_cmd().arg("--stats").output().unwrap();
+    assert!(out.status.success());
+    let line = String::from_utf8(out.stdout).unwrap();
+    let stats: HashMap<&str, u64> = line
+        .split_whitespace()
+        .filter_map(|kv| kv.split_once('='))
+        .map(|(k, v)| (k, v.parse().unwrap()))
+        .collect();
+    assert_eq!(
+        stats.len(),
+        4,
+        "one line committed= delivered= pending= dead=: {line}"
+    );
+    assert!(
+        stats["committed"] >= at_kill && stats["committed"] < 2 * ops,
+        "{line}"
+    );
+    assert_eq!(stats["delivered"], stats["committed"], "{line}");
+    assert_eq!(stats["pending"], 0, "{line}");
+    assert_eq!(stats["dead"], 0, "{line}");
+
+    let committed = committed_ids(&db);
+    assert_eq!(committed.len() as u64, stats["committed"]);
+    let (records, duplicates) =
+        consume_all(&bootstrap, &topic, &committed, Duration::from_secs(120));
+    assert_all_arrived_in_order(&committed, &records);
+    println!(
+        "outbox, kill -9 after {at_kill} committed events: delivered/committed = {}/{}; \
+         {} records arrived, {duplicates} duplicates (at-least-once); --drain took {:.2}s",
+        stats["delivered"],
+        stats["committed"],
+        records.len(),
+        drain.as_secs_f64()
+    );
+}
+
+#[test]
+fn an_event_that_keeps_failing_moves_to_the_dead_letter_table() {
+    let Some(bootstrap) = bootstrap() else { return };
+    let topic = unique_topic("outbox-dead");
+    create_topic(&bootstrap, &topic, 1);
+    let dir = TempDir::new("dead");
+    let path = dir.0.join("o.db");
+    let sink = OutboxSink::open(
+        OutboxConfig::new(&path)
+            .kafka(
+                KafkaConfig::new(&bootstrap)
+                    .topics(TopicRouting::single(&topic))
+                    .property("message.max.bytes", "2000"),
+            )
+            .max_attempts(3)
+            .backoff(Duration::from_millis(10), Duration::from_millis(50)),
+    )
+    .unwrap();
+    let node = Arc::new(NodeIdentity {
+        node_id: "dead-1".to_owned(),
+        node_type: "worker",
+        service: "worker".to_owned(),
+        namespace: "onex".to_owned(),
+        instance_id: uuid::Uuid::new_v4(),
+    });
+    let event = |reason: String| onex_events::Event {
+        event_id: uuid::Uuid::new_v4(),
+        event_type: EventType::parse("worker.state.changed").unwrap(),
+        timestamp: onex_events::Timestamp::now(),
+        correlation_id: Some(uuid::Uuid::new_v4()),
+        causation_id: None,
+        node: Arc::clone(&node),
+        payload: Payload::StateChanged {
+            old_state: "a".to_owned(),
+            new_state: "b".to_owned(),
+            transition_reason: reason,
+        },
+    };
+    let big = event("x".repeat(5_000));
+    let big_id = big.event_id.to_string();
+    sink.publish(event("small-1".to_owned()));
+    sink.publish(big);
+    sink.publish(event("small-2".to_owned()));
+    sink.flush(Duration::from_secs(60)).unwrap();
+    let stats = sink.stats().unwrap();
+    assert_eq!(
+        (stats.committed, stats.delivered, stats.dead),
+        (3, 2, 1),
+        "{stats}"
+    );
+    let conn = Connection::open(&path).unwrap();
+    let (id, attempts, error): (String, i64, String) = conn
+        .query_row(
+            "SELECT id, attempts, last_error FROM onex_outbox_dead",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+        )
+        .unwrap();
+    assert_eq!(id, big_id);
+    assert_eq!(attempts, 3);
+    assert!(!error.is_empty());
+    println!("dead letter after {attempts} attempts: {error}");
+}

@@ -1,0 +1,309 @@
+//! The outbox without a broker: group commits from many threads, the
+//! transactional API, and the bad conditions — missing directory, damaged
+//! file, full disk, read-only file — each giving a clear error through the
+//! error accessors, the operation's result unchanged, and every event that
+//! could not be committed counted.
+#![cfg(feature = "outbox")]
+
+use onex_events::outbox::rusqlite::{Connection, OpenFlags};
+use onex_events::outbox::{OutboxConfig, OutboxError, OutboxSink};
+use onex_events::{onex_node, NodeContext, OnexNode, Publisher};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+#[derive(OnexNode)]
+struct Shop {
+    ctx: NodeContext,
+}
+
+#[onex_node(node_type = "shop", service = "shop")]
+impl Shop {
+    #[onex_operation("place", fields(order))]
+    async fn place(&self, order: u64) -> Result<u64, std::io::Error> {
+        if order == 13 {
+            return Err(std::io::Error::other("unlucky order"));
+        }
+        Ok(order * 10)
+    }
+}
+
+fn shop(publisher: Publisher) -> Shop {
+    Shop {
+        ctx: NodeContext::builder::<Shop>()
+            .node_id("shop-1")
+            .publisher(publisher)
+            .build()
+            .unwrap(),
+    }
+}
+
+fn block_on<F: std::future::Future>(f: F) -> F::Output {
+    tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap()
+        .block_on(f)
+}
+
+/// A fresh directory under the target dir, removed on drop.
+struct TempDir(PathBuf);
+
+impl TempDir {
+    fn new(name: &str) -> Self {
+        let dir = std::env::temp_dir().join(format!(
+            "onex-outbox-{name}-{}",
+            &uuid::Uuid::new_v4().simple().to_string()[..8]
+        ));
+        std::fs::create_dir_all(&dir).unwrap();
+        TempDir(dir)
+    }
+
+    fn path(&self, file: &str) -> PathBuf {
+        self.0.join(file)
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+fn ids_in(path: &Path) -> Vec<String> {
+    let conn = Connection::open(path).unwrap();
+    let mut stmt = conn
+        .prepare("SELECT id FROM onex_outbox ORDER BY seq")
+        .unwrap();
+    let ids = stmt
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .collect::<Result<Vec<String>, _>>()
+        .unwrap();
+    ids
+}
+
+/// The operation's results, the same with any sink.
+fn assert_results_unchanged(node: &Shop) {
+    assert_eq!(block_on(node.place(4)).unwrap(), 40);
+    let err = block_on(node.place(13)).unwrap_err();
+    assert_eq!(err.to_string(), "unlucky order");
+}
+
+#[test]
+fn concurrent_publishers_share_group_commits_and_every_event_is_committed() {
+    let dir = TempDir::new("group");
+    let sink = OutboxSink::open(OutboxConfig::new(dir.path("o.db"))).unwrap();
+    let node = Arc::new(shop(Publisher::new(sink.clone())));
+    let threads: Vec<_> = (0..8)
+        .map(|t| {
+            let node = Arc::clone(&node);
+            std::thread::spawn(move || {
+                block_on(async {
+                    for i in 0..250u64 {
+                        let order = 1000 + t * 1000 + i;
+                        assert_eq!(node.place(order).await.unwrap(), order * 10);
+                    }
+                })
+            })
+        })
+        .collect();
+    for t in threads {
+        t.join().unwrap();
+    }
+    let stats = sink.stats().unwrap();
+    assert_eq!(stats.committed, 8 * 250 * 2, "{stats}");
+    assert_eq!(stats.pending, stats.committed, "no relay: all pending");
+    assert_eq!(stats.not_committed, 0);
+    assert!(sink.last_error().is_none());
+    // Each operation's events are committed in order: started before its end.
+    let conn = Connection::open(dir.path("o.db")).unwrap();
+    let out_of_order: i64 = conn
+        .query_row(
+            "SELECT count(*) FROM onex_outbox s JOIN onex_outbox e
+               ON s.aggregateid = e.aggregateid
+             WHERE s.type = 'shop.place.started' AND e.type = 'shop.place.completed'
+               AND e.seq < s.seq",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(out_of_order, 0);
+}
+
+#[test]
+fn user_rows_and_operation_events_commit_or_roll_back_together() {
+    let dir = TempDir::new("tx");
+    let path = dir.path("app.db");
+    let sink = OutboxSink::open(OutboxConfig::new(&path)).unwrap();
+    let node = shop(Publisher::new(sink.clone()));
+    let mut conn = Connection::open(&path).unwrap();
+    conn.execute("CREATE TABLE orders (id INTEGER PRIMARY KEY)", [])
+        .unwrap();
+
+    // Committed: the order and its two events.
+    let tx = conn.transaction().unwrap();
+    tx.execute("INSERT INTO orders (id) VALUES (4)", [])
+        .unwrap();
+    let result = sink.within(&tx, || block_on(node.place(4))).unwrap();
+    assert_eq!(result.unwrap(), 40);
+    assert!(
+        ids_in(&path).is_empty(),
+        "not visible before the user's commit"
+    );
+    tx.commit().unwrap();
+    sink.notify();
+    assert_eq!(ids_in(&path).len(), 2);
+
+    // Rolled back: neither the order nor its events.
+    let tx = conn.transaction().unwrap();
+    tx.execute("INSERT INTO orders (id) VALUES (5)", [])
+        .unwrap();
+    let result = sink.within(&tx, || block_on(node.place(5))).unwrap();
+    assert_eq!(result.unwrap(), 50);
+    drop(tx);
+    assert_eq!(ids_in(&path).len(), 2);
+    let orders: i64 = conn
+        .query_row("SELECT count(*) FROM orders", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(orders, 1);
+
+    // Outside `within`, events commit on their own again.
+    block_on(node.place(6)).unwrap();
+    assert_eq!(ids_in(&path).len(), 4);
+    assert_eq!(sink.stats().unwrap().committed, 4);
+}
+
+/// Opening fails with `expected`; through `open_or_unavailable` the
+/// operation's results are unchanged, the error is reported by the
+/// publisher and every event is counted as not committed.
+fn assert_unavailable(config: OutboxConfig, expected: fn(&OutboxError) -> bool) {
+    let error = OutboxSink::open(config.clone()).unwrap_err();
+    println!("open error: {error}");
+    assert!(expected(&error), "unexpected error: {error:?}");
+    let sink = OutboxSink::open_or_unavailable(config);
+    let publisher = Publisher::new(sink.clone());
+    let node = shop(publisher.clone());
+    assert_results_unchanged(&node);
+    assert_eq!(sink.not_committed(), 4, "2 operations x 2 events, counted");
+    let reported = publisher.last_error().expect("publisher reports the error");
+    assert_eq!(reported, error.to_string());
+    assert!(matches!(
+        sink.stats().unwrap_err(),
+        OutboxError::Unavailable(_)
+    ));
+}
+
+#[test]
+fn missing_directory_is_a_clear_error() {
+    let dir = TempDir::new("missing");
+    let config = OutboxConfig::new(dir.path("no/such/dir/o.db"));
+    assert_unavailable(config, |e| {
+        matches!(e, OutboxError::MissingDirectory { dir, .. } if dir.ends_with("no/such/dir"))
+            && e.to_string().contains("does not exist")
+    });
+}
+
+#[test]
+fn corrupt_file_is_a_clear_error() {
+    let dir = TempDir::new("corrupt");
+    let path = dir.path("o.db");
+    std::fs::write(&path, vec![0x5a; 64 * 1024]).unwrap();
+    assert_unavailable(OutboxConfig::new(&path), |e| {
+        matches!(e, OutboxError::Corrupt { .. })
+    });
+
+    // A real outbox whose pages were overwritten later.
+    let path = dir.path("damaged.db");
+    let sink = OutboxSink::open(OutboxConfig::new(&path)).unwrap();
+    let node = shop(Publisher::new(sink.clone()));
+    for i in 0..200 {
+        block_on(node.place(i)).ok();
+    }
+    drop(node);
+    drop(sink);
+    let mut bytes = std::fs::read(&path).unwrap();
+    let page = 4096;
+    for b in &mut bytes[page..] {
+        *b = 0xa5;
+    }
+    std::fs::write(&path, bytes).unwrap();
+    let _ = std::fs::remove_file(dir.path("damaged.db-wal"));
+    assert_unavailable(OutboxConfig::new(&path), |e| {
+        matches!(e, OutboxError::Corrupt { .. })
+    });
+}
+
+#[test]
+fn read_only_file_is_a_clear_error() {
+    let dir = TempDir::new("readonly");
+    let path = dir.path("o.db");
+    drop(OutboxSink::open(OutboxConfig::new(&path)).unwrap());
+    // SQLite's read-only open: works as root too, which ignores file modes.
+    let uri = format!("file:{}?mode=ro", path.display());
+    assert_unavailable(OutboxConfig::new(uri), |e| {
+        matches!(e, OutboxError::ReadOnly { .. }) && e.to_string().contains("read-only")
+    });
+    // Still a valid outbox afterwards.
+    let conn = Connection::open_with_flags(&path, OpenFlags::SQLITE_OPEN_READ_ONLY).unwrap();
+    let n: i64 = conn
+        .query_row("SELECT count(*) FROM onex_outbox", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(n, 0);
+}
+
+#[test]
+fn full_disk_is_counted_logged_and_reported_and_never_changes_results() {
+    let dir = TempDir::new("full");
+    let path = dir.path("o.db");
+    // A size limit makes SQLite fail exactly as on a full disk (SQLITE_FULL).
+    let sink = OutboxSink::open(OutboxConfig::new(&path).max_size_bytes(256 * 1024)).unwrap();
+    let node = shop(Publisher::new(sink.clone()));
+    let ops = 1_000u64;
+    for i in 0..ops {
+        let expected = if i == 13 { None } else { Some(i * 10) };
+        assert_eq!(block_on(node.place(i)).ok(), expected);
+    }
+    let stats = sink.stats().unwrap();
+    println!("full disk: {stats} not_committed={}", stats.not_committed);
+    assert!(stats.not_committed > 0, "the limit was reached: {stats:?}");
+    assert!(stats.committed > 0);
+    assert_eq!(
+        stats.committed + stats.not_committed,
+        2 * ops,
+        "every event committed or counted"
+    );
+    let error = sink.last_error().expect("error kept");
+    assert!(matches!(*error, OutboxError::Full { .. }), "{error:?}");
+    assert!(error.to_string().contains("full"), "{error}");
+    assert_eq!(
+        Publisher::new(sink.clone()).last_error(),
+        Some(error.to_string())
+    );
+}
+
+#[test]
+fn schema_is_versioned_and_debezium_shaped() {
+    let dir = TempDir::new("schema");
+    let path = dir.path("o.db");
+    drop(OutboxSink::open(OutboxConfig::new(&path)).unwrap());
+    let conn = Connection::open(&path).unwrap();
+    let version: u32 = conn
+        .query_row("PRAGMA user_version", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(version, onex_events::outbox::schema::VERSION);
+    let mut stmt = conn.prepare("PRAGMA table_info(onex_outbox)").unwrap();
+    let columns: Vec<String> = stmt
+        .query_map([], |r| r.get(1))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    for c in ["id", "aggregatetype", "aggregateid", "type", "payload"] {
+        assert!(columns.iter().any(|x| x == c), "missing {c}: {columns:?}");
+    }
+    drop(stmt);
+    // A file from a newer version is refused, not guessed at.
+    conn.pragma_update(None, "user_version", version + 1)
+        .unwrap();
+    drop(conn);
+    let err = OutboxSink::open(OutboxConfig::new(&path)).unwrap_err();
+    assert!(matches!(err, OutboxError::SchemaTooNew { .. }), "{err:?}");
+}
