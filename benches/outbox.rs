@@ -10,7 +10,7 @@
 //!
 //! `BENCH_OPS` sets the operations of the throughput runs (default 50,000,
 //! i.e. 100,000 events), `BENCH_THREADS` the concurrent publishers
-//! (default 16). The outbox file lives in the system's temp directory.
+//! (default 64). The outbox file lives in the system's temp directory.
 
 use onex_events::outbox::{OutboxConfig, OutboxSink};
 use onex_events::sink::kafka::{KafkaConfig, KafkaSink, TopicRouting};
@@ -57,7 +57,7 @@ fn main() {
         return;
     };
     let ops = env_usize("BENCH_OPS", 50_000) as u64;
-    let threads = env_usize("BENCH_THREADS", 16);
+    let threads = env_usize("BENCH_THREADS", 64);
     let suffix = uuid::Uuid::new_v4().simple().to_string();
     let topic = format!("onex-bench-outbox.{}", &suffix[..8]);
     let kafka = || KafkaConfig::new(&bootstrap).topics(TopicRouting::single(&topic));

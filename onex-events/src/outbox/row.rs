@@ -56,11 +56,10 @@ impl Row {
         })
     }
 
-    /// Inserts the row on `conn`, inside the caller's transaction. An event
-    /// already in the outbox (same id) is left as it is.
+    /// Inserts the row on `conn`, inside the caller's transaction.
     pub fn insert(&self, conn: &Connection) -> rusqlite::Result<usize> {
         let mut stmt = conn.prepare_cached(
-            "INSERT OR IGNORE INTO onex_outbox
+            "INSERT INTO onex_outbox
                  (id, aggregatetype, aggregateid, type, payload, topic, headers, created_at)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
         )?;

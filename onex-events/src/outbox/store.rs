@@ -184,6 +184,13 @@ impl Store {
                 continue;
             }
             g.committing = true;
+            if g.queue.len() < 8 {
+                // Publishers just woken by the last commit are about to
+                // queue: let them join this transaction.
+                drop(g);
+                std::thread::yield_now();
+                g = lock(&self.group);
+            }
             let batch = std::mem::take(&mut g.queue);
             let number = g.filling;
             g.filling += 1;
