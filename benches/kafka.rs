@@ -1,15 +1,34 @@
-//! Kafka transport benchmark: `KafkaSink` against raw
-//! `rdkafka::producer::BaseProducer` sending the same bytes with the same
-//! keys, on a real broker, plus the cost of `publish` with the broker down.
+//! Kafka transport benchmark, in one run on a real broker:
+//!
+//! - throughput and enqueue → broker-ack latency of annotated operations
+//!   publishing through `KafkaSink`, against raw
+//!   `rdkafka::producer::BaseProducer` sending the same bytes with the same
+//!   keys (captured from the same operations), without and with the
+//!   sink's CloudEvents headers (those built beforehand, untimed);
+//! - the same at a paced 10,000 events/s;
+//! - the duration of an annotated operation with a no-op sink, with
+//!   `KafkaSink` and the broker up, and with the broker down.
+//!
+//! Raw and sink producers get the same librdkafka settings: the sink's
+//! defaults (`enable.idempotence`, `acks=all`, `linger.ms`, queue limits).
+//! Cases are interleaved round by round (`BENCH_ROUNDS`, default 3) so that
+//! the shared machine's drift hits them alike; each line shows the median
+//! round and the spread (min–max) of events/s. Throughput is events over
+//! the time from the first send to the last broker ack. "Sender CPU/event"
+//! is the CPU time of the sending thread per event: for raw, the enqueue
+//! of prepared bytes; for the sink, the operation itself, serialization,
+//! headers and enqueue.
 //!
 //! ```text
 //! scripts/kafka-dev.sh start
 //! KAFKA_BOOTSTRAP_SERVERS=127.0.0.1:9092 cargo bench --features kafka --bench kafka
 //! ```
 //!
-//! `BENCH_EVENTS` sets the number of events of the throughput runs
-//! (default 200,000).
+//! `BENCH_EVENTS` sets the number of events of the max-rate runs (default
+//! 200,000: 100,000 operations of two events each). `BENCH_PROFILE=sink`
+//! (or `raw`, `headers`) runs only that max-rate case, for a profiler.
 
+use futures::task::noop_waker_ref;
 use onex_events::sink::kafka::headers::cloudevents_headers;
 use onex_events::sink::kafka::rdkafka::admin::{
     AdminClient, AdminOptions, NewTopic, TopicReplication,
@@ -21,13 +40,97 @@ use onex_events::sink::kafka::rdkafka::producer::{
     BaseProducer, BaseRecord, DeliveryResult, Producer, ProducerContext,
 };
 use onex_events::sink::kafka::rdkafka::ClientConfig;
-use onex_events::sink::kafka::{KafkaConfig, KafkaSink, TopicRouting};
-use onex_events::{Event, EventType, NodeIdentity, Payload, Sink, Timestamp};
+use onex_events::sink::kafka::{KafkaConfig, KafkaSink, KafkaStats, TopicRouting};
+use onex_events::{onex_node, Event, NodeContext, OnexNode, Publisher, Sink};
+use std::future::Future;
+use std::hint::black_box;
+use std::pin::pin;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 use uuid::Uuid;
 
-type Latencies = Arc<Mutex<Vec<u64>>>;
+/// The librdkafka properties whose sink defaults the raw producer copies.
+const SHARED_PROPERTIES: &[&str] = &[
+    "enable.idempotence",
+    "acks",
+    "linger.ms",
+    "batch.size",
+    "batch.num.messages",
+    "queue.buffering.max.messages",
+    "queue.buffering.max.kbytes",
+    "max.in.flight.requests.per.connection",
+    "compression.codec",
+];
+
+// ----------------------------------------------------------------- node --
+
+#[derive(OnexNode)]
+struct BenchNode {
+    ctx: NodeContext,
+}
+
+#[onex_node(node_type = "orchestrator", service = "bench", namespace = "onex")]
+impl BenchNode {
+    /// Routes one workflow step: `started`, then `completed`.
+    #[onex_operation("routing")]
+    async fn route(&self, job: u64, step: &str) -> Result<u64, std::io::Error> {
+        Ok(black_box(job).wrapping_add(black_box(step).len() as u64))
+    }
+}
+
+impl BenchNode {
+    fn new(publisher: Publisher) -> Self {
+        let ctx = NodeContext::builder::<BenchNode>()
+            .node_id("bench-orchestrator-1")
+            .publisher(publisher)
+            .build()
+            .expect("valid node context");
+        BenchNode { ctx }
+    }
+
+    /// One operation, run to completion (its body never waits).
+    fn run(&self, job: u64) {
+        let mut fut = pin!(self.route(job, "validate"));
+        let mut cx = Context::from_waker(noop_waker_ref());
+        match fut.as_mut().poll(&mut cx) {
+            Poll::Ready(out) => {
+                black_box(out.ok());
+            }
+            Poll::Pending => panic!("the bench operation waited"),
+        }
+    }
+}
+
+/// Keeps every event (to capture the bytes and keys raw producers send).
+#[derive(Clone, Default)]
+struct Capture(Arc<Mutex<Vec<Event>>>);
+
+impl Sink for Capture {
+    fn publish(&self, event: Event) {
+        self.0.lock().unwrap().push(event);
+    }
+
+    fn name(&self) -> &'static str {
+        "capture"
+    }
+}
+
+/// Drops every event.
+struct Noop;
+
+impl Sink for Noop {
+    fn publish(&self, event: Event) {
+        black_box(&event);
+    }
+
+    fn name(&self) -> &'static str {
+        "noop"
+    }
+}
+
+// ------------------------------------------------------------------ main --
 
 fn main() {
     let Ok(bootstrap) = std::env::var("KAFKA_BOOTSTRAP_SERVERS") else {
@@ -36,131 +139,175 @@ fn main() {
         );
         return;
     };
-    let n: usize = std::env::var("BENCH_EVENTS")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(200_000);
+    let env_usize = |name: &str, default: usize| {
+        std::env::var(name)
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(default)
+    };
+    let n = env_usize("BENCH_EVENTS", 200_000) / 2 * 2;
+    let rounds = env_usize("BENCH_ROUNDS", 3).max(1);
+    let paced_n = 20_000;
     let topic = format!("onex-bench.{}", &Uuid::new_v4().simple().to_string()[..8]);
     create_topic(&bootstrap, &topic, 3);
 
-    let node = Arc::new(NodeIdentity {
-        node_id: "bench-1".to_owned(),
-        node_type: "orchestrator",
-        service: "bench".to_owned(),
-        namespace: "onex".to_owned(),
-        instance_id: Uuid::new_v4(),
-    });
-    let correlations: Vec<Uuid> = (0..1000).map(|_| Uuid::new_v4()).collect();
-    let make = |count: usize| -> Vec<Event> {
-        (0..count)
-            .map(|i| Event {
-                event_id: Uuid::new_v4(),
-                event_type: EventType::parse("orchestrator.routing.completed").unwrap(),
-                timestamp: Timestamp::now(),
-                correlation_id: Some(correlations[i % correlations.len()]),
-                causation_id: Some(Uuid::new_v4()),
-                node: Arc::clone(&node),
-                payload: Payload::MetricRecorded {
-                    metric_name: "routing.duration".to_owned(),
-                    metric_value: i as f64,
-                    metric_unit: "ms".to_owned(),
-                },
-            })
-            .collect()
-    };
-    let sample = make(1).remove(0);
-    let bytes = sample.to_json_string().unwrap().len();
-    println!("kafka bench: {n} events of ~{bytes} bytes to {topic} on {bootstrap} (3 partitions, acks=all, idempotence)\n");
-
-    // Throughput: as fast as possible.
-    let events = make(n);
-    let raw_input: Vec<(Vec<u8>, String)> = events
+    // The bytes and keys of the operations' events, for the raw producers.
+    let captured = capture(n);
+    let raw_input: Vec<(Vec<u8>, Vec<u8>)> = captured.iter().map(raw_record).collect();
+    let bytes = raw_input.iter().map(|(p, _)| p.len()).sum::<usize>() / n;
+    let settings = KafkaConfig::new(bootstrap.as_str());
+    let shared: Vec<(&str, &str)> = SHARED_PROPERTIES
         .iter()
-        .map(|e| {
-            let key = e.correlation_id.unwrap().to_string();
-            (serde_json::to_vec(e).unwrap(), key)
-        })
+        .filter_map(|k| settings.get(k).map(|v| (*k, v)))
         .collect();
-    let raw = run_raw(&bootstrap, &topic, &raw_input, None, None);
-    // Raw again with the sink's CloudEvents headers, built beforehand.
-    let raw_headers = run_raw(
-        &bootstrap,
-        &topic,
-        &raw_input,
-        None,
-        Some(events.iter().map(cloudevents_headers).collect()),
+    println!(
+        "kafka bench: {n} events ({} annotated operations), ~{bytes} bytes of JSON each, \
+         to {topic} on {bootstrap} (3 partitions); {rounds} rounds, interleaved",
+        n / 2
     );
-    let sink = run_sink(&bootstrap, &topic, events, None);
+    println!("librdkafka settings of every producer: {shared:?}\n");
 
-    // Latency at a fixed 10,000 events/s for 2 s.
-    let paced = make(20_000);
-    let paced_raw: Vec<(Vec<u8>, String)> = paced
-        .iter()
-        .map(|e| {
-            (
-                serde_json::to_vec(e).unwrap(),
-                e.correlation_id.unwrap().to_string(),
-            )
-        })
-        .collect();
-    let raw_10k = run_raw(&bootstrap, &topic, &paced_raw, Some(10_000), None);
-    let sink_10k = run_sink(&bootstrap, &topic, paced, Some(10_000));
+    if let Ok(case) = std::env::var("BENCH_PROFILE") {
+        let run = match case.as_str() {
+            "raw" => run_raw(&bootstrap, &topic, &shared, &raw_input, None, None),
+            "headers" => {
+                let headers = captured.iter().map(cloudevents_headers).collect();
+                run_raw(&bootstrap, &topic, &shared, &raw_input, None, Some(headers))
+            }
+            _ => run_sink(&bootstrap, &topic, n, None).0,
+        };
+        println!("{case}: {:.0} events/s", run.rate);
+        return;
+    }
 
-    println!("| run | events/s | p50 | p95 | p99 | (enqueue → broker ack) |");
-    println!("|---|---:|---:|---:|---:|---|");
-    for (name, r) in [
-        ("raw BaseProducer, max rate", &raw),
-        ("raw BaseProducer + same headers, max rate", &raw_headers),
-        ("KafkaSink, max rate", &sink),
-        ("raw BaseProducer, 10k/s", &raw_10k),
-        ("KafkaSink, 10k/s", &sink_10k),
-    ] {
+    let mut results: [Vec<Run>; 5] = Default::default();
+    let mut sink_stats = Vec::new();
+    for _ in 0..rounds {
+        let headers = captured.iter().map(cloudevents_headers).collect();
+        results[0].push(run_raw(&bootstrap, &topic, &shared, &raw_input, None, None));
+        results[1].push(run_raw(
+            &bootstrap,
+            &topic,
+            &shared,
+            &raw_input,
+            None,
+            Some(headers),
+        ));
+        let (run, stats) = run_sink(&bootstrap, &topic, n, None);
+        results[2].push(run);
+        sink_stats.push(stats);
+        let paced = &raw_input[..paced_n];
+        results[3].push(run_raw(
+            &bootstrap,
+            &topic,
+            &shared,
+            paced,
+            Some(10_000),
+            None,
+        ));
+        results[4].push(run_sink(&bootstrap, &topic, paced_n, Some(10_000)).0);
+    }
+
+    let names = [
+        "raw BaseProducer, max rate",
+        "raw BaseProducer + same headers, max rate",
+        "KafkaSink via annotated operations, max rate",
+        "raw BaseProducer, 10k/s",
+        "KafkaSink via annotated operations, 10k/s",
+    ];
+    let medians: Vec<&Run> = results.iter().map(|r| median(r)).collect();
+    println!(
+        "| run | events/s (median) | spread over rounds | x raw | sender CPU/event | p50 | p95 | p99 |"
+    );
+    println!("|---|---:|---:|---:|---:|---:|---:|---:|");
+    for (i, name) in names.iter().enumerate() {
+        let r = medians[i];
+        let (lo, hi) = spread(&results[i]);
+        let raw = if i < 3 { medians[0] } else { medians[3] };
         println!(
-            "| {name} | {:.0} | {} | {} | {} | |",
+            "| {name} | {:.0} | {lo:.0}–{hi:.0} | {:.2} | {} | {} | {} | {} |",
             r.rate,
+            r.rate / raw.rate,
+            if i < 3 {
+                fmt(r.cpu)
+            } else {
+                "(spins)".to_owned()
+            },
             fmt(r.latency[0]),
             fmt(r.latency[1]),
             fmt(r.latency[2])
         );
     }
+    let per_round = |a: usize, b: usize| -> Vec<String> {
+        results[a]
+            .iter()
+            .zip(&results[b])
+            .map(|(x, y)| format!("{:.2}", x.rate / y.rate))
+            .collect()
+    };
     println!(
-        "\nthroughput ratio KafkaSink / raw: {:.2}x; KafkaSink / raw with the same headers: {:.2}x; p95 ratio at 10k/s: {:.2}x",
-        sink.rate / raw.rate,
-        sink.rate / raw_headers.rate,
-        sink_10k.latency[1] as f64 / raw_10k.latency[1].max(1) as f64
+        "\nper round, KafkaSink / raw: {:?}; KafkaSink / raw + headers: {:?}; raw + headers / raw: {:?}",
+        per_round(2, 0),
+        per_round(2, 1),
+        per_round(1, 0)
     );
+    let retried: Vec<u64> = sink_stats.iter().map(|s| s.retried).collect();
+    let overflowed: Vec<u64> = sink_stats.iter().map(|s| s.overflowed).collect();
+    println!(
+        "KafkaSink max-rate runs: retry-buffer entries {retried:?}, overflowed {overflowed:?}"
+    );
+    let p95: Vec<String> = results[4].iter().map(|r| fmt(r.latency[1])).collect();
+    let raw_p95: Vec<String> = results[3].iter().map(|r| fmt(r.latency[1])).collect();
+    println!("p95 at 10k/s per round: KafkaSink {p95:?}, raw {raw_p95:?}");
 
-    // The cost of `publish` itself, broker up and broker down.
-    let up = publish_cost(&bootstrap, &topic, make(50_000));
+    // The duration of an annotated operation (two events) at 5,000
+    // operations/s: no-op sink, Kafka up, Kafka down.
     let down_addr = {
         let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         l.local_addr().unwrap().to_string()
     };
-    let down = publish_cost(&down_addr, &topic, make(50_000));
-    println!("\n| publish() call | p50 | p99 | p99.9 |");
+    let ops = 25_000;
+    let noop = op_cost(Publisher::new(Noop), ops);
+    let up = op_cost(sink_publisher(&bootstrap, &topic), ops);
+    let down = op_cost(sink_publisher(&down_addr, &topic), ops);
+    println!("\n| annotated operation (2 events), 5k ops/s | p50 | p99 | p99.9 |");
     println!("|---|---:|---:|---:|");
+    for (name, c) in [
+        ("no-op sink", &noop),
+        ("KafkaSink, broker up", &up),
+        ("KafkaSink, broker down", &down),
+    ] {
+        println!("| {name} | {} | {} | {} |", fmt(c[0]), fmt(c[1]), fmt(c[2]));
+    }
     println!(
-        "| broker up | {} | {} | {} |",
-        fmt(up[0]),
-        fmt(up[1]),
-        fmt(up[2])
-    );
-    println!(
-        "| broker down | {} | {} | {} |",
-        fmt(down[0]),
-        fmt(down[1]),
-        fmt(down[2])
-    );
-    println!(
-        "\nadded latency with the broker down at p99: {} (down p99 − up p99)",
-        fmt(down[1].saturating_sub(up[1]))
+        "\nadded operation latency with the broker down (vs no-op sink): p50 {}, p99 {}",
+        fmt(down[0].saturating_sub(noop[0])),
+        fmt(down[1].saturating_sub(noop[1]))
     );
 }
 
+// ------------------------------------------------------------------ runs --
+
 struct Run {
     rate: f64,
+    /// CPU time of the sending thread per event, in nanoseconds.
+    cpu: u64,
     /// p50, p95, p99 in nanoseconds.
     latency: [u64; 3],
+}
+
+fn median(runs: &[Run]) -> &Run {
+    let mut sorted: Vec<&Run> = runs.iter().collect();
+    sorted.sort_by(|a, b| a.rate.total_cmp(&b.rate));
+    sorted[sorted.len() / 2]
+}
+
+fn spread(runs: &[Run]) -> (f64, f64) {
+    let rates = runs.iter().map(|r| r.rate);
+    (
+        rates.clone().fold(f64::INFINITY, f64::min),
+        rates.fold(0.0, f64::max),
+    )
 }
 
 fn percentiles(mut v: Vec<u64>, ps: [f64; 3]) -> [u64; 3] {
@@ -179,19 +326,64 @@ fn fmt(ns: u64) -> String {
     }
 }
 
+/// Waits until event `i` of a run at `rate` events/s is due. Events go in
+/// pairs, like an operation's `started` and `completed`.
 fn pace(start: Instant, i: usize, rate: Option<u64>) {
     if let Some(rate) = rate {
-        let due = start + Duration::from_nanos(i as u64 * 1_000_000_000 / rate);
+        let pair = (i / 2) as u64;
+        let due = start + Duration::from_nanos(pair * 2_000_000_000 / rate);
         while Instant::now() < due {
             std::hint::spin_loop();
         }
     }
 }
 
-struct RawContext {
+/// Acknowledgements: latency of each, and the time of the last one.
+#[derive(Clone)]
+struct Acks {
     epoch: Instant,
-    latencies: Latencies,
+    latencies: Arc<Mutex<Vec<u64>>>,
+    last: Arc<AtomicU64>,
 }
+
+impl Acks {
+    fn new(capacity: usize) -> Self {
+        Acks {
+            epoch: Instant::now(),
+            latencies: Arc::new(Mutex::new(Vec::with_capacity(capacity))),
+            last: Arc::default(),
+        }
+    }
+
+    fn now(&self) -> u64 {
+        self.epoch.elapsed().as_nanos() as u64
+    }
+
+    fn record(&self, latency: u64) {
+        self.last.fetch_max(self.now(), Ordering::Relaxed);
+        if let Ok(mut l) = self.latencies.lock() {
+            l.push(latency);
+        }
+    }
+
+    fn reset(&self) {
+        self.latencies.lock().unwrap().clear();
+    }
+
+    /// Events/s from `start` (nanoseconds since the epoch) to the last ack.
+    fn finish(&self, start: u64, expected: usize, cpu: u64) -> Run {
+        let l = std::mem::take(&mut *self.latencies.lock().unwrap());
+        assert!(l.len() >= expected, "every message acked: {}", l.len());
+        let elapsed = self.last.load(Ordering::Relaxed).saturating_sub(start);
+        Run {
+            rate: expected as f64 / (elapsed as f64 / 1e9),
+            cpu: cpu / expected as u64,
+            latency: percentiles(l, [0.50, 0.95, 0.99]),
+        }
+    }
+}
+
+struct RawContext(Acks);
 
 impl ClientContext for RawContext {}
 
@@ -200,41 +392,44 @@ impl ProducerContext for RawContext {
 
     fn delivery(&self, result: &DeliveryResult<'_>, sent_at: usize) {
         if result.is_ok() {
-            let now = self.epoch.elapsed().as_nanos() as u64;
-            if let Ok(mut l) = self.latencies.lock() {
-                l.push(now.saturating_sub(sent_at as u64));
-            }
+            self.0.record(self.0.now().saturating_sub(sent_at as u64));
         }
     }
+}
+
+fn raw_record(e: &Event) -> (Vec<u8>, Vec<u8>) {
+    let mut payload = Vec::new();
+    e.write_json(&mut payload).unwrap();
+    let key = e.correlation_id.unwrap().hyphenated().to_string();
+    (payload, key.into_bytes())
 }
 
 fn run_raw(
     bootstrap: &str,
     topic: &str,
-    input: &[(Vec<u8>, String)],
+    shared: &[(&str, &str)],
+    input: &[(Vec<u8>, Vec<u8>)],
     rate: Option<u64>,
     headers: Option<Vec<OwnedHeaders>>,
 ) -> Run {
     let mut headers = headers.map(Vec::into_iter);
-    let latencies: Latencies = Arc::new(Mutex::new(Vec::with_capacity(input.len())));
-    let epoch = Instant::now();
-    let producer: BaseProducer<RawContext> = ClientConfig::new()
-        .set("bootstrap.servers", bootstrap)
-        .set("enable.idempotence", "true")
-        .set("acks", "all")
-        .create_with_context(RawContext {
-            epoch,
-            latencies: Arc::clone(&latencies),
-        })
+    let acks = Acks::new(input.len());
+    let mut config = ClientConfig::new();
+    config.set("bootstrap.servers", bootstrap);
+    for (k, v) in shared {
+        config.set(*k, *v);
+    }
+    let producer: BaseProducer<RawContext> = config
+        .create_with_context(RawContext(acks.clone()))
         .unwrap();
     // A polling thread, like KafkaSink's, so both run delivery callbacks
     // off the sending thread.
     let producer = Arc::new(producer);
-    let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let stop = Arc::new(AtomicBool::new(false));
     let poller = {
         let (producer, stop) = (Arc::clone(&producer), Arc::clone(&stop));
         std::thread::spawn(move || {
-            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+            while !stop.load(Ordering::Relaxed) {
                 producer.poll(Duration::from_millis(100));
             }
         })
@@ -243,20 +438,22 @@ fn run_raw(
     for (payload, key) in input.iter().take(100) {
         let record = BaseRecord::with_opaque_to(topic, 0)
             .payload(&payload[..])
-            .key(key.as_str());
+            .key(&key[..]);
         let _ = producer.send(record);
     }
     producer
         .flush(Duration::from_secs(30))
         .expect("raw warm-up");
-    latencies.lock().unwrap().clear();
+    acks.reset();
     let start = Instant::now();
+    let start_ns = acks.now();
+    let cpu = thread_cpu();
     for (i, (payload, key)) in input.iter().enumerate() {
         pace(start, i, rate);
-        let sent_at = epoch.elapsed().as_nanos() as usize;
+        let sent_at = acks.now() as usize;
         let mut record = BaseRecord::with_opaque_to(topic, sent_at)
             .payload(&payload[..])
-            .key(key.as_str());
+            .key(&key[..]);
         record.headers = headers.as_mut().and_then(Iterator::next);
         loop {
             match producer.send(record) {
@@ -269,74 +466,108 @@ fn run_raw(
             }
         }
     }
+    let cpu = thread_cpu() - cpu;
     producer.flush(Duration::from_secs(60)).expect("raw flush");
-    let elapsed = start.elapsed();
-    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    stop.store(true, Ordering::Relaxed);
     let _ = poller.join();
-    let l = std::mem::take(&mut *latencies.lock().unwrap());
-    assert!(l.len() >= input.len(), "raw: every message acked");
-    Run {
-        rate: input.len() as f64 / elapsed.as_secs_f64(),
-        latency: percentiles(l, [0.50, 0.95, 0.99]),
-    }
+    acks.finish(start_ns, input.len(), cpu)
 }
 
-fn run_sink(bootstrap: &str, topic: &str, events: Vec<Event>, rate: Option<u64>) -> Run {
-    let n = events.len();
-    let latencies: Latencies = Arc::new(Mutex::new(Vec::with_capacity(n)));
-    let l = Arc::clone(&latencies);
-    let config = KafkaConfig::new(bootstrap)
-        .topics(TopicRouting::single(topic))
-        .on_delivery(move |r| {
-            if r.outcome.is_delivered() {
-                if let Ok(mut l) = l.lock() {
-                    l.push(r.latency.as_nanos() as u64);
-                }
-            }
-        });
-    let sink = KafkaSink::new(config).unwrap();
+fn sink_config(bootstrap: &str, topic: &str) -> KafkaConfig {
+    KafkaConfig::new(bootstrap).topics(TopicRouting::single(topic))
+}
+
+fn sink_publisher(bootstrap: &str, topic: &str) -> Publisher {
+    Publisher::new(KafkaSink::new(sink_config(bootstrap, topic)).unwrap())
+}
+
+/// `n` events from `n / 2` annotated operations through a `KafkaSink`.
+fn run_sink(bootstrap: &str, topic: &str, n: usize, rate: Option<u64>) -> (Run, KafkaStats) {
+    let acks = Acks::new(n);
+    let listener = acks.clone();
+    let config = sink_config(bootstrap, topic).on_delivery(move |r| {
+        if r.outcome.is_delivered() {
+            listener.record(r.latency.as_nanos() as u64);
+        }
+    });
+    let sink = Arc::new(KafkaSink::new(config).unwrap());
+    let node = BenchNode::new(Publisher::new(SharedSink(Arc::clone(&sink))));
     // Warm up: connect, fetch metadata and the producer id before timing.
-    let warm_up = 100.min(n);
-    for e in events.iter().take(warm_up) {
-        sink.publish(e.clone());
+    let warm_up = 50;
+    for job in 0..warm_up {
+        node.run(job);
     }
     sink.flush(Duration::from_secs(30)).expect("sink warm-up");
-    latencies.lock().unwrap().clear();
+    acks.reset();
     let start = Instant::now();
-    for (i, e) in events.into_iter().enumerate() {
-        pace(start, i, rate);
-        sink.publish(e);
+    let start_ns = acks.now();
+    let cpu = thread_cpu();
+    for op in 0..n / 2 {
+        pace(start, op * 2, rate);
+        node.run(op as u64);
     }
+    let cpu = thread_cpu() - cpu;
     sink.flush(Duration::from_secs(60)).expect("sink flush");
-    let elapsed = start.elapsed();
     let stats = sink.stats();
     assert_eq!(
         stats.delivered,
-        (n + warm_up) as u64,
+        (n + 2 * warm_up as usize) as u64,
         "sink: every event acked: {stats:?}"
     );
-    let l = std::mem::take(&mut *latencies.lock().unwrap());
-    Run {
-        rate: n as f64 / elapsed.as_secs_f64(),
-        latency: percentiles(l, [0.50, 0.95, 0.99]),
+    (acks.finish(start_ns, n, cpu), stats)
+}
+
+/// Nanoseconds this thread has run on a CPU (Linux; 0 elsewhere).
+fn thread_cpu() -> u64 {
+    std::fs::read_to_string("/proc/thread-self/schedstat")
+        .ok()
+        .and_then(|s| s.split_whitespace().next()?.parse().ok())
+        .unwrap_or(0)
+}
+
+/// A sink shared with the bench, which reads its stats.
+struct SharedSink(Arc<KafkaSink>);
+
+impl Sink for SharedSink {
+    fn publish(&self, event: Event) {
+        self.0.publish(event);
+    }
+
+    fn flush(&self, timeout: Duration) -> Result<(), onex_events::sink::SinkError> {
+        self.0.flush(timeout)
+    }
+
+    fn name(&self) -> &'static str {
+        self.0.name()
     }
 }
 
-/// p50, p99, p99.9 of the `publish` call itself at 10,000 events/s.
-fn publish_cost(bootstrap: &str, topic: &str, events: Vec<Event>) -> [u64; 3] {
-    let config = KafkaConfig::new(bootstrap).topics(TopicRouting::single(topic));
-    let sink = KafkaSink::new(config).unwrap();
+/// The events of `ops` operations.
+fn capture(n: usize) -> Vec<Event> {
+    let capture = Capture::default();
+    let node = BenchNode::new(Publisher::new(capture.clone()));
+    for op in 0..n / 2 {
+        node.run(op as u64);
+    }
+    let events = std::mem::take(&mut *capture.0.lock().unwrap());
+    assert_eq!(events.len(), n);
+    events
+}
+
+/// p50, p99, p99.9 of one annotated operation, at 5,000 operations/s.
+fn op_cost(publisher: Publisher, ops: usize) -> [u64; 3] {
+    let node = BenchNode::new(publisher.clone());
     // Let the client connect (or find that it cannot).
     std::thread::sleep(Duration::from_millis(500));
-    let mut costs = Vec::with_capacity(events.len());
+    let mut costs = Vec::with_capacity(ops);
     let start = Instant::now();
-    for (i, e) in events.into_iter().enumerate() {
-        pace(start, i, Some(10_000));
+    for op in 0..ops {
+        pace(start, op * 2, Some(10_000));
         let t = Instant::now();
-        sink.publish(e);
+        node.run(op as u64);
         costs.push(t.elapsed().as_nanos() as u64);
     }
-    let _ = sink.flush(Duration::from_secs(10));
+    let _ = publisher.flush(Duration::from_secs(5));
     percentiles(costs, [0.50, 0.99, 0.999])
 }
 

@@ -72,7 +72,8 @@ pub enum KafkaConfigError {
 /// methods, or read it with [`KafkaConfig::from_env`].
 ///
 /// Defaults: `enable.idempotence=true`, `acks=all` (no loss or duplicates
-/// from producer retries), librdkafka's other defaults, the
+/// from producer retries), `linger.ms=1` (low latency; batches still fill
+/// under load), librdkafka's other defaults, the
 /// per-operation topic routing of [`TopicRouting::default`], and a retry
 /// buffer of 100,000 events / 64 MiB whose events expire after 10 minutes.
 ///
@@ -112,6 +113,10 @@ impl KafkaConfig {
         set("client.id", "onex-events");
         set("enable.idempotence", "true");
         set("acks", "all");
+        // librdkafka's default linger of 5 ms alone puts the p95 publish
+        // latency near 5 ms at moderate rates; at high rates batches fill
+        // without waiting, so 1 ms costs little throughput.
+        set("linger.ms", "1");
         let config = KafkaConfig {
             properties,
             topics: TopicRouting::default(),

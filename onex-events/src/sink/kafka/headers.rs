@@ -14,8 +14,8 @@
 //! | `ce_causationid`   | `metadata.causation_id`, when set                      |
 
 use crate::envelope::Event;
+use crate::NodeIdentity;
 use rdkafka::message::{Header, Headers, OwnedHeaders};
-use std::io::Write;
 use uuid::Uuid;
 
 /// `ce_specversion`.
@@ -37,9 +37,14 @@ pub const CAUSATION_ID: &str = "ce_causationid";
 
 /// The CloudEvents binary-mode headers of `event`.
 pub fn cloudevents_headers(event: &Event) -> OwnedHeaders {
+    cloudevents_headers_with_source(event, &source(event))
+}
+
+/// [`cloudevents_headers`] with `ce_source` already built (it depends only
+/// on the node, so the sink builds it once per node).
+pub(crate) fn cloudevents_headers_with_source(event: &Event, source: &str) -> OwnedHeaders {
     let mut id = Uuid::encode_buffer();
-    let mut time = [0u8; 40];
-    let time = fmt_into(&mut time, format_args!("{}", event.timestamp));
+    let time = event.timestamp.format();
     let mut headers = OwnedHeaders::new_with_capacity(8)
         .insert(header(SPECVERSION, b"1.0"))
         .insert(header(
@@ -47,8 +52,8 @@ pub fn cloudevents_headers(event: &Event) -> OwnedHeaders {
             event.event_id.hyphenated().encode_lower(&mut id).as_bytes(),
         ))
         .insert(header(TYPE, event.event_type.as_str().as_bytes()))
-        .insert(header(SOURCE, source(event).as_bytes()))
-        .insert(header(TIME, time))
+        .insert(header(SOURCE, source.as_bytes()))
+        .insert(header(TIME, &time))
         .insert(header(CONTENT_TYPE, b"application/json"));
     if let Some(c) = event.correlation_id {
         let mut buf = Uuid::encode_buffer();
@@ -74,21 +79,14 @@ fn header<'a>(key: &'a str, value: &'a [u8]) -> Header<'a, &'a [u8]> {
     }
 }
 
-/// Formats into `buf`; the formatted values here always fit.
-fn fmt_into<'b>(buf: &'b mut [u8], args: std::fmt::Arguments<'_>) -> &'b [u8] {
-    let len = buf.len();
-    let mut cursor = &mut buf[..];
-    let written = match cursor.write_fmt(args) {
-        Ok(()) => len - cursor.len(),
-        Err(_) => 0,
-    };
-    &buf[..written]
-}
-
 /// `ce_source`: `/{namespace}/{service}/{node_id}`, each segment
 /// percent-encoded so the result is a valid URI reference.
 pub fn source(event: &Event) -> String {
-    let node = &event.node;
+    node_source(&event.node)
+}
+
+/// [`source`] of the events of `node`.
+pub(crate) fn node_source(node: &NodeIdentity) -> String {
     let mut s =
         String::with_capacity(3 + node.namespace.len() + node.service.len() + node.node_id.len());
     for segment in [&node.namespace, &node.service, &node.node_id] {

@@ -57,6 +57,7 @@ use self::report::DeliveryListener;
 use self::stats::Counters;
 use super::{Sink, SinkError};
 use crate::envelope::{Event, PartitionKey};
+use crate::NodeIdentity;
 use rdkafka::client::ClientContext;
 use rdkafka::config::RDKafkaLogLevel;
 use rdkafka::error::{KafkaError, RDKafkaErrorCode};
@@ -141,6 +142,20 @@ impl Pending {
 struct Scratch {
     payload: Vec<u8>,
     topic: String,
+    /// `ce_source` of the last node published from, with that node: held,
+    /// so that its address cannot be reused by another node.
+    source: Option<(Arc<NodeIdentity>, String)>,
+}
+
+impl Scratch {
+    /// `ce_source` of `node`, built once per node in a row.
+    fn source(&mut self, node: &Arc<NodeIdentity>) -> &str {
+        let source = match self.source.take() {
+            Some((cached, source)) if Arc::ptr_eq(&cached, node) => (cached, source),
+            _ => (Arc::clone(node), headers::node_source(node)),
+        };
+        &self.source.insert(source).1
+    }
 }
 
 thread_local! {
@@ -312,7 +327,7 @@ impl Shared {
             PartitionKey::Node(node_id) => node_id.as_bytes(),
         };
         let timestamp = Some(event.timestamp.as_datetime().timestamp_millis());
-        let headers = headers::cloudevents_headers(event);
+        let headers = headers::cloudevents_headers_with_source(event, scratch.source(&event.node));
         if !core.available.load(Ordering::Relaxed) {
             core.log_fallback(event, &scratch.payload);
         }
@@ -358,7 +373,7 @@ impl Shared {
         while !self.stop.load(Ordering::Acquire) {
             let busy = self.core.retrying.load(Ordering::Acquire) > 0;
             self.current()
-                .poll(Duration::from_millis(if busy { 5 } else { 100 }));
+                .poll(Duration::from_millis(if busy { 5 } else { 20 }));
             if busy {
                 self.drain();
             }
@@ -643,7 +658,11 @@ impl ProducerContext for Context {
         match result {
             Ok(message) => {
                 Counters::bump(&core.counters.delivered);
-                core.failing_since.store(0, Ordering::Relaxed);
+                // Read first: a store per delivery would bounce the cache
+                // line `publish` reads.
+                if core.failing_since.load(Ordering::Relaxed) != 0 {
+                    core.failing_since.store(0, Ordering::Relaxed);
+                }
                 if !core.available.load(Ordering::Relaxed) {
                     core.set_available(true, "");
                 }

@@ -47,14 +47,30 @@ impl KafkaStats {
 
 #[derive(Debug, Default)]
 pub(crate) struct Counters {
-    pub published: AtomicU64,
-    pub delivered: AtomicU64,
+    /// Bumped by `publish`.
+    pub published: Line,
+    /// Bumped by the delivery thread: on its own cache line, so the two
+    /// threads do not contend for one.
+    pub delivered: Line,
     pub failed: AtomicU64,
     pub overflowed: AtomicU64,
     pub expired: AtomicU64,
     pub lost: AtomicU64,
     pub retried: AtomicU64,
     pub fallback_logged: AtomicU64,
+}
+
+/// An atomic counter alone on its cache line.
+#[derive(Debug, Default)]
+#[repr(align(64))]
+pub(crate) struct Line(AtomicU64);
+
+impl std::ops::Deref for Line {
+    type Target = AtomicU64;
+
+    fn deref(&self) -> &AtomicU64 {
+        &self.0
+    }
 }
 
 impl Counters {
