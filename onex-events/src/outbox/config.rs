@@ -71,6 +71,7 @@ pub struct OutboxConfig {
     pub(crate) dead_letter_topic: Option<String>,
     pub(crate) max_size_bytes: Option<u64>,
     pub(crate) idle_poll: Duration,
+    pub(crate) commit_linger: Duration,
 }
 
 impl OutboxConfig {
@@ -90,6 +91,7 @@ impl OutboxConfig {
             dead_letter_topic: None,
             max_size_bytes: None,
             idle_poll: Duration::from_millis(100),
+            commit_linger: Duration::from_millis(1),
         }
     }
 
@@ -185,6 +187,15 @@ impl OutboxConfig {
     /// connections (its own commits wake it at once). Default: 100 ms.
     pub fn idle_poll(mut self, interval: Duration) -> Self {
         self.idle_poll = interval;
+        self
+    }
+
+    /// How long the committer may hold events nobody waits for (an
+    /// operation's `started`) to commit them together with later ones; an
+    /// event a publisher waits for is committed at once, with everything
+    /// queued before it. Default: 1 ms.
+    pub fn commit_linger(mut self, linger: Duration) -> Self {
+        self.commit_linger = linger;
         self
     }
 

@@ -1,14 +1,26 @@
 //! The durable outbox (feature `outbox`): no event lost across broker
 //! outages and process crashes.
 //!
-//! In outbox mode each event is **committed to a local SQLite outbox
-//! before `publish` returns** — so before the annotated operation returns —
-//! and a relay thread publishes the committed events to Kafka:
+//! In outbox mode **every event of an annotated operation is committed to
+//! a local SQLite outbox before the operation returns**, and a relay thread
+//! publishes the committed events to Kafka.
+//!
+//! **The guarantee**, exactly: `publish` of any event other than an
+//! operation's `started` (its `completed`/`failed`, `state.changed`,
+//! `metric.recorded`) returns only once that event *and every event queued
+//! before it by this process* — in particular the operation's `started` —
+//! is committed (or could not be: then it is logged and counted, see below).
+//! `publish` of `started` only queues it: it is committed with the
+//! operation's end event at the latest, and within
+//! [`OutboxConfig::commit_linger`] (default 1 ms) of being published
+//! otherwise. So when an annotated method returns (or unwinds, or its
+//! future is dropped), both its events are committed; a process killed
+//! while an operation runs may lose that operation's `started` only.
 //!
 //! - **Store** ([`OutboxSink`]): SQLite in WAL mode, bundled (no system
-//!   package). Concurrent publishers share group commits (one transaction
-//!   for everything queued while the previous commit ran). [`Durability`]
-//!   picks crash safety (default: survives `kill -9`) or power-loss safety.
+//!   package). A committer thread writes everything queued in one
+//!   transaction (batched commits). [`Durability`] picks crash safety
+//!   (default: survives `kill -9`) or power-loss safety.
 //! - **Schema**: the Debezium outbox convention (`id`, `aggregatetype`,
 //!   `aggregateid`, `type`, `payload`) plus the relay's columns, versioned
 //!   migrations by `PRAGMA user_version`; see [`schema`].

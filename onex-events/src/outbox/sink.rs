@@ -1,14 +1,16 @@
-//! [`OutboxSink`]: a [`Sink`] whose `publish` returns only once the event
-//! is committed to the outbox, so every event of an annotated operation is
-//! durable before the operation returns.
+//! [`OutboxSink`]: a [`Sink`] whose `publish` of an operation's end event
+//! returns only once it, and everything published before it, is committed
+//! to the outbox, so every event of an annotated operation is durable
+//! before the operation returns (see the [module documentation](super)).
 
 use super::config::OutboxConfig;
 use super::relay::Relay;
 use super::row::Row;
 use super::stats::OutboxStats;
-use super::store::{self, Store};
+use super::store::{self, Committer, Store};
 use super::{transaction, OutboxError};
 use crate::envelope::Event;
+use crate::event_type::Stage;
 use crate::sink::kafka::TopicRouting;
 use crate::sink::{Sink, SinkError};
 use std::fmt;
@@ -17,9 +19,10 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-/// Commits each event to a SQLite outbox before `publish` returns; a relay
-/// thread (when the configuration names a Kafka cluster) publishes the
-/// committed events. See the [module documentation](super).
+/// Commits each operation's events to a SQLite outbox before the operation
+/// returns; a relay thread (when the configuration names a Kafka cluster)
+/// publishes the committed events. The exact guarantee is in the
+/// [module documentation](super).
 ///
 /// Cheap to clone: clones share the outbox and the relay, which stops when
 /// the last clone is dropped (what it has not delivered stays in the file
@@ -39,7 +42,9 @@ struct Inner {
     routing: TopicRouting,
     backend: Backend,
     has_relay: bool,
-    // Dropped before `backend`: stops the relay first.
+    // Dropped first: commits what is queued, then stops.
+    _committer: Option<Committer>,
+    // Dropped before `backend`: stops the relay.
     _relay: Option<Relay>,
 }
 
@@ -57,6 +62,7 @@ impl OutboxSink {
     /// a Kafka cluster, starts its relay.
     pub fn open(config: OutboxConfig) -> Result<OutboxSink, OutboxError> {
         let store = Arc::new(Store::open(&config)?);
+        let committer = Committer::spawn(Arc::clone(&store), config.commit_linger)?;
         let relay = match &config.kafka {
             Some(kafka) => Some(Relay::spawn(&config, kafka, Arc::clone(&store))?),
             None => None,
@@ -65,6 +71,7 @@ impl OutboxSink {
             inner: Arc::new(Inner {
                 routing: routing(&config),
                 has_relay: relay.is_some(),
+                _committer: Some(committer),
                 _relay: relay,
                 backend: Backend::Open(store),
             }),
@@ -88,6 +95,7 @@ impl OutboxSink {
                     inner: Arc::new(Inner {
                         routing: routing(&config),
                         has_relay: false,
+                        _committer: None,
                         _relay: None,
                         backend: Backend::Unavailable {
                             error: Arc::new(error),
@@ -170,6 +178,9 @@ fn routing(config: &OutboxConfig) -> TopicRouting {
 
 impl Sink for OutboxSink {
     fn publish(&self, event: Event) {
+        // `started` need not wait: the operation's end event waits for its
+        // own commit, which comes after (or with) every row queued earlier.
+        let wait = event.event_type.stage() != Stage::Started;
         let row = match Row::encode(&event, &self.inner.routing) {
             Ok(row) => row,
             Err(e) => {
@@ -184,7 +195,7 @@ impl Sink for OutboxSink {
             return;
         };
         match &self.inner.backend {
-            Backend::Open(store) => store.commit(row),
+            Backend::Open(store) => store.commit(row, wait),
             Backend::Unavailable { error, .. } => self.not_committed_row(&row, error),
         }
     }
@@ -193,6 +204,9 @@ impl Sink for OutboxSink {
     /// pending). Without a relay in this process, returns at once: the
     /// events are committed, and another process relays them.
     fn flush(&self, timeout: Duration) -> Result<(), SinkError> {
+        if let Backend::Open(store) = &self.inner.backend {
+            store.sync();
+        }
         if !self.inner.has_relay {
             return Ok(());
         }

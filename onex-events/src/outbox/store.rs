@@ -1,15 +1,17 @@
 //! The SQLite outbox file: opening it (WAL, migrations), group commits of
 //! published events, and the relay's updates.
 //!
-//! **Group commit.** Each publisher hands its row to the store and waits
-//! until a transaction holding it has committed. The first publisher to
-//! find no commit running becomes the leader: it takes every row queued so
-//! far, writes them in one transaction and wakes the others; rows queued
-//! meanwhile go in the next transaction, led by one of their publishers. So
-//! one publisher pays one commit per event, and many concurrent publishers
-//! share each commit. Every write of this process (publishers and relay)
-//! goes through one connection, serialized by a mutex rather than by
-//! SQLite's busy-wait sleeps.
+//! **Batched commits.** Publishers queue their rows; one committer thread
+//! writes everything queued in one transaction (one prepared `INSERT` per
+//! row), in queue order, and wakes the publishers of that batch with one
+//! notify. A row nobody waits for (an operation's `started`) lingers at most
+//! [`OutboxConfig::commit_linger`] to join a larger batch; a row a
+//! publisher waits for (the operation's end event) is committed at once,
+//! together with everything queued before it. Because batches are written
+//! in queue order, when an end event is committed so is every event its
+//! operation published before it. Every write of this process (committer
+//! and relay) goes through one connection, serialized by a mutex rather
+//! than by SQLite's busy-wait sleeps; the relay reads on its own.
 
 use super::config::{Durability, OutboxConfig};
 use super::row::Row;
@@ -20,32 +22,112 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 /// How long a connection waits for another process's write lock.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Rows the committer writes in one transaction at most… once it stops
+/// lingering: a queue this long is committed at once.
+const MAX_BATCH: usize = 4096;
 
 /// The outbox of one process.
 pub(crate) struct Store {
     path: PathBuf,
     writer: Mutex<Connection>,
     reader: Mutex<Connection>,
-    group: Mutex<Group>,
-    committed_cv: Condvar,
+    queue: Mutex<Queue>,
+    /// Wakes the committer.
+    work_cv: Condvar,
+    /// What is written; its own lock, so that publishers woken together do
+    /// not contend with those queueing rows.
+    written: Mutex<Written>,
+    /// Wake publishers after a batch is written: those of even batches on
+    /// the first, odd on the second (so a publisher is not woken by the
+    /// commit before the one holding its row).
+    written_cv: [Condvar; 2],
     /// Wakes the relay after a commit.
     pub(crate) wake: Wake,
     pub(crate) not_committed: AtomicU64,
     last_error: Mutex<Option<Arc<OutboxError>>>,
 }
 
+/// The committer thread's state, so publishers wake it only when needed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+enum Sleep {
+    /// Writing, or about to look at the queue: no wake-up needed.
+    #[default]
+    Busy,
+    /// Waiting at most the linger period: wake it for an urgent row.
+    Linger,
+    /// Waiting for any row.
+    Deep,
+}
+
+/// Rows waiting for the committer thread, in queue order, which is
+/// commit order. Batches are numbered from 1.
 #[derive(Default)]
-struct Group {
-    queue: Vec<Row>,
-    /// The batch the queued rows belong to.
+struct Queue {
+    rows: Vec<Row>,
+    /// The number of the batch `rows` will be written in.
     filling: u64,
-    /// The last batch written (committed or failed).
-    done: u64,
-    committing: bool,
+    /// The last batch a publisher waits for.
+    urgent: u64,
+    /// What the committer is doing.
+    committer: Sleep,
+    /// The committer writes what is queued, then stops.
+    stopping: bool,
+    /// The committer has stopped: publishers write on their own thread.
+    stopped: bool,
+}
+
+#[derive(Default)]
+struct Written {
+    /// Every batch up to this one is written (committed or failed).
+    upto: u64,
+    /// Publishers waiting on `written_cv`, by batch parity.
+    waiting: [usize; 2],
+    /// The committer has stopped: nobody waits for it any more.
+    stopped: bool,
+}
+
+/// The committer thread of a store; drains the queue and stops on drop.
+pub(crate) struct Committer {
+    store: Arc<Store>,
+    handle: Option<JoinHandle<()>>,
+}
+
+impl Committer {
+    /// Starts the thread that commits the rows queued on `store`.
+    pub fn spawn(store: Arc<Store>, linger: Duration) -> Result<Committer, OutboxError> {
+        let thread_store = Arc::clone(&store);
+        let handle = std::thread::Builder::new()
+            .name("onex-outbox-commit".to_owned())
+            .spawn(move || thread_store.run_committer(linger))
+            .map_err(|source| OutboxError::Thread {
+                what: "commit",
+                source,
+            })?;
+        Ok(Committer {
+            store,
+            handle: Some(handle),
+        })
+    }
+}
+
+impl Drop for Committer {
+    fn drop(&mut self) {
+        lock(&self.store.queue).stopping = true;
+        self.store.work_cv.notify_one();
+        if let Some(handle) = self.handle.take() {
+            if handle.join().is_err() {
+                tracing::error!(target: "onex_events::outbox", "the outbox commit thread panicked");
+            }
+        }
+        // Also after a panic: nobody waits for that thread any more.
+        self.store.stop_committer();
+    }
 }
 
 /// A flag and condition variable: "there may be new rows".
@@ -156,11 +238,13 @@ impl Store {
             path,
             writer: Mutex::new(writer),
             reader: Mutex::new(reader),
-            group: Mutex::new(Group {
+            queue: Mutex::new(Queue {
                 filling: 1,
-                ..Group::default()
+                ..Queue::default()
             }),
-            committed_cv: Condvar::new(),
+            work_cv: Condvar::new(),
+            written: Mutex::new(Written::default()),
+            written_cv: [Condvar::new(), Condvar::new()],
             wake: Wake::default(),
             not_committed: AtomicU64::new(0),
             last_error: Mutex::new(None),
@@ -171,48 +255,152 @@ impl Store {
         &self.path
     }
 
-    /// Commits `row`, sharing the transaction with concurrent callers;
-    /// returns once it is committed (or known to have failed: then it is
-    /// logged and counted).
-    pub fn commit(&self, row: Row) {
-        let mut g = lock(&self.group);
-        g.queue.push(row);
-        let mine = g.filling;
-        while g.done < mine {
-            if g.committing {
-                g = self.committed_cv.wait(g).unwrap_or_else(|e| e.into_inner());
-                continue;
-            }
-            g.committing = true;
-            if g.queue.len() < 8 {
-                // Publishers just woken by the last commit are about to
-                // queue: let them join this transaction.
-                drop(g);
-                std::thread::yield_now();
-                g = lock(&self.group);
-            }
-            let batch = std::mem::take(&mut g.queue);
-            let number = g.filling;
-            g.filling += 1;
-            drop(g);
-            let n = batch.len();
-            let written = catch_unwind(AssertUnwindSafe(|| self.write_batch(batch)));
-            if written.is_err() {
-                // Never leave the others waiting for a leader that is gone.
-                self.not_committed.fetch_add(n as u64, Ordering::Relaxed);
-                tracing::error!(target: "onex_events::outbox", events = n, "outbox commit panicked; events not committed");
-            }
-            g = lock(&self.group);
-            g.committing = false;
-            g.done = number;
-            self.committed_cv.notify_all();
+    /// Queues `row` for the committer thread. With `wait`, returns once
+    /// it, and every row queued before it, is written (committed, or known
+    /// to have failed: then logged and counted); without, returns at once.
+    pub fn commit(&self, row: Row, wait: bool) {
+        let mut q = lock(&self.queue);
+        if q.stopped {
+            // No committer any more (the sink is being dropped): write here.
+            drop(q);
+            self.write_batch(&[row]);
+            return;
+        }
+        q.rows.push(row);
+        let ticket = q.filling;
+        if wait {
+            q.urgent = ticket;
+        }
+        // A lingering committer is woken only for a row someone waits for
+        // (or a full batch): at most one wake-up per batch.
+        let wake = match q.committer {
+            Sleep::Busy => false,
+            Sleep::Linger => wait || q.rows.len() >= MAX_BATCH,
+            Sleep::Deep => true,
+        };
+        if wake {
+            q.committer = Sleep::Busy;
+        }
+        drop(q);
+        if wake {
+            self.work_cv.notify_one();
+        }
+        if wait {
+            self.wait_written(ticket);
         }
     }
 
-    fn write_batch(&self, batch: Vec<Row>) {
+    /// Waits until every row queued so far is written.
+    pub fn sync(&self) {
+        let mut q = lock(&self.queue);
+        if q.rows.is_empty() {
+            // Only the batch being written, if any.
+            let ticket = q.filling - 1;
+            drop(q);
+            return self.wait_written(ticket);
+        }
+        let ticket = q.filling;
+        q.urgent = ticket;
+        let wake = q.committer != Sleep::Busy;
+        if wake {
+            q.committer = Sleep::Busy;
+        }
+        drop(q);
+        if wake {
+            self.work_cv.notify_one();
+        }
+        self.wait_written(ticket);
+    }
+
+    /// Waits until batch `ticket` is written.
+    fn wait_written(&self, ticket: u64) {
+        let parity = (ticket % 2) as usize;
+        let mut w = lock(&self.written);
+        w.waiting[parity] += 1;
+        while w.upto < ticket && !w.stopped {
+            w = self.written_cv[parity]
+                .wait(w)
+                .unwrap_or_else(|e| e.into_inner());
+        }
+        w.waiting[parity] -= 1;
+    }
+
+    /// Publishers write on their own thread from now on.
+    fn stop_committer(&self) {
+        lock(&self.queue).stopped = true;
+        lock(&self.written).stopped = true;
+        for cv in &self.written_cv {
+            cv.notify_all();
+        }
+    }
+
+    /// The committer thread: writes the queued rows in batches, one
+    /// transaction each, in queue order. Commits at once when a publisher
+    /// waits; otherwise lingers up to `linger` to gather a larger batch.
+    fn run_committer(&self, linger: Duration) {
+        let mut batch: Vec<Row> = Vec::new();
+        loop {
+            let mut q = lock(&self.queue);
+            // Rows nobody waits for are committed within one linger period
+            // (from the last commit, or from waking up for them).
+            let mut until = Instant::now() + linger;
+            loop {
+                if !q.rows.is_empty()
+                    && (q.urgent == q.filling || q.stopping || q.rows.len() >= MAX_BATCH)
+                {
+                    break;
+                }
+                if q.rows.is_empty() && q.stopping {
+                    drop(q);
+                    self.stop_committer();
+                    return;
+                }
+                let now = Instant::now();
+                if now >= until {
+                    if !q.rows.is_empty() {
+                        break;
+                    }
+                    // Idle: sleep until a publisher queues a row.
+                    q.committer = Sleep::Deep;
+                    q = self.work_cv.wait(q).unwrap_or_else(|e| e.into_inner());
+                    until = Instant::now() + linger;
+                    continue;
+                }
+                q.committer = Sleep::Linger;
+                q = self
+                    .work_cv
+                    .wait_timeout(q, until - now)
+                    .map(|(q, _)| q)
+                    .unwrap_or_else(|e| e.into_inner().0);
+            }
+            q.committer = Sleep::Busy;
+            std::mem::swap(&mut batch, &mut q.rows);
+            let number = q.filling;
+            q.filling += 1;
+            drop(q);
+            let n = batch.len();
+            if catch_unwind(AssertUnwindSafe(|| self.write_batch(&batch))).is_err() {
+                // Never leave publishers waiting for a commit that is gone.
+                self.not_committed.fetch_add(n as u64, Ordering::Relaxed);
+                tracing::error!(target: "onex_events::outbox", events = n, "outbox commit panicked; events not committed");
+            }
+            batch.clear();
+            let parity = (number % 2) as usize;
+            let mut w = lock(&self.written);
+            w.upto = number;
+            let waiting = w.waiting[parity] > 0;
+            drop(w);
+            if waiting {
+                // One wake-up call per batch, for the publishers it released.
+                self.written_cv[parity].notify_all();
+            }
+        }
+    }
+
+    fn write_batch(&self, batch: &[Row]) {
         let result = {
             let mut conn = lock(&self.writer);
-            write_rows(&mut conn, &batch)
+            write_rows(&mut conn, batch)
         };
         match result {
             Ok(()) => {
@@ -220,7 +408,7 @@ impl Store {
             }
             Err(e) => {
                 let error = Arc::new(OutboxError::sqlite(&self.path, e));
-                for row in &batch {
+                for row in batch {
                     self.log_not_committed(row, &error);
                 }
                 self.set_error(error);
