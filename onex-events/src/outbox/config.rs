@@ -193,9 +193,9 @@ impl OutboxConfig {
     /// How long the committer may hold events nobody waits for (an
     /// operation's `started`) to commit them together with later ones; an
     /// event a publisher waits for is committed at once, with everything
-    /// queued before it. Default: 1 ms.
+    /// queued before it. Default: 1 ms; at most 1 s.
     pub fn commit_linger(mut self, linger: Duration) -> Self {
-        self.commit_linger = linger;
+        self.commit_linger = linger.min(Duration::from_secs(1));
         self
     }
 

@@ -42,6 +42,8 @@ use std::time::{Duration, Instant};
 
 /// The opaque of records sent to the dead-letter topic.
 const DEAD_LETTER: usize = usize::MAX;
+/// Rows the relay records per write transaction.
+const RECORD_CHUNK: usize = 512;
 /// How long a stopping relay still waits for the reports of its last batch.
 const STOP_GRACE: Duration = Duration::from_secs(2);
 
@@ -299,51 +301,62 @@ impl Worker {
         }
     }
 
-    /// Marks delivered rows, schedules retries, moves dead letters, in one
-    /// transaction; then sends the dead letters to the dead-letter topic.
+    /// Marks delivered rows, schedules retries, moves dead letters, in
+    /// transactions of at most [`RECORD_CHUNK`] rows (so publishers' commits
+    /// never wait long for the relay); then sends the dead letters to the
+    /// dead-letter topic.
     fn record(&self, batch: &[&Pending], reports: Vec<Option<Report>>) -> rusqlite::Result<()> {
         let now = now_ms();
         let config = &self.config;
         let keep = !config.retention.is_zero();
         let mut dead: Vec<(usize, String)> = Vec::new();
-        let (delivered, failed) = self.store.write(|tx| {
-            let mut delivered = 0usize;
-            let mut failed = 0usize;
-            let mut mark = tx.prepare_cached(
-                "UPDATE onex_outbox SET status = 1, delivered_at = ?2, last_error = NULL
-                 WHERE seq = ?1 AND status = 0",
-            )?;
-            let mut delete =
-                tx.prepare_cached("DELETE FROM onex_outbox WHERE seq = ?1 AND status = 0")?;
-            let mut retry = tx.prepare_cached(
-                "UPDATE onex_outbox SET attempts = ?2, next_attempt_at = ?3, last_error = ?4
-                 WHERE seq = ?1",
-            )?;
-            for (i, (row, report)) in batch.iter().zip(reports).enumerate() {
-                match report {
-                    Some(Report::Delivered) if keep => {
-                        delivered += mark.execute(params![row.seq, now])?;
-                    }
-                    Some(Report::Delivered) => delivered += delete.execute([row.seq])?,
-                    Some(Report::Failed { error, permanent }) => {
-                        failed += 1;
-                        let attempts = row.attempts + 1;
-                        if permanent && attempts >= i64::from(config.max_attempts) {
-                            dead_letter(tx, row.seq, attempts, &error, now)?;
-                            dead.push((i, error));
-                        } else {
-                            let next = now + backoff_ms(config, attempts);
-                            retry.execute(params![row.seq, attempts, next, error])?;
+        let mut delivered = 0usize;
+        let mut failed = 0usize;
+        let mut reports = reports.into_iter();
+        for (chunk, rows) in batch.chunks(RECORD_CHUNK).enumerate() {
+            let offset = chunk * RECORD_CHUNK;
+            let reports = reports.by_ref().take(rows.len());
+            self.store.write(|tx| {
+                let mut mark = tx.prepare_cached(
+                    "UPDATE onex_outbox SET status = 1, delivered_at = ?2, last_error = NULL
+                     WHERE seq = ?1 AND status = 0",
+                )?;
+                let mut delete =
+                    tx.prepare_cached("DELETE FROM onex_outbox WHERE seq = ?1 AND status = 0")?;
+                let mut retry = tx.prepare_cached(
+                    "UPDATE onex_outbox SET attempts = ?2, next_attempt_at = ?3, last_error = ?4
+                     WHERE seq = ?1",
+                )?;
+                let mut chunk_delivered = 0usize;
+                let mut chunk_dead = 0usize;
+                for (i, (row, report)) in rows.iter().zip(reports).enumerate() {
+                    match report {
+                        Some(Report::Delivered) if keep => {
+                            chunk_delivered += mark.execute(params![row.seq, now])?;
                         }
+                        Some(Report::Delivered) => chunk_delivered += delete.execute([row.seq])?,
+                        Some(Report::Failed { error, permanent }) => {
+                            failed += 1;
+                            let attempts = row.attempts + 1;
+                            if permanent && attempts >= i64::from(config.max_attempts) {
+                                dead_letter(tx, row.seq, attempts, &error, now)?;
+                                dead.push((offset + i, error));
+                                chunk_dead += 1;
+                            } else {
+                                let next = now + backoff_ms(config, attempts);
+                                retry.execute(params![row.seq, attempts, next, error])?;
+                            }
+                        }
+                        // No report (stopping, or overdue): sent again later.
+                        None => {}
                     }
-                    // No report (stopping, or overdue): sent again later.
-                    None => {}
                 }
-            }
-            bump(tx, "delivered", delivered)?;
-            bump(tx, "dead", dead.len())?;
-            Ok((delivered, failed))
-        })?;
+                bump(tx, "delivered", chunk_delivered)?;
+                bump(tx, "dead", chunk_dead)?;
+                delivered += chunk_delivered;
+                Ok(())
+            })?;
+        }
         if failed > 0 {
             tracing::warn!(target: "onex_events::outbox", delivered, failed, dead = dead.len(), "outbox delivery failures; retrying with backoff");
         }

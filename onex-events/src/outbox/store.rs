@@ -32,6 +32,10 @@ const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 /// lingering: a queue this long is committed at once.
 const MAX_BATCH: usize = 4096;
 
+/// How long the committer waits, once a publisher waits, for the others
+/// released by the last batch to queue their rows too.
+const GATHER: Duration = Duration::from_micros(300);
+
 /// The outbox of one process.
 pub(crate) struct Store {
     path: PathBuf,
@@ -72,8 +76,11 @@ struct Queue {
     rows: Vec<Row>,
     /// The number of the batch `rows` will be written in.
     filling: u64,
-    /// The last batch a publisher waits for.
-    urgent: u64,
+    /// Rows of the filling batch a publisher waits for.
+    urgent: usize,
+    /// Wake the committer once this many rows are urgent: most of the
+    /// publishers released by the last batch.
+    want: usize,
     /// What the committer is doing.
     committer: Sleep,
     /// The committer writes what is queued, then stops.
@@ -104,7 +111,13 @@ impl Committer {
         let thread_store = Arc::clone(&store);
         let handle = std::thread::Builder::new()
             .name("onex-outbox-commit".to_owned())
-            .spawn(move || thread_store.run_committer(linger))
+            .spawn(move || {
+                let run = catch_unwind(AssertUnwindSafe(|| thread_store.run_committer(linger)));
+                if run.is_err() {
+                    tracing::error!(target: "onex_events::outbox", "the outbox commit thread panicked; publishers commit on their own thread");
+                    thread_store.stop_committer();
+                }
+            })
             .map_err(|source| OutboxError::Thread {
                 what: "commit",
                 source,
@@ -121,11 +134,8 @@ impl Drop for Committer {
         lock(&self.store.queue).stopping = true;
         self.store.work_cv.notify_one();
         if let Some(handle) = self.handle.take() {
-            if handle.join().is_err() {
-                tracing::error!(target: "onex_events::outbox", "the outbox commit thread panicked");
-            }
+            let _ = handle.join();
         }
-        // Also after a panic: nobody waits for that thread any more.
         self.store.stop_committer();
     }
 }
@@ -191,6 +201,10 @@ pub(crate) fn connect(config: &OutboxConfig) -> Result<Connection, OutboxError> 
     };
     conn.pragma_update(None, "synchronous", synchronous)
         .map_err(err)?;
+    // Default `cache_size`, `temp_store` and `wal_autocheckpoint`: larger
+    // values measured no better (a reader's cache is dropped whenever the
+    // writer commits). No `mmap_size`: a memory map turns an I/O error of a
+    // damaged or full disk into a SIGBUS.
     if let Some(bytes) = config.max_size_bytes {
         let page_size: i64 = conn
             .pragma_query_value(None, "page_size", |r| r.get(0))
@@ -240,6 +254,7 @@ impl Store {
             reader: Mutex::new(reader),
             queue: Mutex::new(Queue {
                 filling: 1,
+                want: 1,
                 ..Queue::default()
             }),
             work_cv: Condvar::new(),
@@ -269,13 +284,15 @@ impl Store {
         q.rows.push(row);
         let ticket = q.filling;
         if wait {
-            q.urgent = ticket;
+            q.urgent += 1;
         }
-        // A lingering committer is woken only for a row someone waits for
-        // (or a full batch): at most one wake-up per batch.
+        // A lingering committer is woken for the first row someone waits
+        // for (to start gathering), for the one it wants, or a full batch.
         let wake = match q.committer {
             Sleep::Busy => false,
-            Sleep::Linger => wait || q.rows.len() >= MAX_BATCH,
+            Sleep::Linger => {
+                wait && (q.urgent == 1 || q.urgent == q.want) || q.rows.len() >= MAX_BATCH
+            }
             Sleep::Deep => true,
         };
         if wake {
@@ -300,7 +317,7 @@ impl Store {
             return self.wait_written(ticket);
         }
         let ticket = q.filling;
-        q.urgent = ticket;
+        q.urgent = q.urgent.max(q.want);
         let wake = q.committer != Sleep::Busy;
         if wake {
             q.committer = Sleep::Busy;
@@ -327,7 +344,14 @@ impl Store {
 
     /// Publishers write on their own thread from now on.
     fn stop_committer(&self) {
-        lock(&self.queue).stopped = true;
+        let rest = {
+            let mut q = lock(&self.queue);
+            q.stopped = true;
+            std::mem::take(&mut q.rows)
+        };
+        if !rest.is_empty() {
+            self.write_batch(&rest);
+        }
         lock(&self.written).stopped = true;
         for cv in &self.written_cv {
             cv.notify_all();
@@ -344,9 +368,12 @@ impl Store {
             // Rows nobody waits for are committed within one linger period
             // (from the last commit, or from waking up for them).
             let mut until = Instant::now() + linger;
+            // Once a publisher waits: until most of those released by the
+            // last batch are queued too, at most `GATHER` from then.
+            let mut gather_until: Option<Instant> = None;
             loop {
                 if !q.rows.is_empty()
-                    && (q.urgent == q.filling || q.stopping || q.rows.len() >= MAX_BATCH)
+                    && (q.urgent >= q.want || q.stopping || q.rows.len() >= MAX_BATCH)
                 {
                     break;
                 }
@@ -356,6 +383,13 @@ impl Store {
                     return;
                 }
                 let now = Instant::now();
+                if q.urgent > 0 {
+                    let gather = *gather_until.get_or_insert(now + GATHER);
+                    if now >= gather {
+                        break;
+                    }
+                    until = until.min(gather);
+                }
                 if now >= until {
                     if !q.rows.is_empty() {
                         break;
@@ -377,6 +411,8 @@ impl Store {
             std::mem::swap(&mut batch, &mut q.rows);
             let number = q.filling;
             q.filling += 1;
+            q.want = (q.urgent * 3 / 4).max(1);
+            q.urgent = 0;
             drop(q);
             let n = batch.len();
             if catch_unwind(AssertUnwindSafe(|| self.write_batch(&batch))).is_err() {
