@@ -234,8 +234,11 @@ fn broker_stopped_and_restarted_mid_stream_every_event_accounted_for() {
     broker("stop", port);
     let t = Instant::now();
     let during = publish(200);
+    // Generous for a loaded machine (it takes about a millisecond when
+    // quiet), yet below what one publish waiting for the broker would take
+    // (`message.timeout.ms`).
     assert!(
-        t.elapsed() < Duration::from_millis(500),
+        t.elapsed() < Duration::from_secs(2),
         "publishing with the broker down must not block: {:?}",
         t.elapsed()
     );
@@ -270,12 +273,10 @@ fn broker_stopped_and_restarted_mid_stream_every_event_accounted_for() {
     assert_eq!(stats.undelivered(), 0, "{stats:?}");
 
     // Everything published while down or after the restart is on the new broker.
-    let records = consume(
-        &bootstrap,
-        &topic,
-        during.len() + after.len(),
-        Duration::from_secs(30),
-    );
+    // A record purged in flight from a replaced producer may have been
+    // written and is then sent again: read until every id was seen.
+    let expected: HashSet<String> = during.iter().chain(&after).map(Uuid::to_string).collect();
+    let records = consume_ids(&bootstrap, &topic, &expected, Duration::from_secs(60));
     let consumed: HashSet<&str> = records
         .iter()
         .map(|r| r.json["event_id"].as_str().unwrap())

@@ -9,7 +9,7 @@ use onex_events::sink::kafka::rdkafka::{ClientConfig, Offset, TopicPartitionList
 use onex_events::sink::kafka::{DeliveryReport, KafkaConfig};
 use onex_events::{Event, EventType, NodeIdentity, Payload, Timestamp};
 use serde_json::Value;
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use uuid::Uuid;
@@ -84,6 +84,41 @@ pub struct Record {
 /// Reads `topic` from the beginning of every partition until `expected`
 /// records arrived or `timeout` ran out.
 pub fn consume(bootstrap: &str, topic: &str, expected: usize, timeout: Duration) -> Vec<Record> {
+    consume_until(bootstrap, topic, timeout, |records| {
+        records.len() >= expected
+    })
+}
+
+/// Reads `topic` from the beginning of every partition until a record of
+/// each of `ids` (event ids) arrived or `timeout` ran out; duplicates (a
+/// record resent after a producer was replaced) do not count twice.
+pub fn consume_ids(
+    bootstrap: &str,
+    topic: &str,
+    ids: &HashSet<String>,
+    timeout: Duration,
+) -> Vec<Record> {
+    let mut seen = HashSet::new();
+    let mut read = 0;
+    consume_until(bootstrap, topic, timeout, |records| {
+        for r in &records[read..] {
+            if let Some(id) = r.json["event_id"].as_str().filter(|id| ids.contains(*id)) {
+                seen.insert(id.to_owned());
+            }
+        }
+        read = records.len();
+        seen.len() == ids.len()
+    })
+}
+
+/// Reads `topic` from the beginning of every partition until `done` says
+/// so or `timeout` ran out.
+pub fn consume_until(
+    bootstrap: &str,
+    topic: &str,
+    timeout: Duration,
+    mut done: impl FnMut(&[Record]) -> bool,
+) -> Vec<Record> {
     let consumer: BaseConsumer = ClientConfig::new()
         .set("bootstrap.servers", bootstrap)
         .set("group.id", "onex-events-tests")
@@ -115,7 +150,7 @@ pub fn consume(bootstrap: &str, topic: &str, expected: usize, timeout: Duration)
     }
     consumer.assign(&tpl).expect("assign");
     let mut records = Vec::new();
-    while records.len() < expected && Instant::now() < deadline {
+    while !done(&records) && Instant::now() < deadline {
         let Some(message) = consumer.poll(Duration::from_millis(200)) else {
             continue;
         };

@@ -236,10 +236,8 @@ impl KafkaSink {
     /// The sink's counters now.
     pub fn stats(&self) -> KafkaStats {
         let core = &self.shared.core;
-        let in_flight = u64::try_from(self.shared.current().in_flight_count()).unwrap_or(0);
         core.counters.snapshot(
             core.retrying.load(Ordering::Acquire) as u64,
-            in_flight,
             core.available.load(Ordering::Relaxed),
         )
     }
@@ -257,33 +255,37 @@ impl Sink for KafkaSink {
             Err(_) => shared.send_event(&event, &mut Scratch::default(), published_at),
         });
         if let Err(error) = sent {
-            Counters::bump(&core.counters.failed);
-            core.report(event.event_id, Outcome::Failed { error }, published_at);
+            let outcome = Outcome::Failed { error };
+            core.settle(&core.counters.failed, event.event_id, outcome, published_at);
         }
     }
 
+    /// Waits until every event published before the call has had its final
+    /// report (delivered or given up), wherever it is: the producer, the
+    /// retry buffer, a producer being replaced, or a thread moving it
+    /// between them. Events published meanwhile are waited for too.
     fn flush(&self, timeout: Duration) -> Result<(), SinkError> {
         let shared = &*self.shared;
+        let core = &*shared.core;
         let deadline = Instant::now() + timeout;
         loop {
+            if core.counters.unsettled() == 0 {
+                return Ok(());
+            }
             let remaining = deadline.saturating_duration_since(Instant::now());
-            if shared.core.retrying.load(Ordering::Acquire) == 0 {
-                // Delivery failures during the flush go back to the retry
-                // buffer, and the producer may be replaced: check again after
-                // each slice.
-                let producer = shared.current();
-                if producer
+            // Serve the producer's callbacks here too. While the retry buffer
+            // is not empty, or once the producer is (the rest is held by a
+            // producer being replaced), the delivery thread is moving the
+            // events: wait a little.
+            let elsewhere = core.retrying.load(Ordering::Acquire) > 0
+                || shared
+                    .current()
                     .flush(remaining.min(Duration::from_millis(100)))
-                    .is_ok()
-                    && shared.core.retrying.load(Ordering::Acquire) == 0
-                    && shared.current().in_flight_count() == 0
-                {
-                    return Ok(());
-                }
-            } else {
+                    .is_ok();
+            if elsewhere && core.counters.unsettled() > 0 {
                 std::thread::sleep(remaining.min(Duration::from_millis(1)));
             }
-            if Instant::now() >= deadline {
+            if Instant::now() >= deadline && core.counters.unsettled() > 0 {
                 let stats = self.stats();
                 tracing::warn!(
                     target: "onex_events::kafka",
@@ -459,7 +461,7 @@ impl Shared {
             let mut rest = batch.into_iter();
             while let Some(p) = rest.next() {
                 if core.age(p.published_at) > core.ttl {
-                    core.resolve_retry(
+                    core.settle_retry(
                         &core.counters.expired,
                         p.event_id,
                         Outcome::Expired,
@@ -490,7 +492,7 @@ impl Shared {
                     }
                     Err((e, _)) => {
                         let error = e.to_string();
-                        core.resolve_retry(
+                        core.settle_retry(
                             &core.counters.failed,
                             p.event_id,
                             Outcome::Failed { error },
@@ -524,8 +526,13 @@ impl Core {
             || q.bytes + p.size() > self.max_bytes;
         if full {
             drop(q);
-            Counters::bump(&self.counters.overflowed);
-            self.report(p.event_id, Outcome::Overflowed, p.published_at);
+            let (event_id, published_at) = (p.event_id, p.published_at);
+            self.settle(
+                &self.counters.overflowed,
+                event_id,
+                Outcome::Overflowed,
+                published_at,
+            );
             return;
         }
         Counters::bump(&self.counters.retried);
@@ -535,16 +542,22 @@ impl Core {
     }
 
     /// Gives up an event taken from the retry buffer.
-    fn resolve_retry(
+    fn settle_retry(
         &self,
-        counter: &std::sync::atomic::AtomicU64,
+        counter: &AtomicU64,
         event_id: Uuid,
         outcome: Outcome,
         published_at: usize,
     ) {
         self.retrying.fetch_sub(1, Ordering::AcqRel);
-        Counters::bump(counter);
+        self.settle(counter, event_id, outcome, published_at);
+    }
+
+    /// An event's final outcome: reported, then counted in `counter`, so
+    /// that a `flush` that sees the count also sees the report.
+    fn settle(&self, counter: &AtomicU64, event_id: Uuid, outcome: Outcome, published_at: usize) {
         self.report(event_id, outcome, published_at);
+        Counters::settle(counter);
     }
 
     /// Logs an event's final outcome unless delivered, and tells the listener.
@@ -657,7 +670,6 @@ impl ProducerContext for Context {
         let core = &*self.core;
         match result {
             Ok(message) => {
-                Counters::bump(&core.counters.delivered);
                 // Read first: a store per delivery would bounce the cache
                 // line `publish` reads.
                 if core.failing_since.load(Ordering::Relaxed) != 0 {
@@ -674,17 +686,18 @@ impl ProducerContext for Context {
                     };
                     core.report(event_id, outcome, published_at);
                 }
+                Counters::settle(&core.counters.delivered);
             }
             Err((error, message)) => {
                 let event_id = headers::event_id(message.headers()).unwrap_or_default();
                 let code = error.rdkafka_error_code();
                 if core.closing.load(Ordering::Acquire) {
-                    Counters::bump(&core.counters.lost);
-                    core.report(event_id, Outcome::Lost, published_at);
+                    core.settle(&core.counters.lost, event_id, Outcome::Lost, published_at);
                 } else if is_permanent(code) {
-                    Counters::bump(&core.counters.failed);
-                    let error = error.to_string();
-                    core.report(event_id, Outcome::Failed { error }, published_at);
+                    let outcome = Outcome::Failed {
+                        error: error.to_string(),
+                    };
+                    core.settle(&core.counters.failed, event_id, outcome, published_at);
                 } else {
                     let purged = matches!(
                         code,
@@ -738,7 +751,7 @@ impl Drop for KafkaSink {
         }
         let items = std::mem::take(&mut core.lock_retry().items);
         for p in items {
-            core.resolve_retry(
+            core.settle_retry(
                 &core.counters.lost,
                 p.event_id,
                 Outcome::Lost,
@@ -779,5 +792,55 @@ pub(crate) fn test_event(event_type: crate::EventType) -> Event {
             new_state: "b".to_owned(),
             transition_reason: "test".to_owned(),
         },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::EventType;
+
+    /// The window of `Shared::recycle` between swapping the producer and
+    /// purging the old one: the events are in neither the retry buffer nor
+    /// the current producer, and `flush` must still wait for them.
+    #[test]
+    fn flush_waits_for_events_held_by_a_replaced_producer() {
+        let reports = Arc::new(Mutex::new(Vec::new()));
+        let config = {
+            let reports = Arc::clone(&reports);
+            // Nothing listens on port 1: the records stay queued.
+            KafkaConfig::new("127.0.0.1:1").on_delivery(move |r: &DeliveryReport| {
+                reports.lock().unwrap().push(r.event_id);
+            })
+        };
+        let sink = KafkaSink::new(config).unwrap();
+        let event_type = EventType::parse("orchestrator.state.changed").unwrap();
+        for _ in 0..10 {
+            sink.publish(test_event(event_type));
+        }
+        let shared = &*sink.shared;
+        let context = Context {
+            core: Arc::clone(&shared.core),
+        };
+        let new = shared.client_config.create_with_context(context).unwrap();
+        let old = std::mem::replace(&mut *shared.producer.write().unwrap(), Arc::new(new));
+        assert_eq!(shared.core.retrying.load(Ordering::Acquire), 0);
+
+        let flushed = sink.flush(Duration::from_millis(300));
+        assert!(
+            matches!(flushed, Err(SinkError::Timeout { pending: 10, .. })),
+            "{flushed:?}"
+        );
+        assert!(reports.lock().unwrap().is_empty());
+        assert_eq!(sink.stats().pending(), 10);
+
+        // Purged, the old producer's records go back to the retry buffer
+        // and on to the new producer, still without an outcome.
+        drop(old);
+        assert_eq!(sink.stats().pending(), 10);
+        assert!(sink.flush(Duration::from_millis(100)).is_err());
+        assert!(reports.lock().unwrap().is_empty());
+        drop(sink);
+        assert_eq!(reports.lock().unwrap().len(), 10);
     }
 }

@@ -1,7 +1,7 @@
 //! Counters of a [`KafkaSink`](super::KafkaSink), read with
 //! [`KafkaSink::stats`](super::KafkaSink::stats).
 
-use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+use std::sync::atomic::{AtomicU64, Ordering::Acquire, Ordering::Relaxed, Ordering::Release};
 
 /// A snapshot of a sink's counters since it was built. Every published
 /// event ends up in exactly one of `delivered`, `failed`, `overflowed`,
@@ -27,7 +27,8 @@ pub struct KafkaStats {
     pub fallback_logged: u64,
     /// Events in the retry buffer now.
     pub buffered: u64,
-    /// Events in librdkafka's queue or in flight now.
+    /// Events in a producer's queue or in flight now, or between the retry
+    /// buffer and a producer: published, not buffered, with no outcome yet.
     pub in_flight: u64,
     /// Whether the cluster is believed reachable now.
     pub available: bool,
@@ -78,7 +79,30 @@ impl Counters {
         counter.fetch_add(1, Relaxed);
     }
 
-    pub fn snapshot(&self, buffered: u64, in_flight: u64, available: bool) -> KafkaStats {
+    /// Counts an event's final outcome, after its report was delivered.
+    /// `Release`: whoever sees the count also sees the event's `published`
+    /// bump, which happened before (see `unsettled`).
+    pub fn settle(outcome: &AtomicU64) {
+        outcome.fetch_add(1, Release);
+    }
+
+    /// Events with no final outcome yet, wherever they are: a producer
+    /// (current or replaced), the retry buffer, or a thread moving them
+    /// between the two. 0 means that every event published before the call
+    /// has had its report.
+    pub fn unsettled(&self) -> u64 {
+        // Outcomes first: each one seen also makes its event's `published`
+        // bump visible, so the difference is never below the truth.
+        let settled = self.delivered.load(Acquire)
+            + self.failed.load(Acquire)
+            + self.overflowed.load(Acquire)
+            + self.expired.load(Acquire)
+            + self.lost.load(Acquire);
+        self.published.load(Acquire).saturating_sub(settled)
+    }
+
+    pub fn snapshot(&self, buffered: u64, available: bool) -> KafkaStats {
+        let in_flight = self.unsettled().saturating_sub(buffered);
         KafkaStats {
             published: self.published.load(Relaxed),
             delivered: self.delivered.load(Relaxed),
