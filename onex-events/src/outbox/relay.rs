@@ -42,6 +42,8 @@ use std::time::{Duration, Instant};
 
 /// The opaque of records sent to the dead-letter topic.
 const DEAD_LETTER: usize = usize::MAX;
+/// How often the relay checkpoints the WAL.
+const CHECKPOINT_EVERY: Duration = Duration::from_millis(100);
 /// Rows the relay records per write transaction.
 const RECORD_CHUNK: usize = 512;
 /// How long a stopping relay still waits for the reports of its last batch.
@@ -81,6 +83,7 @@ impl Relay {
             producer,
             stop: Arc::clone(&stop),
             last_retention: Instant::now(),
+            last_checkpoint: Instant::now(),
         };
         let handle = std::thread::Builder::new()
             .name("onex-outbox-relay".to_owned())
@@ -143,6 +146,7 @@ struct Worker {
     producer: BaseProducer<RelayContext>,
     stop: Arc<AtomicBool>,
     last_retention: Instant,
+    last_checkpoint: Instant,
 }
 
 impl Worker {
@@ -165,6 +169,7 @@ impl Worker {
             if let Err(error) = self.retention() {
                 tracing::warn!(target: "onex_events::outbox", %error, "deleting delivered outbox rows failed");
             }
+            self.checkpoint();
             if !wait.is_zero() && !self.stop.load(Ordering::Acquire) {
                 self.store.wake.wait(wait);
             }
@@ -370,6 +375,29 @@ impl Worker {
             }
         }
         Ok(())
+    }
+
+    /// Copies committed pages from the WAL into the database file, at most
+    /// every [`CHECKPOINT_EVERY`], on the relay's connection: a passive
+    /// checkpoint runs beside the committer's writes instead of inside them.
+    fn checkpoint(&mut self) {
+        if self.last_checkpoint.elapsed() < CHECKPOINT_EVERY {
+            return;
+        }
+        self.last_checkpoint = Instant::now();
+        let result = self
+            .reader
+            .query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |r| {
+                Ok((r.get::<_, i64>(1)?, r.get::<_, i64>(2)?))
+            });
+        match result {
+            Ok((wal, copied)) => {
+                tracing::trace!(target: "onex_events::outbox", wal, copied, "outbox checkpoint")
+            }
+            Err(error) => {
+                tracing::debug!(target: "onex_events::outbox", %error, "outbox checkpoint failed")
+            }
+        }
     }
 
     /// Deletes delivered rows older than the retention period, at most

@@ -32,6 +32,10 @@ const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 /// lingering: a queue this long is committed at once.
 const MAX_BATCH: usize = 4096;
 
+/// The writer's `wal_autocheckpoint` when a relay checkpoints (SQLite's
+/// default, used without a relay, is 1,000 pages).
+const WRITER_CHECKPOINT_PAGES: i64 = 10_000;
+
 /// How long the committer waits, once a publisher waits, for the others
 /// released by the last batch to queue their rows too.
 const GATHER: Duration = Duration::from_micros(300);
@@ -201,10 +205,13 @@ pub(crate) fn connect(config: &OutboxConfig) -> Result<Connection, OutboxError> 
     };
     conn.pragma_update(None, "synchronous", synchronous)
         .map_err(err)?;
-    // Default `cache_size`, `temp_store` and `wal_autocheckpoint`: larger
-    // values measured no better (a reader's cache is dropped whenever the
-    // writer commits). No `mmap_size`: a memory map turns an I/O error of a
-    // damaged or full disk into a SIGBUS.
+    // Default `cache_size` and `temp_store`: larger values measured no
+    // better (a reader's cache is dropped whenever the writer commits). No
+    // `mmap_size`: a memory map turns an I/O error of a damaged or full disk
+    // into a SIGBUS. `wal_autocheckpoint`: see `Store::open`.
+    // After a checkpoint, truncate a WAL that grew beyond this.
+    conn.pragma_update(None, "journal_size_limit", 64 * 1024 * 1024)
+        .map_err(err)?;
     if let Some(bytes) = config.max_size_bytes {
         let page_size: i64 = conn
             .pragma_query_value(None, "page_size", |r| r.get(0))
@@ -245,6 +252,14 @@ impl Store {
                     Some(check),
                 ),
             });
+        }
+        if config.kafka.is_some() {
+            // The relay checkpoints, off the commit path (a checkpoint in a
+            // commit stalls every publisher waiting for it); the writer's
+            // own checkpoint only bounds the WAL should the relay fall behind.
+            writer
+                .pragma_update(None, "wal_autocheckpoint", WRITER_CHECKPOINT_PAGES)
+                .map_err(|e| OutboxError::sqlite(&path, e))?;
         }
         let reader = connect(config)?;
         tracing::info!(target: "onex_events::outbox", path = %path.display(), "outbox open");
