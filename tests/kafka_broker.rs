@@ -12,15 +12,10 @@ mod common;
 mod kafka_support;
 
 use kafka_support::*;
-use onex_events::sink::kafka::rdkafka::admin::{
-    AdminClient, AdminOptions, NewTopic, TopicReplication,
-};
-use onex_events::sink::kafka::rdkafka::client::DefaultClientContext;
-use onex_events::sink::kafka::rdkafka::ClientConfig;
 use onex_events::sink::kafka::{KafkaConfig, KafkaSink, Outcome, TopicRouting};
 use onex_events::Sink;
 use std::collections::HashSet;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::Command;
 use std::time::{Duration, Instant};
 use uuid::Uuid;
@@ -34,32 +29,6 @@ fn bootstrap() -> Option<String> {
                  `scripts/kafka-dev.sh start` and set KAFKA_BOOTSTRAP_SERVERS=127.0.0.1:9092"
             );
             None
-        }
-    }
-}
-
-/// Creates `topic` (ignoring "already exists").
-fn create_topic(bootstrap: &str, topic: &str, partitions: i32) {
-    let admin: AdminClient<DefaultClientContext> = ClientConfig::new()
-        .set("bootstrap.servers", bootstrap)
-        .create()
-        .expect("admin client");
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    let new = NewTopic::new(topic, partitions, TopicReplication::Fixed(1));
-    let opts = AdminOptions::new().operation_timeout(Some(Duration::from_secs(10)));
-    let results = rt
-        .block_on(admin.create_topics([&new], &opts))
-        .expect("create_topics");
-    for r in results {
-        if let Err((name, code)) = r {
-            assert_eq!(
-                code,
-                onex_events::sink::kafka::rdkafka::types::RDKafkaErrorCode::TopicAlreadyExists,
-                "creating {name}"
-            );
         }
     }
 }
@@ -160,36 +129,6 @@ fn default_routing_names_topics_by_namespace_service_and_operation() {
     for r in &records {
         common::assert_contract_valid(&r.json);
         assert_headers_match(r);
-    }
-}
-
-fn script() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/kafka-dev.sh")
-}
-
-fn broker(cmd: &str, port: u16) {
-    let status = Command::new("bash")
-        .arg(script())
-        .args([cmd, &port.to_string()])
-        .status()
-        .expect("run scripts/kafka-dev.sh");
-    assert!(status.success(), "kafka-dev.sh {cmd} {port} failed");
-}
-
-fn free_port() -> u16 {
-    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    l.local_addr().unwrap().port()
-}
-
-/// Stops the test's own broker even when the test fails.
-struct OwnBroker(u16);
-
-impl Drop for OwnBroker {
-    fn drop(&mut self) {
-        let _ = Command::new("bash")
-            .arg(script())
-            .args(["stop", &self.0.to_string()])
-            .status();
     }
 }
 

@@ -12,14 +12,9 @@
 
 mod kafka_support;
 
-use kafka_support::{consume, unique_topic, Record};
+use kafka_support::{broker, consume, create_topic, free_port, unique_topic, OwnBroker, Record};
 use onex_events::outbox::rusqlite::Connection;
 use onex_events::outbox::{OutboxConfig, OutboxSink};
-use onex_events::sink::kafka::rdkafka::admin::{
-    AdminClient, AdminOptions, NewTopic, TopicReplication,
-};
-use onex_events::sink::kafka::rdkafka::client::DefaultClientContext;
-use onex_events::sink::kafka::rdkafka::ClientConfig;
 use onex_events::sink::kafka::{KafkaConfig, TopicRouting};
 use onex_events::{
     onex_node, EventType, NodeContext, NodeIdentity, OnexNode, Payload, Publisher, Sink,
@@ -73,50 +68,6 @@ impl TempDir {
 impl Drop for TempDir {
     fn drop(&mut self) {
         let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
-
-fn create_topic(bootstrap: &str, topic: &str, partitions: i32) {
-    let admin: AdminClient<DefaultClientContext> = ClientConfig::new()
-        .set("bootstrap.servers", bootstrap)
-        .create()
-        .expect("admin client");
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    let new = NewTopic::new(topic, partitions, TopicReplication::Fixed(1));
-    let opts = AdminOptions::new().operation_timeout(Some(Duration::from_secs(10)));
-    let _ = rt.block_on(admin.create_topics([&new], &opts));
-}
-
-fn script() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/kafka-dev.sh")
-}
-
-fn broker(cmd: &str, port: u16) {
-    let status = Command::new("bash")
-        .arg(script())
-        .args([cmd, &port.to_string()])
-        .status()
-        .expect("run scripts/kafka-dev.sh");
-    assert!(status.success(), "kafka-dev.sh {cmd} {port} failed");
-}
-
-fn free_port() -> u16 {
-    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    l.local_addr().unwrap().port()
-}
-
-/// Stops the test's own broker even when the test fails.
-struct OwnBroker(u16);
-
-impl Drop for OwnBroker {
-    fn drop(&mut self) {
-        let _ = Command::new("bash")
-            .arg(script())
-            .args(["stop", &self.0.to_string()])
-            .status();
     }
 }
 

@@ -3,6 +3,10 @@
 //! group: group joins are slow on tansu).
 #![allow(dead_code)]
 
+use onex_events::sink::kafka::rdkafka::admin::{
+    AdminClient, AdminOptions, NewTopic, TopicReplication,
+};
+use onex_events::sink::kafka::rdkafka::client::DefaultClientContext;
 use onex_events::sink::kafka::rdkafka::consumer::{BaseConsumer, Consumer};
 use onex_events::sink::kafka::rdkafka::message::{Headers, Message};
 use onex_events::sink::kafka::rdkafka::{ClientConfig, Offset, TopicPartitionList};
@@ -10,6 +14,8 @@ use onex_events::sink::kafka::{DeliveryReport, KafkaConfig};
 use onex_events::{Event, EventType, NodeIdentity, Payload, Timestamp};
 use serde_json::Value;
 use std::collections::{HashMap, HashSet};
+use std::path::{Path, PathBuf};
+use std::process::Command;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use uuid::Uuid;
@@ -236,4 +242,63 @@ pub fn unique_topic(name: &str) -> String {
         "onex-test.{name}.{}",
         &Uuid::new_v4().simple().to_string()[..8]
     )
+}
+
+/// Creates `topic` (an existing one is fine).
+pub fn create_topic(bootstrap: &str, topic: &str, partitions: i32) {
+    let admin: AdminClient<DefaultClientContext> = ClientConfig::new()
+        .set("bootstrap.servers", bootstrap)
+        .create()
+        .expect("admin client");
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let new = NewTopic::new(topic, partitions, TopicReplication::Fixed(1));
+    let opts = AdminOptions::new().operation_timeout(Some(Duration::from_secs(10)));
+    let results = rt
+        .block_on(admin.create_topics([&new], &opts))
+        .expect("create_topics");
+    for r in results {
+        if let Err((name, code)) = r {
+            assert_eq!(
+                code,
+                onex_events::sink::kafka::rdkafka::types::RDKafkaErrorCode::TopicAlreadyExists,
+                "creating {name}"
+            );
+        }
+    }
+}
+
+/// `scripts/kafka-dev.sh` of this repository.
+pub fn script() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/kafka-dev.sh")
+}
+
+/// Runs `scripts/kafka-dev.sh CMD PORT` and asserts it succeeded.
+pub fn broker(cmd: &str, port: u16) {
+    let status = Command::new("bash")
+        .arg(script())
+        .args([cmd, &port.to_string()])
+        .status()
+        .expect("run scripts/kafka-dev.sh");
+    assert!(status.success(), "kafka-dev.sh {cmd} {port} failed");
+}
+
+/// A port nothing listens on now.
+pub fn free_port() -> u16 {
+    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    l.local_addr().unwrap().port()
+}
+
+/// Stops the test's own broker even when the test fails.
+pub struct OwnBroker(pub u16);
+
+impl Drop for OwnBroker {
+    fn drop(&mut self) {
+        let _ = Command::new("bash")
+            .arg(script())
+            .args(["stop", &self.0.to_string()])
+            .status();
+    }
 }
