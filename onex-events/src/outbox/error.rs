@@ -58,6 +58,28 @@ pub enum OutboxError {
         /// SQLite's error.
         source: rusqlite::Error,
     },
+    /// A PostgreSQL outbox could not be reached, migrated or written.
+    #[cfg(feature = "outbox-postgres")]
+    #[error("outbox (PostgreSQL): {what}: {source}")]
+    Postgres {
+        /// What was being done.
+        what: &'static str,
+        /// The client's error.
+        source: postgres::Error,
+    },
+    /// An event could not be serialized for a PostgreSQL outbox.
+    #[cfg(feature = "outbox-postgres")]
+    #[error("outbox (PostgreSQL): cannot serialize the event: {0}")]
+    Encode(#[source] serde_json::Error),
+    /// The PostgreSQL schema was migrated by a newer version of onex-events.
+    #[cfg(feature = "outbox-postgres")]
+    #[error("outbox (PostgreSQL): schema version {found} is newer than the supported {supported}")]
+    PostgresSchemaTooNew {
+        /// The version in the database.
+        found: u32,
+        /// The newest version this crate knows.
+        supported: u32,
+    },
     /// The Kafka configuration of the relay was rejected.
     #[error("outbox relay: {0}")]
     Kafka(#[from] crate::sink::kafka::KafkaConfigError),
@@ -76,6 +98,12 @@ pub enum OutboxError {
 }
 
 impl OutboxError {
+    /// A PostgreSQL error while doing `what`.
+    #[cfg(feature = "outbox-postgres")]
+    pub(crate) fn postgres(what: &'static str) -> impl FnOnce(postgres::Error) -> OutboxError {
+        move |source| OutboxError::Postgres { what, source }
+    }
+
     /// Classifies an SQLite error on the outbox at `path`.
     pub(crate) fn sqlite(path: &Path, source: rusqlite::Error) -> Self {
         let path = path.to_owned();

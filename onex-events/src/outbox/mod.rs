@@ -44,7 +44,10 @@
 //!   [`Publisher::from_env`](crate::Publisher::from_env).
 //!
 //! One relay per outbox file: SQLite serves one host; run the relay in the
-//! process that publishes, or in one dedicated process.
+//! process that publishes, or in one dedicated process. For several relay
+//! processes on one table, use the PostgreSQL outbox (feature
+//! `outbox-postgres`, module `postgres`): same table, same relay, keys
+//! claimed with advisory locks and rows with `FOR UPDATE SKIP LOCKED`.
 //!
 //! ```no_run
 //! use onex_events::outbox::{OutboxConfig, OutboxSink};
@@ -62,12 +65,16 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
+mod backend;
 mod config;
 mod error;
+#[cfg(feature = "outbox-postgres")]
+pub mod postgres;
 mod relay;
 mod row;
 pub mod schema;
 mod sink;
+mod sqlite_relay;
 mod stats;
 mod store;
 mod transaction;

@@ -20,9 +20,13 @@
 //! was not marked. That is at-least-once: a record acknowledged just before
 //! a crash is sent twice, with the same `event_id` (and `ce_id` header),
 //! so a consumer that dedups by event id sees each event once.
+//!
+//! The database side (claiming rows, recording outcomes, retention) is a
+//! [`RelayStore`]: the SQLite file or a shared PostgreSQL table.
 
+use super::backend::{Outcome, Pending, RelayStore};
 use super::config::OutboxConfig;
-use super::store::{self, bump, lock, now_ms, Store};
+use super::store::{lock, now_ms, Wake};
 use super::OutboxError;
 use crate::sink::kafka::is_permanent;
 use crate::sink::kafka::rdkafka::client::ClientContext;
@@ -33,7 +37,6 @@ use crate::sink::kafka::rdkafka::producer::{
     BaseProducer, BaseRecord, DeliveryResult, Producer, ProducerContext,
 };
 use crate::sink::kafka::KafkaConfig;
-use rusqlite::{params, Connection};
 use std::collections::{BTreeMap, HashSet};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
@@ -42,17 +45,13 @@ use std::time::{Duration, Instant};
 
 /// The opaque of records sent to the dead-letter topic.
 const DEAD_LETTER: usize = usize::MAX;
-/// How often the relay checkpoints the WAL.
-const CHECKPOINT_EVERY: Duration = Duration::from_millis(100);
-/// Rows the relay records per write transaction.
-const RECORD_CHUNK: usize = 512;
 /// How long a stopping relay still waits for the reports of its last batch.
 const STOP_GRACE: Duration = Duration::from_secs(2);
 
 /// A running relay thread; stops (and joins) on drop.
 pub(crate) struct Relay {
     stop: Arc<AtomicBool>,
-    store: Arc<Store>,
+    wake: Arc<Wake>,
     handle: Option<JoinHandle<()>>,
 }
 
@@ -61,7 +60,7 @@ impl Relay {
     pub fn spawn(
         config: &OutboxConfig,
         kafka: &KafkaConfig,
-        store: Arc<Store>,
+        store: impl RelayStore,
     ) -> Result<Relay, OutboxError> {
         let mut client = kafka.client_config();
         if kafka.get("message.timeout.ms").is_none() {
@@ -72,18 +71,18 @@ impl Relay {
         let producer: BaseProducer<RelayContext> = client
             .create_with_context(context)
             .map_err(|e| crate::sink::kafka::KafkaConfigError::Client(e.to_string()))?;
-        let reader = store::connect(config)?;
         let stop = Arc::new(AtomicBool::new(false));
+        let wake = store.wake();
+        let outbox = store.describe();
         let mut worker = Worker {
             config: config.clone(),
             client,
             routing_dead_letter: config.dead_letter_topic.clone(),
-            store: Arc::clone(&store),
-            reader,
+            wake: Arc::clone(&wake),
+            store,
             producer,
             stop: Arc::clone(&stop),
             last_retention: Instant::now(),
-            last_checkpoint: Instant::now(),
         };
         let handle = std::thread::Builder::new()
             .name("onex-outbox-relay".to_owned())
@@ -94,13 +93,13 @@ impl Relay {
             })?;
         tracing::info!(
             target: "onex_events::outbox",
-            path = %config.path.display(),
+            outbox,
             bootstrap_servers = kafka.bootstrap_servers(),
             "outbox relay started"
         );
         Ok(Relay {
             stop,
-            store,
+            wake,
             handle: Some(handle),
         })
     }
@@ -109,7 +108,7 @@ impl Relay {
 impl Drop for Relay {
     fn drop(&mut self) {
         self.stop.store(true, Ordering::Release);
-        self.store.wake.notify();
+        self.wake.notify();
         if let Some(handle) = self.handle.take() {
             if handle.join().is_err() {
                 tracing::error!(target: "onex_events::outbox", "the outbox relay thread panicked");
@@ -118,38 +117,24 @@ impl Drop for Relay {
     }
 }
 
-/// One pending row, as read for sending.
-struct Pending {
-    seq: i64,
-    id: String,
-    key: String,
-    payload: String,
-    topic: String,
-    headers: String,
-    created_at: i64,
-    attempts: i64,
-    next_attempt_at: i64,
-}
-
 /// What happened to one sent row.
 enum Report {
     Delivered,
     Failed { error: String, permanent: bool },
 }
 
-struct Worker {
+struct Worker<S> {
     config: OutboxConfig,
     client: crate::sink::kafka::rdkafka::ClientConfig,
     routing_dead_letter: Option<String>,
-    store: Arc<Store>,
-    reader: Connection,
+    store: S,
+    wake: Arc<Wake>,
     producer: BaseProducer<RelayContext>,
     stop: Arc<AtomicBool>,
     last_retention: Instant,
-    last_checkpoint: Instant,
 }
 
-impl Worker {
+impl<S: RelayStore> Worker<S> {
     fn run(&mut self) {
         let mut error_backoff = self.config.backoff_initial;
         while !self.stop.load(Ordering::Acquire) {
@@ -161,7 +146,7 @@ impl Worker {
                 Ok(Idle::Until(wait)) => wait,
                 Err(error) => {
                     tracing::error!(target: "onex_events::outbox", %error, "outbox relay cycle failed; retrying");
-                    self.store.set_error(Arc::new(error));
+                    self.store.set_error(error);
                     error_backoff = (error_backoff * 2).min(self.config.backoff_max);
                     error_backoff
                 }
@@ -169,9 +154,9 @@ impl Worker {
             if let Err(error) = self.retention() {
                 tracing::warn!(target: "onex_events::outbox", %error, "deleting delivered outbox rows failed");
             }
-            self.checkpoint();
+            self.store.housekeeping();
             if !wait.is_zero() && !self.stop.load(Ordering::Acquire) {
-                self.store.wake.wait(wait);
+                self.wake.wait(wait);
             }
         }
         // Let librdkafka finish what is in flight (dead letters).
@@ -180,9 +165,7 @@ impl Worker {
 
     /// Sends one batch. `Idle::Until` when nothing could be sent.
     fn cycle(&mut self) -> Result<Idle, OutboxError> {
-        let path = self.config.path.clone();
-        let err = |e| OutboxError::sqlite(&path, e);
-        let rows = fetch(&self.reader, self.config.batch_size).map_err(err)?;
+        let rows = self.store.claim(self.config.batch_size)?;
         let now = now_ms();
         let mut blocked: HashSet<&str> = HashSet::new();
         let mut earliest: Option<i64> = None;
@@ -200,6 +183,7 @@ impl Worker {
             batch.push(row);
         }
         if batch.is_empty() {
+            self.store.release()?;
             let until = earliest.map_or(self.config.idle_poll, |t| {
                 Duration::from_millis(u64::try_from(t - now).unwrap_or(0))
             });
@@ -210,7 +194,7 @@ impl Worker {
             ));
         }
         let reports = self.send(&batch);
-        self.record(&batch, reports).map_err(err)?;
+        self.record(&batch, reports)?;
         Ok(Idle::Sent)
     }
 
@@ -306,62 +290,43 @@ impl Worker {
         }
     }
 
-    /// Marks delivered rows, schedules retries, moves dead letters, in
-    /// transactions of at most [`RECORD_CHUNK`] rows (so publishers' commits
-    /// never wait long for the relay); then sends the dead letters to the
-    /// dead-letter topic.
-    fn record(&self, batch: &[&Pending], reports: Vec<Option<Report>>) -> rusqlite::Result<()> {
+    /// Decides each row's outcome (delivered, retry with backoff, dead
+    /// letter), has the store record them, then sends the dead letters to
+    /// the dead-letter topic.
+    fn record(
+        &mut self,
+        batch: &[&Pending],
+        reports: Vec<Option<Report>>,
+    ) -> Result<(), OutboxError> {
         let now = now_ms();
         let config = &self.config;
-        let keep = !config.retention.is_zero();
         let mut dead: Vec<(usize, String)> = Vec::new();
-        let mut delivered = 0usize;
         let mut failed = 0usize;
-        let mut reports = reports.into_iter();
-        for (chunk, rows) in batch.chunks(RECORD_CHUNK).enumerate() {
-            let offset = chunk * RECORD_CHUNK;
-            let reports = reports.by_ref().take(rows.len());
-            self.store.write(|tx| {
-                let mut mark = tx.prepare_cached(
-                    "UPDATE onex_outbox SET status = 1, delivered_at = ?2, last_error = NULL
-                     WHERE seq = ?1 AND status = 0",
-                )?;
-                let mut delete =
-                    tx.prepare_cached("DELETE FROM onex_outbox WHERE seq = ?1 AND status = 0")?;
-                let mut retry = tx.prepare_cached(
-                    "UPDATE onex_outbox SET attempts = ?2, next_attempt_at = ?3, last_error = ?4
-                     WHERE seq = ?1",
-                )?;
-                let mut chunk_delivered = 0usize;
-                let mut chunk_dead = 0usize;
-                for (i, (row, report)) in rows.iter().zip(reports).enumerate() {
-                    match report {
-                        Some(Report::Delivered) if keep => {
-                            chunk_delivered += mark.execute(params![row.seq, now])?;
+        let outcomes: Vec<Outcome> = batch
+            .iter()
+            .zip(reports)
+            .enumerate()
+            .map(|(i, (row, report))| match report {
+                Some(Report::Delivered) => Outcome::Delivered,
+                Some(Report::Failed { error, permanent }) => {
+                    failed += 1;
+                    let attempts = row.attempts + 1;
+                    if permanent && attempts >= i64::from(config.max_attempts) {
+                        dead.push((i, error.clone()));
+                        Outcome::Dead { attempts, error }
+                    } else {
+                        Outcome::Retry {
+                            attempts,
+                            next_attempt_at: now + backoff_ms(config, attempts),
+                            error,
                         }
-                        Some(Report::Delivered) => chunk_delivered += delete.execute([row.seq])?,
-                        Some(Report::Failed { error, permanent }) => {
-                            failed += 1;
-                            let attempts = row.attempts + 1;
-                            if permanent && attempts >= i64::from(config.max_attempts) {
-                                dead_letter(tx, row.seq, attempts, &error, now)?;
-                                dead.push((offset + i, error));
-                                chunk_dead += 1;
-                            } else {
-                                let next = now + backoff_ms(config, attempts);
-                                retry.execute(params![row.seq, attempts, next, error])?;
-                            }
-                        }
-                        // No report (stopping, or overdue): sent again later.
-                        None => {}
                     }
                 }
-                bump(tx, "delivered", chunk_delivered)?;
-                bump(tx, "dead", chunk_dead)?;
-                delivered += chunk_delivered;
-                Ok(())
-            })?;
-        }
+                // No report (stopping, or overdue): sent again later.
+                None => Outcome::Unsent,
+            })
+            .collect();
+        let delivered = self.store.record(batch, &outcomes, now)?;
         if failed > 0 {
             tracing::warn!(target: "onex_events::outbox", delivered, failed, dead = dead.len(), "outbox delivery failures; retrying with backoff");
         }
@@ -377,32 +342,9 @@ impl Worker {
         Ok(())
     }
 
-    /// Copies committed pages from the WAL into the database file, at most
-    /// every [`CHECKPOINT_EVERY`], on the relay's connection: a passive
-    /// checkpoint runs beside the committer's writes instead of inside them.
-    fn checkpoint(&mut self) {
-        if self.last_checkpoint.elapsed() < CHECKPOINT_EVERY {
-            return;
-        }
-        self.last_checkpoint = Instant::now();
-        let result = self
-            .reader
-            .query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |r| {
-                Ok((r.get::<_, i64>(1)?, r.get::<_, i64>(2)?))
-            });
-        match result {
-            Ok((wal, copied)) => {
-                tracing::trace!(target: "onex_events::outbox", wal, copied, "outbox checkpoint")
-            }
-            Err(error) => {
-                tracing::debug!(target: "onex_events::outbox", %error, "outbox checkpoint failed")
-            }
-        }
-    }
-
     /// Deletes delivered rows older than the retention period, at most
     /// every few seconds.
-    fn retention(&mut self) -> rusqlite::Result<()> {
+    fn retention(&mut self) -> Result<(), OutboxError> {
         let every =
             (self.config.retention / 2).clamp(Duration::from_millis(100), Duration::from_secs(10));
         if self.config.retention.is_zero() || self.last_retention.elapsed() < every {
@@ -411,67 +353,17 @@ impl Worker {
         self.last_retention = Instant::now();
         let cutoff =
             now_ms() - i64::try_from(self.config.retention.as_millis()).unwrap_or(i64::MAX);
-        loop {
-            let deleted = self.store.write(|tx| {
-                tx.prepare_cached(
-                    "DELETE FROM onex_outbox WHERE seq IN
-                       (SELECT seq FROM onex_outbox WHERE status = 1 AND delivered_at < ?1 LIMIT 10000)",
-                )?
-                .execute([cutoff])
-            })?;
-            if deleted == 0 {
-                return Ok(());
-            }
+        let deleted = self.store.delete_delivered(cutoff)?;
+        if deleted > 0 {
             tracing::debug!(target: "onex_events::outbox", deleted, "deleted delivered outbox rows");
         }
+        Ok(())
     }
 }
 
 enum Idle {
     Sent,
     Until(Duration),
-}
-
-fn fetch(conn: &Connection, limit: usize) -> rusqlite::Result<Vec<Pending>> {
-    let mut stmt = conn.prepare_cached(
-        "SELECT seq, id, aggregateid, payload, topic, headers, created_at, attempts, next_attempt_at
-         FROM onex_outbox WHERE status = 0 ORDER BY seq LIMIT ?1",
-    )?;
-    let rows = stmt.query_map([i64::try_from(limit).unwrap_or(i64::MAX)], |r| {
-        Ok(Pending {
-            seq: r.get(0)?,
-            id: r.get(1)?,
-            key: r.get(2)?,
-            payload: r.get(3)?,
-            topic: r.get(4)?,
-            headers: r.get(5)?,
-            created_at: r.get(6)?,
-            attempts: r.get(7)?,
-            next_attempt_at: r.get(8)?,
-        })
-    })?;
-    rows.collect()
-}
-
-fn dead_letter(
-    tx: &Connection,
-    seq: i64,
-    attempts: i64,
-    error: &str,
-    now: i64,
-) -> rusqlite::Result<()> {
-    tx.prepare_cached(
-        "INSERT OR REPLACE INTO onex_outbox_dead
-             (seq, id, aggregatetype, aggregateid, type, payload, topic, headers, created_at,
-              attempts, last_error, dead_at)
-         SELECT seq, id, aggregatetype, aggregateid, type, payload, topic, headers, created_at,
-                ?2, ?3, ?4
-         FROM onex_outbox WHERE seq = ?1",
-    )?
-    .execute(params![seq, attempts, error, now])?;
-    tx.prepare_cached("DELETE FROM onex_outbox WHERE seq = ?1")?
-        .execute([seq])?;
-    Ok(())
 }
 
 /// The backoff before retry number `attempts`: doubling, capped.

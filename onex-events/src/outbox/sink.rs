@@ -6,6 +6,7 @@
 use super::config::OutboxConfig;
 use super::relay::Relay;
 use super::row::Row;
+use super::sqlite_relay::SqliteRelayStore;
 use super::stats::OutboxStats;
 use super::store::{self, Committer, Store};
 use super::{transaction, OutboxError};
@@ -64,7 +65,10 @@ impl OutboxSink {
         let store = Arc::new(Store::open(&config)?);
         let committer = Committer::spawn(Arc::clone(&store), config.commit_linger)?;
         let relay = match &config.kafka {
-            Some(kafka) => Some(Relay::spawn(&config, kafka, Arc::clone(&store))?),
+            Some(kafka) => {
+                let relay_store = SqliteRelayStore::new(&config, Arc::clone(&store))?;
+                Some(Relay::spawn(&config, kafka, relay_store)?)
+            }
             None => None,
         };
         Ok(OutboxSink {

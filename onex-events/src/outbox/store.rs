@@ -62,7 +62,7 @@ pub(crate) struct Store {
     /// commit before the one holding its row).
     written_cv: [Condvar; 2],
     /// Wakes the relay after a commit.
-    pub(crate) wake: Wake,
+    pub(crate) wake: Arc<Wake>,
     pub(crate) not_committed: AtomicU64,
     last_error: Mutex<Option<Arc<OutboxError>>>,
 }
@@ -281,7 +281,7 @@ impl Store {
             work_cv: Condvar::new(),
             written: Mutex::new(Written::default()),
             written_cv: [Condvar::new(), Condvar::new()],
-            wake: Wake::default(),
+            wake: Arc::default(),
             not_committed: AtomicU64::new(0),
             last_error: Mutex::new(None),
         })

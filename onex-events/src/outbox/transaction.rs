@@ -45,6 +45,19 @@ pub(crate) fn capture(id: usize, row: Row) -> Option<Row> {
     })
 }
 
+/// Runs `f`, keeping every row outbox `id` receives on this thread
+/// meanwhile; returns them, in publish order, with `f`'s value.
+pub(crate) fn capturing<R>(id: usize, f: impl FnOnce() -> R) -> (R, Vec<Row>) {
+    let depth = CAPTURES.with(|c| {
+        let mut captures = c.borrow_mut();
+        captures.push((id, Vec::new()));
+        captures.len() - 1
+    });
+    let guard = CaptureGuard { depth };
+    let value = f();
+    (value, guard.take())
+}
+
 /// Ends a capture, also when `f` panics.
 struct CaptureGuard {
     depth: usize,
@@ -82,14 +95,7 @@ impl OutboxSink {
     ///
     /// Errors when the events cannot be written to `tx`; then roll `tx` back.
     pub fn within<R>(&self, tx: &Connection, f: impl FnOnce() -> R) -> Result<R, OutboxError> {
-        let depth = CAPTURES.with(|c| {
-            let mut captures = c.borrow_mut();
-            captures.push((self.id(), Vec::new()));
-            captures.len() - 1
-        });
-        let guard = CaptureGuard { depth };
-        let value = f();
-        let rows = guard.take();
+        let (value, rows) = capturing(self.id(), f);
         self.write(tx, &rows)?;
         Ok(value)
     }

@@ -1,0 +1,83 @@
+//! The seam between the relay and the database it relays from: the relay
+//! (Kafka, backoff, dead-letter topic) is the same for every database; a
+//! [`RelayStore`] claims pending rows and records what became of them.
+//!
+//! Implementations: the SQLite file (`sqlite_relay.rs`) and, with the
+//! feature `outbox-postgres`, a PostgreSQL table several relays share
+//! (`postgres/relay.rs`).
+
+use super::store::Wake;
+use super::OutboxError;
+use std::sync::Arc;
+
+/// One pending row, as claimed for sending.
+#[derive(Debug, Clone)]
+pub(crate) struct Pending {
+    pub seq: i64,
+    pub id: String,
+    pub key: String,
+    pub payload: String,
+    pub topic: String,
+    pub headers: String,
+    pub created_at: i64,
+    pub attempts: i64,
+    pub next_attempt_at: i64,
+}
+
+/// What the relay decided for one claimed row.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Outcome {
+    /// Acknowledged by the cluster: mark delivered (or delete it when no
+    /// retention is configured).
+    Delivered,
+    /// Failed: retry not before `next_attempt_at` (Unix ms).
+    Retry {
+        attempts: i64,
+        next_attempt_at: i64,
+        error: String,
+    },
+    /// Failed for good: move to the dead-letter table.
+    Dead { attempts: i64, error: String },
+    /// Claimed but not sent, or no report in time: stays pending as it is.
+    Unsent,
+}
+
+/// A database the relay relays from.
+///
+/// A cycle is `claim`, then exactly one of `record` (something was sent)
+/// or `release` (nothing was). A claim may hold locks (PostgreSQL) until
+/// then; `record` and `release` end it.
+pub(crate) trait RelayStore: Send + 'static {
+    /// Names the outbox in logs (a file, a table).
+    fn describe(&self) -> String;
+
+    /// Claims up to `limit` pending rows, in `seq` order. Every row of a key
+    /// that is returned comes with every earlier pending row of that key,
+    /// and no other relay sends rows of that key until the claim ends.
+    fn claim(&mut self, limit: usize) -> Result<Vec<Pending>, OutboxError>;
+
+    /// Records `outcomes[i]` for `rows[i]` and ends the claim; returns how
+    /// many rows were newly marked delivered.
+    fn record(
+        &mut self,
+        rows: &[&Pending],
+        outcomes: &[Outcome],
+        now: i64,
+    ) -> Result<usize, OutboxError>;
+
+    /// Ends a claim without recording anything.
+    fn release(&mut self) -> Result<(), OutboxError>;
+
+    /// Deletes delivered rows delivered before `cutoff` (Unix ms); returns
+    /// how many.
+    fn delete_delivered(&mut self, cutoff: i64) -> Result<usize, OutboxError>;
+
+    /// Periodic upkeep between cycles (SQLite: WAL checkpoints).
+    fn housekeeping(&mut self) {}
+
+    /// Keeps `error` for the sink's `last_error`.
+    fn set_error(&self, error: OutboxError);
+
+    /// Woken when rows may have been committed (by this process).
+    fn wake(&self) -> Arc<Wake>;
+}

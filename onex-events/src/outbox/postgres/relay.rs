@@ -1,0 +1,297 @@
+//! The relay's side of a PostgreSQL outbox that several relays (in as many
+//! processes) share.
+//!
+//! **Claiming.** A cycle runs in one transaction on the relay's own
+//! connection, held while the batch is sent:
+//!
+//! 1. the keys (`aggregateid`) of the oldest pending rows, oldest first,
+//!    keeping those whose per-key advisory lock it gets:
+//!    `pg_try_advisory_xact_lock(LOCK_CLASS, hashtext(aggregateid))`: a
+//!    key another relay is sending is skipped, without waiting;
+//! 2. the pending rows of the keys it locked, in `seq` order:
+//!    `SELECT … FOR UPDATE SKIP LOCKED`.
+//!
+//! Outcomes are recorded, and the locks released, when the transaction
+//! commits. Since a relay reads a key's rows only once it holds the key's
+//! lock, and the previous holder committed before releasing it, a relay
+//! always sees every earlier pending row of its keys: **no event overtakes
+//! an earlier one of its key, whichever relay sends it**. Locking keys
+//! rather than rows is what keeps that order (with row locks alone, a
+//! second relay would skip a key's locked rows and send its later ones).
+//! Only relays lock outbox rows, each after locking the row's key, so
+//! `SKIP LOCKED` never skips a row of a key the relay holds; it keeps a
+//! relay from waiting on anyone's row lock (do not lock outbox rows by hand
+//! while relays run).
+//!
+//! **Crashes.** A relay that dies (process killed, connection lost) ends
+//! its transaction by dying: PostgreSQL rolls it back and releases its
+//! locks, and another relay sends those rows again: at-least-once, with
+//! the same `event_id`.
+//!
+//! Per-key order is `seq` order; `seq` is assigned at insert, so two
+//! *concurrent transactions* inserting events of the same key may commit
+//! in the other order. One process's publisher commits in publish order;
+//! transactional use should keep one key's events in one transaction.
+
+use super::super::backend::{Outcome, Pending, RelayStore};
+use super::super::store::Wake;
+use super::super::OutboxError;
+use super::store::{connect, PgStore};
+use super::LOCK_CLASS;
+use postgres::Client;
+use std::sync::Arc;
+
+/// How many times the batch size of oldest pending rows is scanned for
+/// keys to lock (so a relay finds work past the keys others hold).
+const KEY_WINDOW: usize = 2;
+
+/// One relay's view of the shared PostgreSQL outbox.
+pub(crate) struct PgRelayStore {
+    store: Arc<PgStore>,
+    /// The claiming connection; `None` after it broke (reconnected on use).
+    client: Option<Client>,
+    /// A claim transaction is open on `client`.
+    claiming: bool,
+    /// Keep delivered rows (marked) for the retention period, or delete them.
+    keep: bool,
+}
+
+impl PgRelayStore {
+    pub fn new(store: Arc<PgStore>, keep: bool) -> Result<Self, OutboxError> {
+        Ok(PgRelayStore {
+            client: Some(connect(store.url())?),
+            store,
+            claiming: false,
+            keep,
+        })
+    }
+
+    /// The claiming connection, reconnected when it broke (which ended
+    /// any claim: PostgreSQL rolled it back).
+    fn client(&mut self) -> Result<&mut Client, OutboxError> {
+        let client = match self.client.take() {
+            Some(c) if !c.is_closed() => c,
+            _ => {
+                self.claiming = false;
+                connect(self.store.url())?
+            }
+        };
+        Ok(self.client.insert(client))
+    }
+
+    /// Runs `f` in the open claim, then commits; rolls back on error.
+    fn finish(
+        &mut self,
+        what: &'static str,
+        f: impl FnOnce(&mut Client) -> Result<usize, postgres::Error>,
+    ) -> Result<usize, OutboxError> {
+        let claiming = std::mem::replace(&mut self.claiming, false);
+        let client = self.client()?;
+        if !claiming {
+            client
+                .batch_execute("BEGIN")
+                .map_err(OutboxError::postgres(what))?;
+        }
+        let result = f(client).and_then(|n| client.batch_execute("COMMIT").map(|()| n));
+        if result.is_err() {
+            let _ = client.batch_execute("ROLLBACK");
+        }
+        result.map_err(OutboxError::postgres(what))
+    }
+}
+
+impl RelayStore for PgRelayStore {
+    fn describe(&self) -> String {
+        "PostgreSQL table onex_outbox".to_owned()
+    }
+
+    fn claim(&mut self, limit: usize) -> Result<Vec<Pending>, OutboxError> {
+        if self.claiming {
+            self.release()?;
+        }
+        let what = "claiming pending events";
+        let client = self.client()?;
+        client
+            .batch_execute("BEGIN")
+            .map_err(OutboxError::postgres(what))?;
+        let result = claim(client, limit);
+        self.claiming = true;
+        if result.is_err() {
+            let _ = self.release();
+        }
+        result.map_err(OutboxError::postgres(what))
+    }
+
+    fn record(
+        &mut self,
+        rows: &[&Pending],
+        outcomes: &[Outcome],
+        now: i64,
+    ) -> Result<usize, OutboxError> {
+        let keep = self.keep;
+        self.finish("recording deliveries", |client| {
+            record(client, rows, outcomes, keep, now)
+        })
+    }
+
+    fn release(&mut self) -> Result<(), OutboxError> {
+        if !std::mem::replace(&mut self.claiming, false) {
+            return Ok(());
+        }
+        if let Some(client) = self.client.as_mut().filter(|c| !c.is_closed()) {
+            client
+                .batch_execute("ROLLBACK")
+                .map_err(OutboxError::postgres("releasing a claim"))?;
+        }
+        Ok(())
+    }
+
+    fn delete_delivered(&mut self, cutoff: i64) -> Result<usize, OutboxError> {
+        if self.claiming {
+            self.release()?;
+        }
+        let client = self.client()?;
+        let mut total = 0;
+        loop {
+            let deleted = client
+                .execute(
+                    "DELETE FROM onex_outbox WHERE seq IN
+                       (SELECT seq FROM onex_outbox WHERE status = 1 AND delivered_at < $1
+                        LIMIT 10000 FOR UPDATE SKIP LOCKED)",
+                    &[&cutoff],
+                )
+                .map_err(OutboxError::postgres("deleting delivered events"))?;
+            if deleted == 0 {
+                return Ok(total);
+            }
+            total += usize::try_from(deleted).unwrap_or(usize::MAX);
+        }
+    }
+
+    fn set_error(&self, error: OutboxError) {
+        self.store.set_error(Arc::new(error));
+    }
+
+    fn wake(&self) -> Arc<Wake> {
+        Arc::clone(&self.store.wake)
+    }
+}
+
+/// Steps 1 and 2 of the module documentation, in the open transaction.
+fn claim(client: &mut Client, limit: usize) -> Result<Vec<Pending>, postgres::Error> {
+    let window = i64::try_from(limit.saturating_mul(KEY_WINDOW)).unwrap_or(i64::MAX);
+    let keys: Vec<String> = client
+        .query(
+            "SELECT k FROM (
+                 SELECT aggregateid AS k, min(seq) AS first
+                 FROM (SELECT aggregateid, seq FROM onex_outbox
+                       WHERE status = 0 ORDER BY seq LIMIT $1) oldest
+                 GROUP BY aggregateid
+             ) candidates
+             WHERE pg_try_advisory_xact_lock($2, hashtext(k))
+             ORDER BY first",
+            &[&window, &LOCK_CLASS],
+        )?
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+    if keys.is_empty() {
+        return Ok(Vec::new());
+    }
+    let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+    let rows = client.query(
+        "SELECT seq, id::text, aggregateid, payload::text, topic, headers::text, created_at,
+                attempts, next_attempt_at
+         FROM onex_outbox
+         WHERE status = 0 AND aggregateid = ANY($1)
+         ORDER BY seq LIMIT $2
+         FOR UPDATE SKIP LOCKED",
+        &[&keys, &limit],
+    )?;
+    Ok(rows
+        .iter()
+        .map(|r| Pending {
+            seq: r.get(0),
+            id: r.get(1),
+            key: r.get(2),
+            payload: r.get(3),
+            topic: r.get(4),
+            headers: r.get(5),
+            created_at: r.get(6),
+            attempts: i64::from(r.get::<_, i32>(7)),
+            next_attempt_at: r.get(8),
+        })
+        .collect())
+}
+
+/// Marks delivered rows, schedules retries, moves dead letters and bumps
+/// the counters; returns how many rows were marked delivered.
+fn record(
+    client: &mut Client,
+    rows: &[&Pending],
+    outcomes: &[Outcome],
+    keep: bool,
+    now: i64,
+) -> Result<usize, postgres::Error> {
+    let delivered_seqs: Vec<i64> = rows
+        .iter()
+        .zip(outcomes)
+        .filter(|(_, o)| **o == Outcome::Delivered)
+        .map(|(r, _)| r.seq)
+        .collect();
+    let delivered = if delivered_seqs.is_empty() {
+        0
+    } else if keep {
+        client.execute(
+            "UPDATE onex_outbox SET status = 1, delivered_at = $2, last_error = NULL
+             WHERE seq = ANY($1) AND status = 0",
+            &[&delivered_seqs, &now],
+        )?
+    } else {
+        client.execute(
+            "DELETE FROM onex_outbox WHERE seq = ANY($1) AND status = 0",
+            &[&delivered_seqs],
+        )?
+    };
+    let mut dead = 0i64;
+    for (row, outcome) in rows.iter().zip(outcomes) {
+        match outcome {
+            Outcome::Retry {
+                attempts,
+                next_attempt_at,
+                error,
+            } => {
+                let attempts = i32::try_from(*attempts).unwrap_or(i32::MAX);
+                client.execute(
+                    "UPDATE onex_outbox SET attempts = $2, next_attempt_at = $3, last_error = $4
+                     WHERE seq = $1",
+                    &[&row.seq, &attempts, next_attempt_at, error],
+                )?;
+            }
+            Outcome::Dead { attempts, error } => {
+                let attempts = i32::try_from(*attempts).unwrap_or(i32::MAX);
+                client.execute(
+                    "WITH moved AS (DELETE FROM onex_outbox WHERE seq = $1 RETURNING *)
+                     INSERT INTO onex_outbox_dead
+                         (seq, id, aggregatetype, aggregateid, type, payload, topic, headers,
+                          created_at, attempts, last_error, dead_at)
+                     SELECT seq, id, aggregatetype, aggregateid, type, payload, topic, headers,
+                            created_at, $2, $3, $4
+                     FROM moved
+                     ON CONFLICT (seq) DO NOTHING",
+                    &[&row.seq, &attempts, error, &now],
+                )?;
+                dead += 1;
+            }
+            Outcome::Delivered | Outcome::Unsent => {}
+        }
+    }
+    let delivered_count = i64::try_from(delivered).unwrap_or(i64::MAX);
+    client.execute(
+        "UPDATE onex_outbox_counters
+         SET value = value + CASE name WHEN 'delivered' THEN $1::int8 ELSE $2::int8 END
+         WHERE name IN ('delivered', 'dead') AND ($1::int8 > 0 OR $2::int8 > 0)",
+        &[&delivered_count, &dead],
+    )?;
+    Ok(usize::try_from(delivered).unwrap_or(usize::MAX))
+}

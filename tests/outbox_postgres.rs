@@ -1,0 +1,370 @@
+//! The PostgreSQL outbox (feature `outbox-postgres`): commits before the
+//! operation returns, transactional use, several relays on one table
+//! delivering each event once in per-key order, and a relay stopped or
+//! killed mid-way. Runs only when `ONEX_TEST_POSTGRES_URL` is set (and,
+//! for the relay tests, `KAFKA_BOOTSTRAP_SERVERS`); otherwise each test
+//! prints that it was skipped and why.
+//!
+//! ```text
+//! url=$(scripts/postgres-dev.sh start 15432) && export "$url"
+//! scripts/kafka-dev.sh start 9092
+//! KAFKA_BOOTSTRAP_SERVERS=127.0.0.1:9092 cargo test --features outbox-postgres --test outbox_postgres -- --nocapture
+//! ```
+#![cfg(feature = "outbox-postgres")]
+
+mod kafka_support;
+
+use kafka_support::{consume_ids, create_topic, event, node, unique_topic, Record};
+use onex_events::outbox::postgres::postgres::{Client, NoTls};
+use onex_events::outbox::postgres::PgOutboxSink;
+use onex_events::outbox::OutboxConfig;
+use onex_events::sink::kafka::{KafkaConfig, TopicRouting};
+use onex_events::{onex_node, NodeContext, OnexNode, Publisher, Sink};
+use std::collections::{HashMap, HashSet};
+use std::time::{Duration, Instant};
+use uuid::Uuid;
+
+fn postgres_url() -> Option<String> {
+    match std::env::var("ONEX_TEST_POSTGRES_URL") {
+        Ok(s) if !s.trim().is_empty() => Some(s),
+        _ => {
+            eprintln!(
+                "skipped: ONEX_TEST_POSTGRES_URL is not set; start a server with \
+                 `scripts/postgres-dev.sh start 15432` and export what it prints"
+            );
+            None
+        }
+    }
+}
+
+fn bootstrap() -> Option<String> {
+    match std::env::var("KAFKA_BOOTSTRAP_SERVERS") {
+        Ok(s) if !s.trim().is_empty() => Some(s),
+        _ => {
+            eprintln!(
+                "skipped: KAFKA_BOOTSTRAP_SERVERS is not set; start a broker with \
+                 `scripts/kafka-dev.sh start` and set KAFKA_BOOTSTRAP_SERVERS=127.0.0.1:9092"
+            );
+            None
+        }
+    }
+}
+
+/// A fresh database per test (the outbox tables are per database).
+fn fresh_database(url: &str, name: &str) -> String {
+    let db = format!(
+        "onex_test_{name}_{}",
+        &Uuid::new_v4().simple().to_string()[..8]
+    );
+    let mut admin = Client::connect(url, NoTls).expect("connect to ONEX_TEST_POSTGRES_URL");
+    admin
+        .batch_execute(&format!("CREATE DATABASE {db}"))
+        .expect("create database");
+    let (base, _) = url.rsplit_once('/').expect("a URL ending in /DATABASE");
+    format!("{base}/{db}")
+}
+
+fn client(url: &str) -> Client {
+    Client::connect(url, NoTls).unwrap()
+}
+
+#[derive(OnexNode)]
+struct Worker {
+    ctx: NodeContext,
+}
+
+#[onex_node(node_type = "worker", service = "worker")]
+impl Worker {
+    #[onex_operation("work", fields(i))]
+    async fn work(&self, i: u64) -> Result<u64, std::io::Error> {
+        Ok(i + 1)
+    }
+}
+
+fn block_on<F: std::future::Future>(f: F) -> F::Output {
+    tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap()
+        .block_on(f)
+}
+
+fn pending_ids(url: &str) -> Vec<String> {
+    client(url)
+        .query("SELECT id::text FROM onex_outbox ORDER BY seq", &[])
+        .unwrap()
+        .iter()
+        .map(|r| r.get(0))
+        .collect()
+}
+
+#[test]
+fn events_are_committed_before_the_operation_returns() {
+    let Some(url) = postgres_url() else { return };
+    let url = fresh_database(&url, "commit");
+    let sink = PgOutboxSink::open(&url, OutboxConfig::new("")).unwrap();
+    let worker = Worker {
+        ctx: NodeContext::new::<Worker>(Publisher::new(sink.clone())),
+    };
+    for i in 0..20 {
+        assert_eq!(block_on(worker.work(i)).unwrap(), i + 1);
+        // Both events of operation i, visible to any other connection.
+        assert_eq!(pending_ids(&url).len() as u64, 2 * (i + 1));
+    }
+    let types: Vec<String> = client(&url)
+        .query("SELECT type FROM onex_outbox ORDER BY seq LIMIT 2", &[])
+        .unwrap()
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+    assert_eq!(types, ["worker.work.started", "worker.work.completed"]);
+    let versions: Vec<i32> = client(&url)
+        .query("SELECT version FROM onex_outbox_migrations", &[])
+        .unwrap()
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+    assert_eq!(versions, [1]);
+    // A second process migrates nothing and shares the table.
+    let again = PgOutboxSink::open(&url, OutboxConfig::new("")).unwrap();
+    assert_eq!(again.stats().unwrap().pending, 40);
+}
+
+#[test]
+fn transactional_use_commits_user_rows_and_events_together() {
+    let Some(url) = postgres_url() else { return };
+    let url = fresh_database(&url, "tx");
+    let sink = PgOutboxSink::open(&url, OutboxConfig::new("")).unwrap();
+    let worker = Worker {
+        ctx: NodeContext::new::<Worker>(Publisher::new(sink.clone())),
+    };
+    let mut conn = client(&url);
+    conn.batch_execute("CREATE TABLE orders (id BIGINT PRIMARY KEY)")
+        .unwrap();
+
+    // Rolled back: neither the order nor its events.
+    let mut tx = conn.transaction().unwrap();
+    tx.execute("INSERT INTO orders (id) VALUES (1)", &[])
+        .unwrap();
+    let r = sink.within(&mut tx, || block_on(worker.work(1))).unwrap();
+    assert_eq!(r.unwrap(), 2);
+    assert!(
+        pending_ids(&url).is_empty(),
+        "uncommitted events are invisible"
+    );
+    tx.rollback().unwrap();
+    assert!(pending_ids(&url).is_empty());
+
+    // Committed: both.
+    let mut tx = conn.transaction().unwrap();
+    tx.execute("INSERT INTO orders (id) VALUES (2)", &[])
+        .unwrap();
+    sink.within(&mut tx, || block_on(worker.work(2)))
+        .unwrap()
+        .unwrap();
+    sink.insert(&mut tx, &event(&node("hand"), Uuid::new_v4(), 0))
+        .unwrap();
+    tx.commit().unwrap();
+    let orders: i64 = client(&url)
+        .query_one("SELECT count(*) FROM orders", &[])
+        .unwrap()
+        .get(0);
+    assert_eq!(orders, 1);
+    assert_eq!(pending_ids(&url).len(), 3);
+    assert_eq!(sink.stats().unwrap().pending, 3);
+}
+
+fn relay_config(bootstrap: &str, topic: &str) -> OutboxConfig {
+    OutboxConfig::new("")
+        .kafka(KafkaConfig::new(bootstrap.to_owned()).topics(TopicRouting::single(topic)))
+        .batch_size(200)
+        .idle_poll(Duration::from_millis(20))
+}
+
+/// Event ids in the order each key's events were committed.
+fn committed_by_key(url: &str) -> (Vec<String>, HashMap<String, Vec<String>>) {
+    let rows = client(url)
+        .query(
+            "SELECT id::text, aggregateid FROM onex_outbox ORDER BY seq",
+            &[],
+        )
+        .unwrap();
+    let mut by_key: HashMap<String, Vec<String>> = HashMap::new();
+    let mut ids = Vec::new();
+    for r in &rows {
+        let (id, key): (String, String) = (r.get(0), r.get(1));
+        by_key.entry(key).or_default().push(id.clone());
+        ids.push(id);
+    }
+    (ids, by_key)
+}
+
+/// Every committed id arrived; each key's records, deduped by event id,
+/// arrived in commit order. Returns the number of duplicates.
+fn check_delivery(committed: &HashMap<String, Vec<String>>, records: &[Record]) -> usize {
+    let mut arrived: HashMap<String, Vec<String>> = HashMap::new();
+    let mut seen = HashSet::new();
+    let mut duplicates = 0;
+    for r in records {
+        let id = r.json["event_id"].as_str().unwrap().to_owned();
+        if !seen.insert(id.clone()) {
+            duplicates += 1;
+            continue;
+        }
+        arrived
+            .entry(r.key.clone().unwrap_or_default())
+            .or_default()
+            .push(id);
+    }
+    assert_eq!(
+        seen.len(),
+        committed.values().map(Vec::len).sum::<usize>(),
+        "{} records, {} keys arrived, e.g. {:?}",
+        records.len(),
+        arrived.len(),
+        records.first().map(|r| (&r.key, &r.json["event_id"]))
+    );
+    for (key, ids) in committed {
+        assert_eq!(
+            arrived.get(key),
+            Some(ids),
+            "key {key}: events missing or out of order"
+        );
+    }
+    duplicates
+}
+
+fn commit_events(sink: &PgOutboxSink, correlations: &[Uuid], per_key: usize) {
+    let n = node("pg");
+    for seq in 0..per_key {
+        for c in correlations {
+            sink.publish(event(&n, *c, seq));
+        }
+    }
+}
+
+fn keys(n: usize) -> Vec<Uuid> {
+    (0..n).map(|_| Uuid::new_v4()).collect()
+}
+
+fn second_stats(url: &str) -> onex_events::outbox::OutboxStats {
+    PgOutboxSink::open(url, OutboxConfig::new(""))
+        .unwrap()
+        .stats()
+        .unwrap()
+}
+
+fn wait_drained(sink: &PgOutboxSink, timeout: Duration) {
+    let deadline = Instant::now() + timeout;
+    while sink.stats().unwrap().pending > 0 {
+        assert!(
+            Instant::now() < deadline,
+            "not drained: {} ({:?})",
+            sink.stats().unwrap(),
+            sink.last_error()
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+#[test]
+fn three_relays_on_one_table_deliver_every_event_once_in_key_order() {
+    let (Some(url), Some(bootstrap)) = (postgres_url(), bootstrap()) else {
+        return;
+    };
+    let url = fresh_database(&url, "relays");
+    let topic = unique_topic("outbox-pg-relays");
+    create_topic(&bootstrap, &topic, 3);
+    let t = Instant::now();
+    let relays: Vec<PgOutboxSink> = (0..3)
+        .map(|_| PgOutboxSink::open(&url, relay_config(&bootstrap, &topic)).unwrap())
+        .collect();
+    // Two publishing processes, 4,000 events on 70 keys, while three
+    // relays (in those and a third process) share the table.
+    std::thread::scope(|s| {
+        s.spawn(|| commit_events(&relays[0], &keys(50), 60));
+        s.spawn(|| commit_events(&relays[1], &keys(20), 50));
+    });
+    wait_drained(&relays[2], Duration::from_secs(40));
+    let drain = t.elapsed();
+    let (ids, by_key_all) = committed_by_key(&url);
+    assert_eq!(by_key_all.len(), 70);
+    let stats = relays[2].stats().unwrap();
+    assert_eq!(stats.delivered, 4000, "{stats}");
+    assert_eq!(stats.dead, 0);
+    let want: HashSet<String> = ids.iter().cloned().collect();
+    let records = consume_ids(&bootstrap, &topic, &want, Duration::from_secs(30));
+    let duplicates = check_delivery(&by_key_all, &records);
+    // Every relay acknowledged before marking, and no key was sent by two
+    // relays at once: nothing is sent twice without a failure.
+    assert_eq!(duplicates, 0, "events sent twice");
+    drop(relays);
+    println!(
+        "postgres outbox, 3 relays on one table: delivered/committed = {}/{}; {} records, \
+         {duplicates} duplicates; drained in {:.2}s",
+        stats.delivered,
+        stats.committed,
+        records.len(),
+        drain.as_secs_f64()
+    );
+}
+
+#[test]
+fn a_relay_stopped_or_killed_mid_way_is_taken_over() {
+    let (Some(url), Some(bootstrap)) = (postgres_url(), bootstrap()) else {
+        return;
+    };
+    let url = fresh_database(&url, "takeover");
+    let topic = unique_topic("outbox-pg-takeover");
+    create_topic(&bootstrap, &topic, 3);
+    let correlations = keys(40);
+
+    // A "killed" relay: holds the claim of every key, then dies without
+    // committing.
+    let mut dead = client(&url);
+    dead.batch_execute("BEGIN").unwrap();
+    for c in &correlations {
+        let got: bool = dead
+            .query_one(
+                "SELECT pg_try_advisory_xact_lock($1, hashtext($2))",
+                &[&onex_events::outbox::postgres::LOCK_CLASS, &c.to_string()],
+            )
+            .unwrap()
+            .get(0);
+        assert!(got);
+    }
+
+    // A relay stopped mid-way.
+    let first = PgOutboxSink::open(&url, relay_config(&bootstrap, &topic)).unwrap();
+    commit_events(&first, &correlations, 100);
+    std::thread::sleep(Duration::from_millis(300));
+    assert_eq!(
+        first.stats().unwrap().delivered,
+        0,
+        "keys held by a live relay are not sent"
+    );
+    drop(dead); // the killed relay's connection closes: its claim is released
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while first.stats().unwrap().delivered == 0 {
+        assert!(Instant::now() < deadline, "nothing delivered");
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    drop(first);
+    let after_stop = second_stats(&url);
+    println!("postgres outbox: first relay stopped after {after_stop}");
+    assert!(after_stop.pending > 0, "stopped mid-way: {after_stop}");
+    let second = PgOutboxSink::open(&url, relay_config(&bootstrap, &topic)).unwrap();
+    wait_drained(&second, Duration::from_secs(30));
+    let stats = second.stats().unwrap();
+    assert_eq!(stats.delivered, 4000, "{stats}");
+    let (ids, by_key) = committed_by_key(&url);
+    let want: HashSet<String> = ids.into_iter().collect();
+    let records = consume_ids(&bootstrap, &topic, &want, Duration::from_secs(30));
+    let duplicates = check_delivery(&by_key, &records);
+    println!(
+        "postgres outbox, relay stopped mid-way and taken over: delivered/committed = {}/{}; \
+         {} records, {duplicates} duplicates",
+        stats.delivered,
+        stats.committed,
+        records.len()
+    );
+}
