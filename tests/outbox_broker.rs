@@ -12,7 +12,9 @@
 
 mod kafka_support;
 
-use kafka_support::{broker, consume, create_topic, free_port, unique_topic, OwnBroker, Record};
+use kafka_support::{
+    broker, consume_ids, create_topic, free_port, unique_topic, OwnBroker, Record,
+};
 use onex_events::outbox::rusqlite::Connection;
 use onex_events::outbox::{OutboxConfig, OutboxSink};
 use onex_events::sink::kafka::{KafkaConfig, TopicRouting};
@@ -87,32 +89,23 @@ fn committed_ids(path: &Path) -> Vec<String> {
 }
 
 /// Reads `topic` until every id of `expected` was seen (or `timeout`);
-/// returns the records and the number of duplicates.
+/// returns the records and the number of duplicates among them. Reads by
+/// id, not by count: after a `kill -9` the duplicates can outnumber any
+/// fixed slack, and a count-limited read would stop before the last ids.
 fn consume_all(
     bootstrap: &str,
     topic: &str,
     expected: &[String],
     timeout: Duration,
 ) -> (Vec<Record>, usize) {
-    let deadline = Instant::now() + timeout;
-    let want: HashSet<&str> = expected.iter().map(String::as_str).collect();
-    loop {
-        // Ask for a few more than expected, to see duplicates.
-        let records = consume(
-            bootstrap,
-            topic,
-            expected.len() + expected.len() / 10 + 10,
-            Duration::from_secs(10),
-        );
-        let seen: HashSet<&str> = records
-            .iter()
-            .filter_map(|r| r.json["event_id"].as_str())
-            .collect();
-        if want.iter().all(|id| seen.contains(id)) || Instant::now() > deadline {
-            let duplicates = records.len() - seen.len();
-            return (records, duplicates);
-        }
-    }
+    let want: HashSet<String> = expected.iter().cloned().collect();
+    let records = consume_ids(bootstrap, topic, &want, timeout);
+    let distinct: HashSet<&str> = records
+        .iter()
+        .filter_map(|r| r.json["event_id"].as_str())
+        .collect();
+    let duplicates = records.len() - distinct.len();
+    (records, duplicates)
 }
 
 /// Checks that every committed id arrived and that each key's events are

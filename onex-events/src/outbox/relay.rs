@@ -28,7 +28,6 @@ use super::backend::{Outcome, Pending, RelayStore};
 use super::config::OutboxConfig;
 use super::store::{lock, now_ms, Wake};
 use super::OutboxError;
-use crate::sink::kafka::is_permanent;
 use crate::sink::kafka::rdkafka::client::ClientContext;
 use crate::sink::kafka::rdkafka::config::RDKafkaLogLevel;
 use crate::sink::kafka::rdkafka::error::{KafkaError, RDKafkaErrorCode};
@@ -37,6 +36,7 @@ use crate::sink::kafka::rdkafka::producer::{
     BaseProducer, BaseRecord, DeliveryResult, Producer, ProducerContext,
 };
 use crate::sink::kafka::KafkaConfig;
+use crate::sink::kafka::{forward_librdkafka_log, is_permanent};
 use std::collections::{BTreeMap, HashSet};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
@@ -406,14 +406,7 @@ struct RelayContext {
 
 impl ClientContext for RelayContext {
     fn log(&self, level: RDKafkaLogLevel, fac: &str, message: &str) {
-        use RDKafkaLogLevel as L;
-        match level {
-            L::Emerg | L::Alert | L::Critical | L::Error | L::Warning => {
-                tracing::warn!(target: "librdkafka", fac, "{message}")
-            }
-            L::Notice | L::Info => tracing::info!(target: "librdkafka", fac, "{message}"),
-            L::Debug => tracing::debug!(target: "librdkafka", fac, "{message}"),
-        }
+        forward_librdkafka_log(level, fac, message);
     }
 
     fn error(&self, error: KafkaError, reason: &str) {

@@ -18,7 +18,7 @@ use std::fmt;
 use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 /// Commits each operation's events to a SQLite outbox before the operation
 /// returns; a relay thread (when the configuration names a Kafka cluster)
@@ -214,26 +214,7 @@ impl Sink for OutboxSink {
         if !self.inner.has_relay {
             return Ok(());
         }
-        let deadline = Instant::now() + timeout;
-        loop {
-            let pending = match self.stats() {
-                Ok(s) => s.pending,
-                Err(e) => {
-                    tracing::warn!(target: "onex_events::outbox", error = %e, "cannot read the outbox while flushing");
-                    u64::MAX
-                }
-            };
-            if pending == 0 {
-                return Ok(());
-            }
-            if Instant::now() >= deadline {
-                return Err(SinkError::Timeout {
-                    pending: usize::try_from(pending).unwrap_or(usize::MAX),
-                    timeout,
-                });
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        }
+        super::stats::wait_until_drained(timeout, || self.stats())
     }
 
     fn name(&self) -> &'static str {

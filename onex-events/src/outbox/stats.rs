@@ -65,3 +65,31 @@ pub(crate) fn read(conn: &mut Connection) -> rusqlite::Result<OutboxStats> {
         not_committed: 0,
     })
 }
+
+/// Polls `stats` until nothing is pending or `timeout` runs out: the flush
+/// of an outbox sink with a relay.
+pub(crate) fn wait_until_drained(
+    timeout: std::time::Duration,
+    stats: impl Fn() -> Result<OutboxStats, crate::outbox::OutboxError>,
+) -> Result<(), crate::sink::SinkError> {
+    let deadline = std::time::Instant::now() + timeout;
+    loop {
+        let pending = match stats() {
+            Ok(s) => s.pending,
+            Err(e) => {
+                tracing::warn!(target: "onex_events::outbox", error = %e, "cannot read the outbox while flushing");
+                u64::MAX
+            }
+        };
+        if pending == 0 {
+            return Ok(());
+        }
+        if std::time::Instant::now() >= deadline {
+            return Err(crate::sink::SinkError::Timeout {
+                pending: usize::try_from(pending).unwrap_or(usize::MAX),
+                timeout,
+            });
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+}

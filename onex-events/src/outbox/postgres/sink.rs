@@ -15,7 +15,7 @@ use postgres::GenericClient;
 use std::fmt;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 /// Commits each event to a PostgreSQL outbox before `publish` returns; a
 /// relay thread (when the configuration names a Kafka cluster) publishes
@@ -173,26 +173,7 @@ impl Sink for PgOutboxSink {
         if self.inner.relay.is_none() {
             return Ok(());
         }
-        let deadline = Instant::now() + timeout;
-        loop {
-            let pending = match self.stats() {
-                Ok(s) => s.pending,
-                Err(e) => {
-                    tracing::warn!(target: "onex_events::outbox", error = %e, "cannot read the outbox while flushing");
-                    u64::MAX
-                }
-            };
-            if pending == 0 {
-                return Ok(());
-            }
-            if Instant::now() >= deadline {
-                return Err(SinkError::Timeout {
-                    pending: usize::try_from(pending).unwrap_or(usize::MAX),
-                    timeout,
-                });
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        }
+        crate::outbox::stats::wait_until_drained(timeout, || self.stats())
     }
 
     fn name(&self) -> &'static str {

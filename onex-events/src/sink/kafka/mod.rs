@@ -632,6 +632,18 @@ pub(crate) fn is_permanent(code: Option<RDKafkaErrorCode>) -> bool {
     )
 }
 
+/// Forwards a librdkafka log line to `tracing` (target `librdkafka`).
+pub(crate) fn forward_librdkafka_log(level: RDKafkaLogLevel, fac: &str, message: &str) {
+    use RDKafkaLogLevel as L;
+    match level {
+        L::Emerg | L::Alert | L::Critical | L::Error | L::Warning => {
+            tracing::warn!(target: "librdkafka", fac, "{message}")
+        }
+        L::Notice | L::Info => tracing::info!(target: "librdkafka", fac, "{message}"),
+        L::Debug => tracing::debug!(target: "librdkafka", fac, "{message}"),
+    }
+}
+
 /// librdkafka's callbacks.
 struct Context {
     core: Arc<Core>,
@@ -639,14 +651,7 @@ struct Context {
 
 impl ClientContext for Context {
     fn log(&self, level: RDKafkaLogLevel, fac: &str, message: &str) {
-        use RDKafkaLogLevel as L;
-        match level {
-            L::Emerg | L::Alert | L::Critical | L::Error | L::Warning => {
-                tracing::warn!(target: "librdkafka", fac, "{message}")
-            }
-            L::Notice | L::Info => tracing::info!(target: "librdkafka", fac, "{message}"),
-            L::Debug => tracing::debug!(target: "librdkafka", fac, "{message}"),
-        }
+        forward_librdkafka_log(level, fac, message);
     }
 
     fn error(&self, error: KafkaError, reason: &str) {
