@@ -105,6 +105,11 @@ struct Core {
     failing_since: AtomicU64,
     /// Set on a fatal error: the producer must be replaced.
     fatal: AtomicBool,
+    /// Set while the producer is replaced (see `Shared::recycle`): the old
+    /// producer's records are collected in `purged`, not buffered, and
+    /// `retrying` holds one extra count so that new events wait behind them.
+    replacing: AtomicBool,
+    purged: Mutex<Vec<Pending>>,
     epoch: Instant,
     capacity: usize,
     max_bytes: usize,
@@ -187,6 +192,8 @@ impl KafkaSink {
             closing: AtomicBool::new(false),
             failing_since: AtomicU64::new(0),
             fatal: AtomicBool::new(false),
+            replacing: AtomicBool::new(false),
+            purged: Mutex::default(),
             epoch: Instant::now(),
             capacity: config.buffer_capacity,
             max_bytes: config.buffer_max_bytes,
@@ -236,10 +243,11 @@ impl KafkaSink {
     /// The sink's counters now.
     pub fn stats(&self) -> KafkaStats {
         let core = &self.shared.core;
-        core.counters.snapshot(
-            core.retrying.load(Ordering::Acquire) as u64,
-            core.available.load(Ordering::Relaxed),
-        )
+        let retrying = core.retrying.load(Ordering::Acquire);
+        // Not the extra count held while the producer is replaced.
+        let buffered = retrying.saturating_sub(usize::from(core.replacing.load(Ordering::Acquire)));
+        core.counters
+            .snapshot(buffered as u64, core.available.load(Ordering::Relaxed))
     }
 }
 
@@ -412,7 +420,8 @@ impl Shared {
     /// one with a fatal error fails every record. The old producer's records
     /// are purged into the retry buffer and sent again by the new one (a
     /// record purged in flight may have been written: consumers dedupe by
-    /// event id).
+    /// event id). Events keep their publish order per key: those published
+    /// meanwhile wait in the retry buffer behind the purged ones.
     fn recycle(&self) {
         let core = &*self.core;
         let context = Context {
@@ -434,19 +443,51 @@ impl Shared {
         );
         core.fatal.store(false, Ordering::Release);
         core.failing_since.store(0, Ordering::Release);
-        let old = {
-            let mut guard = self.producer.write().unwrap_or_else(|e| e.into_inner());
-            std::mem::replace(&mut *guard, Arc::new(new))
-        };
+        let old = self.begin_replacement(new);
+        self.finish_replacement(&old);
+    }
+
+    /// Swaps in `new`; from now on, new events go to the retry buffer.
+    fn begin_replacement(&self, new: BaseProducer<Context>) -> Arc<BaseProducer<Context>> {
+        let core = &*self.core;
+        core.replacing.store(true, Ordering::Release);
+        core.retrying.fetch_add(1, Ordering::AcqRel);
+        let mut guard = self.producer.write().unwrap_or_else(|e| e.into_inner());
+        std::mem::replace(&mut *guard, Arc::new(new))
+    }
+
+    /// Purges `old` and puts its records in the retry buffer, in front of
+    /// the events published since `begin_replacement`, all in publish order.
+    fn finish_replacement(&self, old: &BaseProducer<Context>) {
+        let core = &*self.core;
         old.purge(PurgeConfig::default().queue().inflight());
-        // Runs the purged records' callbacks, which buffer them.
+        // Runs the purged records' callbacks, which collect them in `purged`.
         let _ = old.flush(Duration::from_secs(1));
+        let purged = std::mem::take(&mut *core.purged.lock().unwrap_or_else(|e| e.into_inner()));
+        {
+            let mut q = core.lock_retry();
+            let n = purged.len();
+            let mut all: Vec<Pending> = purged.into_iter().chain(q.items.drain(..)).collect();
+            // Stable: equal times keep the purged (older) records first.
+            all.sort_by_key(|p| p.published_at);
+            q.bytes += all.iter().take(n).map(Pending::size).sum::<usize>();
+            q.items = all.into();
+            core.retrying.fetch_add(n, Ordering::AcqRel);
+            core.counters.retried.fetch_add(n as u64, Ordering::Relaxed);
+        }
+        // Records still held by `old` (not purged within the flush) reach
+        // the retry buffer's back when it is dropped.
+        core.replacing.store(false, Ordering::Release);
+        core.retrying.fetch_sub(1, Ordering::AcqRel);
     }
 
     /// Moves the retry buffer, oldest first, into librdkafka's queue until
     /// it is full; gives up events older than the time-to-live.
     fn drain(&self) {
         let core = &*self.core;
+        if core.replacing.load(Ordering::Acquire) {
+            return;
+        }
         loop {
             let batch: Vec<Pending> = {
                 let mut q = core.lock_retry();
@@ -721,7 +762,7 @@ impl ProducerContext for Context {
                     );
                     core.set_available(false, &error.to_string());
                     tracing::debug!(target: "onex_events::kafka", %event_id, %error, "delivery failed; retrying");
-                    core.buffer(Pending {
+                    let pending = Pending {
                         event_id,
                         topic: message.topic().to_owned(),
                         key: message.key().unwrap_or_default().to_vec(),
@@ -729,7 +770,17 @@ impl ProducerContext for Context {
                         headers: message.headers().map(|h| h.detach()),
                         timestamp: message.timestamp().to_millis(),
                         published_at,
-                    });
+                    };
+                    if purged && core.replacing.load(Ordering::Acquire) {
+                        // Kept whatever the buffer's capacity: these events
+                        // were accepted already.
+                        core.purged
+                            .lock()
+                            .unwrap_or_else(|e| e.into_inner())
+                            .push(pending);
+                    } else {
+                        core.buffer(pending);
+                    }
                 }
             }
         }
@@ -804,6 +855,64 @@ pub(crate) fn test_event(event_type: crate::EventType) -> Event {
 mod tests {
     use super::*;
     use crate::EventType;
+
+    /// Events of one key published before, during and after a producer
+    /// replacement reach the cluster in publish order: the old producer's
+    /// purged records go back in front of those published meanwhile.
+    #[test]
+    fn replacing_the_producer_keeps_the_order_of_one_key() {
+        use rdkafka::mocking::MockCluster;
+        use rdkafka::producer::DefaultProducerContext;
+
+        let mock: MockCluster<'static, DefaultProducerContext> = MockCluster::new(1).unwrap();
+        mock.create_topic("replaced", 1, 1).unwrap();
+        let delivered = Arc::new(Mutex::new(Vec::new()));
+        let config = {
+            let delivered = Arc::clone(&delivered);
+            KafkaConfig::new(mock.bootstrap_servers())
+                .topics(TopicRouting::single("replaced"))
+                .on_delivery(move |r: &DeliveryReport| {
+                    assert!(r.outcome.is_delivered(), "{r:?}");
+                    delivered.lock().unwrap().push(r.event_id);
+                })
+        };
+        let sink = KafkaSink::new(config).unwrap();
+        let event_type = EventType::parse("orchestrator.state.changed").unwrap();
+        let correlation = Some(Uuid::new_v4());
+        let mut ids = Vec::new();
+        let mut publish = |n: usize| {
+            for _ in 0..n {
+                let mut event = test_event(event_type);
+                event.correlation_id = correlation;
+                ids.push(event.event_id);
+                sink.publish(event);
+            }
+        };
+        publish(5);
+        sink.flush(Duration::from_secs(10)).unwrap();
+        // Queued in the old producer: the broker is down.
+        mock.broker_down(1).unwrap();
+        publish(20);
+        let shared = &*sink.shared;
+        let context = Context {
+            core: Arc::clone(&shared.core),
+        };
+        let old =
+            shared.begin_replacement(shared.client_config.create_with_context(context).unwrap());
+        publish(20);
+        shared.finish_replacement(&old);
+        drop(old);
+        publish(20);
+        mock.broker_up(1).unwrap();
+        sink.flush(Duration::from_secs(30)).unwrap();
+        let stats = sink.stats();
+        assert_eq!(stats.delivered, 65, "{stats:?}");
+        assert!(
+            stats.retried >= 20,
+            "the old producer's records were purged: {stats:?}"
+        );
+        assert_eq!(*delivered.lock().unwrap(), ids);
+    }
 
     /// The window of `Shared::recycle` between swapping the producer and
     /// purging the old one: the events are in neither the retry buffer nor
