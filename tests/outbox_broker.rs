@@ -377,6 +377,7 @@ fn an_event_that_keeps_failing_moves_to_the_dead_letter_table() {
             new_state: "b".to_owned(),
             transition_reason: reason,
         },
+        trace_parent: None,
     };
     let big = event("x".repeat(5_000));
     let big_id = big.event_id.to_string();

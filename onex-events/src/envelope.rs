@@ -6,6 +6,7 @@ use crate::event_type::EventType;
 use crate::node::NodeIdentity;
 use crate::payload::Payload;
 use crate::timestamp::Timestamp;
+use crate::trace_parent::TraceParent;
 use serde::ser::{SerializeStruct, Serializer};
 use serde::Serialize;
 use std::sync::Arc;
@@ -40,6 +41,9 @@ pub struct Event {
     pub node: Arc<NodeIdentity>,
     /// The event-specific data.
     pub payload: Payload,
+    /// The W3C trace context the event was published in, if any: sent as
+    /// the `traceparent` record header, never in the envelope JSON.
+    pub trace_parent: Option<TraceParent>,
 }
 
 impl Event {
@@ -203,6 +207,7 @@ mod tests {
                 instance_id: Uuid::new_v4(),
             }),
             payload,
+            trace_parent: None,
         }
     }
 

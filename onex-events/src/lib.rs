@@ -64,6 +64,7 @@ mod payload;
 mod publisher;
 pub mod sink;
 mod timestamp;
+mod trace_parent;
 
 pub use catalog::{all_event_types, catalogs, Catalog};
 pub use correlation::{Correlation, CorrelationExt, InCorrelation};
@@ -77,6 +78,7 @@ pub use publisher::Publisher;
 pub use sink::kafka::{KafkaConfig, KafkaSink};
 pub use sink::{LogSink, Recorder, Sink, StdoutSink};
 pub use timestamp::Timestamp;
+pub use trace_parent::{TraceParent, TraceParentError};
 
 /// Marks a node's inherent `impl` block as an ONEX node.
 ///

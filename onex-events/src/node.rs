@@ -8,6 +8,7 @@ use crate::event_type::EventType;
 use crate::payload::Payload;
 use crate::publisher::Publisher;
 use crate::timestamp::Timestamp;
+use crate::trace_parent::TraceParent;
 use std::sync::Arc;
 use uuid::Uuid;
 
@@ -232,6 +233,19 @@ impl NodeContext {
         correlation: Option<Correlation>,
         payload: Payload,
     ) -> Uuid {
+        self.emit_traced(event_type, correlation, TraceParent::current(), payload)
+    }
+
+    /// [`NodeContext::emit`] with the trace context given (an operation's
+    /// events all carry the one in scope when it started).
+    #[inline]
+    pub(crate) fn emit_traced(
+        &self,
+        event_type: EventType,
+        correlation: Option<Correlation>,
+        trace_parent: Option<TraceParent>,
+        payload: Payload,
+    ) -> Uuid {
         let correlation = correlation.or_else(Correlation::current);
         let event_id = Uuid::new_v4();
         self.inner.publisher.publish(Event {
@@ -242,6 +256,7 @@ impl NodeContext {
             causation_id: correlation.and_then(|c| c.causation_id),
             node: Arc::clone(&self.inner.identity),
             payload,
+            trace_parent,
         });
         event_id
     }

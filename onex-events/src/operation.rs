@@ -9,6 +9,7 @@ use crate::event_type::EventType;
 use crate::node::NodeContext;
 use crate::outcome::Outcome;
 use crate::payload::{ArgSpec, Captured, ErrorInfo, Input, Payload, ResultSummary};
+use crate::trace_parent::TraceParent;
 use pin_project_lite::pin_project;
 use std::any::Any;
 use std::borrow::Cow;
@@ -44,6 +45,8 @@ pub struct OperationGuard<'a> {
     ctx: Cow<'a, NodeContext>,
     op: &'static OperationDescriptor,
     scope: Correlation,
+    /// The trace context in scope at the start, on every event.
+    trace_parent: Option<TraceParent>,
     start: Instant,
     done: bool,
 }
@@ -70,12 +73,14 @@ impl<'a> OperationGuard<'a> {
         let start = Instant::now();
         let parent = Correlation::current();
         let correlation_id = parent.map_or_else(Uuid::new_v4, |p| p.correlation_id);
-        let started_id = ctx.emit(
+        let trace_parent = TraceParent::current();
+        let started_id = ctx.emit_traced(
             op.started,
             Some(Correlation {
                 correlation_id,
                 causation_id: parent.and_then(|p| p.causation_id),
             }),
+            trace_parent,
             Payload::Started {
                 operation: op.operation,
                 input,
@@ -88,6 +93,7 @@ impl<'a> OperationGuard<'a> {
                 correlation_id,
                 causation_id: Some(started_id),
             },
+            trace_parent,
             start,
             done: false,
         }
@@ -127,7 +133,8 @@ impl<'a> OperationGuard<'a> {
                 },
             ),
         };
-        self.ctx.emit(event_type, Some(self.scope), payload);
+        self.ctx
+            .emit_traced(event_type, Some(self.scope), self.trace_parent, payload);
     }
 
     fn fail(&mut self, error: ErrorInfo) {
@@ -136,9 +143,10 @@ impl<'a> OperationGuard<'a> {
         }
         self.done = true;
         let execution_time_ms = self.elapsed_ms();
-        self.ctx.emit(
+        self.ctx.emit_traced(
             self.op.failed,
             Some(self.scope),
+            self.trace_parent,
             Payload::Failed {
                 operation: self.op.operation,
                 execution_time_ms,

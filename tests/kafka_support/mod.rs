@@ -44,6 +44,7 @@ pub fn event(node: &Arc<NodeIdentity>, correlation: Uuid, seq: usize) -> Event {
             new_state: "b".to_owned(),
             transition_reason: seq.to_string(),
         },
+        trace_parent: None,
     }
 }
 

@@ -12,6 +12,9 @@
 //! | `content-type`     | `application/json`                                     |
 //! | `ce_correlationid` | `correlation_id`, when set                             |
 //! | `ce_causationid`   | `metadata.causation_id`, when set                      |
+//! | `traceparent`      | W3C Trace Context of the event, when one was in scope (see [`TraceParent`]) |
+//!
+//! [`TraceParent`]: crate::TraceParent
 
 use crate::envelope::Event;
 use crate::NodeIdentity;
@@ -34,6 +37,8 @@ pub const CONTENT_TYPE: &str = "content-type";
 pub const CORRELATION_ID: &str = "ce_correlationid";
 /// `ce_causationid` (CloudEvents extension).
 pub const CAUSATION_ID: &str = "ce_causationid";
+/// `traceparent` (W3C Trace Context).
+pub const TRACEPARENT: &str = "traceparent";
 
 /// The CloudEvents binary-mode headers of `event`.
 pub fn cloudevents_headers(event: &Event) -> OwnedHeaders {
@@ -68,6 +73,10 @@ pub(crate) fn cloudevents_headers_with_source(event: &Event, source: &str) -> Ow
             CAUSATION_ID,
             c.hyphenated().encode_lower(&mut buf).as_bytes(),
         ));
+    }
+    if let Some(tp) = &event.trace_parent {
+        let mut buf = [0; 55];
+        headers = headers.insert(header(TRACEPARENT, tp.encode(&mut buf).as_bytes()));
     }
     headers
 }
@@ -149,6 +158,7 @@ mod tests {
             json["metadata"]["causation_id"].as_str()
         );
         assert_eq!(get(&h, SOURCE), Some("/onex/svc/node-1"));
+        assert_eq!(get(&h, TRACEPARENT), None);
         assert_eq!(event_id(Some(&h)), Some(event.event_id));
     }
 
@@ -163,5 +173,18 @@ mod tests {
         assert_eq!(get(&h, CORRELATION_ID), None);
         assert_eq!(get(&h, CAUSATION_ID), None);
         assert_eq!(get(&h, SOURCE), Some("/onex/svc/a%2Fb%3Fc%25"));
+    }
+
+    #[test]
+    fn traceparent_header_carries_the_trace_context() {
+        let text = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
+        let mut event = test_event(EventType::parse("orchestrator.state.changed").unwrap());
+        event.trace_parent = Some(text.parse().unwrap());
+        let h = cloudevents_headers(&event);
+        assert_eq!(get(&h, TRACEPARENT), Some(text));
+        assert!(
+            !event.to_json().to_string().contains("4bf92f35"),
+            "not in the envelope"
+        );
     }
 }

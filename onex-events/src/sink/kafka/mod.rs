@@ -848,6 +848,7 @@ pub(crate) fn test_event(event_type: crate::EventType) -> Event {
             new_state: "b".to_owned(),
             transition_reason: "test".to_owned(),
         },
+        trace_parent: None,
     }
 }
 
