@@ -4,7 +4,8 @@
 //!   publishing through `KafkaSink`, against raw
 //!   `rdkafka::producer::BaseProducer` sending the same bytes with the same
 //!   keys (captured from the same operations), without and with the
-//!   sink's CloudEvents headers (those built beforehand, untimed);
+//!   sink's CloudEvents headers (their text prepared beforehand, untimed;
+//!   the `OwnedHeaders` built at each send, as `send` consumes them);
 //! - the same at a paced 10,000 events/s;
 //! - the duration of an annotated operation with a no-op sink, with
 //!   `KafkaSink` and the broker up, and with the broker down.
@@ -26,7 +27,8 @@
 //!
 //! `BENCH_EVENTS` sets the number of events of the max-rate runs (default
 //! 200,000: 100,000 operations of two events each). `BENCH_PROFILE=sink`
-//! (or `raw`, `headers`) runs only that max-rate case, for a profiler.
+//! (or `raw`, `headers`) runs only that max-rate case, for a profiler;
+//! `BENCH_PROFILE=latency` only the operation durations.
 
 use futures::task::noop_waker_ref;
 use onex_events::sink::kafka::headers::cloudevents_headers;
@@ -35,7 +37,7 @@ use onex_events::sink::kafka::rdkafka::admin::{
 };
 use onex_events::sink::kafka::rdkafka::client::{ClientContext, DefaultClientContext};
 use onex_events::sink::kafka::rdkafka::error::{KafkaError, RDKafkaErrorCode};
-use onex_events::sink::kafka::rdkafka::message::OwnedHeaders;
+use onex_events::sink::kafka::rdkafka::message::{Header, Headers, OwnedHeaders};
 use onex_events::sink::kafka::rdkafka::producer::{
     BaseProducer, BaseRecord, DeliveryResult, Producer, ProducerContext,
 };
@@ -154,11 +156,14 @@ fn main() {
     // The bytes and keys of the operations' events, for the raw producers.
     let captured = capture(n);
     let raw_input: Vec<(Vec<u8>, Vec<u8>)> = captured.iter().map(raw_record).collect();
+    let raw_headers: Vec<Vec<(String, Vec<u8>)>> = captured.iter().map(header_text).collect();
     let bytes = raw_input.iter().map(|(p, _)| p.len()).sum::<usize>() / n;
-    let settings = KafkaConfig::new(bootstrap.as_str());
+    let settings = sink_config(&bootstrap, &topic);
+    let extra = extra_properties();
     let shared: Vec<(&str, &str)> = SHARED_PROPERTIES
         .iter()
         .filter_map(|k| settings.get(k).map(|v| (*k, v)))
+        .chain(extra.iter().map(|(k, v)| (k.as_str(), v.as_str())))
         .collect();
     println!(
         "kafka bench: {n} events ({} annotated operations), ~{bytes} bytes of JSON each, \
@@ -168,12 +173,20 @@ fn main() {
     println!("librdkafka settings of every producer: {shared:?}\n");
 
     if let Ok(case) = std::env::var("BENCH_PROFILE") {
+        if case == "latency" {
+            operation_latency(&bootstrap, &topic);
+            return;
+        }
         let run = match case.as_str() {
             "raw" => run_raw(&bootstrap, &topic, &shared, &raw_input, None, None),
-            "headers" => {
-                let headers = captured.iter().map(cloudevents_headers).collect();
-                run_raw(&bootstrap, &topic, &shared, &raw_input, None, Some(headers))
-            }
+            "headers" => run_raw(
+                &bootstrap,
+                &topic,
+                &shared,
+                &raw_input,
+                None,
+                Some(&raw_headers),
+            ),
             _ => run_sink(&bootstrap, &topic, n, None).0,
         };
         println!("{case}: {:.0} events/s", run.rate);
@@ -183,7 +196,6 @@ fn main() {
     let mut results: [Vec<Run>; 5] = Default::default();
     let mut sink_stats = Vec::new();
     for _ in 0..rounds {
-        let headers = captured.iter().map(cloudevents_headers).collect();
         results[0].push(run_raw(&bootstrap, &topic, &shared, &raw_input, None, None));
         results[1].push(run_raw(
             &bootstrap,
@@ -191,7 +203,7 @@ fn main() {
             &shared,
             &raw_input,
             None,
-            Some(headers),
+            Some(&raw_headers),
         ));
         let (run, stats) = run_sink(&bootstrap, &topic, n, None);
         results[2].push(run);
@@ -259,17 +271,20 @@ fn main() {
     let p95: Vec<String> = results[4].iter().map(|r| fmt(r.latency[1])).collect();
     let raw_p95: Vec<String> = results[3].iter().map(|r| fmt(r.latency[1])).collect();
     println!("p95 at 10k/s per round: KafkaSink {p95:?}, raw {raw_p95:?}");
+    operation_latency(&bootstrap, &topic);
+}
 
-    // The duration of an annotated operation (two events) at 5,000
-    // operations/s: no-op sink, Kafka up, Kafka down.
+/// The duration of an annotated operation (two events) at 5,000
+/// operations/s: no-op sink, Kafka up, Kafka down.
+fn operation_latency(bootstrap: &str, topic: &str) {
     let down_addr = {
         let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         l.local_addr().unwrap().to_string()
     };
     let ops = 25_000;
     let noop = op_cost(Publisher::new(Noop), ops);
-    let up = op_cost(sink_publisher(&bootstrap, &topic), ops);
-    let down = op_cost(sink_publisher(&down_addr, &topic), ops);
+    let up = op_cost(sink_publisher(bootstrap, topic), ops);
+    let down = op_cost(sink_publisher(&down_addr, topic), ops);
     println!("\n| annotated operation (2 events), 5k ops/s | p50 | p99 | p99.9 |");
     println!("|---|---:|---:|---:|");
     for (name, c) in [
@@ -404,15 +419,32 @@ fn raw_record(e: &Event) -> (Vec<u8>, Vec<u8>) {
     (payload, key.into_bytes())
 }
 
+/// The text of the sink's CloudEvents headers of `e`.
+fn header_text(e: &Event) -> Vec<(String, Vec<u8>)> {
+    cloudevents_headers(e)
+        .iter()
+        .map(|h| (h.key.to_owned(), h.value.unwrap_or_default().to_vec()))
+        .collect()
+}
+
+fn owned_headers(text: &[(String, Vec<u8>)]) -> OwnedHeaders {
+    text.iter()
+        .fold(OwnedHeaders::new_with_capacity(text.len()), |h, (key, value)| {
+            h.insert(Header {
+                key,
+                value: Some(value),
+            })
+        })
+}
+
 fn run_raw(
     bootstrap: &str,
     topic: &str,
     shared: &[(&str, &str)],
     input: &[(Vec<u8>, Vec<u8>)],
     rate: Option<u64>,
-    headers: Option<Vec<OwnedHeaders>>,
+    headers: Option<&[Vec<(String, Vec<u8>)>]>,
 ) -> Run {
-    let mut headers = headers.map(Vec::into_iter);
     let acks = Acks::new(input.len());
     let mut config = ClientConfig::new();
     config.set("bootstrap.servers", bootstrap);
@@ -454,7 +486,7 @@ fn run_raw(
         let mut record = BaseRecord::with_opaque_to(topic, sent_at)
             .payload(&payload[..])
             .key(&key[..]);
-        record.headers = headers.as_mut().and_then(Iterator::next);
+        record.headers = headers.map(|h| owned_headers(&h[i]));
         loop {
             match producer.send(record) {
                 Ok(()) => break,
@@ -474,7 +506,21 @@ fn run_raw(
 }
 
 fn sink_config(bootstrap: &str, topic: &str) -> KafkaConfig {
-    KafkaConfig::new(bootstrap).topics(TopicRouting::single(topic))
+    extra_properties()
+        .into_iter()
+        .fold(KafkaConfig::new(bootstrap), |c, (k, v)| c.property(k, v))
+        .topics(TopicRouting::single(topic))
+}
+
+/// `BENCH_PROPERTIES=k=v,k=v`: librdkafka properties set on every producer
+/// of the run, raw and sink alike (to compare settings).
+fn extra_properties() -> Vec<(String, String)> {
+    std::env::var("BENCH_PROPERTIES")
+        .unwrap_or_default()
+        .split(',')
+        .filter_map(|kv| kv.split_once('='))
+        .map(|(k, v)| (k.trim().to_owned(), v.trim().to_owned()))
+        .collect()
 }
 
 fn sink_publisher(bootstrap: &str, topic: &str) -> Publisher {
