@@ -428,13 +428,15 @@ fn header_text(e: &Event) -> Vec<(String, Vec<u8>)> {
 }
 
 fn owned_headers(text: &[(String, Vec<u8>)]) -> OwnedHeaders {
-    text.iter()
-        .fold(OwnedHeaders::new_with_capacity(text.len()), |h, (key, value)| {
+    text.iter().fold(
+        OwnedHeaders::new_with_capacity(text.len()),
+        |h, (key, value)| {
             h.insert(Header {
                 key,
                 value: Some(value),
             })
-        })
+        },
+    )
 }
 
 fn run_raw(
