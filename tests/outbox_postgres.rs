@@ -368,3 +368,178 @@ fn a_relay_stopped_or_killed_mid_way_is_taken_over() {
         records.len()
     );
 }
+
+/// A `state.changed` event of its own key whose `transition_reason` is
+/// `reason` (a long one makes a record too large for a small
+/// `message.max.bytes`).
+fn event_with_reason(reason: String) -> onex_events::Event {
+    let mut e = event(&node("pg-dead"), Uuid::new_v4(), 0);
+    if let onex_events::Payload::StateChanged {
+        transition_reason, ..
+    } = &mut e.payload
+    {
+        *transition_reason = reason;
+    }
+    e
+}
+
+#[test]
+fn an_event_that_keeps_failing_is_dead_lettered_with_its_error() {
+    let (Some(url), Some(bootstrap)) = (postgres_url(), bootstrap()) else {
+        return;
+    };
+    let url = fresh_database(&url, "dead");
+    let topic = unique_topic("outbox-pg-dead");
+    create_topic(&bootstrap, &topic, 1);
+    let sink = PgOutboxSink::open(
+        &url,
+        OutboxConfig::new("")
+            .kafka(
+                KafkaConfig::new(bootstrap.clone())
+                    .topics(TopicRouting::single(&topic))
+                    .property("message.max.bytes", "2000"),
+            )
+            .idle_poll(Duration::from_millis(20))
+            .max_attempts(3)
+            .backoff(Duration::from_millis(10), Duration::from_millis(50)),
+    )
+    .unwrap();
+    let small_1 = event_with_reason("small-1".to_owned());
+    let big = event_with_reason("x".repeat(5_000));
+    let small_2 = event_with_reason("small-2".to_owned());
+    let small_ids: HashSet<String> = [&small_1, &small_2]
+        .iter()
+        .map(|e| e.event_id.to_string())
+        .collect();
+    let big_id = big.event_id.to_string();
+    sink.publish(small_1);
+    sink.publish(big);
+    sink.publish(small_2);
+    sink.flush(Duration::from_secs(60))
+        .unwrap_or_else(|e| panic!("drain: {e}; {:?}", sink.stats()));
+
+    let stats = sink.stats().unwrap();
+    assert_eq!(
+        (stats.committed, stats.delivered, stats.pending, stats.dead),
+        (3, 2, 0, 1),
+        "{stats}"
+    );
+    // Every process sees the same totals.
+    assert_eq!(second_stats(&url), stats);
+    let dead = client(&url)
+        .query(
+            "SELECT id::text, attempts, last_error, type FROM onex_outbox_dead",
+            &[],
+        )
+        .unwrap();
+    assert_eq!(dead.len(), 1);
+    let (id, attempts, error, event_type): (String, i32, Option<String>, String) = (
+        dead[0].get(0),
+        dead[0].get(1),
+        dead[0].get(2),
+        dead[0].get(3),
+    );
+    assert_eq!(id, big_id);
+    assert_eq!(attempts, 3);
+    assert_eq!(event_type, "orchestrator.state.changed");
+    let error = error.expect("the dead letter keeps its error");
+    assert!(!error.is_empty());
+    // Moved, not copied: the outbox no longer holds it.
+    let left: i64 = client(&url)
+        .query_one(
+            "SELECT count(*) FROM onex_outbox WHERE id = $1::text::uuid",
+            &[&big_id],
+        )
+        .unwrap()
+        .get(0);
+    assert_eq!(left, 0);
+    // The event behind it on the table was not held up by it.
+    let records = consume_ids(&bootstrap, &topic, &small_ids, Duration::from_secs(30));
+    let arrived: HashSet<String> = records
+        .iter()
+        .filter_map(|r| r.json["event_id"].as_str().map(str::to_owned))
+        .collect();
+    assert_eq!(arrived, small_ids);
+    println!("postgres outbox: {stats}; dead letter after {attempts} attempts: {error}");
+}
+
+#[test]
+fn delivered_rows_are_deleted_after_the_retention_period() {
+    let (Some(url), Some(bootstrap)) = (postgres_url(), bootstrap()) else {
+        return;
+    };
+    let url = fresh_database(&url, "retention");
+    let topic = unique_topic("outbox-pg-retention");
+    create_topic(&bootstrap, &topic, 3);
+    let retention = Duration::from_secs(2);
+    let sink =
+        PgOutboxSink::open(&url, relay_config(&bootstrap, &topic).retention(retention)).unwrap();
+    commit_events(&sink, &keys(10), 5);
+    wait_drained(&sink, Duration::from_secs(30));
+    let drained = Instant::now();
+    let delivered_rows = |url: &str| -> i64 {
+        client(url)
+            .query_one("SELECT count(*) FROM onex_outbox WHERE status = 1", &[])
+            .unwrap()
+            .get(0)
+    };
+    // Kept, marked delivered, within the retention period.
+    assert!(
+        delivered_rows(&url) > 0,
+        "deleted before the retention period"
+    );
+    let deadline = drained + retention + Duration::from_secs(15);
+    loop {
+        let rows: i64 = client(&url)
+            .query_one("SELECT count(*) FROM onex_outbox", &[])
+            .unwrap()
+            .get(0);
+        if rows == 0 {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{rows} rows left {:?} after draining",
+            drained.elapsed()
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let gone_after = drained.elapsed();
+    // The totals survive the deletes.
+    let stats = sink.stats().unwrap();
+    assert_eq!(
+        (stats.committed, stats.delivered, stats.pending, stats.dead),
+        (50, 50, 0, 0),
+        "{stats}"
+    );
+    assert_eq!(second_stats(&url), stats);
+    println!(
+        "postgres outbox, retention {retention:?}: every delivered row deleted {:.2}s after \
+         draining; {stats}",
+        gone_after.as_secs_f64()
+    );
+}
+
+#[test]
+fn without_retention_delivered_rows_are_deleted_at_once() {
+    let (Some(url), Some(bootstrap)) = (postgres_url(), bootstrap()) else {
+        return;
+    };
+    let url = fresh_database(&url, "noretention");
+    let topic = unique_topic("outbox-pg-noretention");
+    create_topic(&bootstrap, &topic, 3);
+    let sink = PgOutboxSink::open(
+        &url,
+        relay_config(&bootstrap, &topic).retention(Duration::ZERO),
+    )
+    .unwrap();
+    commit_events(&sink, &keys(10), 5);
+    wait_drained(&sink, Duration::from_secs(30));
+    assert!(pending_ids(&url).is_empty(), "delivered rows are not kept");
+    let stats = sink.stats().unwrap();
+    assert_eq!(
+        (stats.committed, stats.delivered, stats.pending, stats.dead),
+        (50, 50, 0, 0),
+        "{stats}"
+    );
+}
