@@ -45,7 +45,13 @@ impl Publisher {
     /// [`OutboxSink`](crate::outbox::OutboxSink) configured by
     /// [`OutboxConfig::from_env`](crate::outbox::OutboxConfig::from_env):
     /// each event committed to the SQLite file `ONEX_OUTBOX_PATH` before
-    /// the operation returns, then relayed to Kafka.
+    /// the operation returns, then relayed to Kafka. When `ONEX_OUTBOX_URL`
+    /// is set (a `postgres://…` or `postgresql://…` URL; it takes precedence
+    /// over `ONEX_OUTBOX_PATH`), a `PgOutboxSink` (module
+    /// `outbox::postgres`) on that database instead, with the same
+    /// settings; that needs the `outbox-postgres` feature: without it the
+    /// outbox is unavailable, as below (the events are not written to the
+    /// SQLite file instead).
     ///
     /// Never fails, like publishing itself: a Kafka configuration that
     /// cannot be used (or `KAFKA_BOOTSTRAP_SERVERS` set without the `kafka`
@@ -53,7 +59,9 @@ impl Publisher {
     /// unreachable cluster is not a configuration error: the Kafka sink
     /// keeps events until it returns. An outbox that cannot be opened is
     /// logged at `ERROR` and reported by [`Publisher::last_error`]; its
-    /// events are logged in full and counted.
+    /// events are logged in full and counted. The same holds for an
+    /// `ONEX_OUTBOX_URL` that is not a PostgreSQL URL, or one given to a
+    /// build without `outbox-postgres`.
     pub fn from_env() -> Self {
         let servers = std::env::var("KAFKA_BOOTSTRAP_SERVERS").unwrap_or_default();
         #[cfg(feature = "outbox")]
@@ -65,9 +73,7 @@ impl Publisher {
                 return Publisher::stdout();
             }
             return match crate::outbox::OutboxConfig::from_env() {
-                Ok(config) => {
-                    Publisher::new(crate::outbox::OutboxSink::open_or_unavailable(config))
-                }
+                Ok(config) => crate::outbox::open_from_env(config),
                 Err(error) => {
                     tracing::error!(%error, "cannot configure the outbox; publishing events to stdout instead");
                     Publisher::stdout()

@@ -12,7 +12,14 @@ pub mod env {
     /// to the outbox (the seed's name).
     pub const USE_OUTBOX_PATTERN: &str = "USE_OUTBOX_PATTERN";
     /// The SQLite file; default `onex-outbox.db` in the working directory.
+    /// Ignored when [`URL`] is set.
     pub const PATH: &str = "ONEX_OUTBOX_PATH";
+    /// A PostgreSQL outbox instead of the SQLite file: a `postgres://…` or
+    /// `postgresql://…` URL (no TLS), opened with `PgOutboxSink::open`
+    /// when onex-events is built with the feature `outbox-postgres`.
+    /// Without that feature the outbox is unavailable (logged at `ERROR`,
+    /// see [`Publisher::from_env`](crate::Publisher::from_env)).
+    pub const URL: &str = "ONEX_OUTBOX_URL";
     /// Seconds delivered rows are kept before they are deleted (default 3600).
     pub const RETENTION_SECS: &str = "ONEX_OUTBOX_RETENTION_SECS";
     /// Topic that also receives dead-lettered events (default: none).
@@ -27,6 +34,50 @@ pub fn enabled_in_env() -> bool {
             "1" | "true" | "yes" | "on"
         )
     })
+}
+
+/// Where the environment puts the outbox.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Location {
+    /// The SQLite file of [`OutboxConfig::path`].
+    Sqlite,
+    /// The PostgreSQL database at this URL.
+    Postgres(String),
+}
+
+/// Whether `s` is a PostgreSQL URL (`postgres://` or `postgresql://`).
+fn is_postgres_url(s: &str) -> bool {
+    let lower = s.trim_start().to_ascii_lowercase();
+    lower.starts_with("postgres://") || lower.starts_with("postgresql://")
+}
+
+/// The outbox location given the values of [`env::URL`] and [`env::PATH`]:
+/// PostgreSQL when `url` is set, the SQLite file otherwise. A `url` that
+/// is not a PostgreSQL URL, or a PostgreSQL URL in `path` (a SQLite file
+/// name), is an error. Values are never echoed: a URL may hold a password.
+pub(crate) fn location(url: Option<&str>, path: Option<&str>) -> Result<Location, OutboxError> {
+    fn set(v: Option<&str>) -> Option<&str> {
+        v.map(str::trim).filter(|v| !v.is_empty())
+    }
+    match (set(url), set(path)) {
+        (Some(url), _) if is_postgres_url(url) => Ok(Location::Postgres(url.to_owned())),
+        (Some(_), _) => Err(OutboxError::InvalidEnv {
+            name: env::URL,
+            reason: "expected a postgres:// or postgresql:// URL",
+        }),
+        (None, Some(path)) if is_postgres_url(path) => Err(OutboxError::InvalidEnv {
+            name: env::PATH,
+            reason: "holds a PostgreSQL URL; set ONEX_OUTBOX_URL instead (ONEX_OUTBOX_PATH names a SQLite file)",
+        }),
+        (None, _) => Ok(Location::Sqlite),
+    }
+}
+
+/// [`location`] of the process environment.
+pub(crate) fn location_in_env() -> Result<Location, OutboxError> {
+    let url = std::env::var(env::URL).ok();
+    let path = std::env::var(env::PATH).ok();
+    location(url.as_deref(), path.as_deref())
 }
 
 /// How durable a commit is (SQLite's `PRAGMA synchronous` in WAL mode).
@@ -98,6 +149,8 @@ impl OutboxConfig {
     /// Reads `ONEX_OUTBOX_PATH`, `ONEX_OUTBOX_RETENTION_SECS`,
     /// `ONEX_OUTBOX_DEAD_LETTER_TOPIC` and the Kafka variables of
     /// [`KafkaConfig::from_env`] (which requires `KAFKA_BOOTSTRAP_SERVERS`).
+    /// `ONEX_OUTBOX_URL` (a PostgreSQL outbox) is read by
+    /// [`Publisher::from_env`](crate::Publisher::from_env), not here.
     pub fn from_env() -> Result<Self, OutboxError> {
         let var = |name: &str| std::env::var(name).ok().filter(|v| !v.trim().is_empty());
         let path = var(env::PATH).unwrap_or_else(|| "onex-outbox.db".to_owned());
@@ -202,5 +255,44 @@ impl OutboxConfig {
     /// The SQLite file.
     pub fn path(&self) -> &Path {
         &self.path
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_outbox_url_picks_postgresql_and_the_path_sqlite() {
+        let pg = "postgres://app@db:5432/app";
+        assert_eq!(location(None, None).unwrap(), Location::Sqlite);
+        assert_eq!(
+            location(Some("  "), Some("o.db")).unwrap(),
+            Location::Sqlite
+        );
+        assert_eq!(
+            location(Some(pg), Some("o.db")).unwrap(),
+            Location::Postgres(pg.to_owned())
+        );
+        assert_eq!(
+            location(Some(" PostgreSQL://h/db "), None).unwrap(),
+            Location::Postgres("PostgreSQL://h/db".to_owned())
+        );
+    }
+
+    #[test]
+    fn an_outbox_url_that_is_not_postgresql_is_an_error_that_hides_it() {
+        let err = location(Some("mysql://root:secret@h/db"), None).unwrap_err();
+        assert!(
+            matches!(err, OutboxError::InvalidEnv { name, .. } if name == env::URL),
+            "{err}"
+        );
+        assert!(!err.to_string().contains("secret"), "{err}");
+        let err = location(None, Some("postgres://u:secret@h/db")).unwrap_err();
+        assert!(
+            matches!(err, OutboxError::InvalidEnv { name, .. } if name == env::PATH),
+            "{err}"
+        );
+        assert!(!err.to_string().contains("secret"), "{err}");
     }
 }

@@ -80,6 +80,22 @@ pub enum OutboxError {
         /// The newest version this crate knows.
         supported: u32,
     },
+    /// An outbox variable of the environment cannot be used (its value is
+    /// not repeated: it may hold a password).
+    #[error("outbox: {name}: {reason}")]
+    InvalidEnv {
+        /// The variable.
+        name: &'static str,
+        /// What is wrong.
+        reason: &'static str,
+    },
+    /// `ONEX_OUTBOX_URL` names a PostgreSQL outbox, but onex-events was
+    /// built without the feature `outbox-postgres`.
+    #[error(
+        "outbox: ONEX_OUTBOX_URL names a PostgreSQL outbox, but onex-events was built without \
+         the `outbox-postgres` feature"
+    )]
+    PostgresNotEnabled,
     /// The Kafka configuration of the relay was rejected.
     #[error("outbox relay: {0}")]
     Kafka(#[from] crate::sink::kafka::KafkaConfigError),

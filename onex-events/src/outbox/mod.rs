@@ -40,7 +40,8 @@
 //!   ([`OutboxStats::not_committed`]); the operation's result never changes.
 //! - **Switching it on**: per node, give that node's context a
 //!   `Publisher::new(OutboxSink::open(config)?)`; globally, set
-//!   `USE_OUTBOX_PATTERN=true` (and `ONEX_OUTBOX_PATH`) for
+//!   `USE_OUTBOX_PATTERN=true` (and `ONEX_OUTBOX_PATH`, or
+//!   `ONEX_OUTBOX_URL=postgres://…` for the PostgreSQL outbox) for
 //!   [`Publisher::from_env`](crate::Publisher::from_env).
 //!
 //! One relay per outbox file: SQLite serves one host; run the relay in the
@@ -81,6 +82,7 @@ mod transaction;
 
 pub use self::config::{enabled_in_env, env, Durability, OutboxConfig};
 pub use self::error::OutboxError;
+pub(crate) use self::sink::open_from_env;
 pub use self::sink::OutboxSink;
 pub use self::stats::OutboxStats;
 /// The `rusqlite` crate the outbox is built on, for transactional use.

@@ -3,7 +3,7 @@
 //! to the outbox, so every event of an annotated operation is durable
 //! before the operation returns (see the [module documentation](super)).
 
-use super::config::OutboxConfig;
+use super::config::{location_in_env, Location, OutboxConfig};
 use super::relay::Relay;
 use super::row::Row;
 use super::sqlite_relay::SqliteRelayStore;
@@ -14,6 +14,7 @@ use crate::envelope::Event;
 use crate::event_type::Stage;
 use crate::sink::kafka::TopicRouting;
 use crate::sink::{Sink, SinkError};
+use crate::Publisher;
 use std::fmt;
 use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -89,25 +90,31 @@ impl OutboxSink {
     pub fn open_or_unavailable(config: OutboxConfig) -> OutboxSink {
         match OutboxSink::open(config.clone()) {
             Ok(sink) => sink,
-            Err(error) => {
-                tracing::error!(
-                    target: "onex_events::outbox",
-                    %error,
-                    "cannot open the outbox; events will be logged, not delivered"
-                );
-                OutboxSink {
-                    inner: Arc::new(Inner {
-                        routing: routing(&config),
-                        has_relay: false,
-                        _committer: None,
-                        _relay: None,
-                        backend: Backend::Unavailable {
-                            error: Arc::new(error),
-                            not_committed: AtomicU64::new(0),
-                        },
-                    }),
-                }
-            }
+            Err(error) => OutboxSink::unavailable(&config, error),
+        }
+    }
+
+    /// The sink of an outbox that could not be opened because of `error`:
+    /// logs `error` once at `ERROR`, then logs and counts every event it
+    /// receives. The fallback of every outbox [`Publisher::from_env`] cannot
+    /// open (SQLite or PostgreSQL).
+    pub(crate) fn unavailable(config: &OutboxConfig, error: OutboxError) -> OutboxSink {
+        tracing::error!(
+            target: "onex_events::outbox",
+            %error,
+            "cannot open the outbox; events will be logged, not delivered"
+        );
+        OutboxSink {
+            inner: Arc::new(Inner {
+                routing: routing(config),
+                has_relay: false,
+                _committer: None,
+                _relay: None,
+                backend: Backend::Unavailable {
+                    error: Arc::new(error),
+                    not_committed: AtomicU64::new(0),
+                },
+            }),
         }
     }
 
@@ -170,6 +177,35 @@ impl OutboxSink {
             }
         }
     }
+}
+
+/// The outbox publisher of [`Publisher::from_env`] for `config`: the
+/// PostgreSQL outbox when `ONEX_OUTBOX_URL` names one, the SQLite file
+/// otherwise. Never fails: an outbox that cannot be opened (or a PostgreSQL
+/// URL without the feature `outbox-postgres`) gives the unavailable sink of
+/// [`OutboxSink::open_or_unavailable`].
+pub(crate) fn open_from_env(config: OutboxConfig) -> Publisher {
+    match location_in_env() {
+        Ok(Location::Sqlite) => Publisher::new(OutboxSink::open_or_unavailable(config)),
+        Ok(Location::Postgres(url)) => open_postgres(&url, config),
+        Err(error) => Publisher::new(OutboxSink::unavailable(&config, error)),
+    }
+}
+
+#[cfg(feature = "outbox-postgres")]
+fn open_postgres(url: &str, config: OutboxConfig) -> Publisher {
+    match super::postgres::PgOutboxSink::open(url, config.clone()) {
+        Ok(sink) => Publisher::new(sink),
+        Err(error) => Publisher::new(OutboxSink::unavailable(&config, error)),
+    }
+}
+
+#[cfg(not(feature = "outbox-postgres"))]
+fn open_postgres(_url: &str, config: OutboxConfig) -> Publisher {
+    Publisher::new(OutboxSink::unavailable(
+        &config,
+        OutboxError::PostgresNotEnabled,
+    ))
 }
 
 fn routing(config: &OutboxConfig) -> TopicRouting {

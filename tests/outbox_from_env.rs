@@ -1,0 +1,168 @@
+//! `Publisher::from_env` in outbox mode (`USE_OUTBOX_PATTERN=true`): where
+//! `ONEX_OUTBOX_URL` puts the outbox. A test binary of its own, because the
+//! tests set process environment variables (one test at a time, under a
+//! lock). The PostgreSQL test runs only when `ONEX_TEST_POSTGRES_URL` is set
+//! (and the feature `outbox-postgres` is on); otherwise it prints that it
+//! was skipped and why. No broker is needed: the tests check commits, not
+//! deliveries.
+//!
+//! ```text
+//! url=$(scripts/postgres-dev.sh start 15432) && export "$url"
+//! cargo test --features outbox-postgres --test outbox_from_env -- --nocapture
+//! cargo test --features outbox --test outbox_from_env   # without the PostgreSQL outbox
+//! ```
+#![cfg(feature = "outbox")]
+
+use onex_events::{onex_node, NodeContext, OnexNode, Publisher};
+use std::path::PathBuf;
+use std::sync::Mutex;
+
+#[derive(OnexNode)]
+struct Worker {
+    ctx: NodeContext,
+}
+
+#[onex_node(node_type = "worker", service = "worker")]
+impl Worker {
+    #[onex_operation("work", fields(i))]
+    async fn work(&self, i: u64) -> Result<u64, std::io::Error> {
+        Ok(i + 1)
+    }
+}
+
+fn block_on<F: std::future::Future>(f: F) -> F::Output {
+    tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap()
+        .block_on(f)
+}
+
+/// Serializes the tests that set environment variables.
+static ENV: Mutex<()> = Mutex::new(());
+
+/// A SQLite outbox path in a fresh directory (removed on drop): where the
+/// outbox would go if `ONEX_OUTBOX_URL` were ignored.
+struct TempDir(PathBuf);
+
+impl TempDir {
+    fn new(name: &str) -> Self {
+        let dir = std::env::temp_dir().join(format!(
+            "onex-outbox-env-{name}-{}",
+            &uuid::Uuid::new_v4().simple().to_string()[..8]
+        ));
+        std::fs::create_dir_all(&dir).unwrap();
+        TempDir(dir)
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// `Publisher::from_env()` in outbox mode with `ONEX_OUTBOX_URL=url` (and a
+/// SQLite path in `dir`), the variables removed again afterwards. The
+/// broker is unreachable: nothing is delivered, everything is committed.
+fn from_env_with_url(url: &str, dir: &TempDir) -> Publisher {
+    let _lock = ENV.lock().unwrap_or_else(|e| e.into_inner());
+    let vars = [
+        ("USE_OUTBOX_PATTERN", "true".to_owned()),
+        ("KAFKA_BOOTSTRAP_SERVERS", "127.0.0.1:1".to_owned()),
+        ("ONEX_OUTBOX_PATH", dir.0.join("o.db").display().to_string()),
+        ("ONEX_OUTBOX_URL", url.to_owned()),
+    ];
+    for (name, value) in &vars {
+        std::env::set_var(name, value);
+    }
+    let publisher = Publisher::from_env();
+    for (name, _) in &vars {
+        std::env::remove_var(name);
+    }
+    publisher
+}
+
+/// The operation's result never depends on the outbox.
+fn run_operations(publisher: &Publisher, n: u64) {
+    let worker = Worker {
+        ctx: NodeContext::new::<Worker>(publisher.clone()),
+    };
+    for i in 0..n {
+        assert_eq!(block_on(worker.work(i)).unwrap(), i + 1);
+    }
+}
+
+#[cfg(feature = "outbox-postgres")]
+#[test]
+fn a_postgres_outbox_url_commits_every_event_to_postgresql() {
+    use onex_events::outbox::postgres::postgres::{Client, NoTls};
+
+    let url = match std::env::var("ONEX_TEST_POSTGRES_URL") {
+        Ok(s) if !s.trim().is_empty() => s,
+        _ => {
+            eprintln!(
+                "skipped: ONEX_TEST_POSTGRES_URL is not set; start a server with \
+                 `scripts/postgres-dev.sh start 15432` and export what it prints"
+            );
+            return;
+        }
+    };
+    // A fresh database: the outbox tables are per database.
+    let db = format!(
+        "onex_test_env_{}",
+        &uuid::Uuid::new_v4().simple().to_string()[..8]
+    );
+    Client::connect(&url, NoTls)
+        .expect("connect to ONEX_TEST_POSTGRES_URL")
+        .batch_execute(&format!("CREATE DATABASE {db}"))
+        .expect("create database");
+    let (base, _) = url.rsplit_once('/').expect("a URL ending in /DATABASE");
+    let url = format!("{base}/{db}");
+
+    let dir = TempDir::new("pg");
+    let publisher = from_env_with_url(&url, &dir);
+    assert_eq!(publisher.sink_name(), "outbox-postgres");
+    assert_eq!(publisher.last_error(), None);
+    run_operations(&publisher, 5);
+    // Committed before each operation returned, to PostgreSQL.
+    let types: Vec<String> = Client::connect(&url, NoTls)
+        .unwrap()
+        .query("SELECT type FROM onex_outbox ORDER BY seq", &[])
+        .unwrap()
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+    assert_eq!(types.len(), 10, "{types:?}");
+    assert_eq!(types[..2], ["worker.work.started", "worker.work.completed"]);
+    assert!(
+        !dir.0.join("o.db").exists(),
+        "ONEX_OUTBOX_PATH is not used when ONEX_OUTBOX_URL is set"
+    );
+    println!("Publisher::from_env with ONEX_OUTBOX_URL: 10 events committed to PostgreSQL");
+}
+
+#[cfg(not(feature = "outbox-postgres"))]
+#[test]
+fn without_the_postgres_feature_a_postgres_outbox_url_leaves_the_outbox_unavailable() {
+    let dir = TempDir::new("nopg");
+    let publisher = from_env_with_url("postgres://app:secret@127.0.0.1:1/app", &dir);
+    assert_eq!(publisher.sink_name(), "outbox");
+    let error = publisher.last_error().expect("the outbox is unavailable");
+    assert!(error.contains("outbox-postgres"), "{error}");
+    assert!(!error.contains("secret"), "{error}");
+    run_operations(&publisher, 3);
+    // Not silently sent to the SQLite file instead.
+    assert!(!dir.0.join("o.db").exists());
+}
+
+#[test]
+fn an_outbox_url_that_is_not_postgresql_leaves_the_outbox_unavailable() {
+    let dir = TempDir::new("bad");
+    let publisher = from_env_with_url("mysql://app:secret@127.0.0.1:1/app", &dir);
+    assert_eq!(publisher.sink_name(), "outbox");
+    let error = publisher.last_error().expect("the outbox is unavailable");
+    assert!(error.contains("ONEX_OUTBOX_URL"), "{error}");
+    assert!(!error.contains("secret"), "{error}");
+    run_operations(&publisher, 3);
+    assert!(!dir.0.join("o.db").exists());
+}
