@@ -1,7 +1,7 @@
 //! The PostgreSQL outbox (feature `outbox-postgres`): commits before the
 //! operation returns, transactional use, several relays on one table
-//! delivering each event once in per-key order, and a relay stopped or
-//! killed mid-way. Runs only when `ONEX_TEST_POSTGRES_URL` is set (and,
+//! delivering each event once in per-key order, a relay stopped or killed
+//! mid-way, dead letters and retention. Runs only when `ONEX_TEST_POSTGRES_URL` is set (and,
 //! for the relay tests, `KAFKA_BOOTSTRAP_SERVERS`); otherwise each test
 //! prints that it was skipped and why.
 //!
