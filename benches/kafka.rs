@@ -156,7 +156,7 @@ fn main() {
     // The bytes and keys of the operations' events, for the raw producers.
     let captured = capture(n);
     let raw_input: Vec<(Vec<u8>, Vec<u8>)> = captured.iter().map(raw_record).collect();
-    let raw_headers: Vec<Vec<(String, Vec<u8>)>> = captured.iter().map(header_text).collect();
+    let raw_headers: Vec<HeaderText> = captured.iter().map(header_text).collect();
     let bytes = raw_input.iter().map(|(p, _)| p.len()).sum::<usize>() / n;
     let settings = sink_config(&bootstrap, &topic);
     let extra = extra_properties();
@@ -419,8 +419,11 @@ fn raw_record(e: &Event) -> (Vec<u8>, Vec<u8>) {
     (payload, key.into_bytes())
 }
 
+/// The keys and values of one record's headers.
+type HeaderText = Vec<(String, Vec<u8>)>;
+
 /// The text of the sink's CloudEvents headers of `e`.
-fn header_text(e: &Event) -> Vec<(String, Vec<u8>)> {
+fn header_text(e: &Event) -> HeaderText {
     cloudevents_headers(e)
         .iter()
         .map(|h| (h.key.to_owned(), h.value.unwrap_or_default().to_vec()))
@@ -445,7 +448,7 @@ fn run_raw(
     shared: &[(&str, &str)],
     input: &[(Vec<u8>, Vec<u8>)],
     rate: Option<u64>,
-    headers: Option<&[Vec<(String, Vec<u8>)>]>,
+    headers: Option<&[HeaderText]>,
 ) -> Run {
     let acks = Acks::new(input.len());
     let mut config = ClientConfig::new();
