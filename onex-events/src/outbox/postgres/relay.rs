@@ -79,13 +79,21 @@ impl PgRelayStore {
         Ok(self.client.insert(client))
     }
 
-    /// Runs `f` in the open claim, then commits; rolls back on error.
+    /// True when the claim's connection broke: PostgreSQL rolled the claim
+    /// back and released its key locks, so another relay may hold them now.
+    fn claim_lost(&self) -> bool {
+        self.claiming && self.client.as_ref().is_none_or(Client::is_closed)
+    }
+
+    /// Runs `f` in the open claim (or, when there is none, a transaction
+    /// of its own), then commits; rolls back on error.
     fn finish(
         &mut self,
         what: &'static str,
         f: impl FnOnce(&mut Client) -> Result<usize, postgres::Error>,
     ) -> Result<usize, OutboxError> {
-        let claiming = std::mem::replace(&mut self.claiming, false);
+        let lost = self.claim_lost();
+        let claiming = std::mem::replace(&mut self.claiming, false) && !lost;
         let client = self.client()?;
         if !claiming {
             client
@@ -129,6 +137,23 @@ impl RelayStore for PgRelayStore {
         now: i64,
     ) -> Result<usize, OutboxError> {
         let keep = self.keep;
+        if self.claim_lost() {
+            // Without the key locks, only deliveries are safe to record
+            // (`status = 0` makes marking idempotent); another relay may be
+            // sending the other rows now, and retries or dead letters would
+            // overwrite its work. Those rows stay pending as they are.
+            tracing::warn!(target: "onex_events::outbox", "the outbox claim's connection broke; recording deliveries only");
+            let delivered_only: Vec<Outcome> = outcomes
+                .iter()
+                .map(|o| match o {
+                    Outcome::Delivered => Outcome::Delivered,
+                    _ => Outcome::Unsent,
+                })
+                .collect();
+            return self.finish("recording deliveries", |client| {
+                record(client, rows, &delivered_only, keep, now)
+            });
+        }
         self.finish("recording deliveries", |client| {
             record(client, rows, outcomes, keep, now)
         })
@@ -294,4 +319,88 @@ fn record(
         &[&delivered_count, &dead],
     )?;
     Ok(usize::try_from(delivered).unwrap_or(usize::MAX))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::outbox::row::Row;
+    use crate::sink::kafka::{test_event, TopicRouting};
+    use crate::EventType;
+    use std::time::{Duration, Instant};
+
+    /// A claim whose connection broke records deliveries only, in a
+    /// transaction of its own: its key locks are gone, and another relay
+    /// may be sending the other rows.
+    #[test]
+    fn a_claim_whose_connection_broke_records_deliveries_only() {
+        let Some(url) = std::env::var("ONEX_TEST_POSTGRES_URL")
+            .ok()
+            .filter(|u| !u.trim().is_empty())
+        else {
+            eprintln!("skipped: ONEX_TEST_POSTGRES_URL is not set (scripts/postgres-dev.sh)");
+            return;
+        };
+        let db = format!(
+            "onex_test_lost_{}",
+            &uuid::Uuid::new_v4().simple().to_string()[..8]
+        );
+        let mut admin = connect(&url).unwrap();
+        admin
+            .batch_execute(&format!("CREATE DATABASE {db}"))
+            .unwrap();
+        let url = format!("{}/{db}", url.rsplit_once('/').unwrap().0);
+
+        let (store, mut writer) = PgStore::open(&url).unwrap();
+        let event_type = EventType::parse("orchestrator.state.changed").unwrap();
+        let rows: Vec<Row> = (0..2)
+            .map(|_| Row::encode(&test_event(event_type), &TopicRouting::default()).unwrap())
+            .collect();
+        let mut tx = writer.transaction().unwrap();
+        super::super::store::insert_rows(&mut tx, &rows).unwrap();
+        tx.commit().unwrap();
+
+        let mut relay = PgRelayStore::new(Arc::new(store), true).unwrap();
+        let claimed = relay.claim(10).unwrap();
+        assert_eq!(claimed.len(), 2);
+        let pid: i32 = relay
+            .client
+            .as_mut()
+            .unwrap()
+            .query_one("SELECT pg_backend_pid()", &[])
+            .unwrap()
+            .get(0);
+        writer
+            .execute("SELECT pg_terminate_backend($1)", &[&pid])
+            .unwrap();
+        // The client notices when it next talks to the server.
+        let deadline = Instant::now() + Duration::from_secs(5);
+        let client = relay.client.as_mut().unwrap();
+        while !client.is_closed() {
+            assert!(Instant::now() < deadline, "the connection was not closed");
+            let _ = client.simple_query("SELECT 1");
+            std::thread::sleep(Duration::from_millis(10));
+        }
+
+        let outcomes = [
+            Outcome::Delivered,
+            Outcome::Retry {
+                attempts: 1,
+                next_attempt_at: 0,
+                error: "boom".to_owned(),
+            },
+        ];
+        let batch: Vec<&Pending> = claimed.iter().collect();
+        assert_eq!(relay.record(&batch, &outcomes, 1).unwrap(), 1);
+        let state: Vec<(i16, i32)> = writer
+            .query("SELECT status, attempts FROM onex_outbox ORDER BY seq", &[])
+            .unwrap()
+            .iter()
+            .map(|r| (r.get(0), r.get(1)))
+            .collect();
+        assert_eq!(state, [(1, 0), (0, 0)]);
+        // Not left inside a transaction: a new claim works.
+        assert_eq!(relay.claim(10).unwrap().len(), 1);
+        relay.release().unwrap();
+    }
 }
