@@ -137,21 +137,46 @@ fn record_chunk(
     keep: bool,
     now: i64,
 ) -> rusqlite::Result<usize> {
+    // Delivered rows with consecutive `seq`s (no other row can lie between
+    // them) are marked, or deleted, by ranges: one statement per run.
     let mut mark = tx.prepare_cached(
-        "UPDATE onex_outbox SET status = 1, delivered_at = ?2, last_error = NULL
-         WHERE seq = ?1 AND status = 0",
+        "UPDATE onex_outbox SET status = 1, delivered_at = ?3, last_error = NULL
+         WHERE seq BETWEEN ?1 AND ?2 AND status = 0",
     )?;
-    let mut delete = tx.prepare_cached("DELETE FROM onex_outbox WHERE seq = ?1 AND status = 0")?;
+    let mut delete =
+        tx.prepare_cached("DELETE FROM onex_outbox WHERE seq BETWEEN ?1 AND ?2 AND status = 0")?;
+    let mut run: Option<(i64, i64)> = None;
+    let mut delivered = 0usize;
+    let mut flush = |run: &mut Option<(i64, i64)>| -> rusqlite::Result<()> {
+        if let Some((first, last)) = run.take() {
+            delivered += if keep {
+                mark.execute(params![first, last, now])?
+            } else {
+                delete.execute(params![first, last])?
+            };
+        }
+        Ok(())
+    };
+    for (row, outcome) in rows.iter().zip(outcomes) {
+        if *outcome != Outcome::Delivered {
+            continue;
+        }
+        match &mut run {
+            Some((_, last)) if row.seq == *last + 1 => *last = row.seq,
+            _ => {
+                flush(&mut run)?;
+                run = Some((row.seq, row.seq));
+            }
+        }
+    }
+    flush(&mut run)?;
     let mut retry = tx.prepare_cached(
         "UPDATE onex_outbox SET attempts = ?2, next_attempt_at = ?3, last_error = ?4
          WHERE seq = ?1",
     )?;
-    let mut delivered = 0usize;
     let mut dead = 0usize;
     for (row, outcome) in rows.iter().zip(outcomes) {
         match outcome {
-            Outcome::Delivered if keep => delivered += mark.execute(params![row.seq, now])?,
-            Outcome::Delivered => delivered += delete.execute([row.seq])?,
             Outcome::Retry {
                 attempts,
                 next_attempt_at,
@@ -163,8 +188,8 @@ fn record_chunk(
                 dead_letter(tx, row.seq, *attempts, error, now)?;
                 dead += 1;
             }
-            // Sent again later.
-            Outcome::Unsent => {}
+            // Done above, or sent again later.
+            Outcome::Delivered | Outcome::Unsent => {}
         }
     }
     bump(tx, "delivered", delivered)?;
@@ -212,4 +237,74 @@ fn dead_letter(
     tx.prepare_cached("DELETE FROM onex_outbox WHERE seq = ?1")?
         .execute([seq])?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::outbox::row::Row;
+    use crate::outbox::schema;
+    use crate::sink::kafka::{test_event, TopicRouting};
+    use crate::EventType;
+
+    fn outbox(rows: usize) -> (Connection, Vec<Pending>) {
+        let mut conn = Connection::open_in_memory().unwrap();
+        schema::migrate(&mut conn).unwrap().unwrap();
+        let event_type = EventType::parse("orchestrator.state.changed").unwrap();
+        for _ in 0..rows {
+            let row = Row::encode(&test_event(event_type), &TopicRouting::default()).unwrap();
+            row.insert(&conn).unwrap();
+        }
+        let pending = fetch(&conn, rows).unwrap();
+        (conn, pending)
+    }
+
+    fn statuses(conn: &Connection) -> Vec<(i64, i64, i64)> {
+        let mut stmt = conn
+            .prepare("SELECT seq, status, attempts FROM onex_outbox ORDER BY seq")
+            .unwrap();
+        let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)));
+        rows.unwrap().map(Result::unwrap).collect()
+    }
+
+    /// Runs of delivered rows are marked by range, never touching a row
+    /// between them that was not sent (blocked by its key's backoff) or
+    /// failed.
+    #[test]
+    fn delivered_ranges_skip_rows_not_delivered() {
+        let (conn, pending) = outbox(6);
+        let retry = Outcome::Retry {
+            attempts: 1,
+            next_attempt_at: 0,
+            error: "e".to_owned(),
+        };
+        // Row 4 was not sent (blocked); row 3 failed.
+        let sent: Vec<&Pending> = [0, 1, 2, 4, 5].iter().map(|&i| &pending[i]).collect();
+        let outcomes = [
+            Outcome::Delivered,
+            Outcome::Delivered,
+            retry,
+            Outcome::Delivered,
+            Outcome::Delivered,
+        ];
+        let delivered = record_chunk(&conn, &sent, &outcomes, true, 7).unwrap();
+        assert_eq!(delivered, 4);
+        assert_eq!(
+            statuses(&conn),
+            [
+                (1, 1, 0),
+                (2, 1, 0),
+                (3, 0, 1),
+                (4, 0, 0),
+                (5, 1, 0),
+                (6, 1, 0)
+            ]
+        );
+        // Without retention, delivered rows are deleted, by the same ranges.
+        let (conn, pending) = outbox(4);
+        let sent: Vec<&Pending> = [0, 1, 3].iter().map(|&i| &pending[i]).collect();
+        let outcomes = [Outcome::Delivered, Outcome::Delivered, Outcome::Delivered];
+        assert_eq!(record_chunk(&conn, &sent, &outcomes, false, 7).unwrap(), 3);
+        assert_eq!(statuses(&conn), [(3, 0, 0)]);
+    }
 }
