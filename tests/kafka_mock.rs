@@ -254,3 +254,74 @@ fn publisher_over_kafka_sink_flushes_through_the_seam() {
     );
     assert_eq!(records.len(), 10);
 }
+
+/// A `tracing` writer into a shared buffer.
+#[derive(Clone, Default)]
+struct LogCapture(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl std::io::Write for LogCapture {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+#[test]
+fn events_published_while_unavailable_are_logged_with_their_envelope_then_delivered() {
+    let topic = unique_topic("fallback-log");
+    let mock = cluster(&topic);
+    mock.broker_down(1).unwrap();
+    let reports = Reports::default();
+    let sink = KafkaSink::new(reports.attach(config(&mock.bootstrap_servers(), &topic))).unwrap();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while sink.stats().available {
+        assert!(
+            Instant::now() < deadline,
+            "the sink never saw the broker down"
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    }
+
+    let logs = LogCapture::default();
+    let subscriber = tracing_subscriber::fmt()
+        .with_writer({
+            let logs = logs.clone();
+            move || logs.clone()
+        })
+        .with_ansi(false)
+        .finish();
+    let ids = tracing::subscriber::with_default(subscriber, || publish(&sink, 2, 5));
+    let logged = String::from_utf8(logs.0.lock().unwrap().clone()).unwrap();
+    let fallback: Vec<&str> = logged
+        .lines()
+        .filter(|l| l.contains("Kafka unavailable, logging orchestrator.state.changed event"))
+        .collect();
+    assert_eq!(fallback.len(), ids.len(), "{logged}");
+    for id in &ids {
+        let line = fallback
+            .iter()
+            .find(|l| l.contains(&format!("event_id={id}")))
+            .unwrap_or_else(|| panic!("event {id} not logged"));
+        assert!(line.contains(r#"envelope={"envelope_version":"#), "{line}");
+    }
+    assert_eq!(sink.stats().fallback_logged, ids.len() as u64);
+
+    mock.broker_up(1).unwrap();
+    sink.flush(Duration::from_secs(30))
+        .expect("flush after the broker returned");
+    let records = consume(
+        &mock.bootstrap_servers(),
+        &topic,
+        ids.len(),
+        Duration::from_secs(30),
+    );
+    assert_all_delivered(&ids, &reports, &records);
+    assert_ordered_per_key(&records);
+    for r in &records {
+        assert_headers_match(r);
+    }
+}

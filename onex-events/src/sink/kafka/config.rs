@@ -215,14 +215,17 @@ impl KafkaConfig {
     }
 
     /// How many events the retry buffer holds while the cluster cannot take
-    /// them (librdkafka's own queue, `queue.buffering.max.messages`, comes
-    /// first). Beyond it, events are counted as overflowed and reported.
+    /// them, besides librdkafka's own queue
+    /// (`queue.buffering.max.messages`), into which the sink moves them as
+    /// room allows. Beyond both, events are counted as overflowed and
+    /// reported.
     pub fn buffer_capacity(mut self, events: usize) -> Self {
         self.buffer_capacity = events;
         self
     }
 
-    /// The retry buffer's limit in bytes of envelope JSON.
+    /// The retry buffer's limit in bytes of envelope JSON (an event the
+    /// sink has not serialized yet counts as 1 KiB).
     pub fn buffer_max_bytes(mut self, bytes: usize) -> Self {
         self.buffer_max_bytes = bytes;
         self

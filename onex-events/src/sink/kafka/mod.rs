@@ -13,11 +13,14 @@
 //! - **Delivery**: `enable.idempotence=true` and `acks=all` by default, so
 //!   librdkafka's retries neither lose nor duplicate nor reorder records.
 //! - **Degradation**: `publish` only enqueues. While the cluster is
-//!   unreachable, records wait in librdkafka's queue
-//!   (`queue.buffering.max.messages`, default 100,000) and then in the
-//!   sink's bounded retry buffer ([`KafkaConfig::buffer_capacity`]); each
-//!   event published meanwhile is also logged through `tracing` (target
-//!   `onex_events::event`, the seed's "Kafka unavailable" fallback). They
+//!   unreachable, an event joins the sink's bounded retry buffer
+//!   ([`KafkaConfig::buffer_capacity`]) as it is, and the sink's delivery
+//!   thread serializes it and moves it into librdkafka's queue
+//!   (`queue.buffering.max.messages`, default 100,000) as room allows, so
+//!   an operation pays about a microsecond per event for a broker that is
+//!   down; each event published meanwhile is also logged through `tracing`
+//!   (target `onex_events::event`, the seed's "Kafka unavailable"
+//!   fallback). They
 //!   are delivered when the cluster returns. What cannot be kept is counted
 //!   ([`KafkaSink::stats`]), logged with its event id and reported to the
 //!   [`KafkaConfig::on_delivery`] listener: nothing is dropped silently.
@@ -89,6 +92,8 @@ struct Shared {
     core: Arc<Core>,
     routing: TopicRouting,
     stop: AtomicBool,
+    /// Held while moving the retry buffer into librdkafka.
+    draining: Mutex<()>,
 }
 
 /// State shared with librdkafka's callbacks.
@@ -127,18 +132,39 @@ struct RetryQueue {
 /// An event held by the sink, with everything needed to send it again.
 struct Pending {
     event_id: Uuid,
+    /// Nanoseconds since `Core::epoch` when it was published.
+    published_at: usize,
+    body: Body,
+}
+
+enum Body {
+    /// Not encoded yet: the delivery thread encodes it when it sends it,
+    /// so that a publish behind the retry buffer (or while the cluster is
+    /// unavailable) costs the operation next to nothing.
+    Event(Box<Event>),
+    Encoded(Encoded),
+}
+
+/// A record's parts, as librdkafka takes them.
+struct Encoded {
     topic: String,
     key: Vec<u8>,
     payload: Vec<u8>,
     headers: Option<OwnedHeaders>,
     timestamp: Option<i64>,
-    /// Nanoseconds since `Core::epoch` when it was published.
-    published_at: usize,
 }
+
+/// What an event not encoded yet counts for against
+/// [`KafkaConfig::buffer_max_bytes`] (about its encoded size, headers
+/// included).
+const UNENCODED_SIZE: usize = 1024;
 
 impl Pending {
     fn size(&self) -> usize {
-        self.payload.len() + self.key.len() + self.topic.len()
+        match &self.body {
+            Body::Event(_) => UNENCODED_SIZE,
+            Body::Encoded(e) => e.payload.len() + e.key.len() + e.topic.len(),
+        }
     }
 }
 
@@ -213,6 +239,7 @@ impl KafkaSink {
             core,
             routing: config.topics.clone(),
             stop: AtomicBool::new(false),
+            draining: Mutex::new(()),
         });
         let worker = {
             let shared = Arc::clone(&shared);
@@ -257,14 +284,15 @@ impl Sink for KafkaSink {
         let core = &*shared.core;
         let published_at = core.now();
         Counters::bump(&core.counters.published);
+        let event_id = event.event_id;
         let sent = SCRATCH.with(|scratch| match scratch.try_borrow_mut() {
-            Ok(mut scratch) => shared.send_event(&event, &mut scratch, published_at),
+            Ok(mut scratch) => shared.send_event(event, &mut scratch, published_at),
             // Re-entered from a callback on this thread: fresh buffers.
-            Err(_) => shared.send_event(&event, &mut Scratch::default(), published_at),
+            Err(_) => shared.send_event(event, &mut Scratch::default(), published_at),
         });
         if let Err(error) = sent {
             let outcome = Outcome::Failed { error };
-            core.settle(&core.counters.failed, event.event_id, outcome, published_at);
+            core.settle(&core.counters.failed, event_id, outcome, published_at);
         }
     }
 
@@ -317,64 +345,88 @@ impl Sink for KafkaSink {
 impl Shared {
     /// Serializes and enqueues `event`; buffers it when librdkafka cannot
     /// take it now. `Err` for an event that can never be sent.
+    ///
+    /// While the cluster is unavailable, or events wait in the retry
+    /// buffer, `event` joins the buffer with its headers still to build:
+    /// the delivery thread builds and enqueues them, so an operation pays
+    /// for little more than its JSON when the broker is down.
     fn send_event(
         &self,
-        event: &Event,
+        event: Event,
         scratch: &mut Scratch,
         published_at: usize,
     ) -> Result<(), String> {
         let core = &*self.core;
+        let available = core.available.load(Ordering::Relaxed);
+        if !available || core.retrying.load(Ordering::Acquire) > 0 {
+            if !available {
+                core.log_fallback(&event);
+            }
+            let pending = Pending {
+                event_id: event.event_id,
+                published_at,
+                body: Body::Event(Box::new(event)),
+            };
+            if let Err(pending) = core.try_buffer(pending) {
+                // Full: move what librdkafka's queue takes now (the cost
+                // falls on the publisher only here), then keep it or
+                // count it as overflowed.
+                self.drain();
+                core.buffer(pending);
+            }
+            return Ok(());
+        }
         scratch.payload.clear();
         event
             .write_json(&mut scratch.payload)
             .map_err(|e| format!("cannot serialize the envelope: {e}"))?;
-        self.routing.write_topic(event, &mut scratch.topic);
+        self.routing.write_topic(&event, &mut scratch.topic);
         let mut uuid_text = Uuid::encode_buffer();
-        let key: &[u8] = match event.partition_key() {
-            PartitionKey::Correlation(id) => {
-                id.hyphenated().encode_lower(&mut uuid_text).as_bytes()
-            }
-            PartitionKey::Node(node_id) => node_id.as_bytes(),
-        };
+        let key = record_key(&event, &mut uuid_text);
         let timestamp = Some(event.timestamp.as_datetime().timestamp_millis());
-        let headers = headers::cloudevents_headers_with_source(event, scratch.source(&event.node));
-        if !core.available.load(Ordering::Relaxed) {
-            core.log_fallback(event, &scratch.payload);
-        }
-        if core.retrying.load(Ordering::Acquire) == 0 {
-            let mut record = BaseRecord::with_opaque_to(&scratch.topic, published_at)
-                .key(key)
-                .payload(&scratch.payload[..])
-                .headers(headers);
-            record.timestamp = timestamp;
-            match self.producer().send(record) {
-                Ok(()) => return Ok(()),
-                Err((KafkaError::MessageProduction(RDKafkaErrorCode::QueueFull), record)) => {
-                    // librdkafka's queue is full: keep it in ours.
-                    core.buffer(Pending {
-                        event_id: event.event_id,
+        let headers = headers::cloudevents_headers_with_source(&event, scratch.source(&event.node));
+        let mut record = BaseRecord::with_opaque_to(&scratch.topic, published_at)
+            .key(key)
+            .payload(&scratch.payload[..])
+            .headers(headers);
+        record.timestamp = timestamp;
+        match self.producer().send(record) {
+            Ok(()) => Ok(()),
+            Err((KafkaError::MessageProduction(RDKafkaErrorCode::QueueFull), record)) => {
+                // librdkafka's queue is full: keep it in ours.
+                core.buffer(Pending {
+                    event_id: event.event_id,
+                    published_at,
+                    body: Body::Encoded(Encoded {
                         topic: scratch.topic.clone(),
                         key: key.to_vec(),
                         payload: scratch.payload.clone(),
                         headers: record.headers,
                         timestamp,
-                        published_at,
-                    });
-                    return Ok(());
-                }
-                Err((e, _)) => return Err(e.to_string()),
+                    }),
+                });
+                Ok(())
             }
+            Err((e, _)) => Err(e.to_string()),
         }
-        core.buffer(Pending {
-            event_id: event.event_id,
-            topic: scratch.topic.clone(),
-            key: key.to_vec(),
-            payload: scratch.payload.clone(),
-            headers: Some(headers),
-            timestamp,
-            published_at,
-        });
-        Ok(())
+    }
+
+    /// `event` as a record, for the retry buffer's way to librdkafka.
+    fn encode(&self, event: &Event) -> Result<Encoded, String> {
+        let mut payload = Vec::with_capacity(640);
+        event
+            .write_json(&mut payload)
+            .map_err(|e| format!("cannot serialize the envelope: {e}"))?;
+        let mut topic = String::new();
+        self.routing.write_topic(event, &mut topic);
+        let mut uuid_text = Uuid::encode_buffer();
+        Ok(Encoded {
+            topic,
+            key: record_key(event, &mut uuid_text).to_vec(),
+            payload,
+            headers: Some(headers::cloudevents_headers(event)),
+            timestamp: Some(event.timestamp.as_datetime().timestamp_millis()),
+        })
     }
 
     /// The delivery thread: runs librdkafka's callbacks and re-enqueues the
@@ -488,6 +540,9 @@ impl Shared {
         if core.replacing.load(Ordering::Acquire) {
             return;
         }
+        // One drainer at a time (the delivery thread, or a publisher
+        // facing a full buffer), so the buffer's order is kept.
+        let _draining = self.draining.lock().unwrap_or_else(|e| e.into_inner());
         loop {
             let batch: Vec<Pending> = {
                 let mut q = core.lock_retry();
@@ -510,11 +565,28 @@ impl Shared {
                     );
                     continue;
                 }
-                let mut record = BaseRecord::with_opaque_to(&p.topic, p.published_at)
-                    .key(&p.key[..])
-                    .payload(&p.payload[..]);
-                record.headers = p.headers;
-                record.timestamp = p.timestamp;
+                let (event_id, published_at) = (p.event_id, p.published_at);
+                let encoded = match p.body {
+                    Body::Encoded(e) => e,
+                    Body::Event(event) => match self.encode(&event) {
+                        Ok(e) => e,
+                        Err(error) => {
+                            let outcome = Outcome::Failed { error };
+                            core.settle_retry(
+                                &core.counters.failed,
+                                event_id,
+                                outcome,
+                                published_at,
+                            );
+                            continue;
+                        }
+                    },
+                };
+                let mut record = BaseRecord::with_opaque_to(&encoded.topic, published_at)
+                    .key(&encoded.key[..])
+                    .payload(&encoded.payload[..]);
+                record.headers = encoded.headers;
+                record.timestamp = encoded.timestamp;
                 let sent = self.producer().send(record);
                 match sent {
                     Ok(()) => {
@@ -523,7 +595,11 @@ impl Shared {
                     Err((KafkaError::MessageProduction(RDKafkaErrorCode::QueueFull), record)) => {
                         // Still full: put this one and the rest back in front.
                         let headers = record.headers;
-                        let p = Pending { headers, ..p };
+                        let p = Pending {
+                            event_id,
+                            published_at,
+                            body: Body::Encoded(Encoded { headers, ..encoded }),
+                        };
                         let mut q = core.lock_retry();
                         for p in rest.rev().chain(std::iter::once(p)) {
                             q.bytes += p.size();
@@ -535,9 +611,9 @@ impl Shared {
                         let error = e.to_string();
                         core.settle_retry(
                             &core.counters.failed,
-                            p.event_id,
+                            event_id,
                             Outcome::Failed { error },
-                            p.published_at,
+                            published_at,
                         );
                     }
                 }
@@ -562,11 +638,7 @@ impl Core {
 
     /// Keeps `p` in the retry buffer, or counts it as overflowed.
     fn buffer(&self, p: Pending) {
-        let mut q = self.lock_retry();
-        let full = self.retrying.load(Ordering::Acquire) >= self.capacity
-            || q.bytes + p.size() > self.max_bytes;
-        if full {
-            drop(q);
+        if let Err(p) = self.try_buffer(p) {
             let (event_id, published_at) = (p.event_id, p.published_at);
             self.settle(
                 &self.counters.overflowed,
@@ -574,12 +646,22 @@ impl Core {
                 Outcome::Overflowed,
                 published_at,
             );
-            return;
+        }
+    }
+
+    /// Keeps `p` in the retry buffer; gives it back when the buffer is full.
+    fn try_buffer(&self, p: Pending) -> Result<(), Pending> {
+        let mut q = self.lock_retry();
+        let full = self.retrying.load(Ordering::Acquire) >= self.capacity
+            || q.bytes + p.size() > self.max_bytes;
+        if full {
+            return Err(p);
         }
         Counters::bump(&self.counters.retried);
         self.retrying.fetch_add(1, Ordering::AcqRel);
         q.bytes += p.size();
         q.items.push_back(p);
+        Ok(())
     }
 
     /// Gives up an event taken from the retry buffer.
@@ -628,19 +710,24 @@ impl Core {
     }
 
     /// The seed's fallback: the event logged while Kafka is unavailable.
-    fn log_fallback(&self, event: &Event, payload: &[u8]) {
+    fn log_fallback(&self, event: &Event) {
         if !self.fallback_log {
             return;
         }
         Counters::bump(&self.counters.fallback_logged);
-        tracing::info!(
-            target: "onex_events::event",
-            event_type = %event.event_type,
-            event_id = %event.event_id,
-            envelope = %String::from_utf8_lossy(payload),
-            "Kafka unavailable, logging {} event",
-            event.event_type
-        );
+        if tracing::enabled!(target: "onex_events::event", tracing::Level::INFO) {
+            let mut envelope = Vec::with_capacity(640);
+            // Our own types always serialize; a failure leaves it empty.
+            let _ = event.write_json(&mut envelope);
+            tracing::info!(
+                target: "onex_events::event",
+                event_type = %event.event_type,
+                event_id = %event.event_id,
+                envelope = %String::from_utf8_lossy(&envelope),
+                "Kafka unavailable, logging {} event",
+                event.event_type
+            );
+        }
     }
 
     fn set_available(&self, available: bool, reason: &str) {
@@ -651,6 +738,15 @@ impl Core {
                 tracing::warn!(target: "onex_events::kafka", reason, "Kafka unavailable; events are logged and kept until it returns");
             }
         }
+    }
+}
+
+/// The record key of `event`: its correlation id (hyphenated text, written
+/// into `buf`), or its node id for an event without one.
+fn record_key<'a>(event: &'a Event, buf: &'a mut [u8; 45]) -> &'a [u8] {
+    match event.partition_key() {
+        PartitionKey::Correlation(id) => id.hyphenated().encode_lower(buf).as_bytes(),
+        PartitionKey::Node(node_id) => node_id.as_bytes(),
     }
 }
 
@@ -764,12 +860,14 @@ impl ProducerContext for Context {
                     tracing::debug!(target: "onex_events::kafka", %event_id, %error, "delivery failed; retrying");
                     let pending = Pending {
                         event_id,
-                        topic: message.topic().to_owned(),
-                        key: message.key().unwrap_or_default().to_vec(),
-                        payload: message.payload().unwrap_or_default().to_vec(),
-                        headers: message.headers().map(|h| h.detach()),
-                        timestamp: message.timestamp().to_millis(),
                         published_at,
+                        body: Body::Encoded(Encoded {
+                            topic: message.topic().to_owned(),
+                            key: message.key().unwrap_or_default().to_vec(),
+                            payload: message.payload().unwrap_or_default().to_vec(),
+                            headers: message.headers().map(|h| h.detach()),
+                            timestamp: message.timestamp().to_millis(),
+                        }),
                     };
                     if purged && core.replacing.load(Ordering::Acquire) {
                         // Kept whatever the buffer's capacity: these events
@@ -932,6 +1030,13 @@ mod tests {
         let event_type = EventType::parse("orchestrator.state.changed").unwrap();
         for _ in 0..10 {
             sink.publish(test_event(event_type));
+        }
+        // All in the producer's queue (events published once the cluster
+        // was known unreachable go there through the retry buffer).
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while sink.stats().buffered > 0 {
+            assert!(Instant::now() < deadline, "{:?}", sink.stats());
+            std::thread::sleep(Duration::from_millis(5));
         }
         let shared = &*sink.shared;
         let context = Context {
