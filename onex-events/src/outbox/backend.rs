@@ -72,6 +72,9 @@ pub(crate) trait RelayStore: Send + 'static {
     /// how many.
     fn delete_delivered(&mut self, cutoff: i64) -> Result<usize, OutboxError>;
 
+    /// Periodic upkeep between cycles (SQLite: WAL checkpoints).
+    fn housekeeping(&mut self) {}
+
     /// Keeps `error` for the sink's `last_error`.
     fn set_error(&self, error: OutboxError);
 

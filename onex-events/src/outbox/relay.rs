@@ -157,6 +157,7 @@ impl<S: RelayStore> Worker<S> {
             if let Err(error) = self.retention() {
                 tracing::warn!(target: "onex_events::outbox", %error, "deleting delivered outbox rows failed");
             }
+            self.store.housekeeping();
             if !wait.is_zero() && !self.stop.load(Ordering::Acquire) {
                 self.wake.wait(wait);
             }

@@ -1,9 +1,7 @@
 //! The relay's side of the SQLite outbox: reads pending rows on its own
 //! connection, records outcomes through the store's write connection (in
 //! transactions of at most [`RECORD_CHUNK`] rows, so publishers' commits
-//! never wait long for the relay), and checkpoints the WAL on a thread of
-//! its own (a checkpoint syncs the file: tens of milliseconds the relay
-//! would otherwise spend waiting).
+//! never wait long for the relay), and checkpoints the WAL.
 //!
 //! One relay per file: a claim takes no lock, the single relay of the file
 //! is the only one sending.
@@ -14,10 +12,8 @@ use super::store::{self, bump, Store, Wake};
 use super::OutboxError;
 use rusqlite::{params, Connection};
 use std::path::PathBuf;
-use std::sync::mpsc::{self, RecvTimeoutError, Sender};
 use std::sync::Arc;
-use std::thread::JoinHandle;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 /// How often the relay checkpoints the WAL.
 const CHECKPOINT_EVERY: Duration = Duration::from_millis(100);
@@ -31,8 +27,7 @@ pub(crate) struct SqliteRelayStore {
     reader: Connection,
     /// Keep delivered rows (marked) for the retention period, or delete them.
     keep: bool,
-    /// Held for its thread, which stops when the relay store is dropped.
-    _checkpointer: Checkpointer,
+    last_checkpoint: Instant,
 }
 
 impl SqliteRelayStore {
@@ -42,7 +37,7 @@ impl SqliteRelayStore {
             reader: store::connect(config)?,
             store,
             keep: !config.retention.is_zero(),
-            _checkpointer: Checkpointer::spawn(store::connect(config)?)?,
+            last_checkpoint: Instant::now(),
         })
     }
 
@@ -101,65 +96,35 @@ impl RelayStore for SqliteRelayStore {
         }
     }
 
+    /// Copies committed pages from the WAL into the database file, at most
+    /// every [`CHECKPOINT_EVERY`], on the relay's connection: a passive
+    /// checkpoint runs beside the committer's writes instead of inside them.
+    fn housekeeping(&mut self) {
+        if self.last_checkpoint.elapsed() < CHECKPOINT_EVERY {
+            return;
+        }
+        self.last_checkpoint = Instant::now();
+        let result = self
+            .reader
+            .query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |r| {
+                Ok((r.get::<_, i64>(1)?, r.get::<_, i64>(2)?))
+            });
+        match result {
+            Ok((wal, copied)) => {
+                tracing::trace!(target: "onex_events::outbox", wal, copied, "outbox checkpoint")
+            }
+            Err(error) => {
+                tracing::debug!(target: "onex_events::outbox", %error, "outbox checkpoint failed")
+            }
+        }
+    }
+
     fn set_error(&self, error: OutboxError) {
         self.store.set_error(Arc::new(error));
     }
 
     fn wake(&self) -> Arc<Wake> {
         Arc::clone(&self.store.wake)
-    }
-}
-
-/// Copies committed pages from the WAL into the database file every
-/// [`CHECKPOINT_EVERY`], on its own connection and thread: a passive
-/// checkpoint runs beside the committer's writes and the relay's reads
-/// instead of inside them. Stops when dropped.
-struct Checkpointer {
-    stop: Option<Sender<()>>,
-    handle: Option<JoinHandle<()>>,
-}
-
-impl Checkpointer {
-    fn spawn(conn: Connection) -> Result<Checkpointer, OutboxError> {
-        let (stop, stopped) = mpsc::channel::<()>();
-        let handle = std::thread::Builder::new()
-            .name("onex-outbox-checkpoint".to_owned())
-            .spawn(move || {
-                while let Err(RecvTimeoutError::Timeout) = stopped.recv_timeout(CHECKPOINT_EVERY) {
-                    checkpoint(&conn);
-                }
-            })
-            .map_err(|source| OutboxError::Thread {
-                what: "checkpoint",
-                source,
-            })?;
-        Ok(Checkpointer {
-            stop: Some(stop),
-            handle: Some(handle),
-        })
-    }
-}
-
-impl Drop for Checkpointer {
-    fn drop(&mut self) {
-        drop(self.stop.take());
-        if let Some(handle) = self.handle.take() {
-            let _ = handle.join();
-        }
-    }
-}
-
-fn checkpoint(conn: &Connection) {
-    let result = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |r| {
-        Ok((r.get::<_, i64>(1)?, r.get::<_, i64>(2)?))
-    });
-    match result {
-        Ok((wal, copied)) => {
-            tracing::trace!(target: "onex_events::outbox", wal, copied, "outbox checkpoint")
-        }
-        Err(error) => {
-            tracing::debug!(target: "onex_events::outbox", %error, "outbox checkpoint failed")
-        }
     }
 }
 
