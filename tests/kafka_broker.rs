@@ -20,19 +20,6 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 use uuid::Uuid;
 
-fn bootstrap() -> Option<String> {
-    match std::env::var("KAFKA_BOOTSTRAP_SERVERS") {
-        Ok(s) if !s.trim().is_empty() => Some(s),
-        _ => {
-            eprintln!(
-                "SKIPPED: KAFKA_BOOTSTRAP_SERVERS is not set; start a broker with \
-                 `scripts/kafka-dev.sh start` and set KAFKA_BOOTSTRAP_SERVERS=127.0.0.1:9092"
-            );
-            None
-        }
-    }
-}
-
 fn example(name: &str) -> PathBuf {
     let exe = std::env::current_exe().unwrap();
     let dir = exe.parent().and_then(|deps| deps.parent()).unwrap();

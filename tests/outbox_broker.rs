@@ -11,67 +11,22 @@
 #![cfg(feature = "outbox")]
 
 mod kafka_support;
+mod outbox_support;
+
+use outbox_support::{TempDir, Worker};
 
 use kafka_support::{
-    broker, consume_ids, create_topic, free_port, unique_topic, OwnBroker, Record,
+    bootstrap, broker, consume_ids, create_topic, free_port, unique_topic, OwnBroker, Record,
 };
 use onex_events::outbox::rusqlite::Connection;
 use onex_events::outbox::{OutboxConfig, OutboxSink};
 use onex_events::sink::kafka::{KafkaConfig, TopicRouting};
-use onex_events::{
-    onex_node, EventType, NodeContext, NodeIdentity, OnexNode, Payload, Publisher, Sink,
-};
+use onex_events::{EventType, NodeContext, NodeIdentity, Payload, Publisher, Sink};
 use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-
-fn bootstrap() -> Option<String> {
-    match std::env::var("KAFKA_BOOTSTRAP_SERVERS") {
-        Ok(s) if !s.trim().is_empty() => Some(s),
-        _ => {
-            eprintln!(
-                "skipped: KAFKA_BOOTSTRAP_SERVERS is not set; start a broker with \
-                 `scripts/kafka-dev.sh start` and set KAFKA_BOOTSTRAP_SERVERS=127.0.0.1:9092"
-            );
-            None
-        }
-    }
-}
-
-#[derive(OnexNode)]
-struct Worker {
-    ctx: NodeContext,
-}
-
-#[onex_node(node_type = "worker", service = "worker")]
-impl Worker {
-    #[onex_operation("work", fields(i))]
-    async fn work(&self, i: u64) -> Result<u64, std::io::Error> {
-        Ok(i + 1)
-    }
-}
-
-/// A fresh directory, removed on drop.
-struct TempDir(PathBuf);
-
-impl TempDir {
-    fn new(name: &str) -> Self {
-        let dir = std::env::temp_dir().join(format!(
-            "onex-outbox-{name}-{}",
-            &uuid::Uuid::new_v4().simple().to_string()[..8]
-        ));
-        std::fs::create_dir_all(&dir).unwrap();
-        TempDir(dir)
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
 
 /// Every event id ever committed to the outbox at `path` (rows are kept
 /// for the retention period, an hour by default).

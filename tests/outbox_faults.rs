@@ -5,10 +5,13 @@
 //! could not be committed counted.
 #![cfg(feature = "outbox")]
 
+mod outbox_support;
+
 use onex_events::outbox::rusqlite::{Connection, OpenFlags};
 use onex_events::outbox::{OutboxConfig, OutboxError, OutboxSink};
 use onex_events::{onex_node, NodeContext, OnexNode, Publisher};
-use std::path::{Path, PathBuf};
+use outbox_support::{block_on, TempDir};
+use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -35,37 +38,6 @@ fn shop(publisher: Publisher) -> Shop {
             .publisher(publisher)
             .build()
             .unwrap(),
-    }
-}
-
-fn block_on<F: std::future::Future>(f: F) -> F::Output {
-    tokio::runtime::Builder::new_current_thread()
-        .build()
-        .unwrap()
-        .block_on(f)
-}
-
-/// A fresh directory under the target dir, removed on drop.
-struct TempDir(PathBuf);
-
-impl TempDir {
-    fn new(name: &str) -> Self {
-        let dir = std::env::temp_dir().join(format!(
-            "onex-outbox-{name}-{}",
-            &uuid::Uuid::new_v4().simple().to_string()[..8]
-        ));
-        std::fs::create_dir_all(&dir).unwrap();
-        TempDir(dir)
-    }
-
-    fn path(&self, file: &str) -> PathBuf {
-        self.0.join(file)
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
     }
 }
 

@@ -13,53 +13,15 @@
 //! ```
 #![cfg(feature = "outbox")]
 
-use onex_events::{onex_node, NodeContext, OnexNode, Publisher};
-use std::path::PathBuf;
+mod outbox_support;
+
+use outbox_support::{block_on, TempDir, Worker};
+
+use onex_events::{NodeContext, Publisher};
 use std::sync::Mutex;
-
-#[derive(OnexNode)]
-struct Worker {
-    ctx: NodeContext,
-}
-
-#[onex_node(node_type = "worker", service = "worker")]
-impl Worker {
-    #[onex_operation("work", fields(i))]
-    async fn work(&self, i: u64) -> Result<u64, std::io::Error> {
-        Ok(i + 1)
-    }
-}
-
-fn block_on<F: std::future::Future>(f: F) -> F::Output {
-    tokio::runtime::Builder::new_current_thread()
-        .build()
-        .unwrap()
-        .block_on(f)
-}
 
 /// Serializes the tests that set environment variables.
 static ENV: Mutex<()> = Mutex::new(());
-
-/// A SQLite outbox path in a fresh directory (removed on drop): where the
-/// outbox would go if `ONEX_OUTBOX_URL` were ignored.
-struct TempDir(PathBuf);
-
-impl TempDir {
-    fn new(name: &str) -> Self {
-        let dir = std::env::temp_dir().join(format!(
-            "onex-outbox-env-{name}-{}",
-            &uuid::Uuid::new_v4().simple().to_string()[..8]
-        ));
-        std::fs::create_dir_all(&dir).unwrap();
-        TempDir(dir)
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
 
 /// `Publisher::from_env()` in outbox mode with `ONEX_OUTBOX_URL=url` (and a
 /// SQLite path in `dir`), the variables removed again afterwards. The
@@ -97,27 +59,10 @@ fn run_operations(publisher: &Publisher, n: u64) {
 fn a_postgres_outbox_url_commits_every_event_to_postgresql() {
     use onex_events::outbox::postgres::postgres::{Client, NoTls};
 
-    let url = match std::env::var("ONEX_TEST_POSTGRES_URL") {
-        Ok(s) if !s.trim().is_empty() => s,
-        _ => {
-            eprintln!(
-                "skipped: ONEX_TEST_POSTGRES_URL is not set; start a server with \
-                 `scripts/postgres-dev.sh start 15432` and export what it prints"
-            );
-            return;
-        }
+    let Some(url) = outbox_support::postgres_url() else {
+        return;
     };
-    // A fresh database: the outbox tables are per database.
-    let db = format!(
-        "onex_test_env_{}",
-        &uuid::Uuid::new_v4().simple().to_string()[..8]
-    );
-    Client::connect(&url, NoTls)
-        .expect("connect to ONEX_TEST_POSTGRES_URL")
-        .batch_execute(&format!("CREATE DATABASE {db}"))
-        .expect("create database");
-    let (base, _) = url.rsplit_once('/').expect("a URL ending in /DATABASE");
-    let url = format!("{base}/{db}");
+    let url = outbox_support::fresh_database(&url, "env");
 
     let dir = TempDir::new("pg");
     let publisher = from_env_with_url(&url, &dir);

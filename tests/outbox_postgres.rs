@@ -13,79 +13,22 @@
 #![cfg(feature = "outbox-postgres")]
 
 mod kafka_support;
+mod outbox_support;
 
-use kafka_support::{consume_ids, create_topic, event, node, unique_topic, Record};
+use outbox_support::{block_on, fresh_database, postgres_url, Worker};
+
+use kafka_support::{bootstrap, consume_ids, create_topic, event, node, unique_topic, Record};
 use onex_events::outbox::postgres::postgres::{Client, NoTls};
 use onex_events::outbox::postgres::PgOutboxSink;
 use onex_events::outbox::OutboxConfig;
 use onex_events::sink::kafka::{KafkaConfig, TopicRouting};
-use onex_events::{onex_node, NodeContext, OnexNode, Publisher, Sink};
+use onex_events::{NodeContext, Publisher, Sink};
 use std::collections::{HashMap, HashSet};
 use std::time::{Duration, Instant};
 use uuid::Uuid;
 
-fn postgres_url() -> Option<String> {
-    match std::env::var("ONEX_TEST_POSTGRES_URL") {
-        Ok(s) if !s.trim().is_empty() => Some(s),
-        _ => {
-            eprintln!(
-                "skipped: ONEX_TEST_POSTGRES_URL is not set; start a server with \
-                 `scripts/postgres-dev.sh start 15432` and export what it prints"
-            );
-            None
-        }
-    }
-}
-
-fn bootstrap() -> Option<String> {
-    match std::env::var("KAFKA_BOOTSTRAP_SERVERS") {
-        Ok(s) if !s.trim().is_empty() => Some(s),
-        _ => {
-            eprintln!(
-                "skipped: KAFKA_BOOTSTRAP_SERVERS is not set; start a broker with \
-                 `scripts/kafka-dev.sh start` and set KAFKA_BOOTSTRAP_SERVERS=127.0.0.1:9092"
-            );
-            None
-        }
-    }
-}
-
-/// A fresh database per test (the outbox tables are per database).
-fn fresh_database(url: &str, name: &str) -> String {
-    let db = format!(
-        "onex_test_{name}_{}",
-        &Uuid::new_v4().simple().to_string()[..8]
-    );
-    let mut admin = Client::connect(url, NoTls).expect("connect to ONEX_TEST_POSTGRES_URL");
-    admin
-        .batch_execute(&format!("CREATE DATABASE {db}"))
-        .expect("create database");
-    let (base, _) = url.rsplit_once('/').expect("a URL ending in /DATABASE");
-    format!("{base}/{db}")
-}
-
 fn client(url: &str) -> Client {
     Client::connect(url, NoTls).unwrap()
-}
-
-#[derive(OnexNode)]
-struct Worker {
-    ctx: NodeContext,
-}
-
-#[onex_node(node_type = "worker", service = "worker")]
-impl Worker {
-    #[onex_operation("work", fields(i))]
-    async fn work(&self, i: u64) -> Result<u64, std::io::Error> {
-        Ok(i + 1)
-    }
-}
-
-fn block_on<F: std::future::Future>(f: F) -> F::Output {
-    tokio::runtime::Builder::new_current_thread()
-        .build()
-        .unwrap()
-        .block_on(f)
 }
 
 fn pending_ids(url: &str) -> Vec<String> {

@@ -303,3 +303,17 @@ impl Drop for OwnBroker {
             .status();
     }
 }
+
+/// `KAFKA_BOOTSTRAP_SERVERS`, or `None` with the reason printed.
+pub fn bootstrap() -> Option<String> {
+    match std::env::var("KAFKA_BOOTSTRAP_SERVERS") {
+        Ok(s) if !s.trim().is_empty() => Some(s),
+        _ => {
+            eprintln!(
+                "skipped: KAFKA_BOOTSTRAP_SERVERS is not set; start a broker with \
+                 `scripts/kafka-dev.sh start` and set KAFKA_BOOTSTRAP_SERVERS=127.0.0.1:9092"
+            );
+            None
+        }
+    }
+}

@@ -1,0 +1,82 @@
+//! Helpers of the outbox tests: a worker node, a temporary directory, and
+//! the PostgreSQL server the tests need, skipped with the reason printed
+//! when it is not configured (the broker's is in `kafka_support`).
+#![allow(dead_code)]
+
+use onex_events::{onex_node, NodeContext, OnexNode};
+use std::path::PathBuf;
+
+#[derive(OnexNode)]
+pub struct Worker {
+    pub ctx: NodeContext,
+}
+
+#[onex_node(node_type = "worker", service = "worker")]
+impl Worker {
+    #[onex_operation("work", fields(i))]
+    pub async fn work(&self, i: u64) -> Result<u64, std::io::Error> {
+        Ok(i + 1)
+    }
+}
+
+pub fn block_on<F: std::future::Future>(f: F) -> F::Output {
+    tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap()
+        .block_on(f)
+}
+
+/// A fresh directory, removed on drop.
+pub struct TempDir(pub PathBuf);
+
+impl TempDir {
+    pub fn new(name: &str) -> Self {
+        let dir = std::env::temp_dir().join(format!(
+            "onex-outbox-{name}-{}",
+            &uuid::Uuid::new_v4().simple().to_string()[..8]
+        ));
+        std::fs::create_dir_all(&dir).unwrap();
+        TempDir(dir)
+    }
+
+    pub fn path(&self, file: &str) -> PathBuf {
+        self.0.join(file)
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// `ONEX_TEST_POSTGRES_URL`, or `None` with the reason printed.
+pub fn postgres_url() -> Option<String> {
+    match std::env::var("ONEX_TEST_POSTGRES_URL") {
+        Ok(s) if !s.trim().is_empty() => Some(s),
+        _ => {
+            eprintln!(
+                "skipped: ONEX_TEST_POSTGRES_URL is not set; start a server with \
+                 `scripts/postgres-dev.sh start 15432` and export what it prints"
+            );
+            None
+        }
+    }
+}
+
+/// The URL of a fresh database on the server of `url` (the outbox tables
+/// are per database).
+#[cfg(feature = "outbox-postgres")]
+pub fn fresh_database(url: &str, name: &str) -> String {
+    use onex_events::outbox::postgres::postgres::{Client, NoTls};
+    let db = format!(
+        "onex_test_{name}_{}",
+        &uuid::Uuid::new_v4().simple().to_string()[..8]
+    );
+    Client::connect(url, NoTls)
+        .expect("connect to ONEX_TEST_POSTGRES_URL")
+        .batch_execute(&format!("CREATE DATABASE {db}"))
+        .expect("create database");
+    let (base, _) = url.rsplit_once('/').expect("a URL ending in /DATABASE");
+    format!("{base}/{db}")
+}
