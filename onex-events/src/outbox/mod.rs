@@ -69,6 +69,7 @@
 mod backend;
 mod config;
 mod error;
+mod failures;
 #[cfg(feature = "outbox-postgres")]
 pub mod postgres;
 mod relay;

@@ -4,11 +4,12 @@
 //! before the operation returns (see the [module documentation](super)).
 
 use super::config::{location_in_env, Location, OutboxConfig};
+use super::failures::Failures;
 use super::relay::Relay;
 use super::row::Row;
 use super::sqlite_relay::SqliteRelayStore;
 use super::stats::OutboxStats;
-use super::store::{self, Committer, Store};
+use super::store::{Committer, Store};
 use super::{transaction, OutboxError};
 use crate::envelope::Event;
 use crate::event_type::Stage;
@@ -17,7 +18,6 @@ use crate::sink::{Sink, SinkError};
 use crate::Publisher;
 use std::fmt;
 use std::path::Path;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -52,11 +52,9 @@ struct Inner {
 
 enum Backend {
     Open(Arc<Store>),
-    /// The outbox could not be opened: events are logged and counted.
-    Unavailable {
-        error: Arc<OutboxError>,
-        not_committed: AtomicU64,
-    },
+    /// The outbox could not be opened (the error is `failures`' last):
+    /// events are logged and counted.
+    Unavailable(Failures),
 }
 
 impl OutboxSink {
@@ -110,10 +108,7 @@ impl OutboxSink {
                 has_relay: false,
                 _committer: None,
                 _relay: None,
-                backend: Backend::Unavailable {
-                    error: Arc::new(error),
-                    not_committed: AtomicU64::new(0),
-                },
+                backend: Backend::Unavailable(Failures::unavailable(error)),
             }),
         }
     }
@@ -122,24 +117,28 @@ impl OutboxSink {
     pub fn stats(&self) -> Result<OutboxStats, OutboxError> {
         match &self.inner.backend {
             Backend::Open(store) => store.stats(),
-            Backend::Unavailable { error, .. } => Err(OutboxError::Unavailable(Arc::clone(error))),
+            Backend::Unavailable(failures) => match failures.last_error() {
+                Some(error) => Err(OutboxError::Unavailable(error)),
+                None => Ok(OutboxStats::default()),
+            },
         }
     }
 
     /// Events this sink could not commit (logged instead).
     pub fn not_committed(&self) -> u64 {
-        match &self.inner.backend {
-            Backend::Open(store) => store.not_committed.load(Ordering::Relaxed),
-            Backend::Unavailable { not_committed, .. } => not_committed.load(Ordering::Relaxed),
-        }
+        self.failures().not_committed()
     }
 
     /// The last error of the outbox: why it could not be opened, or why the
     /// last commit or relay cycle failed. `None` while all is well.
     pub fn last_error(&self) -> Option<Arc<OutboxError>> {
+        self.failures().last_error()
+    }
+
+    fn failures(&self) -> &Failures {
         match &self.inner.backend {
-            Backend::Open(store) => store.last_error(),
-            Backend::Unavailable { error, .. } => Some(Arc::clone(error)),
+            Backend::Open(store) => &store.failures,
+            Backend::Unavailable(failures) => failures,
         }
     }
 
@@ -147,7 +146,7 @@ impl OutboxSink {
     pub fn path(&self) -> Option<&Path> {
         match &self.inner.backend {
             Backend::Open(store) => Some(store.path()),
-            Backend::Unavailable { .. } => None,
+            Backend::Unavailable(_) => None,
         }
     }
 
@@ -166,16 +165,6 @@ impl OutboxSink {
     /// Identifies this outbox for the transaction capture.
     pub(crate) fn id(&self) -> usize {
         Arc::as_ptr(&self.inner) as usize
-    }
-
-    fn not_committed_row(&self, row: &Row, error: &OutboxError) {
-        match &self.inner.backend {
-            Backend::Open(store) => store.log_not_committed(row, error),
-            Backend::Unavailable { not_committed, .. } => {
-                not_committed.fetch_add(1, Ordering::Relaxed);
-                store::log_not_committed(&row.id, &row.event_type, &row.payload, error);
-            }
-        }
     }
 }
 
@@ -225,9 +214,7 @@ impl Sink for OutboxSink {
             Ok(row) => row,
             Err(e) => {
                 tracing::error!(target: "onex_events::outbox", event_id = %event.event_id, error = %e, "cannot serialize the envelope; event not committed");
-                if let Backend::Open(store) = &self.inner.backend {
-                    store.not_committed.fetch_add(1, Ordering::Relaxed);
-                }
+                self.failures().count(1);
                 return;
             }
         };
@@ -236,7 +223,11 @@ impl Sink for OutboxSink {
         };
         match &self.inner.backend {
             Backend::Open(store) => store.commit(row, wait),
-            Backend::Unavailable { error, .. } => self.not_committed_row(&row, error),
+            Backend::Unavailable(failures) => {
+                if let Some(error) = failures.last_error() {
+                    failures.row(&row, &error);
+                }
+            }
         }
     }
 

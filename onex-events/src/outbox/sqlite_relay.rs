@@ -120,7 +120,7 @@ impl RelayStore for SqliteRelayStore {
     }
 
     fn set_error(&self, error: OutboxError) {
-        self.store.set_error(Arc::new(error));
+        self.store.failures.set_error(Arc::new(error));
     }
 
     fn wake(&self) -> Arc<Wake> {

@@ -20,13 +20,13 @@
 //! 10,000 pages, so the WAL stays bounded if the relay falls behind.
 
 use super::config::{Durability, OutboxConfig};
+use super::failures::Failures;
 use super::row::Row;
 use super::stats::{self, OutboxStats};
 use super::{schema, OutboxError};
 use rusqlite::{params, Connection, OpenFlags, TransactionBehavior};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
@@ -63,8 +63,7 @@ pub(crate) struct Store {
     written_cv: [Condvar; 2],
     /// Wakes the relay after a commit.
     pub(crate) wake: Arc<Wake>,
-    pub(crate) not_committed: AtomicU64,
-    last_error: Mutex<Option<Arc<OutboxError>>>,
+    pub(crate) failures: Failures,
 }
 
 /// The committer thread's state, so publishers wake it only when needed.
@@ -282,8 +281,7 @@ impl Store {
             written: Mutex::new(Written::default()),
             written_cv: [Condvar::new(), Condvar::new()],
             wake: Arc::default(),
-            not_committed: AtomicU64::new(0),
-            last_error: Mutex::new(None),
+            failures: Failures::default(),
         })
     }
 
@@ -438,7 +436,7 @@ impl Store {
             let n = batch.len();
             if catch_unwind(AssertUnwindSafe(|| self.write_batch(&batch))).is_err() {
                 // Never leave publishers waiting for a commit that is gone.
-                self.not_committed.fetch_add(n as u64, Ordering::Relaxed);
+                self.failures.count(n);
                 tracing::error!(target: "onex_events::outbox", events = n, "outbox commit panicked; events not committed");
             }
             batch.clear();
@@ -463,29 +461,10 @@ impl Store {
             Ok(()) => {
                 self.wake.notify();
             }
-            Err(e) => {
-                let error = Arc::new(OutboxError::sqlite(&self.path, e));
-                for row in batch {
-                    self.log_not_committed(row, &error);
-                }
-                self.set_error(error);
-            }
+            Err(e) => self
+                .failures
+                .batch(batch, OutboxError::sqlite(&self.path, e)),
         }
-    }
-
-    /// Logs an event that could not be committed, with its envelope, and
-    /// counts it: never dropped silently.
-    pub fn log_not_committed(&self, row: &Row, error: &OutboxError) {
-        self.not_committed.fetch_add(1, Ordering::Relaxed);
-        log_not_committed(&row.id, &row.event_type, &row.payload, error);
-    }
-
-    pub fn set_error(&self, error: Arc<OutboxError>) {
-        *lock(&self.last_error) = Some(error);
-    }
-
-    pub fn last_error(&self) -> Option<Arc<OutboxError>> {
-        lock(&self.last_error).clone()
     }
 
     /// Runs `f` in an immediate transaction on the write connection.
@@ -503,7 +482,7 @@ impl Store {
     pub fn stats(&self) -> Result<OutboxStats, OutboxError> {
         let mut conn = lock(&self.reader);
         let mut s = stats::read(&mut conn).map_err(|e| OutboxError::sqlite(&self.path, e))?;
-        s.not_committed = self.not_committed.load(Ordering::Relaxed);
+        s.not_committed = self.failures.not_committed();
         Ok(s)
     }
 }
@@ -515,19 +494,6 @@ pub(crate) fn write_rows(conn: &mut Connection, rows: &[Row]) -> rusqlite::Resul
         row.insert(&tx)?;
     }
     tx.commit()
-}
-
-/// The seed's fallback for an event the outbox could not take: the whole
-/// envelope at `ERROR`, so it can be recovered from the logs.
-pub(crate) fn log_not_committed(id: &str, event_type: &str, envelope: &str, error: &OutboxError) {
-    tracing::error!(
-        target: "onex_events::event",
-        event_id = id,
-        event_type,
-        envelope,
-        %error,
-        "outbox unavailable, logging {event_type} event"
-    );
 }
 
 /// Bumps a counter of `onex_outbox_counters`.

@@ -194,7 +194,7 @@ impl RelayStore for PgRelayStore {
     }
 
     fn set_error(&self, error: OutboxError) {
-        self.store.set_error(Arc::new(error));
+        self.store.failures.set_error(Arc::new(error));
     }
 
     fn wake(&self) -> Arc<Wake> {

@@ -13,7 +13,6 @@ use crate::sink::kafka::TopicRouting;
 use crate::sink::{Sink, SinkError};
 use postgres::GenericClient;
 use std::fmt;
-use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -80,12 +79,12 @@ impl PgOutboxSink {
 
     /// Events this sink could not commit (logged instead).
     pub fn not_committed(&self) -> u64 {
-        self.inner.store.not_committed.load(Ordering::Relaxed)
+        self.inner.store.failures.not_committed()
     }
 
     /// The last error: why the last commit or relay cycle failed.
     pub fn last_error(&self) -> Option<Arc<OutboxError>> {
-        self.inner.store.last_error()
+        self.inner.store.failures.last_error()
     }
 
     /// Wakes this process's relay now, e.g. after committing a transaction
@@ -156,10 +155,7 @@ impl PgOutboxSink {
 impl Sink for PgOutboxSink {
     fn publish(&self, event: Event) {
         let Some(row) = self.encode(&event) else {
-            self.inner
-                .store
-                .not_committed
-                .fetch_add(1, Ordering::Relaxed);
+            self.inner.store.failures.count(1);
             return;
         };
         if let Some(row) = transaction::capture(self.id(), row) {

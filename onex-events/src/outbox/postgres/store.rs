@@ -8,13 +8,13 @@
 //! were published. The thread also keeps the synchronous client off the
 //! publishers' threads, which may be driving an async runtime.
 
+use super::super::failures::Failures;
 use super::super::row::Row;
 use super::super::stats::OutboxStats;
-use super::super::store::{lock, log_not_committed, Wake};
+use super::super::store::{lock, Wake};
 use super::super::OutboxError;
 use super::schema;
 use postgres::{Client, GenericClient, NoTls};
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
 use std::thread::JoinHandle;
 
@@ -89,8 +89,7 @@ pub(crate) struct PgStore {
     written_cv: Condvar,
     /// Wakes this process's relay after a commit.
     pub(crate) wake: Arc<Wake>,
-    pub(crate) not_committed: AtomicU64,
-    last_error: Mutex<Option<Arc<OutboxError>>>,
+    pub(crate) failures: Failures,
 }
 
 /// The committer thread of a store; writes what is queued and stops on drop.
@@ -154,8 +153,7 @@ impl PgStore {
             written: Mutex::new(Written::default()),
             written_cv: Condvar::new(),
             wake: Arc::default(),
-            not_committed: AtomicU64::new(0),
-            last_error: Mutex::new(None),
+            failures: Failures::default(),
         };
         Ok((store, client))
     }
@@ -217,29 +215,8 @@ impl PgStore {
         })();
         match result {
             Ok(()) => self.wake.notify(),
-            Err(error) => {
-                let error = Arc::new(error);
-                for row in rows {
-                    self.log_not_committed(row, &error);
-                }
-                self.set_error(error);
-            }
+            Err(error) => self.failures.batch(rows, error),
         }
-    }
-
-    /// Logs an event that could not be committed, with its envelope, and
-    /// counts it: never dropped silently.
-    pub fn log_not_committed(&self, row: &Row, error: &OutboxError) {
-        self.not_committed.fetch_add(1, Ordering::Relaxed);
-        log_not_committed(&row.id, &row.event_type, &row.payload, error);
-    }
-
-    pub fn set_error(&self, error: Arc<OutboxError>) {
-        *lock(&self.last_error) = Some(error);
-    }
-
-    pub fn last_error(&self) -> Option<Arc<OutboxError>> {
-        lock(&self.last_error).clone()
     }
 
     /// The totals, read in one snapshot. `committed` is
@@ -266,7 +243,7 @@ impl PgStore {
             delivered,
             pending,
             dead,
-            not_committed: self.not_committed.load(Ordering::Relaxed),
+            not_committed: self.failures.not_committed(),
         })
     }
 }
