@@ -75,3 +75,25 @@ impl Row {
         ])
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sink::kafka::test_event;
+    use crate::EventType;
+
+    /// The relay sends the stored headers as they are: the same
+    /// CloudEvents headers as the Kafka sink, `traceparent` included.
+    #[test]
+    fn stored_headers_are_the_sinks_headers_with_the_trace_context() {
+        let text = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
+        let mut event = test_event(EventType::parse("orchestrator.state.changed").unwrap());
+        event.trace_parent = Some(text.parse().unwrap());
+        let row = Row::encode(&event, &TopicRouting::default()).unwrap();
+        let stored: serde_json::Map<String, serde_json::Value> =
+            serde_json::from_str(&row.headers).unwrap();
+        assert_eq!(stored["traceparent"], text);
+        assert_eq!(stored["ce_id"], event.event_id.to_string());
+        assert_eq!(stored.len(), cloudevents_headers(&event).count());
+    }
+}
