@@ -6,6 +6,11 @@
 #   scripts/postgres-dev.sh start  [PORT]   install if needed, init, start, wait until ready
 #   scripts/postgres-dev.sh stop   [PORT]   stop it (the data directory is kept)
 #   scripts/postgres-dev.sh status [PORT]   exit 0 when running and accepting connections
+#   scripts/postgres-dev.sh ca     [PORT]   print the path of the server's certificate
+#
+# The server also takes TLS (`sslmode=require`) with a self-signed
+# certificate for 127.0.0.1, made with `openssl` on first start; `ca`
+# prints its path, for `sslrootcert=` or PGSSLROOTCERT.
 #
 # PORT defaults to 15432. Every command is idempotent. `start` prints
 #   ONEX_TEST_POSTGRES_URL=postgres://postgres@127.0.0.1:PORT/onex
@@ -114,6 +119,20 @@ EOF
   return 0
 }
 
+# A self-signed certificate for 127.0.0.1, and TLS switched on (once).
+tls() {
+  [ -f "$data_dir/server.crt" ] && return 0
+  openssl req -x509 -newkey rsa:2048 -nodes -days 3650 -subj "/CN=127.0.0.1" \
+    -addext "subjectAltName=IP:127.0.0.1" \
+    -keyout "$data_dir/server.key" -out "$data_dir/server.crt" >/dev/null 2>&1 || {
+    log "openssl could not make a certificate; TLS stays off"
+    return 0
+  }
+  chmod 600 "$data_dir/server.key"
+  [ "$(id -u)" -eq 0 ] && chown postgres: "$data_dir/server.key" "$data_dir/server.crt"
+  echo "ssl = on" >>"$data_dir/postgresql.conf"
+}
+
 start() {
   install
   local bin
@@ -126,6 +145,7 @@ start() {
       exit 1
     fi
     init "$bin"
+    tls
     touch "$log_file"
     [ "$(id -u)" -eq 0 ] && chown postgres: "$log_file"
     log "starting PostgreSQL on 127.0.0.1:$port (log: $log_file)"
@@ -174,5 +194,9 @@ case "$cmd" in
     fi
     ;;
   restart) stop; start ;;
-  *) echo "usage: $0 start|stop|status|restart [PORT]" >&2; exit 2 ;;
+  ca)
+    [ -f "$data_dir/server.crt" ] || { log "no certificate yet: start the server first"; exit 1; }
+    echo "$data_dir/server.crt"
+    ;;
+  *) echo "usage: $0 start|stop|status|restart|ca [PORT]" >&2; exit 2 ;;
 esac

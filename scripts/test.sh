@@ -26,6 +26,10 @@ if [ -z "${SKIP_POSTGRES:-}" ]; then
   # Separate from the export, so a failed start stops the script.
   pg_url=$(scripts/postgres-dev.sh start "$pg_port")
   export "$pg_url"
+  # Its certificate, for the TLS test (absent if openssl could not make one).
+  if ca=$(scripts/postgres-dev.sh ca "$pg_port" 2>/dev/null); then
+    export ONEX_TEST_POSTGRES_CA=$ca
+  fi
 fi
 
 cargo test --workspace --all-features

@@ -486,3 +486,49 @@ fn without_retention_delivered_rows_are_deleted_at_once() {
         "{stats}"
     );
 }
+
+#[test]
+fn sslmode_require_connects_over_verified_tls_and_refuses_an_unknown_certificate() {
+    let Some(url) = postgres_url() else { return };
+    let Some(ca) = std::env::var("ONEX_TEST_POSTGRES_CA")
+        .ok()
+        .filter(|ca| !ca.is_empty())
+    else {
+        eprintln!(
+            "skipped: ONEX_TEST_POSTGRES_CA is not set; export the path \
+             `scripts/postgres-dev.sh ca 15432` prints"
+        );
+        return;
+    };
+    let url = fresh_database(&url, "tls");
+    let tls_url = format!("{url}?sslmode=require&sslrootcert={ca}");
+    let sink = PgOutboxSink::open(&tls_url, OutboxConfig::new("")).unwrap();
+    let worker = Worker {
+        ctx: NodeContext::new::<Worker>(Publisher::new(sink.clone())),
+    };
+    assert_eq!(block_on(worker.work(1)).unwrap(), 2);
+    assert_eq!(pending_ids(&url).len(), 2);
+    // The sink's connection (its committer's) is encrypted.
+    let encrypted: i64 = client(&url)
+        .query_one(
+            "SELECT count(*) FROM pg_stat_ssl s JOIN pg_stat_activity a USING (pid)
+             WHERE a.datname = current_database() AND s.ssl",
+            &[],
+        )
+        .unwrap()
+        .get(0);
+    assert!(encrypted >= 1, "no TLS connection to the outbox database");
+
+    // Verified against the system's roots, which did not sign it: an
+    // error, never a plaintext fallback.
+    let unverified = format!("{url}?sslmode=require");
+    let error = PgOutboxSink::open(&unverified, OutboxConfig::new(""))
+        .expect_err("a self-signed certificate does not verify against the system's roots");
+    let text = format!("{error}: {:?}", std::error::Error::source(&error));
+    assert!(text.contains("certificate"), "{text}");
+    // An unreadable CA file is named in the error.
+    let missing = format!("{url}?sslmode=require&sslrootcert=/nonexistent/ca.pem");
+    let error = PgOutboxSink::open(&missing, OutboxConfig::new(""))
+        .expect_err("a missing CA file is an error");
+    assert!(error.to_string().contains("/nonexistent/ca.pem"), "{error}");
+}

@@ -96,6 +96,13 @@ pub enum OutboxError {
          the `outbox-postgres` feature"
     )]
     PostgresNotEnabled,
+    /// TLS to PostgreSQL could not be set up (e.g. an unreadable CA file).
+    #[cfg(feature = "outbox-postgres")]
+    #[error("PostgreSQL outbox TLS: {reason}")]
+    PostgresTls {
+        /// What went wrong.
+        reason: String,
+    },
     /// The Kafka configuration of the relay was rejected.
     #[error("outbox relay: {0}")]
     Kafka(#[from] crate::sink::kafka::KafkaConfigError),

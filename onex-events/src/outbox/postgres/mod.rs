@@ -21,6 +21,10 @@
 //!   transaction: the user's rows and their events commit together or not
 //!   at all.
 //!
+//! - **TLS**: `sslmode=require` in the URL, the server's certificate
+//!   verified against the system's roots or `sslrootcert=PATH` (or
+//!   `PGSSLROOTCERT`); see `postgres/tls.rs`. Without it, no TLS.
+//!
 //! A relay finds events committed by other processes within
 //! [`OutboxConfig::idle_poll`](super::OutboxConfig::idle_poll) (this
 //! process's commits wake it at once).
@@ -45,6 +49,7 @@ mod relay;
 pub mod schema;
 mod sink;
 mod store;
+mod tls;
 
 pub use self::sink::PgOutboxSink;
 /// The `postgres` crate the PostgreSQL outbox is built on, for

@@ -14,7 +14,7 @@ use super::super::stats::OutboxStats;
 use super::super::store::{lock, Wake};
 use super::super::OutboxError;
 use super::schema;
-use postgres::{Client, GenericClient, NoTls};
+use postgres::{Client, GenericClient};
 use std::sync::{Arc, Condvar, Mutex};
 use std::thread::JoinHandle;
 
@@ -49,10 +49,7 @@ pub(crate) fn insert_rows(
     Ok(())
 }
 
-/// Connects to `url` (no TLS).
-pub(crate) fn connect(url: &str) -> Result<Client, OutboxError> {
-    Client::connect(url, NoTls).map_err(OutboxError::postgres("connecting"))
-}
+pub(crate) use super::tls::connect;
 
 /// Runs `f` on a short-lived thread of its own: the synchronous `postgres`
 /// client drives its own runtime, and panics on a thread that is already
