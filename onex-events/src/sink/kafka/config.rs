@@ -129,7 +129,7 @@ impl KafkaConfig {
         config.property("bootstrap.servers", bootstrap_servers)
     }
 
-    /// Reads the configuration from the environment (see [`env`]):
+    /// Reads the configuration from the environment (see [`env`](mod@env)):
     /// `KAFKA_BOOTSTRAP_SERVERS` (required), `KAFKA_SECURITY_PROTOCOL`,
     /// `KAFKA_SASL_MECHANISM`, `KAFKA_SASL_USERNAME`, `KAFKA_SASL_PASSWORD`,
     /// `KAFKA_MAX_IN_FLIGHT`, `KAFKA_TOPIC_PREFIX`, `KAFKA_TOPIC` and

@@ -51,7 +51,7 @@ enum Routing {
 }
 
 /// How a [`KafkaSink`](super::KafkaSink) picks each event's topic. See the
-/// [module documentation](self) for the default.
+/// [module documentation](crate::sink::kafka) for the default.
 ///
 /// ```
 /// use onex_events::sink::kafka::TopicRouting;
