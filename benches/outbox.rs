@@ -40,6 +40,9 @@ struct Run {
     /// Operation latency p50, p99 (ns).
     p50: u64,
     p99: u64,
+    /// Outbox only: events still pending when the operations ended, and
+    /// the rate the relay delivered them at afterwards.
+    drain: Option<(u64, f64)>,
 }
 
 fn env_usize(name: &str, default: usize) -> usize {
@@ -97,6 +100,13 @@ fn main() {
             fmt(r.p99)
         );
     }
+    for (n, r) in [(threads, &outbox), (1, &outbox_1)] {
+        if let Some((backlog, rate)) = r.drain {
+            println!(
+                "outbox, {n} publishers: {backlog} events pending when the operations ended, relayed at {rate:.0} events/s"
+            );
+        }
+    }
     println!(
         "\nadded operation latency of the outbox, 1 publisher: p50 +{}, p99 +{}; {threads} publishers: p50 +{}, p99 +{}",
         fmt(outbox_1.p50.saturating_sub(direct_1.p50)),
@@ -136,6 +146,12 @@ fn run(name: &str, mode: Mode, ops: u64, threads: usize, dir: &std::path::Path) 
         .worker_threads(threads)
         .build()
         .unwrap_or_else(|e| panic!("{e}"));
+    // Warm up outside the measurement: the producer connects and gets its
+    // producer id (librdkafka's idempotent producer takes about 0.5 s).
+    let _ = runtime.block_on(node.work(u64::MAX - 1));
+    if let Err(e) = publisher.flush(Duration::from_secs(30)) {
+        println!("{name}: warm-up flush: {e}");
+    }
     let latencies = Arc::new(Mutex::new(Vec::with_capacity(ops as usize)));
     let next = Arc::new(AtomicU64::new(0));
     let started = Instant::now();
@@ -167,13 +183,20 @@ fn run(name: &str, mode: Mode, ops: u64, threads: usize, dir: &std::path::Path) 
         }
     });
     let published = started.elapsed();
+    let backlog = outbox
+        .as_ref()
+        .and_then(|sink| sink.stats().ok())
+        .map_or(0, |s| s.pending);
     if let Err(e) = publisher.flush(Duration::from_secs(300)) {
         println!("{name}: flush: {e}");
     }
     let acked = started.elapsed();
+    let drain = outbox
+        .as_ref()
+        .map(|_| (backlog, backlog as f64 / (acked - published).as_secs_f64()));
     if let Some(sink) = &outbox {
         match sink.stats() {
-            Ok(s) if s.delivered != 2 * ops || s.not_committed != 0 => {
+            Ok(s) if s.delivered != 2 * ops + 2 || s.not_committed != 0 => {
                 println!("{name}: not everything delivered: {s}")
             }
             Ok(_) => {}
@@ -193,6 +216,7 @@ fn run(name: &str, mode: Mode, ops: u64, threads: usize, dir: &std::path::Path) 
         end_to_end_rate: events / acked.as_secs_f64(),
         p50: pct(0.50),
         p99: pct(0.99),
+        drain,
     }
 }
 
