@@ -13,7 +13,7 @@
 mod kafka_support;
 mod outbox_support;
 
-use outbox_support::{TempDir, Worker};
+use outbox_support::{committed_ids, TempDir, Worker};
 
 use kafka_support::{
     bootstrap, broker, consume_ids, create_topic, free_port, unique_topic, OwnBroker, Record,
@@ -27,21 +27,6 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-
-/// Every event id ever committed to the outbox at `path` (rows are kept
-/// for the retention period, an hour by default).
-fn committed_ids(path: &Path) -> Vec<String> {
-    let conn = Connection::open(path).unwrap();
-    let mut stmt = conn
-        .prepare("SELECT id FROM onex_outbox ORDER BY seq")
-        .unwrap();
-    let ids = stmt
-        .query_map([], |r| r.get(0))
-        .unwrap()
-        .collect::<Result<Vec<String>, _>>()
-        .unwrap();
-    ids
-}
 
 /// Reads `topic` until every id of `expected` was seen (or `timeout`);
 /// returns the records and the number of duplicates among them. Reads by

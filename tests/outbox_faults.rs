@@ -10,8 +10,7 @@ mod outbox_support;
 use onex_events::outbox::rusqlite::{Connection, OpenFlags};
 use onex_events::outbox::{OutboxConfig, OutboxError, OutboxSink};
 use onex_events::{onex_node, NodeContext, OnexNode, Publisher};
-use outbox_support::{block_on, TempDir};
-use std::path::Path;
+use outbox_support::{block_on, committed_ids, TempDir};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -39,19 +38,6 @@ fn shop(publisher: Publisher) -> Shop {
             .build()
             .unwrap(),
     }
-}
-
-fn ids_in(path: &Path) -> Vec<String> {
-    let conn = Connection::open(path).unwrap();
-    let mut stmt = conn
-        .prepare("SELECT id FROM onex_outbox ORDER BY seq")
-        .unwrap();
-    let ids = stmt
-        .query_map([], |r| r.get(0))
-        .unwrap()
-        .collect::<Result<Vec<String>, _>>()
-        .unwrap();
-    ids
 }
 
 /// The operation's results, the same with any sink.
@@ -115,7 +101,7 @@ fn an_operation_returns_only_once_both_its_events_are_committed() {
         let t = Instant::now();
         assert_eq!(block_on(node.place(i)).unwrap(), i * 10);
         assert!(t.elapsed() < Duration::from_millis(500), "no linger");
-        let ids = ids_in(&path);
+        let ids = committed_ids(&path);
         assert_eq!(ids.len() as u64, 2 * (i + 1), "both events committed");
     }
     assert_eq!(sink.not_committed(), 0);
@@ -138,12 +124,12 @@ fn user_rows_and_operation_events_commit_or_roll_back_together() {
     let result = sink.within(&tx, || block_on(node.place(4))).unwrap();
     assert_eq!(result.unwrap(), 40);
     assert!(
-        ids_in(&path).is_empty(),
+        committed_ids(&path).is_empty(),
         "not visible before the user's commit"
     );
     tx.commit().unwrap();
     sink.notify();
-    assert_eq!(ids_in(&path).len(), 2);
+    assert_eq!(committed_ids(&path).len(), 2);
 
     // Rolled back: neither the order nor its events.
     let tx = conn.transaction().unwrap();
@@ -152,7 +138,7 @@ fn user_rows_and_operation_events_commit_or_roll_back_together() {
     let result = sink.within(&tx, || block_on(node.place(5))).unwrap();
     assert_eq!(result.unwrap(), 50);
     drop(tx);
-    assert_eq!(ids_in(&path).len(), 2);
+    assert_eq!(committed_ids(&path).len(), 2);
     let orders: i64 = conn
         .query_row("SELECT count(*) FROM orders", [], |r| r.get(0))
         .unwrap();
@@ -160,7 +146,7 @@ fn user_rows_and_operation_events_commit_or_roll_back_together() {
 
     // Outside `within`, events commit on their own again.
     block_on(node.place(6)).unwrap();
-    assert_eq!(ids_in(&path).len(), 4);
+    assert_eq!(committed_ids(&path).len(), 4);
     assert_eq!(sink.stats().unwrap().committed, 4);
 }
 

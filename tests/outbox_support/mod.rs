@@ -3,8 +3,9 @@
 //! when it is not configured (the broker's is in `kafka_support`).
 #![allow(dead_code)]
 
+use onex_events::outbox::rusqlite::Connection;
 use onex_events::{onex_node, NodeContext, OnexNode};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 #[derive(OnexNode)]
 pub struct Worker {
@@ -48,6 +49,22 @@ impl Drop for TempDir {
     fn drop(&mut self) {
         let _ = std::fs::remove_dir_all(&self.0);
     }
+}
+
+/// Every event id committed to the SQLite outbox at `path` and still
+/// there (rows are kept for the retention period, an hour by default), in
+/// commit order.
+pub fn committed_ids(path: &Path) -> Vec<String> {
+    let conn = Connection::open(path).unwrap();
+    let mut stmt = conn
+        .prepare("SELECT id FROM onex_outbox ORDER BY seq")
+        .unwrap();
+    let ids = stmt
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .collect::<Result<Vec<String>, _>>()
+        .unwrap();
+    ids
 }
 
 /// `ONEX_TEST_POSTGRES_URL`, or `None` with the reason printed.
