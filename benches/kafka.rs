@@ -30,12 +30,13 @@
 //! (or `raw`, `headers`) runs only that max-rate case, for a profiler;
 //! `BENCH_PROFILE=latency` only the operation durations.
 
+#[path = "../tests/kafka_support/mod.rs"]
+mod kafka_support;
+
 use futures::task::noop_waker_ref;
+use kafka_support::create_topic;
 use onex_events::sink::kafka::headers::cloudevents_headers;
-use onex_events::sink::kafka::rdkafka::admin::{
-    AdminClient, AdminOptions, NewTopic, TopicReplication,
-};
-use onex_events::sink::kafka::rdkafka::client::{ClientContext, DefaultClientContext};
+use onex_events::sink::kafka::rdkafka::client::ClientContext;
 use onex_events::sink::kafka::rdkafka::error::{KafkaError, RDKafkaErrorCode};
 use onex_events::sink::kafka::rdkafka::message::{Header, Headers, OwnedHeaders};
 use onex_events::sink::kafka::rdkafka::producer::{
@@ -620,18 +621,4 @@ fn op_cost(publisher: Publisher, ops: usize) -> [u64; 3] {
     }
     let _ = publisher.flush(Duration::from_secs(5));
     percentiles(costs, [0.50, 0.99, 0.999])
-}
-
-fn create_topic(bootstrap: &str, topic: &str, partitions: i32) {
-    let admin: AdminClient<DefaultClientContext> = ClientConfig::new()
-        .set("bootstrap.servers", bootstrap)
-        .create()
-        .expect("admin client");
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    let new = NewTopic::new(topic, partitions, TopicReplication::Fixed(1));
-    let opts = AdminOptions::new().operation_timeout(Some(Duration::from_secs(10)));
-    let _ = rt.block_on(admin.create_topics([&new], &opts));
 }
