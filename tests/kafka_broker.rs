@@ -1,10 +1,11 @@
 //! The Kafka sink against a real broker (tansu, started by
-//! `scripts/kafka-dev.sh start`). Runs only when `KAFKA_BOOTSTRAP_SERVERS`
-//! is set; otherwise each test prints that it was skipped and why.
+//! `scripts/kafka-dev.sh start`). Each test is ignored unless asked for
+//! (`--include-ignored`, as `scripts/test.sh` does), and then fails when
+//! `KAFKA_BOOTSTRAP_SERVERS` is not set.
 //!
 //! ```text
 //! scripts/kafka-dev.sh start
-//! KAFKA_BOOTSTRAP_SERVERS=127.0.0.1:9092 cargo test --features kafka --test kafka_broker
+//! KAFKA_BOOTSTRAP_SERVERS=127.0.0.1:9092 cargo test --features kafka --test kafka_broker -- --include-ignored
 //! ```
 #![cfg(feature = "kafka")]
 
@@ -17,7 +18,7 @@ use onex_events::Sink;
 use std::collections::HashSet;
 use std::path::PathBuf;
 use std::process::Command;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 use uuid::Uuid;
 
 fn example(name: &str) -> PathBuf {
@@ -33,8 +34,9 @@ fn example(name: &str) -> PathBuf {
 }
 
 #[test]
+#[ignore = "needs a Kafka broker: set KAFKA_BOOTSTRAP_SERVERS (scripts/test.sh starts one)"]
 fn orchestrator_example_events_are_consumed_back_valid_with_headers() {
-    let Some(bootstrap) = bootstrap() else { return };
+    let bootstrap = bootstrap();
     let exe = example("orchestrator");
     // What the example publishes, from its stdout without Kafka.
     let out = Command::new(&exe)
@@ -51,7 +53,6 @@ fn orchestrator_example_events_are_consumed_back_valid_with_headers() {
 
     let topic = unique_topic("orchestrator");
     create_topic(&bootstrap, &topic, 3);
-    let started = Instant::now();
     let out = Command::new(&exe)
         .env("KAFKA_BOOTSTRAP_SERVERS", &bootstrap)
         .env("KAFKA_TOPIC", &topic)
@@ -62,7 +63,6 @@ fn orchestrator_example_events_are_consumed_back_valid_with_headers() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    assert!(started.elapsed() < Duration::from_secs(20));
     assert!(
         out.stdout.is_empty(),
         "with Kafka configured, events go to Kafka, not stdout"
@@ -94,8 +94,9 @@ fn orchestrator_example_events_are_consumed_back_valid_with_headers() {
 }
 
 #[test]
+#[ignore = "needs a Kafka broker: set KAFKA_BOOTSTRAP_SERVERS (scripts/test.sh starts one)"]
 fn default_routing_names_topics_by_namespace_service_and_operation() {
-    let Some(bootstrap) = bootstrap() else { return };
+    let bootstrap = bootstrap();
     let prefix = format!("t{}", &Uuid::new_v4().simple().to_string()[..8]);
     let node = node("routing");
     let topic = format!("{prefix}.onex.routing.orchestrator.state.v1");
@@ -120,11 +121,11 @@ fn default_routing_names_topics_by_namespace_service_and_operation() {
 }
 
 #[test]
+#[ignore = "needs a Kafka broker: set KAFKA_BOOTSTRAP_SERVERS (scripts/test.sh starts one)"]
 fn broker_stopped_and_restarted_mid_stream_every_event_accounted_for() {
-    if bootstrap().is_none() {
-        return;
-    }
-    // A broker of its own, so stopping it disturbs no other test.
+    // Needs what the other tests need (scripts/kafka-dev.sh), though it
+    // starts a broker of its own, so stopping it disturbs no other test.
+    bootstrap();
     let port = free_port();
     broker("start", port);
     let _guard = OwnBroker(port);
@@ -158,16 +159,32 @@ fn broker_stopped_and_restarted_mid_stream_every_event_accounted_for() {
         .expect("flush before the stop");
 
     broker("stop", port);
-    let t = Instant::now();
-    let during = publish(200);
-    // Generous for a loaded machine (it takes about a millisecond when
-    // quiet), yet below what one publish waiting for the broker would take
-    // (`message.timeout.ms`).
+    // Publishing with the broker down does not wait for it: the calls
+    // return while it is still down, before any of their events has an
+    // outcome. (The deadline only keeps a waiting publish from hanging the
+    // test; the cost of a publish is measured by `benches/kafka.rs`.)
+    let during = std::thread::scope(|s| {
+        let (returned, publishing) = std::sync::mpsc::channel();
+        let publish = &mut publish;
+        s.spawn(move || {
+            let _ = returned.send(publish(200));
+        });
+        match publishing.recv_timeout(Duration::from_secs(120)) {
+            Ok(ids) => ids,
+            Err(_) => {
+                broker("start", port); // lets the waiting publish return
+                panic!("publishing with the broker down waited for the broker");
+            }
+        }
+    });
+    let reported = reports.by_id();
     assert!(
-        t.elapsed() < Duration::from_secs(2),
-        "publishing with the broker down must not block: {:?}",
-        t.elapsed()
+        during.iter().all(|id| !reported.contains_key(id)),
+        "an event published with the broker down has an outcome already"
     );
+    // Long enough for records to time out of librdkafka's queue
+    // (`message.timeout.ms`) into the sink's retry buffer; the test holds
+    // either way.
     std::thread::sleep(Duration::from_secs(2));
 
     broker("start", port);

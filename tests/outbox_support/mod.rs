@@ -1,6 +1,6 @@
 //! Helpers of the outbox tests: a worker node, a temporary directory, and
-//! the PostgreSQL server the tests need, skipped with the reason printed
-//! when it is not configured (the broker's is in `kafka_support`).
+//! the PostgreSQL server the tests need, a clear failure when it is not
+//! configured (the broker's is in `kafka_support`).
 #![allow(dead_code)]
 
 use onex_events::outbox::rusqlite::Connection;
@@ -67,17 +67,31 @@ pub fn committed_ids(path: &Path) -> Vec<String> {
     ids
 }
 
-/// `ONEX_TEST_POSTGRES_URL`, or `None` with the reason printed.
-pub fn postgres_url() -> Option<String> {
-    match std::env::var("ONEX_TEST_POSTGRES_URL") {
-        Ok(s) if !s.trim().is_empty() => Some(s),
-        _ => {
-            eprintln!(
-                "skipped: ONEX_TEST_POSTGRES_URL is not set; start a server with \
-                 `scripts/postgres-dev.sh start 15432` and export what it prints"
-            );
-            None
-        }
+/// `ONEX_TEST_POSTGRES_URL`. Panics with what to do when it is not set:
+/// the tests that need PostgreSQL are `#[ignore]`d with that reason, and
+/// run only when asked to (`--include-ignored`, as `scripts/test.sh` does).
+pub fn postgres_url() -> String {
+    required_var(
+        "ONEX_TEST_POSTGRES_URL",
+        "start a server with `url=$(scripts/postgres-dev.sh start PORT) && export \"$url\"`",
+    )
+}
+
+/// `ONEX_TEST_POSTGRES_CA`, the certificate of the server's TLS; panics
+/// like [`postgres_url`] when it is not set.
+pub fn postgres_ca() -> String {
+    required_var(
+        "ONEX_TEST_POSTGRES_CA",
+        "export ONEX_TEST_POSTGRES_CA=\"$(scripts/postgres-dev.sh ca PORT)\"",
+    )
+}
+
+fn required_var(name: &str, how: &str) -> String {
+    match std::env::var(name) {
+        Ok(s) if !s.trim().is_empty() => s,
+        _ => panic!(
+            "this test needs PostgreSQL and {name} is not set: run `scripts/test.sh`, or {how}"
+        ),
     }
 }
 
