@@ -1,4 +1,6 @@
-//! Topic routing: which topic each event goes to.
+//! Topic routing, both ways: which topic each event goes to
+//! ([`TopicRouting::topic`]), and which topics can carry an event type, for
+//! a consumer to subscribe to ([`TopicRouting::topics_carrying`]).
 //!
 //! The default routes by namespace, service and event type, without the
 //! event's stage, and with a version suffix, in the style of the ONEX
@@ -22,7 +24,7 @@
 //! breaking change of the envelope would go to `.v2` topics.
 
 use crate::envelope::Event;
-use crate::event_type::Stage;
+use crate::event_type::{EventType, Stage};
 use std::fmt;
 use std::sync::Arc;
 
@@ -50,11 +52,11 @@ enum Routing {
     Custom(Arc<dyn TopicStrategy>),
 }
 
-/// How a [`KafkaSink`](super::KafkaSink) picks each event's topic. See the
-/// [module documentation](crate::sink::kafka) for the default.
+/// How a [`KafkaSink`](crate::KafkaSink) picks each event's topic. See the
+/// [module documentation](self) for the default.
 ///
 /// ```
-/// use onex_events::sink::kafka::TopicRouting;
+/// use onex_events::kafka::TopicRouting;
 ///
 /// let per_operation = TopicRouting::default();
 /// let prefixed = TopicRouting::prefixed("staging"); // staging.{namespace}.…
@@ -110,17 +112,12 @@ impl TopicRouting {
         topic.clear();
         match &self.0 {
             Routing::PerOperation { prefix } => {
-                let family = match (event.event_type.operation(), event.event_type.stage()) {
-                    (Some(operation), _) => operation,
-                    (None, Stage::MetricRecorded) => "metric",
-                    (None, _) => "state",
-                };
                 let node = &event.node;
                 let parts = [
                     node.namespace.as_str(),
                     node.service.as_str(),
                     event.event_type.node_type(),
-                    family,
+                    family(event.event_type),
                 ];
                 push_parts(topic, prefix.as_deref(), &parts);
             }
@@ -132,6 +129,95 @@ impl TopicRouting {
             Routing::Single(name) => topic.push_str(name),
             Routing::Custom(strategy) => strategy.write_topic(event, topic),
         }
+    }
+
+    /// The topics that can carry events of `event_type` published by nodes
+    /// of `namespace` and `service` (`None`: any), for a consumer to
+    /// subscribe to.
+    ///
+    /// With both given, or with a single-topic routing, one topic. Without,
+    /// a pattern, which may also match topics this routing never writes to
+    /// (another prefix, another routing): a consumer keeps the records whose
+    /// `ce_type` header it wants. A custom routing cannot be reversed.
+    ///
+    /// ```
+    /// use onex_events::kafka::{TopicRouting, TopicSubscription};
+    /// use onex_events::EventType;
+    ///
+    /// let failed = EventType::parse("orchestrator.routing.failed").unwrap();
+    /// let routing = TopicRouting::default();
+    /// assert_eq!(
+    ///     routing.topics_carrying(failed, Some("onex"), Some("svc")),
+    ///     TopicSubscription::Topic("onex.svc.orchestrator.routing.v1".to_owned())
+    /// );
+    /// assert_eq!(
+    ///     routing.topics_carrying(failed, None, Some("svc")),
+    ///     TopicSubscription::Pattern(r"^.+\.svc\.orchestrator\.routing\.v1$".to_owned())
+    /// );
+    /// ```
+    pub fn topics_carrying(
+        &self,
+        event_type: EventType,
+        namespace: Option<&str>,
+        service: Option<&str>,
+    ) -> TopicSubscription {
+        let (prefix, last) = match &self.0 {
+            Routing::PerOperation { prefix } => {
+                (prefix, [event_type.node_type(), family(event_type)])
+            }
+            Routing::PerService { prefix } => (prefix, ["events", ""]),
+            Routing::Single(name) => return TopicSubscription::Topic(name.to_string()),
+            Routing::Custom(_) => return TopicSubscription::Unknown,
+        };
+        let last = last.into_iter().filter(|p| !p.is_empty());
+        if let (Some(namespace), Some(service)) = (namespace, service) {
+            let mut topic = String::new();
+            let parts: Vec<&str> = [namespace, service].into_iter().chain(last).collect();
+            push_parts(&mut topic, prefix.as_deref(), &parts);
+            return TopicSubscription::Topic(topic);
+        }
+        let mut pattern = String::from("^");
+        let segments = prefix.as_deref().into_iter().map(Some);
+        let segments = segments.chain([namespace, service]).chain(last.map(Some));
+        for segment in segments {
+            match segment {
+                Some(s) => {
+                    let mut sanitized = String::new();
+                    push_sanitized(&mut sanitized, s);
+                    pattern.push_str(&sanitized.replace('.', r"\."));
+                }
+                // A namespace or service may hold dots.
+                None => pattern.push_str(".+"),
+            }
+            pattern.push_str(r"\.");
+        }
+        pattern.push_str("v1$");
+        TopicSubscription::Pattern(pattern)
+    }
+}
+
+/// The topics that can carry an event type: see
+/// [`TopicRouting::topics_carrying`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum TopicSubscription {
+    /// This one topic.
+    Topic(String),
+    /// Every topic matching this regular expression, in librdkafka's
+    /// subscription syntax (a pattern starts with `^`), so it can be passed
+    /// to `subscribe` as it is.
+    Pattern(String),
+    /// A custom routing: the topics cannot be derived from it.
+    Unknown,
+}
+
+/// The topic segment of an event type's family under the default routing:
+/// its operation, or `state` or `metric`.
+fn family(event_type: EventType) -> &'static str {
+    match (event_type.operation(), event_type.stage()) {
+        (Some(operation), _) => operation,
+        (None, Stage::MetricRecorded) => "metric",
+        (None, _) => "state",
     }
 }
 
@@ -191,7 +277,7 @@ impl fmt::Debug for TopicRouting {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::sink::kafka::test_event;
+    use crate::kafka::test_event;
     use crate::EventType;
 
     #[test]
@@ -236,5 +322,59 @@ mod tests {
         let mut topic = String::new();
         push_parts(&mut topic, Some("a/b"), &["näme", "ok-1"]);
         assert_eq!(topic, "a_b.n_me.ok-1.v1");
+    }
+
+    #[test]
+    fn topics_carrying_an_event_type_are_the_ones_it_is_routed_to() {
+        let event = test_event(EventType::parse("orchestrator.routing.started").unwrap());
+        let failed = EventType::parse("orchestrator.routing.failed").unwrap();
+        for routing in [
+            TopicRouting::default(),
+            TopicRouting::prefixed("prod"),
+            TopicRouting::per_service(Some("prod")),
+            TopicRouting::single("all"),
+        ] {
+            assert_eq!(
+                routing.topics_carrying(failed, Some("onex"), Some("svc")),
+                TopicSubscription::Topic(routing.topic(&event)),
+                "{routing:?}"
+            );
+        }
+        let metric = EventType::parse("orchestrator.metric.recorded").unwrap();
+        assert_eq!(
+            TopicRouting::default().topics_carrying(metric, Some("onex"), Some("svc")),
+            TopicSubscription::Topic("onex.svc.orchestrator.metric.v1".to_owned())
+        );
+    }
+
+    #[test]
+    fn topics_carrying_from_any_publisher_are_a_pattern() {
+        let failed = EventType::parse("orchestrator.routing.failed").unwrap();
+        let pattern =
+            |routing: TopicRouting, ns, svc| match routing.topics_carrying(failed, ns, svc) {
+                TopicSubscription::Pattern(p) => p,
+                other => panic!("{other:?}"),
+            };
+        assert_eq!(
+            pattern(TopicRouting::default(), None, None),
+            r"^.+\..+\.orchestrator\.routing\.v1$"
+        );
+        assert_eq!(
+            pattern(
+                TopicRouting::prefixed("pr-od"),
+                Some("omninode.bridge"),
+                None
+            ),
+            r"^pr-od\.omninode\.bridge\..+\.orchestrator\.routing\.v1$"
+        );
+        assert_eq!(
+            pattern(TopicRouting::per_service(None), None, Some("a/b")),
+            r"^.+\.a_b\.events\.v1$"
+        );
+        let custom = TopicRouting::custom(|e: &Event| e.event_type.to_string());
+        assert_eq!(
+            custom.topics_carrying(failed, Some("onex"), Some("svc")),
+            TopicSubscription::Unknown
+        );
     }
 }
