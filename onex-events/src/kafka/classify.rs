@@ -5,6 +5,7 @@ use rdkafka::error::{KafkaError, RDKafkaErrorCode};
 
 /// An error naming the record itself (too large, invalid topic, not
 /// authorized…): sending the same record again will not succeed.
+#[inline]
 pub fn is_permanent(code: Option<RDKafkaErrorCode>) -> bool {
     use RDKafkaErrorCode as C;
     matches!(
@@ -25,6 +26,7 @@ pub fn is_permanent(code: Option<RDKafkaErrorCode>) -> bool {
 
 /// The producer's queue is full: the record was not taken, and may be sent
 /// again once the queue drains.
+#[inline]
 pub fn is_queue_full(error: &KafkaError) -> bool {
     matches!(
         error,
@@ -34,6 +36,7 @@ pub fn is_queue_full(error: &KafkaError) -> bool {
 
 /// The record was purged from a producer's queue or in-flight requests
 /// (the producer is being replaced or dropped); it was never acknowledged.
+#[inline]
 pub fn is_purged(code: Option<RDKafkaErrorCode>) -> bool {
     matches!(
         code,

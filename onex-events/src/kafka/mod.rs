@@ -3,7 +3,7 @@
 //! outbox relays, and the clients that read what they wrote.
 //!
 //! - [`KafkaConfig`]: client configuration, from code or from variables
-//!   ([`env`] names every variable the seeds use);
+//!   ([`env`](mod@env) names every variable the seeds use);
 //! - [`TopicRouting`]: an event to its topic, and an event type to the
 //!   topics that can carry it ([`TopicRouting::topics_carrying`]);
 //! - the record codec: an event to its record ([`RecordEncoder`]: value,

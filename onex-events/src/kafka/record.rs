@@ -26,6 +26,7 @@ pub const KEY_BUFFER_LEN: usize = 45;
 
 /// The record key of `event`: its correlation id (hyphenated text, written
 /// into `buf`), or its node id for an event without one.
+#[inline]
 pub fn record_key<'a>(event: &'a Event, buf: &'a mut [u8; KEY_BUFFER_LEN]) -> &'a [u8] {
     match event.partition_key() {
         PartitionKey::Correlation(id) => id.hyphenated().encode_lower(buf).as_bytes(),
@@ -77,6 +78,7 @@ impl Default for RecordEncoder {
 impl RecordEncoder {
     /// `event` as a record routed by `routing`; fails only if the
     /// envelope cannot be serialized.
+    #[inline]
     pub fn encode<'a>(
         &'a mut self,
         event: &'a Event,
@@ -119,6 +121,7 @@ pub struct Record<'a> {
 impl<'a> Record<'a> {
     /// The record as librdkafka's producer takes it, with `opaque` for its
     /// delivery report.
+    #[inline]
     pub fn into_base_record<D: IntoOpaque>(self, opaque: D) -> BaseRecord<'a, [u8], [u8], D> {
         let mut record = BaseRecord::with_opaque_to(self.topic, opaque)
             .key(self.key)
@@ -169,6 +172,7 @@ impl OwnedRecord {
     }
 
     /// The bytes this record holds (key, value and topic).
+    #[inline]
     pub fn size(&self) -> usize {
         self.payload.len() + self.key.len() + self.topic.len()
     }

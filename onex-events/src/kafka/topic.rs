@@ -1,27 +1,6 @@
 //! Topic routing, both ways: which topic each event goes to
 //! ([`TopicRouting::topic`]), and which topics can carry an event type, for
 //! a consumer to subscribe to ([`TopicRouting::topics_carrying`]).
-//!
-//! The default routes by namespace, service and event type, without the
-//! event's stage, and with a version suffix, in the style of the ONEX
-//! topics (`omninode.codegen.request.validate.v1`):
-//!
-//! | event type                          | topic                                            |
-//! |-------------------------------------|--------------------------------------------------|
-//! | `orchestrator.routing.started`      | `{namespace}.{service}.orchestrator.routing.v1`  |
-//! | `orchestrator.routing.completed`    | `{namespace}.{service}.orchestrator.routing.v1`  |
-//! | `orchestrator.routing.failed`       | `{namespace}.{service}.orchestrator.routing.v1`  |
-//! | `orchestrator.state.changed`        | `{namespace}.{service}.orchestrator.state.v1`    |
-//! | `orchestrator.metric.recorded`      | `{namespace}.{service}.orchestrator.metric.v1`   |
-//!
-//! The `started`, `completed` and `failed` events of one operation share a
-//! topic, and the message key is the correlation id, so they land on one
-//! partition in the order they were published. A consumer that needs every
-//! event of a request (across operations) in one ordered stream uses
-//! [`TopicRouting::per_service`] or [`TopicRouting::single`]. Characters
-//! Kafka does not allow in topic names (anything but `[A-Za-z0-9._-]`) are
-//! replaced by `_`. The `.v1` suffix is the envelope's major version: a
-//! breaking change of the envelope would go to `.v2` topics.
 
 use crate::envelope::Event;
 use crate::event_type::{EventType, Stage};
@@ -52,8 +31,28 @@ enum Routing {
     Custom(Arc<dyn TopicStrategy>),
 }
 
-/// How a [`KafkaSink`](crate::KafkaSink) picks each event's topic. See the
-/// [module documentation](self) for the default.
+/// How a [`KafkaSink`](crate::KafkaSink) picks each event's topic.
+///
+/// The default routes by namespace, service and event type, without the
+/// event's stage, and with a version suffix, in the style of the ONEX
+/// topics (`omninode.codegen.request.validate.v1`):
+///
+/// | event type                          | topic                                            |
+/// |-------------------------------------|--------------------------------------------------|
+/// | `orchestrator.routing.started`      | `{namespace}.{service}.orchestrator.routing.v1`  |
+/// | `orchestrator.routing.completed`    | `{namespace}.{service}.orchestrator.routing.v1`  |
+/// | `orchestrator.routing.failed`       | `{namespace}.{service}.orchestrator.routing.v1`  |
+/// | `orchestrator.state.changed`        | `{namespace}.{service}.orchestrator.state.v1`    |
+/// | `orchestrator.metric.recorded`      | `{namespace}.{service}.orchestrator.metric.v1`   |
+///
+/// The `started`, `completed` and `failed` events of one operation share a
+/// topic, and the message key is the correlation id, so they land on one
+/// partition in the order they were published. A consumer that needs every
+/// event of a request (across operations) in one ordered stream uses
+/// [`TopicRouting::per_service`] or [`TopicRouting::single`]. Characters
+/// Kafka does not allow in topic names (anything but `[A-Za-z0-9._-]`) are
+/// replaced by `_`. The `.v1` suffix is the envelope's major version: a
+/// breaking change of the envelope would go to `.v2` topics.
 ///
 /// ```
 /// use onex_events::kafka::TopicRouting;

@@ -24,7 +24,7 @@
 //!   fallback). They are delivered when the cluster returns. What cannot be kept is counted
 //!   ([`KafkaSink::stats`]), logged with its event id and reported to the
 //!   [`KafkaConfig::on_delivery`] listener: nothing is dropped silently.
-//! - **Shutdown**: call [`Sink::flush`] (or [`Publisher::flush`]) before
+//! - **Shutdown**: call [`Sink::flush`](crate::Sink::flush) (or [`Publisher::flush`]) before
 //!   exiting; dropping the sink purges what is still queued, and reports
 //!   each such event as [`Outcome::Lost`].
 //!
