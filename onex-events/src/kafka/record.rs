@@ -66,6 +66,13 @@ pub struct RecordEncoder {
 
 impl Default for RecordEncoder {
     fn default() -> Self {
+        RecordEncoder::new()
+    }
+}
+
+impl RecordEncoder {
+    /// An encoder with empty buffers (they grow to the largest record).
+    pub const fn new() -> Self {
         RecordEncoder {
             payload: Vec::new(),
             topic: String::new(),
@@ -73,9 +80,7 @@ impl Default for RecordEncoder {
             source: None,
         }
     }
-}
 
-impl RecordEncoder {
     /// `event` as a record routed by `routing`; fails only if the
     /// envelope cannot be serialized.
     #[inline]

@@ -31,7 +31,7 @@ pub(super) struct Dispatcher {
 
 thread_local! {
     /// Per-thread buffers of `publish`, reused across events.
-    pub(super) static ENCODER: RefCell<RecordEncoder> = RefCell::new(RecordEncoder::default());
+    pub(super) static ENCODER: RefCell<RecordEncoder> = const { RefCell::new(RecordEncoder::new()) };
 }
 
 impl Dispatcher {
@@ -42,6 +42,7 @@ impl Dispatcher {
     /// buffer, `event` joins the buffer with its headers still to build:
     /// the delivery thread builds and enqueues them, so an operation pays
     /// for little more than its JSON when the broker is down.
+    #[inline]
     pub(super) fn send_event(
         &self,
         event: Event,
@@ -103,6 +104,7 @@ impl Dispatcher {
     }
 
     /// The producer, for a short non-blocking call.
+    #[inline]
     pub(super) fn producer(&self) -> RwLockReadGuard<'_, Arc<BaseProducer<ProducerCallbacks>>> {
         self.producer.read().unwrap_or_else(|e| e.into_inner())
     }
