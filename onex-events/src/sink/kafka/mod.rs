@@ -7,8 +7,8 @@
 //!   event without one), so every event of one operation, and of one
 //!   request, hashes to the same partition of its topic and is read back in
 //!   publish order; the Kafka timestamp is the event's; the headers are the
-//!   CloudEvents binary-mode attributes of [`headers`] (the record codec of
-//!   the [Kafka layer](crate::kafka)).
+//!   CloudEvents binary-mode attributes of [`headers`]. The Kafka layer's
+//!   codec writes it ([`RecordEncoder`](crate::kafka::RecordEncoder)).
 //! - **Topics**: see [`TopicRouting`]; the default is
 //!   `{namespace}.{service}.{node_type}.{operation}.v1`.
 //! - **Delivery**: `enable.idempotence=true` and `acks=all` by default, so
@@ -21,12 +21,13 @@
 //!   an operation pays about a microsecond per event for a broker that is
 //!   down; each event published meanwhile is also logged through `tracing`
 //!   (target `onex_events::event`, the seed's "Kafka unavailable"
-//!   fallback). They are delivered when the cluster returns. What cannot be kept is counted
-//!   ([`KafkaSink::stats`]), logged with its event id and reported to the
-//!   [`KafkaConfig::on_delivery`] listener: nothing is dropped silently.
-//! - **Shutdown**: call [`Sink::flush`](crate::Sink::flush) (or [`Publisher::flush`]) before
-//!   exiting; dropping the sink purges what is still queued, and reports
-//!   each such event as [`Outcome::Lost`].
+//!   fallback). They are delivered when the cluster returns. What cannot
+//!   be kept is counted ([`KafkaSink::stats`]), logged with its event id
+//!   and reported to the [`KafkaConfig::on_delivery`] listener: nothing is
+//!   dropped silently.
+//! - **Shutdown**: call [`Sink::flush`](crate::Sink::flush) (or
+//!   [`Publisher::flush`]) before exiting; dropping the sink purges what is
+//!   still queued, and reports each such event as [`Outcome::Lost`].
 //!
 //! [`Publisher::flush`]: crate::Publisher::flush
 //!
