@@ -35,15 +35,16 @@ mod kafka_support;
 
 use futures::task::noop_waker_ref;
 use kafka_support::create_topic;
-use onex_events::sink::kafka::headers::cloudevents_headers;
-use onex_events::sink::kafka::rdkafka::client::ClientContext;
-use onex_events::sink::kafka::rdkafka::error::{KafkaError, RDKafkaErrorCode};
-use onex_events::sink::kafka::rdkafka::message::{Header, Headers, OwnedHeaders};
-use onex_events::sink::kafka::rdkafka::producer::{
+use onex_events::kafka::headers::cloudevents_headers;
+use onex_events::kafka::rdkafka::client::ClientContext;
+use onex_events::kafka::rdkafka::error::{KafkaError, RDKafkaErrorCode};
+use onex_events::kafka::rdkafka::message::{Header, Headers, OwnedHeaders};
+use onex_events::kafka::rdkafka::producer::{
     BaseProducer, BaseRecord, DeliveryResult, Producer, ProducerContext,
 };
-use onex_events::sink::kafka::rdkafka::ClientConfig;
-use onex_events::sink::kafka::{KafkaConfig, KafkaSink, KafkaStats, TopicRouting};
+use onex_events::kafka::rdkafka::ClientConfig;
+use onex_events::kafka::{KafkaConfig, TopicRouting};
+use onex_events::sink::kafka::{KafkaSink, KafkaStats};
 use onex_events::{onex_node, Event, NodeContext, OnexNode, Publisher, Sink};
 use std::future::Future;
 use std::hint::black_box;

@@ -12,8 +12,9 @@
 //! i.e. 100,000 events), `BENCH_THREADS` the concurrent publishers
 //! (default 64). The outbox file lives in the system's temp directory.
 
+use onex_events::kafka::{KafkaConfig, TopicRouting};
 use onex_events::outbox::{OutboxConfig, OutboxSink};
-use onex_events::sink::kafka::{KafkaConfig, KafkaSink, TopicRouting};
+use onex_events::KafkaSink;
 use onex_events::{onex_node, NodeContext, OnexNode, Publisher};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};

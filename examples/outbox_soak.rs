@@ -13,8 +13,8 @@
 //! pending, 1 when the drain timed out (`--timeout SECS`, default 600).
 //! Logs go to stderr (`RUST_LOG`, default `warn`).
 
+use onex_events::kafka::KafkaConfig;
 use onex_events::outbox::{OutboxConfig, OutboxSink};
-use onex_events::sink::kafka::KafkaConfig;
 use onex_events::{onex_node, NodeContext, OnexNode, Publisher, Sink};
 use std::path::PathBuf;
 use std::process::ExitCode;

@@ -13,7 +13,8 @@ mod common;
 mod kafka_support;
 
 use kafka_support::*;
-use onex_events::sink::kafka::{KafkaConfig, KafkaSink, Outcome, TopicRouting};
+use onex_events::kafka::{KafkaConfig, Outcome, TopicRouting};
+use onex_events::KafkaSink;
 use onex_events::Sink;
 use std::collections::HashSet;
 use std::path::PathBuf;

@@ -6,10 +6,11 @@
 mod kafka_support;
 
 use kafka_support::*;
-use onex_events::sink::kafka::rdkafka::mocking::MockCluster;
-use onex_events::sink::kafka::rdkafka::producer::DefaultProducerContext;
-use onex_events::sink::kafka::rdkafka::types::{RDKafkaApiKey, RDKafkaRespErr};
-use onex_events::sink::kafka::{KafkaConfig, KafkaSink, Outcome, TopicRouting};
+use onex_events::kafka::rdkafka::mocking::MockCluster;
+use onex_events::kafka::rdkafka::producer::DefaultProducerContext;
+use onex_events::kafka::rdkafka::types::{RDKafkaApiKey, RDKafkaRespErr};
+use onex_events::kafka::{KafkaConfig, Outcome, TopicRouting};
+use onex_events::KafkaSink;
 use onex_events::{Publisher, Sink};
 use std::collections::HashSet;
 use std::time::{Duration, Instant};

@@ -18,9 +18,9 @@ use outbox_support::{committed_ids, TempDir, Worker};
 use kafka_support::{
     bootstrap, broker, consume_ids, create_topic, free_port, unique_topic, OwnBroker, Record,
 };
+use onex_events::kafka::{KafkaConfig, TopicRouting};
 use onex_events::outbox::rusqlite::Connection;
 use onex_events::outbox::{OutboxConfig, OutboxSink};
-use onex_events::sink::kafka::{KafkaConfig, TopicRouting};
 use onex_events::{EventType, NodeContext, NodeIdentity, Payload, Publisher, Sink};
 use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};

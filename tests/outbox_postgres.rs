@@ -20,10 +20,10 @@ mod outbox_support;
 use outbox_support::{block_on, fresh_database, postgres_ca, postgres_url, Worker};
 
 use kafka_support::{bootstrap, consume_ids, create_topic, event, node, unique_topic, Record};
+use onex_events::kafka::{KafkaConfig, TopicRouting};
 use onex_events::outbox::postgres::postgres::{Client, NoTls};
 use onex_events::outbox::postgres::PgOutboxSink;
 use onex_events::outbox::OutboxConfig;
-use onex_events::sink::kafka::{KafkaConfig, TopicRouting};
 use onex_events::{NodeContext, Publisher, Sink};
 use std::collections::{HashMap, HashSet};
 use std::time::{Duration, Instant};

@@ -84,9 +84,10 @@ fn without_a_span_context_events_carry_none() {
 fn kafka_records_carry_the_traceparent_header() {
     #[path = "kafka_support/mod.rs"]
     mod kafka_support;
-    use onex_events::sink::kafka::rdkafka::mocking::MockCluster;
-    use onex_events::sink::kafka::rdkafka::producer::DefaultProducerContext;
-    use onex_events::sink::kafka::{KafkaConfig, KafkaSink, TopicRouting};
+    use onex_events::kafka::rdkafka::mocking::MockCluster;
+    use onex_events::kafka::rdkafka::producer::DefaultProducerContext;
+    use onex_events::kafka::{KafkaConfig, TopicRouting};
+    use onex_events::KafkaSink;
     use std::time::Duration;
 
     let mock: MockCluster<'static, DefaultProducerContext> = MockCluster::new(1).unwrap();

@@ -54,6 +54,8 @@ mod correlation;
 mod envelope;
 mod error;
 mod event_type;
+#[cfg(feature = "kafka")]
+pub mod kafka;
 mod node;
 mod operation;
 #[cfg(feature = "outbox")]
@@ -71,11 +73,13 @@ pub use correlation::{Correlation, CorrelationExt, InCorrelation};
 pub use envelope::{Event, PartitionKey, ENVELOPE_VERSION};
 pub use error::ConfigError;
 pub use event_type::{EventType, EventTypeError, Stage};
+#[cfg(feature = "kafka")]
+pub use kafka::KafkaConfig;
 pub use node::{NodeContext, NodeContextBuilder, NodeDescriptor, NodeIdentity, OnexNode};
 pub use payload::{ArgSpec, Captured, ErrorInfo, ErrorKind, Input, Payload, ResultSummary};
 pub use publisher::Publisher;
 #[cfg(feature = "kafka")]
-pub use sink::kafka::{KafkaConfig, KafkaSink};
+pub use sink::kafka::KafkaSink;
 pub use sink::{LogSink, Recorder, Sink, StdoutSink};
 pub use timestamp::Timestamp;
 pub use trace_parent::{TraceParent, TraceParentError};

@@ -3,6 +3,7 @@
 
 use crate::envelope::Event;
 use crate::sink::{Sink, SinkError, StdoutSink};
+use std::collections::HashMap;
 use std::fmt;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::Arc;
@@ -37,8 +38,9 @@ impl Publisher {
 
     /// The publisher the environment asks for: with the `kafka` feature and
     /// `KAFKA_BOOTSTRAP_SERVERS` set, a [`KafkaSink`](crate::sink::kafka::KafkaSink)
-    /// configured by [`KafkaConfig::from_env`](crate::sink::kafka::KafkaConfig::from_env);
-    /// otherwise [`Publisher::stdout`], unchanged.
+    /// configured by [`KafkaConfig::from_env`](crate::kafka::KafkaConfig::from_env);
+    /// otherwise [`Publisher::stdout`], unchanged. [`Publisher::from_vars`]
+    /// and [`Publisher::from_lookup`] do the same from variables given.
     ///
     /// With the `outbox` feature, `USE_OUTBOX_PATTERN=true` (the seed's
     /// switch) and `KAFKA_BOOTSTRAP_SERVERS` set, an
@@ -63,7 +65,36 @@ impl Publisher {
     /// `ONEX_OUTBOX_URL` that is not a PostgreSQL URL, or one given to a
     /// build without `outbox-postgres`.
     pub fn from_env() -> Self {
-        let servers = std::env::var("KAFKA_BOOTSTRAP_SERVERS").unwrap_or_default();
+        Publisher::from_lookup(|name| std::env::var(name).ok())
+    }
+
+    /// [`Publisher::from_env`] over a map of variables instead of the
+    /// process environment.
+    ///
+    /// ```
+    /// use onex_events::Publisher;
+    ///
+    /// let publisher = Publisher::from_vars([("SERVICE_NAME", "orchestrator")]);
+    /// assert_eq!(publisher.sink_name(), "stdout"); // no KAFKA_BOOTSTRAP_SERVERS
+    /// ```
+    pub fn from_vars<K, V>(vars: impl IntoIterator<Item = (K, V)>) -> Self
+    where
+        K: Into<String>,
+        V: Into<String>,
+    {
+        let vars: HashMap<String, String> = vars
+            .into_iter()
+            .map(|(name, value)| (name.into(), value.into()))
+            .collect();
+        Publisher::from_lookup(|name| vars.get(name).cloned())
+    }
+
+    /// [`Publisher::from_env`] over any lookup of variables by name.
+    ///
+    /// The outbox's own settings (`USE_OUTBOX_PATTERN`, `ONEX_OUTBOX_*`) are
+    /// still read from the process environment.
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Self {
+        let servers = lookup("KAFKA_BOOTSTRAP_SERVERS").unwrap_or_default();
         #[cfg(feature = "outbox")]
         if crate::outbox::enabled_in_env() {
             if servers.trim().is_empty() {
@@ -84,7 +115,7 @@ impl Publisher {
             return Publisher::stdout();
         }
         #[cfg(feature = "kafka")]
-        match crate::sink::kafka::KafkaSink::from_env() {
+        match crate::kafka::KafkaConfig::from_lookup(&lookup).and_then(crate::KafkaSink::new) {
             Ok(sink) => Publisher::new(sink),
             Err(error) => {
                 tracing::error!(%error, "cannot use Kafka; publishing events to stdout instead");
@@ -152,5 +183,35 @@ impl fmt::Debug for Publisher {
         f.debug_struct("Publisher")
             .field("sink", &self.sink.name())
             .finish()
+    }
+}
+
+#[cfg(all(test, feature = "kafka"))]
+mod tests {
+    use super::*;
+
+    /// Configured from a map: the process environment is neither read for
+    /// Kafka's settings nor changed.
+    #[test]
+    fn kafka_publisher_from_a_map_of_variables() {
+        // Nothing listens on port 1; the sink starts anyway.
+        let publisher = Publisher::from_vars([
+            ("KAFKA_BOOTSTRAP_SERVERS", "127.0.0.1:1"),
+            ("KAFKA_TOPIC", "all-events"),
+            ("SERVICE_NAME", "orchestrator"),
+        ]);
+        assert_eq!(publisher.sink_name(), "kafka");
+        assert!(publisher.last_error().is_none());
+    }
+
+    #[test]
+    fn unusable_kafka_variables_fall_back_to_stdout() {
+        let publisher = Publisher::from_vars([
+            ("KAFKA_BOOTSTRAP_SERVERS", "127.0.0.1:1"),
+            ("KAFKA_MAX_IN_FLIGHT", "many"),
+        ]);
+        assert_eq!(publisher.sink_name(), "stdout");
+        let publisher = Publisher::from_lookup(|_| None);
+        assert_eq!(publisher.sink_name(), "stdout");
     }
 }

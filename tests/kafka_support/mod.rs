@@ -3,14 +3,12 @@
 //! group: group joins are slow on tansu).
 #![allow(dead_code)]
 
-use onex_events::sink::kafka::rdkafka::admin::{
-    AdminClient, AdminOptions, NewTopic, TopicReplication,
-};
-use onex_events::sink::kafka::rdkafka::client::DefaultClientContext;
-use onex_events::sink::kafka::rdkafka::consumer::{BaseConsumer, Consumer};
-use onex_events::sink::kafka::rdkafka::message::{Headers, Message};
-use onex_events::sink::kafka::rdkafka::{ClientConfig, Offset, TopicPartitionList};
-use onex_events::sink::kafka::{DeliveryReport, KafkaConfig};
+use onex_events::kafka::rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
+use onex_events::kafka::rdkafka::client::DefaultClientContext;
+use onex_events::kafka::rdkafka::consumer::{BaseConsumer, Consumer};
+use onex_events::kafka::rdkafka::message::{Headers, Message};
+use onex_events::kafka::rdkafka::{ClientConfig, Offset, TopicPartitionList};
+use onex_events::kafka::{DeliveryReport, KafkaConfig};
 use onex_events::{Event, EventType, NodeIdentity, Payload, Timestamp};
 use serde_json::Value;
 use std::collections::{HashMap, HashSet};
@@ -264,7 +262,7 @@ pub fn create_topic(bootstrap: &str, topic: &str, partitions: i32) {
         if let Err((name, code)) = r {
             assert_eq!(
                 code,
-                onex_events::sink::kafka::rdkafka::types::RDKafkaErrorCode::TopicAlreadyExists,
+                onex_events::kafka::rdkafka::types::RDKafkaErrorCode::TopicAlreadyExists,
                 "creating {name}"
             );
         }

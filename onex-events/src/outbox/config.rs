@@ -2,7 +2,7 @@
 //! and how its relay delivers, from code or from the environment.
 
 use super::OutboxError;
-use crate::sink::kafka::KafkaConfig;
+use crate::kafka::KafkaConfig;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -157,7 +157,7 @@ impl OutboxConfig {
         let mut config = OutboxConfig::new(path.trim()).kafka(KafkaConfig::from_env()?);
         if let Some(v) = var(env::RETENTION_SECS) {
             let secs = v.trim().parse::<u64>().map_err(|_| {
-                crate::sink::kafka::KafkaConfigError::InvalidEnv {
+                crate::kafka::KafkaConfigError::InvalidEnv {
                     name: env::RETENTION_SECS,
                     value: v.clone(),
                     reason: "expected a number of seconds",

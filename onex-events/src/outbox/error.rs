@@ -105,7 +105,7 @@ pub enum OutboxError {
     },
     /// The Kafka configuration of the relay was rejected.
     #[error("outbox relay: {0}")]
-    Kafka(#[from] crate::sink::kafka::KafkaConfigError),
+    Kafka(#[from] crate::kafka::KafkaConfigError),
     /// The outbox could not be opened earlier (see
     /// [`OutboxSink::open_or_unavailable`](super::OutboxSink::open_or_unavailable)).
     #[error("the outbox is unavailable: {0}")]

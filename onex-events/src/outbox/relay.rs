@@ -28,15 +28,16 @@ use super::backend::{Outcome, Pending, RelayStore};
 use super::config::OutboxConfig;
 use super::store::{lock, now_ms, Wake};
 use super::OutboxError;
-use crate::sink::kafka::rdkafka::client::ClientContext;
-use crate::sink::kafka::rdkafka::config::RDKafkaLogLevel;
-use crate::sink::kafka::rdkafka::error::{KafkaError, RDKafkaErrorCode};
-use crate::sink::kafka::rdkafka::message::{Header, OwnedHeaders};
-use crate::sink::kafka::rdkafka::producer::{
+use crate::kafka::headers::DEAD_LETTER_ERROR;
+use crate::kafka::rdkafka::client::ClientContext;
+use crate::kafka::rdkafka::config::RDKafkaLogLevel;
+use crate::kafka::rdkafka::error::{KafkaError, RDKafkaErrorCode};
+use crate::kafka::rdkafka::message::{Header, OwnedHeaders};
+use crate::kafka::rdkafka::producer::{
     BaseProducer, BaseRecord, DeliveryResult, Producer, ProducerContext,
 };
-use crate::sink::kafka::KafkaConfig;
-use crate::sink::kafka::{forward_librdkafka_log, is_permanent};
+use crate::kafka::KafkaConfig;
+use crate::kafka::{forward_librdkafka_log, is_permanent, is_queue_full};
 use serde::de::{Deserialize, Deserializer, MapAccess, Visitor};
 use std::borrow::Cow;
 use std::collections::HashSet;
@@ -73,7 +74,7 @@ impl Relay {
         let context = RelayContext::default();
         let producer: BaseProducer<RelayContext> = client
             .create_with_context(context)
-            .map_err(|e| crate::sink::kafka::KafkaConfigError::Client(e.to_string()))?;
+            .map_err(|e| crate::kafka::KafkaConfigError::Client(e.to_string()))?;
         let stop = Arc::new(AtomicBool::new(false));
         let wake = store.wake();
         let outbox = store.describe();
@@ -128,7 +129,7 @@ enum Report {
 
 struct Worker<S> {
     config: OutboxConfig,
-    client: crate::sink::kafka::rdkafka::ClientConfig,
+    client: crate::kafka::rdkafka::ClientConfig,
     routing_dead_letter: Option<String>,
     store: S,
     wake: Arc<Wake>,
@@ -270,7 +271,7 @@ impl<S: RelayStore> Worker<S> {
         loop {
             match self.producer.send(record) {
                 Ok(()) => return Ok(()),
-                Err((KafkaError::MessageProduction(RDKafkaErrorCode::QueueFull), back)) => {
+                Err((e, back)) if is_queue_full(&e) => {
                     record = back;
                     self.producer.poll(Duration::from_millis(10));
                 }
@@ -386,7 +387,7 @@ fn headers_from_json(json: &str, dead_letter_error: Option<&str>) -> OwnedHeader
         tracing::warn!(target: "onex_events::outbox", %error, headers = json, "stored headers are not a JSON object of strings; sending the record without them");
         HeaderPairs(Vec::new())
     });
-    let error = dead_letter_error.map(|e| ("onex_dead_letter_error", e));
+    let error = dead_letter_error.map(|e| (DEAD_LETTER_ERROR, e));
     let pairs = pairs.0.iter().map(|(k, v)| (k.as_str(), v.as_str()));
     pairs.chain(error).fold(
         OwnedHeaders::new_with_capacity(10),
@@ -525,7 +526,7 @@ mod tests {
     }
 
     fn pairs(h: &OwnedHeaders) -> Vec<(String, String)> {
-        use crate::sink::kafka::rdkafka::message::Headers;
+        use crate::kafka::rdkafka::message::Headers;
         h.iter()
             .map(|h| {
                 let v = String::from_utf8_lossy(h.value.unwrap_or_default());
@@ -546,7 +547,7 @@ mod tests {
         let dead = headers_from_json(r#"{"ce_id":"1"}"#, Some("too large"));
         assert_eq!(
             pairs(&dead)[1],
-            ("onex_dead_letter_error".to_owned(), "too large".to_owned())
+            (DEAD_LETTER_ERROR.to_owned(), "too large".to_owned())
         );
         assert!(pairs(&headers_from_json("[1]", None)).is_empty());
     }

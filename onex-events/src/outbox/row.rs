@@ -1,10 +1,10 @@
 //! One event as an outbox row: everything the relay needs to send it
 //! again, in any later process, exactly as the Kafka sink would have.
 
-use crate::envelope::{Event, PartitionKey};
-use crate::sink::kafka::headers::cloudevents_headers;
-use crate::sink::kafka::rdkafka::message::Headers;
-use crate::sink::kafka::TopicRouting;
+use crate::envelope::Event;
+use crate::kafka::headers::cloudevents_headers;
+use crate::kafka::rdkafka::message::Headers;
+use crate::kafka::{record_key, TopicRouting, KEY_BUFFER_LEN};
 use rusqlite::{params, Connection};
 
 /// An encoded event, ready to insert.
@@ -28,10 +28,8 @@ impl Row {
         // `write_json` writes UTF-8 JSON; the lossy conversion never replaces.
         let payload = String::from_utf8(payload)
             .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned());
-        let aggregateid = match event.partition_key() {
-            PartitionKey::Correlation(id) => id.hyphenated().to_string(),
-            PartitionKey::Node(node_id) => node_id.to_owned(),
-        };
+        let mut key = [0; KEY_BUFFER_LEN];
+        let aggregateid = String::from_utf8_lossy(record_key(event, &mut key)).into_owned();
         let mut headers = Vec::with_capacity(384);
         headers.push(b'{');
         for (i, h) in cloudevents_headers(event).iter().enumerate() {
@@ -79,7 +77,7 @@ impl Row {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::sink::kafka::test_event;
+    use crate::kafka::test_event;
     use crate::EventType;
 
     /// The relay sends the stored headers as they are: the same

@@ -13,7 +13,7 @@ use super::store::{Committer, Store};
 use super::{transaction, OutboxError};
 use crate::envelope::Event;
 use crate::event_type::Stage;
-use crate::sink::kafka::TopicRouting;
+use crate::kafka::TopicRouting;
 use crate::sink::{Sink, SinkError};
 use crate::Publisher;
 use std::fmt;

@@ -242,9 +242,9 @@ fn dead_letter(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::kafka::{test_event, TopicRouting};
     use crate::outbox::row::Row;
     use crate::outbox::schema;
-    use crate::sink::kafka::{test_event, TopicRouting};
     use crate::EventType;
 
     fn outbox(rows: usize) -> (Connection, Vec<Pending>) {

@@ -324,8 +324,8 @@ fn record(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::kafka::{test_event, TopicRouting};
     use crate::outbox::row::Row;
-    use crate::sink::kafka::{test_event, TopicRouting};
     use crate::EventType;
     use std::time::{Duration, Instant};
 

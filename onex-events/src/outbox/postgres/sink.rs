@@ -9,7 +9,7 @@ use super::super::{transaction, OutboxError};
 use super::relay::PgRelayStore;
 use super::store::{insert_rows, off_runtime, PgCommitter, PgStore};
 use crate::envelope::Event;
-use crate::sink::kafka::TopicRouting;
+use crate::kafka::TopicRouting;
 use crate::sink::{Sink, SinkError};
 use postgres::GenericClient;
 use std::fmt;

@@ -6,7 +6,7 @@ use std::time::Duration;
 use uuid::Uuid;
 
 /// The final outcome of one event. Every event published to a
-/// [`KafkaSink`](super::KafkaSink) gets exactly one, unless the process ends
+/// [`KafkaSink`](crate::KafkaSink) gets exactly one, unless the process ends
 /// before it is known.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]

@@ -1,35 +1,15 @@
-//! [`KafkaConfig`]: how to reach the cluster and how to behave when it is
-//! unreachable, from the environment ([`KafkaConfig::from_env`]) or from code.
+//! [`KafkaConfig`]: how a client reaches the cluster, how the sink routes
+//! events and behaves when the cluster is unreachable, and how a consumer
+//! joins its group; built in code (this file) or read from variables
+//! ([`KafkaConfig::from_env`], in [`env`](super::env)).
 
-use super::report::DeliveryListener;
+use super::env;
+use super::report::{DeliveryListener, DeliveryReport};
 use super::topic::TopicRouting;
 use std::collections::BTreeMap;
 use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
-
-/// The environment variables [`KafkaConfig::from_env`] reads.
-pub mod env {
-    /// Comma-separated `host:port` list; required.
-    pub const BOOTSTRAP_SERVERS: &str = "KAFKA_BOOTSTRAP_SERVERS";
-    /// `PLAINTEXT`, `SSL`, `SASL_PLAINTEXT` or `SASL_SSL`.
-    pub const SECURITY_PROTOCOL: &str = "KAFKA_SECURITY_PROTOCOL";
-    /// `PLAIN`, `SCRAM-SHA-256`, `SCRAM-SHA-512`, …
-    pub const SASL_MECHANISM: &str = "KAFKA_SASL_MECHANISM";
-    /// SASL user name.
-    pub const SASL_USERNAME: &str = "KAFKA_SASL_USERNAME";
-    /// SASL password (never logged).
-    pub const SASL_PASSWORD: &str = "KAFKA_SASL_PASSWORD";
-    /// Maximum in-flight requests per broker connection
-    /// (`max.in.flight.requests.per.connection`, at most 5 with idempotence).
-    pub const MAX_IN_FLIGHT: &str = "KAFKA_MAX_IN_FLIGHT";
-    /// Prefix prepended, with a `.`, to every topic of the default routing.
-    pub const TOPIC_PREFIX: &str = "KAFKA_TOPIC_PREFIX";
-    /// Publish every event to this one topic instead of the default routing.
-    pub const TOPIC: &str = "KAFKA_TOPIC";
-    /// The service name, sent to the brokers as `client.id`.
-    pub const SERVICE_NAME: &str = "SERVICE_NAME";
-}
 
 /// librdkafka properties whose values are secrets: redacted in `Debug`.
 const SECRET_PROPERTIES: &[&str] = &[
@@ -67,7 +47,7 @@ pub enum KafkaConfigError {
     Client(String),
 }
 
-/// How a [`KafkaSink`](super::KafkaSink) reaches the cluster, routes events
+/// How a [`KafkaSink`](crate::KafkaSink) reaches the cluster, routes events
 /// and degrades. Build one with [`KafkaConfig::new`] and the builder
 /// methods, or read it with [`KafkaConfig::from_env`].
 ///
@@ -78,7 +58,7 @@ pub enum KafkaConfigError {
 /// buffer of 100,000 events / 64 MiB whose events expire after 10 minutes.
 ///
 /// ```
-/// use onex_events::sink::kafka::{KafkaConfig, TopicRouting};
+/// use onex_events::kafka::{KafkaConfig, TopicRouting};
 /// use std::time::Duration;
 ///
 /// let config = KafkaConfig::new("broker-1:9092,broker-2:9092")
@@ -99,6 +79,43 @@ pub struct KafkaConfig {
     pub(crate) buffer_ttl: Duration,
     pub(crate) fallback_log: bool,
     pub(crate) listener: Option<DeliveryListener>,
+    pub(crate) consumer_group: Option<String>,
+    pub(crate) auto_offset_reset: Option<OffsetReset>,
+}
+
+/// Where a consumer group with no committed offset starts reading
+/// (librdkafka's `auto.offset.reset`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OffsetReset {
+    /// The oldest record still in the partition.
+    Earliest,
+    /// Only records written after the consumer joined.
+    Latest,
+}
+
+impl OffsetReset {
+    /// The librdkafka value: `earliest` or `latest`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            OffsetReset::Earliest => "earliest",
+            OffsetReset::Latest => "latest",
+        }
+    }
+}
+
+impl std::str::FromStr for OffsetReset {
+    type Err = ();
+
+    /// `earliest` or `latest`, in any case.
+    fn from_str(s: &str) -> Result<Self, ()> {
+        if s.eq_ignore_ascii_case("earliest") {
+            Ok(OffsetReset::Earliest)
+        } else if s.eq_ignore_ascii_case("latest") {
+            Ok(OffsetReset::Latest)
+        } else {
+            Err(())
+        }
+    }
 }
 
 impl KafkaConfig {
@@ -125,59 +142,10 @@ impl KafkaConfig {
             buffer_ttl: Duration::from_secs(600),
             fallback_log: true,
             listener: None,
+            consumer_group: None,
+            auto_offset_reset: None,
         };
         config.property("bootstrap.servers", bootstrap_servers)
-    }
-
-    /// Reads the configuration from the environment (see [`env`](mod@env)):
-    /// `KAFKA_BOOTSTRAP_SERVERS` (required), `KAFKA_SECURITY_PROTOCOL`,
-    /// `KAFKA_SASL_MECHANISM`, `KAFKA_SASL_USERNAME`, `KAFKA_SASL_PASSWORD`,
-    /// `KAFKA_MAX_IN_FLIGHT`, `KAFKA_TOPIC_PREFIX`, `KAFKA_TOPIC` and
-    /// `SERVICE_NAME`. Unset or empty variables keep the defaults.
-    pub fn from_env() -> Result<Self, KafkaConfigError> {
-        Self::from_lookup(|name| std::env::var(name).ok())
-    }
-
-    /// [`KafkaConfig::from_env`] over any lookup (for tests).
-    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, KafkaConfigError> {
-        let get = |name: &str| lookup(name).filter(|v| !v.trim().is_empty());
-        let servers =
-            get(env::BOOTSTRAP_SERVERS).ok_or(KafkaConfigError::MissingBootstrapServers)?;
-        let mut config = KafkaConfig::new(servers.trim());
-        if let Some(v) = get(env::SECURITY_PROTOCOL) {
-            config = config.property("security.protocol", v.trim());
-        }
-        if let Some(v) = get(env::SASL_MECHANISM) {
-            config = config.property("sasl.mechanism", v.trim());
-        }
-        if let Some(v) = get(env::SASL_USERNAME) {
-            config = config.property("sasl.username", v);
-        }
-        if let Some(v) = lookup(env::SASL_PASSWORD).filter(|v| !v.is_empty()) {
-            config = config.property("sasl.password", v);
-        }
-        if let Some(v) = get(env::MAX_IN_FLIGHT) {
-            let n = v
-                .trim()
-                .parse::<u32>()
-                .ok()
-                .filter(|n| *n > 0)
-                .ok_or_else(|| KafkaConfigError::InvalidEnv {
-                    name: env::MAX_IN_FLIGHT,
-                    value: v.clone(),
-                    reason: "expected a positive integer",
-                })?;
-            config = config.max_in_flight(n);
-        }
-        if let Some(v) = get(env::SERVICE_NAME) {
-            config = config.property("client.id", v.trim());
-        }
-        if let Some(topic) = get(env::TOPIC) {
-            config = config.topics(TopicRouting::single(topic.trim()));
-        } else if let Some(prefix) = get(env::TOPIC_PREFIX) {
-            config = config.topics(TopicRouting::prefixed(prefix.trim()));
-        }
-        Ok(config)
     }
 
     /// Sets any librdkafka producer property, e.g. `("linger.ms", "10")`.
@@ -250,10 +218,35 @@ impl KafkaConfig {
     /// lost. Runs on the producer's thread: keep it short.
     pub fn on_delivery(
         mut self,
-        listener: impl Fn(&super::DeliveryReport) + Send + Sync + 'static,
+        listener: impl Fn(&DeliveryReport) + Send + Sync + 'static,
     ) -> Self {
         self.listener = Some(Arc::new(listener));
         self
+    }
+
+    /// The consumer group a consuming client joins (`group.id`). Producers
+    /// ignore it.
+    pub fn consumer_group(mut self, group: impl Into<String>) -> Self {
+        self.consumer_group = Some(group.into());
+        self
+    }
+
+    /// Where a consumer group with no committed offset starts reading.
+    /// Producers ignore it.
+    pub fn auto_offset_reset(mut self, reset: OffsetReset) -> Self {
+        self.auto_offset_reset = Some(reset);
+        self
+    }
+
+    /// The consumer group, if set.
+    pub fn consumer_group_id(&self) -> Option<&str> {
+        self.consumer_group.as_deref()
+    }
+
+    /// Where a new consumer group starts, if set (librdkafka's default,
+    /// `latest`, otherwise).
+    pub fn offset_reset(&self) -> Option<OffsetReset> {
+        self.auto_offset_reset
     }
 
     /// The value of a librdkafka property, if set.
@@ -304,6 +297,8 @@ impl fmt::Debug for KafkaConfig {
             .field("buffer_ttl", &self.buffer_ttl)
             .field("fallback_log", &self.fallback_log)
             .field("on_delivery", &self.listener.is_some())
+            .field("consumer_group", &self.consumer_group)
+            .field("auto_offset_reset", &self.auto_offset_reset)
             .finish()
     }
 }
@@ -311,66 +306,6 @@ impl fmt::Debug for KafkaConfig {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::collections::HashMap;
-
-    fn lookup(vars: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
-        let map: HashMap<String, String> = vars
-            .iter()
-            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
-            .collect();
-        move |k| map.get(k).cloned()
-    }
-
-    #[test]
-    fn reads_the_seed_variables() {
-        let config = KafkaConfig::from_lookup(lookup(&[
-            ("KAFKA_BOOTSTRAP_SERVERS", " b1:9092,b2:9092 "),
-            ("KAFKA_SECURITY_PROTOCOL", "SASL_SSL"),
-            ("KAFKA_SASL_MECHANISM", "PLAIN"),
-            ("KAFKA_SASL_USERNAME", "user"),
-            ("KAFKA_SASL_PASSWORD", "hunter2"),
-            ("KAFKA_MAX_IN_FLIGHT", "5"),
-            ("KAFKA_TOPIC_PREFIX", "prod"),
-            ("SERVICE_NAME", "orchestrator"),
-        ]))
-        .unwrap();
-        assert_eq!(config.bootstrap_servers(), "b1:9092,b2:9092");
-        assert_eq!(config.get("security.protocol"), Some("SASL_SSL"));
-        assert_eq!(config.get("sasl.mechanism"), Some("PLAIN"));
-        assert_eq!(config.get("sasl.username"), Some("user"));
-        assert_eq!(config.get("sasl.password"), Some("hunter2"));
-        assert_eq!(
-            config.get("max.in.flight.requests.per.connection"),
-            Some("5")
-        );
-        assert_eq!(config.get("client.id"), Some("orchestrator"));
-        assert_eq!(config.get("enable.idempotence"), Some("true"));
-        assert_eq!(config.get("acks"), Some("all"));
-        let debug = format!("{config:?}");
-        assert!(!debug.contains("hunter2"), "{debug}");
-        assert!(debug.contains("***"));
-        assert!(debug.contains("prod"));
-    }
-
-    #[test]
-    fn requires_bootstrap_servers_and_valid_numbers() {
-        assert_eq!(
-            KafkaConfig::from_lookup(lookup(&[])).unwrap_err(),
-            KafkaConfigError::MissingBootstrapServers
-        );
-        assert_eq!(
-            KafkaConfig::from_lookup(lookup(&[("KAFKA_BOOTSTRAP_SERVERS", "  ")])).unwrap_err(),
-            KafkaConfigError::MissingBootstrapServers
-        );
-        let err = KafkaConfig::from_lookup(lookup(&[
-            ("KAFKA_BOOTSTRAP_SERVERS", "b:9092"),
-            ("KAFKA_MAX_IN_FLIGHT", "many"),
-        ]))
-        .unwrap_err();
-        assert!(
-            matches!(err, KafkaConfigError::InvalidEnv { name, .. } if name == "KAFKA_MAX_IN_FLIGHT")
-        );
-    }
 
     #[test]
     fn pass_through_properties_override_defaults() {

@@ -1,6 +1,7 @@
 //! CloudEvents 1.0 Kafka protocol binding, binary mode: the record value
 //! stays the OnexEnvelopeV1 JSON, unchanged, and the CloudEvents attributes
-//! travel as headers, so CloudEvents tooling can read our events.
+//! travel as headers, so CloudEvents tooling can read our events. Written
+//! by [`cloudevents_headers`], read back by [`CloudEventAttributes::read`].
 //!
 //! | header             | value                                                  |
 //! |--------------------|--------------------------------------------------------|
@@ -17,7 +18,7 @@
 //! [`TraceParent`]: crate::TraceParent
 
 use crate::envelope::Event;
-use crate::NodeIdentity;
+use crate::{NodeIdentity, TraceParent};
 use rdkafka::message::{Header, Headers, OwnedHeaders};
 use uuid::Uuid;
 
@@ -39,6 +40,11 @@ pub const CORRELATION_ID: &str = "ce_correlationid";
 pub const CAUSATION_ID: &str = "ce_causationid";
 /// `traceparent` (W3C Trace Context).
 pub const TRACEPARENT: &str = "traceparent";
+/// The error that sent a record to an outbox's dead-letter topic (not a
+/// CloudEvents attribute; only on dead letters).
+pub const DEAD_LETTER_ERROR: &str = "onex_dead_letter_error";
+/// `content-type` of every record the sink and the relays write.
+pub const JSON: &str = "application/json";
 
 /// The CloudEvents binary-mode headers of `event`.
 pub fn cloudevents_headers(event: &Event) -> OwnedHeaders {
@@ -59,7 +65,7 @@ pub(crate) fn cloudevents_headers_with_source(event: &Event, source: &str) -> Ow
         .insert(header(TYPE, event.event_type.as_str().as_bytes()))
         .insert(header(SOURCE, source.as_bytes()))
         .insert(header(TIME, &time))
-        .insert(header(CONTENT_TYPE, b"application/json"));
+        .insert(header(CONTENT_TYPE, JSON.as_bytes()));
     if let Some(c) = event.correlation_id {
         let mut buf = Uuid::encode_buffer();
         headers = headers.insert(header(
@@ -120,18 +126,101 @@ fn push_encoded(out: &mut String, segment: &str) {
 
 /// The event id in a record's `ce_id` header, if any.
 pub fn event_id(headers: Option<&impl Headers>) -> Option<Uuid> {
-    let headers = headers?;
-    headers
-        .iter()
-        .find(|h| h.key == ID)
-        .and_then(|h| h.value)
-        .and_then(|v| Uuid::try_parse_ascii(v).ok())
+    value(headers?, ID).and_then(|v| Uuid::try_parse_ascii(v).ok())
+}
+
+/// The value of the first header named `key`.
+fn value<'a>(headers: &'a impl Headers, key: &str) -> Option<&'a [u8]> {
+    headers.iter().find(|h| h.key == key).and_then(|h| h.value)
+}
+
+/// The CloudEvents attributes of a record, read back from its headers.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct CloudEventAttributes {
+    /// `ce_id`: the event id.
+    pub id: Uuid,
+    /// `ce_type`: the event type, e.g. `orchestrator.routing.started`.
+    pub event_type: String,
+    /// `ce_source`: `/{namespace}/{service}/{node_id}`, percent-encoded.
+    pub source: String,
+    /// `ce_time`: the event timestamp, RFC 3339.
+    pub time: String,
+    /// `content-type`, when present.
+    pub content_type: Option<String>,
+    /// `ce_correlationid`, when present.
+    pub correlation_id: Option<Uuid>,
+    /// `ce_causationid`, when present.
+    pub causation_id: Option<Uuid>,
+    /// `traceparent`, when present.
+    pub trace_parent: Option<TraceParent>,
+}
+
+/// A record's headers are not the CloudEvents headers of an event.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum HeaderError {
+    /// A required header is absent.
+    #[error("header {0} is missing")]
+    Missing(&'static str),
+    /// A header's value cannot be read.
+    #[error("header {name}={value:?} is invalid")]
+    Invalid {
+        /// The header.
+        name: &'static str,
+        /// Its value, lossily decoded.
+        value: String,
+    },
+}
+
+impl CloudEventAttributes {
+    /// Reads the attributes [`cloudevents_headers`] writes. `ce_specversion`
+    /// must be `1.0`; `ce_id`, `ce_type`, `ce_source` and `ce_time` are
+    /// required; the others are optional.
+    pub fn read(headers: &impl Headers) -> Result<Self, HeaderError> {
+        let text = |name: &'static str| -> Result<Option<&str>, HeaderError> {
+            value(headers, name)
+                .map(|v| {
+                    std::str::from_utf8(v).map_err(|_| HeaderError::Invalid {
+                        name,
+                        value: String::from_utf8_lossy(v).into_owned(),
+                    })
+                })
+                .transpose()
+        };
+        let required = |name: &'static str| text(name)?.ok_or(HeaderError::Missing(name));
+        let parsed = |name: &'static str, v: &str| HeaderError::Invalid {
+            name,
+            value: v.to_owned(),
+        };
+        let uuid = |name: &'static str| -> Result<Option<Uuid>, HeaderError> {
+            text(name)?
+                .map(|v| Uuid::try_parse(v).map_err(|_| parsed(name, v)))
+                .transpose()
+        };
+        let version = required(SPECVERSION)?;
+        if version != "1.0" {
+            return Err(parsed(SPECVERSION, version));
+        }
+        Ok(CloudEventAttributes {
+            id: uuid(ID)?.ok_or(HeaderError::Missing(ID))?,
+            event_type: required(TYPE)?.to_owned(),
+            source: required(SOURCE)?.to_owned(),
+            time: required(TIME)?.to_owned(),
+            content_type: text(CONTENT_TYPE)?.map(str::to_owned),
+            correlation_id: uuid(CORRELATION_ID)?,
+            causation_id: uuid(CAUSATION_ID)?,
+            trace_parent: text(TRACEPARENT)?
+                .map(|v| v.parse().map_err(|_| parsed(TRACEPARENT, v)))
+                .transpose()?,
+        })
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::sink::kafka::test_event;
+    use crate::kafka::test_event;
     use crate::EventType;
 
     fn get<'a>(h: &'a OwnedHeaders, key: &str) -> Option<&'a str> {
@@ -186,5 +275,48 @@ mod tests {
             !event.to_json().to_string().contains("4bf92f35"),
             "not in the envelope"
         );
+    }
+
+    #[test]
+    fn attributes_read_back_what_the_headers_carry() {
+        let text = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
+        let mut event = test_event(EventType::parse("orchestrator.routing.failed").unwrap());
+        event.causation_id = Some(Uuid::new_v4());
+        event.trace_parent = Some(text.parse().unwrap());
+        let read = CloudEventAttributes::read(&cloudevents_headers(&event)).unwrap();
+        assert_eq!(read.id, event.event_id);
+        assert_eq!(read.event_type, "orchestrator.routing.failed");
+        assert_eq!(read.source, "/onex/svc/node-1");
+        assert_eq!(read.time.as_bytes(), event.timestamp.format().as_slice());
+        assert_eq!(read.content_type.as_deref(), Some(JSON));
+        assert_eq!(read.correlation_id, event.correlation_id);
+        assert_eq!(read.causation_id, event.causation_id);
+        assert_eq!(read.trace_parent, event.trace_parent);
+    }
+
+    #[test]
+    fn attributes_need_the_required_headers() {
+        let bad_id = OwnedHeaders::new()
+            .insert(header(SPECVERSION, b"1.0"))
+            .insert(header(ID, b"not-a-uuid"));
+        assert_eq!(
+            CloudEventAttributes::read(&bad_id),
+            Err(HeaderError::Invalid {
+                name: ID,
+                value: "not-a-uuid".to_owned()
+            })
+        );
+        assert_eq!(
+            CloudEventAttributes::read(&OwnedHeaders::new()),
+            Err(HeaderError::Missing(SPECVERSION))
+        );
+        let v2 = OwnedHeaders::new().insert(header(SPECVERSION, b"2.0"));
+        assert!(matches!(
+            CloudEventAttributes::read(&v2),
+            Err(HeaderError::Invalid {
+                name: SPECVERSION,
+                ..
+            })
+        ));
     }
 }

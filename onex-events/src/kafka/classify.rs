@@ -1,0 +1,69 @@
+//! Error classification: which librdkafka errors a retry can fix, for the
+//! sink and the outbox relays alike.
+
+use rdkafka::error::{KafkaError, RDKafkaErrorCode};
+
+/// An error naming the record itself (too large, invalid topic, not
+/// authorized…): sending the same record again will not succeed.
+#[inline]
+pub fn is_permanent(code: Option<RDKafkaErrorCode>) -> bool {
+    use RDKafkaErrorCode as C;
+    matches!(
+        code,
+        Some(
+            C::MessageSizeTooLarge
+                | C::InvalidMessageSize
+                | C::InvalidMessage
+                | C::InvalidTopic
+                | C::UnknownTopic
+                | C::TopicAuthorizationFailed
+                | C::ClusterAuthorizationFailed
+                | C::InvalidRecord
+                | C::InvalidArgument
+        )
+    )
+}
+
+/// The producer's queue is full: the record was not taken, and may be sent
+/// again once the queue drains.
+#[inline]
+pub fn is_queue_full(error: &KafkaError) -> bool {
+    matches!(
+        error,
+        KafkaError::MessageProduction(RDKafkaErrorCode::QueueFull)
+    )
+}
+
+/// The record was purged from a producer's queue or in-flight requests
+/// (the producer is being replaced or dropped); it was never acknowledged.
+#[inline]
+pub fn is_purged(code: Option<RDKafkaErrorCode>) -> bool {
+    matches!(
+        code,
+        Some(RDKafkaErrorCode::PurgeQueue | RDKafkaErrorCode::PurgeInflight)
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn record_errors_are_permanent_and_cluster_errors_are_not() {
+        assert!(is_permanent(Some(RDKafkaErrorCode::MessageSizeTooLarge)));
+        assert!(is_permanent(Some(
+            RDKafkaErrorCode::TopicAuthorizationFailed
+        )));
+        assert!(!is_permanent(Some(RDKafkaErrorCode::AllBrokersDown)));
+        assert!(!is_permanent(Some(RDKafkaErrorCode::MessageTimedOut)));
+        assert!(!is_permanent(None));
+        assert!(is_queue_full(&KafkaError::MessageProduction(
+            RDKafkaErrorCode::QueueFull
+        )));
+        assert!(!is_queue_full(&KafkaError::MessageProduction(
+            RDKafkaErrorCode::MessageSizeTooLarge
+        )));
+        assert!(is_purged(Some(RDKafkaErrorCode::PurgeInflight)));
+        assert!(!is_purged(Some(RDKafkaErrorCode::MessageTimedOut)));
+    }
+}

@@ -1,0 +1,200 @@
+//! The environment variables of the seeds, in one place, and
+//! [`KafkaConfig::from_env`] / [`KafkaConfig::from_lookup`], which read them
+//! from the process environment or from any map of variables.
+
+use super::config::{KafkaConfig, KafkaConfigError, OffsetReset};
+use super::topic::TopicRouting;
+
+/// Comma-separated `host:port` list; required.
+pub const BOOTSTRAP_SERVERS: &str = "KAFKA_BOOTSTRAP_SERVERS";
+/// `PLAINTEXT`, `SSL`, `SASL_PLAINTEXT` or `SASL_SSL`.
+pub const SECURITY_PROTOCOL: &str = "KAFKA_SECURITY_PROTOCOL";
+/// `PLAIN`, `SCRAM-SHA-256`, `SCRAM-SHA-512`, …
+pub const SASL_MECHANISM: &str = "KAFKA_SASL_MECHANISM";
+/// SASL user name.
+pub const SASL_USERNAME: &str = "KAFKA_SASL_USERNAME";
+/// SASL password (never logged).
+pub const SASL_PASSWORD: &str = "KAFKA_SASL_PASSWORD";
+/// Maximum in-flight requests per broker connection
+/// (`max.in.flight.requests.per.connection`, at most 5 with idempotence).
+pub const MAX_IN_FLIGHT: &str = "KAFKA_MAX_IN_FLIGHT";
+/// Prefix prepended, with a `.`, to every topic of the default routing.
+pub const TOPIC_PREFIX: &str = "KAFKA_TOPIC_PREFIX";
+/// Publish every event to this one topic instead of the default routing.
+pub const TOPIC: &str = "KAFKA_TOPIC";
+/// The service name, sent to the brokers as `client.id`.
+pub const SERVICE_NAME: &str = "SERVICE_NAME";
+/// The consumer group of a consuming client (`group.id`).
+pub const CONSUMER_GROUP: &str = "KAFKA_CONSUMER_GROUP";
+/// Where a consumer group with no committed offset starts:
+/// `earliest` or `latest` (`auto.offset.reset`).
+pub const AUTO_OFFSET_RESET: &str = "KAFKA_AUTO_OFFSET_RESET";
+
+impl KafkaConfig {
+    /// Reads the configuration from the environment (see
+    /// [`env`](crate::kafka::env)): `KAFKA_BOOTSTRAP_SERVERS` (required),
+    /// `KAFKA_SECURITY_PROTOCOL`, `KAFKA_SASL_MECHANISM`,
+    /// `KAFKA_SASL_USERNAME`, `KAFKA_SASL_PASSWORD`, `KAFKA_MAX_IN_FLIGHT`,
+    /// `KAFKA_TOPIC_PREFIX`, `KAFKA_TOPIC`, `SERVICE_NAME`, and for
+    /// consumers `KAFKA_CONSUMER_GROUP` and `KAFKA_AUTO_OFFSET_RESET`.
+    /// Unset or empty variables keep the defaults.
+    pub fn from_env() -> Result<Self, KafkaConfigError> {
+        Self::from_lookup(|name| std::env::var(name).ok())
+    }
+
+    /// [`KafkaConfig::from_env`] over any lookup, e.g. a map of variables
+    /// (no process environment involved).
+    ///
+    /// ```
+    /// use onex_events::kafka::KafkaConfig;
+    /// use std::collections::HashMap;
+    ///
+    /// let vars = HashMap::from([("KAFKA_BOOTSTRAP_SERVERS", "b1:9092")]);
+    /// let config = KafkaConfig::from_lookup(|name| vars.get(name).map(|v| v.to_string()))?;
+    /// assert_eq!(config.bootstrap_servers(), "b1:9092");
+    /// # Ok::<(), onex_events::kafka::KafkaConfigError>(())
+    /// ```
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, KafkaConfigError> {
+        let get = |name: &str| lookup(name).filter(|v| !v.trim().is_empty());
+        let servers = get(BOOTSTRAP_SERVERS).ok_or(KafkaConfigError::MissingBootstrapServers)?;
+        let mut config = KafkaConfig::new(servers.trim());
+        if let Some(v) = get(SECURITY_PROTOCOL) {
+            config = config.property("security.protocol", v.trim());
+        }
+        if let Some(v) = get(SASL_MECHANISM) {
+            config = config.property("sasl.mechanism", v.trim());
+        }
+        if let Some(v) = get(SASL_USERNAME) {
+            config = config.property("sasl.username", v);
+        }
+        if let Some(v) = lookup(SASL_PASSWORD).filter(|v| !v.is_empty()) {
+            config = config.property("sasl.password", v);
+        }
+        if let Some(v) = get(MAX_IN_FLIGHT) {
+            let n = v
+                .trim()
+                .parse::<u32>()
+                .ok()
+                .filter(|n| *n > 0)
+                .ok_or_else(|| KafkaConfigError::InvalidEnv {
+                    name: MAX_IN_FLIGHT,
+                    value: v.clone(),
+                    reason: "expected a positive integer",
+                })?;
+            config = config.max_in_flight(n);
+        }
+        if let Some(v) = get(SERVICE_NAME) {
+            config = config.property("client.id", v.trim());
+        }
+        if let Some(topic) = get(TOPIC) {
+            config = config.topics(TopicRouting::single(topic.trim()));
+        } else if let Some(prefix) = get(TOPIC_PREFIX) {
+            config = config.topics(TopicRouting::prefixed(prefix.trim()));
+        }
+        if let Some(group) = get(CONSUMER_GROUP) {
+            config = config.consumer_group(group.trim());
+        }
+        if let Some(v) = get(AUTO_OFFSET_RESET) {
+            let reset =
+                v.trim()
+                    .parse::<OffsetReset>()
+                    .map_err(|()| KafkaConfigError::InvalidEnv {
+                        name: AUTO_OFFSET_RESET,
+                        value: v.clone(),
+                        reason: "expected `earliest` or `latest`",
+                    })?;
+            config = config.auto_offset_reset(reset);
+        }
+        Ok(config)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn lookup(vars: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
+        let map: HashMap<String, String> = vars
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect();
+        move |k| map.get(k).cloned()
+    }
+
+    #[test]
+    fn reads_the_seed_variables() {
+        let config = KafkaConfig::from_lookup(lookup(&[
+            ("KAFKA_BOOTSTRAP_SERVERS", " b1:9092,b2:9092 "),
+            ("KAFKA_SECURITY_PROTOCOL", "SASL_SSL"),
+            ("KAFKA_SASL_MECHANISM", "PLAIN"),
+            ("KAFKA_SASL_USERNAME", "user"),
+            ("KAFKA_SASL_PASSWORD", "hunter2"),
+            ("KAFKA_MAX_IN_FLIGHT", "5"),
+            ("KAFKA_TOPIC_PREFIX", "prod"),
+            ("SERVICE_NAME", "orchestrator"),
+        ]))
+        .unwrap();
+        assert_eq!(config.bootstrap_servers(), "b1:9092,b2:9092");
+        assert_eq!(config.get("security.protocol"), Some("SASL_SSL"));
+        assert_eq!(config.get("sasl.mechanism"), Some("PLAIN"));
+        assert_eq!(config.get("sasl.username"), Some("user"));
+        assert_eq!(config.get("sasl.password"), Some("hunter2"));
+        assert_eq!(
+            config.get("max.in.flight.requests.per.connection"),
+            Some("5")
+        );
+        assert_eq!(config.get("client.id"), Some("orchestrator"));
+        assert_eq!(config.get("enable.idempotence"), Some("true"));
+        assert_eq!(config.get("acks"), Some("all"));
+        let debug = format!("{config:?}");
+        assert!(!debug.contains("hunter2"), "{debug}");
+        assert!(debug.contains("***"));
+        assert!(debug.contains("prod"));
+    }
+
+    #[test]
+    fn requires_bootstrap_servers_and_valid_numbers() {
+        assert_eq!(
+            KafkaConfig::from_lookup(lookup(&[])).unwrap_err(),
+            KafkaConfigError::MissingBootstrapServers
+        );
+        assert_eq!(
+            KafkaConfig::from_lookup(lookup(&[("KAFKA_BOOTSTRAP_SERVERS", "  ")])).unwrap_err(),
+            KafkaConfigError::MissingBootstrapServers
+        );
+        let err = KafkaConfig::from_lookup(lookup(&[
+            ("KAFKA_BOOTSTRAP_SERVERS", "b:9092"),
+            ("KAFKA_MAX_IN_FLIGHT", "many"),
+        ]))
+        .unwrap_err();
+        assert!(
+            matches!(err, KafkaConfigError::InvalidEnv { name, .. } if name == "KAFKA_MAX_IN_FLIGHT")
+        );
+    }
+
+    #[test]
+    fn reads_the_consumer_variables() {
+        let config = KafkaConfig::from_lookup(lookup(&[
+            ("KAFKA_BOOTSTRAP_SERVERS", "b:9092"),
+            ("KAFKA_CONSUMER_GROUP", " billing "),
+            ("KAFKA_AUTO_OFFSET_RESET", "Earliest"),
+        ]))
+        .unwrap();
+        assert_eq!(config.consumer_group_id(), Some("billing"));
+        assert_eq!(config.offset_reset(), Some(OffsetReset::Earliest));
+        assert_eq!(config.get("group.id"), None, "not a producer property");
+
+        let plain = KafkaConfig::from_lookup(lookup(&[("KAFKA_BOOTSTRAP_SERVERS", "b:9092")]));
+        assert_eq!(plain.unwrap().offset_reset(), None);
+
+        let err = KafkaConfig::from_lookup(lookup(&[
+            ("KAFKA_BOOTSTRAP_SERVERS", "b:9092"),
+            ("KAFKA_AUTO_OFFSET_RESET", "sometimes"),
+        ]))
+        .unwrap_err();
+        assert!(
+            matches!(err, KafkaConfigError::InvalidEnv { name, .. } if name == "KAFKA_AUTO_OFFSET_RESET")
+        );
+    }
+}

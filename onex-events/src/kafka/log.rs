@@ -1,0 +1,38 @@
+//! librdkafka's log, forwarded to `tracing` (target `librdkafka`), for every
+//! client this crate builds.
+
+use rdkafka::client::ClientContext;
+use rdkafka::config::RDKafkaLogLevel;
+use rdkafka::consumer::ConsumerContext;
+use rdkafka::error::KafkaError;
+
+/// Forwards a librdkafka log line to `tracing` (target `librdkafka`):
+/// errors and warnings at `WARN`, notices at `INFO`, debug at `DEBUG`.
+pub fn forward_librdkafka_log(level: RDKafkaLogLevel, fac: &str, message: &str) {
+    use RDKafkaLogLevel as L;
+    match level {
+        L::Emerg | L::Alert | L::Critical | L::Error | L::Warning => {
+            tracing::warn!(target: "librdkafka", fac, "{message}")
+        }
+        L::Notice | L::Info => tracing::info!(target: "librdkafka", fac, "{message}"),
+        L::Debug => tracing::debug!(target: "librdkafka", fac, "{message}"),
+    }
+}
+
+/// A client context that forwards librdkafka's log and client errors to
+/// `tracing`: for consumers and admin clients
+/// (`ClientConfig::create_with_context(TracingContext)`).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct TracingContext;
+
+impl ClientContext for TracingContext {
+    fn log(&self, level: RDKafkaLogLevel, fac: &str, message: &str) {
+        forward_librdkafka_log(level, fac, message);
+    }
+
+    fn error(&self, error: KafkaError, reason: &str) {
+        tracing::warn!(target: "librdkafka", %error, reason, "Kafka client error");
+    }
+}
+
+impl ConsumerContext for TracingContext {}

@@ -1,0 +1,112 @@
+//! [`ProducerCallbacks`]: librdkafka's callbacks for the sink's producer —
+//! client errors (the cluster unreachable, a fatal error) and delivery
+//! reports, each event settled, or kept for a retry.
+
+use super::delivery_state::DeliveryState;
+use super::retry_buffer::{Body, Pending};
+use super::stats::Counters;
+use crate::kafka::headers;
+use crate::kafka::{forward_librdkafka_log, is_permanent, is_purged, Outcome, OwnedRecord};
+use rdkafka::client::ClientContext;
+use rdkafka::config::RDKafkaLogLevel;
+use rdkafka::error::{KafkaError, RDKafkaErrorCode};
+use rdkafka::message::Message;
+use rdkafka::producer::{DeliveryResult, ProducerContext};
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+
+/// librdkafka's callbacks for the sink's producer.
+pub(super) struct ProducerCallbacks {
+    pub(super) state: Arc<DeliveryState>,
+}
+
+impl ClientContext for ProducerCallbacks {
+    fn log(&self, level: RDKafkaLogLevel, fac: &str, message: &str) {
+        forward_librdkafka_log(level, fac, message);
+    }
+
+    fn error(&self, error: KafkaError, reason: &str) {
+        match error.rdkafka_error_code() {
+            Some(RDKafkaErrorCode::AllBrokersDown) => self.state.set_available(false, reason),
+            Some(RDKafkaErrorCode::Fatal) => {
+                tracing::error!(target: "onex_events::kafka", %error, reason, "fatal Kafka producer error; replacing the producer");
+                self.state.fatal.store(true, Ordering::Release);
+            }
+            _ => {
+                tracing::debug!(target: "onex_events::kafka", %error, reason, "Kafka client error")
+            }
+        }
+    }
+}
+
+impl ProducerContext for ProducerCallbacks {
+    type DeliveryOpaque = usize;
+
+    fn delivery(&self, result: &DeliveryResult<'_>, published_at: usize) {
+        let state = &*self.state;
+        match result {
+            Ok(message) => {
+                // Read first: a store per delivery would bounce the cache
+                // line `publish` reads.
+                if state.failing_since.load(Ordering::Relaxed) != 0 {
+                    state.failing_since.store(0, Ordering::Relaxed);
+                }
+                if !state.available.load(Ordering::Relaxed) {
+                    state.set_available(true, "");
+                }
+                if state.listener.is_some() {
+                    let event_id = headers::event_id(message.headers()).unwrap_or_default();
+                    let outcome = Outcome::Delivered {
+                        partition: message.partition(),
+                        offset: message.offset(),
+                    };
+                    state.report(event_id, outcome, published_at);
+                }
+                Counters::settle(&state.counters.delivered);
+            }
+            Err((error, message)) => {
+                let event_id = headers::event_id(message.headers()).unwrap_or_default();
+                let code = error.rdkafka_error_code();
+                if state.closing.load(Ordering::Acquire) {
+                    state.settle(&state.counters.lost, event_id, Outcome::Lost, published_at);
+                } else if is_permanent(code) {
+                    let outcome = Outcome::Failed {
+                        error: error.to_string(),
+                    };
+                    state.settle(&state.counters.failed, event_id, outcome, published_at);
+                } else {
+                    let purged = is_purged(code);
+                    let now = if purged {
+                        0
+                    } else {
+                        (state.now() as u64).max(1)
+                    };
+                    let _ = state.failing_since.compare_exchange(
+                        0,
+                        now,
+                        Ordering::AcqRel,
+                        Ordering::Relaxed,
+                    );
+                    state.set_available(false, &error.to_string());
+                    tracing::debug!(target: "onex_events::kafka", %event_id, %error, "delivery failed; retrying");
+                    let pending = Pending {
+                        event_id,
+                        published_at,
+                        body: Body::Encoded(OwnedRecord::from_message(message)),
+                    };
+                    if purged && state.replacing.load(Ordering::Acquire) {
+                        // Kept whatever the buffer's capacity: these events
+                        // were accepted already.
+                        state
+                            .purged
+                            .lock()
+                            .unwrap_or_else(|e| e.into_inner())
+                            .push(pending);
+                    } else {
+                        state.buffer(pending);
+                    }
+                }
+            }
+        }
+    }
+}
