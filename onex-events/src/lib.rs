@@ -66,7 +66,7 @@ pub mod sink;
 mod timestamp;
 mod trace_parent;
 
-pub use catalog::{all_event_types, catalogs, Catalog};
+pub use catalog::{all_event_types, catalogs, Catalog, NodeCatalog};
 pub use correlation::{Correlation, CorrelationExt, InCorrelation};
 pub use envelope::{Event, PartitionKey, ENVELOPE_VERSION};
 pub use error::ConfigError;
@@ -154,12 +154,12 @@ pub use onex_events_macros::OnexNode;
 /// Not public API: the paths the macros expand to.
 #[doc(hidden)]
 pub mod __private {
-    pub use crate::catalog::CATALOGS;
-    pub use crate::envelope::Event;
-    pub use crate::event_type::{EventType, Stage};
-    pub use crate::operation::{Instrumented, OperationDescriptor, OperationGuard};
-    pub use crate::outcome;
-    pub use crate::payload::{capture, ArgSpec, Captured, Input};
+    pub use crate::catalog::{NodeCatalog, NodeEntry, OperationEntry, NODES, OPERATIONS};
+    pub use crate::operation::{
+        lifecycle_len, LifecycleNames, OperationDescriptor, OperationGuard,
+    };
+    pub use crate::outcome::{via, Wrap};
+    pub use crate::payload::{capture, ArgSpec};
     pub use crate::{Catalog, NodeContext, NodeDescriptor, OnexNode};
     pub use core;
     pub use linkme;

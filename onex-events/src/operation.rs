@@ -5,7 +5,7 @@
 //! finished.
 
 use crate::correlation::{Correlation, Scope};
-use crate::event_type::EventType;
+use crate::event_type::{EventType, Stage};
 use crate::node::NodeContext;
 use crate::outcome::Outcome;
 use crate::payload::{ArgSpec, Captured, ErrorInfo, Input, Payload, ResultSummary};
@@ -33,6 +33,102 @@ pub struct OperationDescriptor {
     pub failed: EventType,
     /// The arguments summarized in `input`.
     pub args: &'static [ArgSpec],
+}
+
+impl OperationDescriptor {
+    /// Operation `operation` of node type `node_type`, whose `started`,
+    /// `completed` and `failed` event types are `names`, as the macros
+    /// build and validate them.
+    #[doc(hidden)]
+    pub const fn new(
+        node_type: &'static str,
+        operation: &'static str,
+        names: [&'static str; 3],
+        args: &'static [ArgSpec],
+    ) -> Self {
+        let [started, completed, failed] = names;
+        let op = Some(operation);
+        OperationDescriptor {
+            operation,
+            started: EventType::__new(started, node_type, op, Stage::Started),
+            completed: EventType::__new(completed, node_type, op, Stage::Completed),
+            failed: EventType::__new(failed, node_type, op, Stage::Failed),
+            args,
+        }
+    }
+
+    /// The `input` of its `started` event before any value is added: the
+    /// names and types of the arguments summarized.
+    #[inline]
+    pub fn input(&self) -> Input {
+        Input::summary(self.args)
+    }
+}
+
+const STAGES: [&str; 3] = ["started", "completed", "failed"];
+
+/// The number of bytes of the three lifecycle event type names of
+/// `operation` of `node_type`: `{node_type}.{operation}.{stage}` each.
+#[doc(hidden)]
+pub const fn lifecycle_len(node_type: &str, operation: &str) -> usize {
+    let mut len = 0;
+    let mut i = 0;
+    while i < STAGES.len() {
+        len += node_type.len() + operation.len() + STAGES[i].len() + 2;
+        i += 1;
+    }
+    len
+}
+
+/// The three lifecycle event type names of an operation, written at
+/// compile time where the node type is known only as a `const` (the
+/// operations of an `#[onex_node(extend)]` block). `N` is
+/// [`lifecycle_len`] of the same parts.
+#[doc(hidden)]
+pub struct LifecycleNames<const N: usize>([u8; N]);
+
+const fn copy<const N: usize>(buf: &mut [u8; N], at: usize, part: &str) -> usize {
+    let bytes = part.as_bytes();
+    let mut i = 0;
+    while i < bytes.len() {
+        buf[at + i] = bytes[i];
+        i += 1;
+    }
+    at + bytes.len()
+}
+
+impl<const N: usize> LifecycleNames<N> {
+    /// Writes `{node_type}.{operation}.{stage}` for the three stages.
+    pub const fn new(node_type: &str, operation: &str) -> Self {
+        let mut buf = [0u8; N];
+        let mut at = 0;
+        let mut i = 0;
+        while i < STAGES.len() {
+            at = copy(&mut buf, at, node_type);
+            at = copy(&mut buf, at, ".");
+            at = copy(&mut buf, at, operation);
+            at = copy(&mut buf, at, ".");
+            at = copy(&mut buf, at, STAGES[i]);
+            i += 1;
+        }
+        LifecycleNames(buf)
+    }
+
+    /// The three names, `started` first; `prefix` is the length of
+    /// `{node_type}.{operation}.`.
+    pub const fn names(&'static self, prefix: usize) -> [&'static str; 3] {
+        let (started, rest) = self.0.as_slice().split_at(prefix + STAGES[0].len());
+        let (completed, failed) = rest.split_at(prefix + STAGES[1].len());
+        [utf8(started), utf8(completed), utf8(failed)]
+    }
+}
+
+const fn utf8(bytes: &'static [u8]) -> &'static str {
+    match std::str::from_utf8(bytes) {
+        Ok(s) => s,
+        // Unreachable: the parts are `str`s, copied whole.
+        Err(_) => panic!("lifecycle event name is not UTF-8"),
+    }
 }
 
 /// One running operation. Publishes its end event exactly once: through
@@ -97,6 +193,12 @@ impl<'a> OperationGuard<'a> {
             start,
             done: false,
         }
+    }
+
+    /// The operation's body, to be polled with its correlation in scope.
+    #[inline]
+    pub fn instrument<F: Future>(&mut self, body: F) -> Instrumented<'_, 'a, F> {
+        Instrumented::new(self, body)
     }
 
     /// The correlation in scope while the body runs: this operation's
