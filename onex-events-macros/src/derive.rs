@@ -111,9 +111,12 @@ pub fn onex_node(input: TokenStream) -> TokenStream {
         Ok(i) => i,
         Err(e) => return e.to_compile_error(),
     };
-    let krate = match crate_path(&input) {
-        Ok(krate) => krate,
-        Err(e) => return e.to_compile_error(),
+    // A bad `crate` is reported, and the impl still written through the
+    // default path, so the error is not followed by "OnexNode is not
+    // implemented" at every operation.
+    let (krate, crate_error) = match crate_path(&input) {
+        Ok(krate) => (krate, None),
+        Err(e) => (None, Some(e.to_compile_error())),
     };
     let k = CratePath::private(krate.as_ref());
     let name = &input.ident;
@@ -128,6 +131,7 @@ pub fn onex_node(input: TokenStream) -> TokenStream {
         }
     };
     quote! {
+        #crate_error
         impl #impl_generics #k::OnexNode for #name #ty_generics #where_clause {
             #[inline]
             fn onex_context(&self) -> &#k::NodeContext {

@@ -226,27 +226,8 @@ fn operation(op: &Operation, site: &Site, k: &TokenStream, self_ty: &Type) -> To
             }
         }
         Site::Extension => {
-            let prefix = name.len() + 2;
-            // `line!()` in an attribute's expansion is the attribute's line.
             let position = op.position as u32;
-            let location = quote! {
-                (#k::core::file!(), #k::core::line!(), #k::core::column!(), #position)
-            };
-            quote! {
-                static __ONEX_OPERATION: #k::OperationDescriptor = {
-                    const NODE_TYPE: &str = <#self_ty as #k::NodeDescriptor>::NODE_TYPE;
-                    const NAMES: #k::LifecycleNames<{ #k::lifecycle_len(NODE_TYPE, #name) }> =
-                        #k::LifecycleNames::new(NODE_TYPE, #name);
-                    #k::OperationDescriptor::new(NODE_TYPE, #name, NAMES.names(NODE_TYPE.len() + #prefix), #args)
-                };
-                #[#k::linkme::distributed_slice(#k::OPERATIONS)]
-                #[linkme(crate = #k::linkme)]
-                static __ONEX_ENTRY: #k::OperationEntry = #k::OperationEntry::new(
-                    <#self_ty as #k::NodeDescriptor>::__entry,
-                    &__ONEX_OPERATION,
-                    #location,
-                );
-            }
+            quote!(#k::extension_operation!(#self_ty, #name, #position, #args);)
         }
     };
 

@@ -18,9 +18,13 @@ mod fallback;
 mod names;
 mod valid;
 
+#[cfg(test)]
+mod tests;
+
 use proc_macro::TokenStream;
 
-/// Marks an inherent `impl` block as an ONEX node. See `onex_events::onex_node`.
+/// Declares an ONEX node on one of its `impl` blocks, or extends it with
+/// another block. See `onex_events::onex_node`.
 #[proc_macro_attribute]
 pub fn onex_node(args: TokenStream, input: TokenStream) -> TokenStream {
     expand::node(args.into(), input.into()).into()
@@ -39,45 +43,4 @@ pub fn onex_operation(args: TokenStream, input: TokenStream) -> TokenStream {
 #[proc_macro_derive(OnexNode, attributes(onex))]
 pub fn derive_onex_node(input: TokenStream) -> TokenStream {
     derive::onex_node(input.into()).into()
-}
-
-/// Measures the expansion: tokens generated for a node of three operations
-/// (one plain, one with `fields`, one with `ret`), per operation and per node.
-#[cfg(test)]
-mod expansion_size {
-    use proc_macro2::{TokenStream, TokenTree};
-    use std::str::FromStr;
-
-    fn count(tokens: TokenStream) -> usize {
-        tokens
-            .into_iter()
-            .map(|tt| match tt {
-                TokenTree::Group(g) => 2 + count(g.stream()),
-                _ => 1,
-            })
-            .sum()
-    }
-
-    fn expand(ops: usize) -> usize {
-        let mut body = String::new();
-        for i in 0..ops {
-            body.push_str(&format!(
-                "#[onex_operation(\"op_{i}\", fields(job), ret)] async fn op_{i}(&self, job: u32, secret: String) -> Result<u32, std::io::Error> {{ Ok(job) }}\n"
-            ));
-        }
-        let input = TokenStream::from_str(&format!("impl Node {{ {body} }}")).unwrap();
-        let args = TokenStream::from_str("\"orchestrator\"").unwrap();
-        let out = crate::expand::node(args, input.clone());
-        assert!(!out.to_string().contains("compile_error"), "{out}");
-        count(out) - count(input)
-    }
-
-    #[test]
-    fn report() {
-        let (one, four) = (expand(1), expand(4));
-        println!(
-            "expansion: node with 1 operation +{one} tokens, 4 operations +{four} tokens, per operation +{}",
-            (four - one) / 3
-        );
-    }
 }

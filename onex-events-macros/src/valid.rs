@@ -86,20 +86,20 @@ impl Node<'_> {
     fn validate_extension(&self, extend: Span, errors: &mut Errors) {
         let attr = &self.attr;
         let declared = [
-            attr.node_type.as_ref().map(|l| ("node type", l.span())),
-            attr.service.as_ref().map(|l| ("service", l.span())),
-            attr.namespace.as_ref().map(|l| ("namespace", l.span())),
+            attr.node_type.as_ref().map(|l| ("the node type", l.span())),
+            attr.service.as_ref().map(|l| ("`service`", l.span())),
+            attr.namespace.as_ref().map(|l| ("`namespace`", l.span())),
             attr.include_state_events
                 .as_ref()
-                .map(|l| ("include_state_events", l.span)),
+                .map(|l| ("`include_state_events`", l.span)),
             attr.include_metric_events
                 .as_ref()
-                .map(|l| ("include_metric_events", l.span)),
+                .map(|l| ("`include_metric_events`", l.span)),
         ];
         for (what, span) in declared.into_iter().flatten() {
             errors.push(
                 span,
-                format!("an `extend` block cannot set the {what}: the node's `#[onex_node(\"..\")]` block declares it"),
+                format!("an `extend` block cannot set {what}: the node's `#[onex_node(\"..\")]` block declares it"),
             );
         }
         if !self.item.generics.params.is_empty() {

@@ -228,7 +228,7 @@ impl NodeContext {
         &self.inner.identity
     }
 
-    /// The node's compile-time catalog.
+    /// The node's catalog.
     pub fn catalog(&self) -> &'static Catalog {
         self.inner.catalog
     }

@@ -131,6 +131,43 @@ const fn utf8(bytes: &'static [u8]) -> &'static str {
     }
 }
 
+/// The statics of an operation of an `#[onex_node(extend)]` block, written
+/// in its body: `__ONEX_OPERATION`, its descriptor, with event type names
+/// built from `<$node as NodeDescriptor>::NODE_TYPE` at compile time, and
+/// its entry in the registry, at `$position` in its block.
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __onex_extension_operation {
+    ($node:ty, $name:literal, $position:literal, $args:expr) => {
+        static __ONEX_OPERATION: $crate::__private::OperationDescriptor = {
+            const NODE_TYPE: &str = <$node as $crate::__private::NodeDescriptor>::NODE_TYPE;
+            const NAMES: $crate::__private::LifecycleNames<
+                { $crate::__private::lifecycle_len(NODE_TYPE, $name) },
+            > = $crate::__private::LifecycleNames::new(NODE_TYPE, $name);
+            $crate::__private::OperationDescriptor::new(
+                NODE_TYPE,
+                $name,
+                NAMES.names(NODE_TYPE.len() + $name.len() + 2),
+                $args,
+            )
+        };
+        #[$crate::__private::linkme::distributed_slice($crate::__private::OPERATIONS)]
+        #[linkme(crate = $crate::__private::linkme)]
+        static __ONEX_ENTRY: $crate::__private::OperationEntry =
+            $crate::__private::OperationEntry::new(
+                <$node as $crate::__private::NodeDescriptor>::__entry,
+                &__ONEX_OPERATION,
+                // In an attribute's expansion, `line!()` is the attribute's line.
+                (
+                    $crate::__private::core::file!(),
+                    $crate::__private::core::line!(),
+                    $crate::__private::core::column!(),
+                    $position,
+                ),
+            );
+    };
+}
+
 /// One running operation. Publishes its end event exactly once: through
 /// [`OperationGuard::finish`], on a panic of the body, or on drop.
 ///
