@@ -53,10 +53,10 @@ impl<'a> Body<'a> {
             return Body::Async;
         }
         let stmts = &method.block.stmts;
-        let Some((stmt, Stmt::Expr(Expr::Call(call), None))) = stmts.iter().enumerate().last()
-        else {
+        let Some(Stmt::Expr(Expr::Call(call), None)) = stmts.last() else {
             return Body::NotAsync;
         };
+        let stmt = stmts.len() - 1;
         let is_box_pin = match &*call.func {
             Expr::Path(p) => {
                 let mut rev = p.path.segments.iter().rev();

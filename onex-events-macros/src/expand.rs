@@ -181,6 +181,24 @@ fn catalog(node: &Node, node_type: &str) -> TokenStream {
     }
 }
 
+/// `tokens` with every span set to `span`.
+fn respan(tokens: &TokenStream, span: Span) -> TokenStream {
+    tokens
+        .clone()
+        .into_iter()
+        .map(|mut tt| {
+            if let TokenTree::Group(g) = &tt {
+                let mut group = proc_macro2::Group::new(g.delimiter(), respan(&g.stream(), span));
+                group.set_span(span);
+                tt = TokenTree::Group(group);
+            } else {
+                tt.set_span(span);
+            }
+            tt
+        })
+        .collect()
+}
+
 fn contains_impl_trait(ty: &TokenStream) -> bool {
     fn walk(tokens: TokenStream) -> bool {
         tokens.into_iter().any(|tt| match tt {
@@ -231,8 +249,11 @@ fn operation(op: &Operation, site: &Site, k: &TokenStream, self_ty: &Type) -> To
         }
     };
 
+    // `capture` spanned at the argument, path included: a value that is
+    // not `Serialize` is reported there and nowhere else.
     let values = fields.iter().map(|ident| {
         let n = ident.to_string();
+        let k = respan(k, ident.span());
         quote_spanned! {ident.span()=>
             .value(#n, #k::capture(&#ident))
         }
@@ -323,6 +344,7 @@ fn operation(op: &Operation, site: &Site, k: &TokenStream, self_ty: &Type) -> To
     // plain E0277 at `ret`, not a failed method lookup.
     let ret = match &op.attr.ret {
         Some(kw) => {
+            let k = respan(k, kw.span);
             let capture = quote_spanned! {kw.span=> #k::capture(__onex_ok)};
             quote!((&#k::Wrap(&__onex_ret)).__onex_ok().map(|__onex_ok| #capture))
         }
