@@ -1,11 +1,12 @@
 //! Procedural macros of [onex-events](https://docs.rs/onex-events). Depend
 //! on `onex-events`, which re-exports them; the generated code reaches the
-//! runtime through `::onex_events::__private`.
+//! runtime through `::onex_events::__private` (or `path::__private` with
+//! `crate = path`, for a renamed dependency).
 //!
-//! The crate follows thiserror's layout: [`attr`] parses the attributes,
-//! [`ast`] gathers a typed view of the node borrowing the user's syntax
-//! (for spans), [`valid`] checks every rule, [`expand`] generates code, and
-//! [`fallback`] emits the user's item unchanged next to `compile_error!` so
+//! The crate follows thiserror's layout: `attr` parses the attributes,
+//! `ast` gathers a typed view of the node borrowing the user's syntax
+//! (for spans), `valid` checks every rule, `expand` generates code, and
+//! `fallback` emits the user's item unchanged next to `compile_error!` so
 //! one mistake gives one error.
 
 #![allow(clippy::manual_let_else)]
