@@ -55,6 +55,7 @@ mod correlation;
 mod envelope;
 mod error;
 mod event_type;
+mod extension;
 mod node;
 mod operation;
 #[cfg(feature = "outbox")]
@@ -238,9 +239,8 @@ pub use onex_events_macros::OnexNode;
 pub mod __private {
     pub use crate::__onex_extension_operation as extension_operation;
     pub use crate::catalog::{NodeCatalog, NodeEntry, OperationEntry, NODES, OPERATIONS};
-    pub use crate::operation::{
-        lifecycle_len, LifecycleNames, OperationDescriptor, OperationGuard,
-    };
+    pub use crate::extension::{lifecycle_len, LifecycleNames};
+    pub use crate::operation::{OperationDescriptor, OperationGuard};
     pub use crate::outcome::{via, Wrap};
     pub use crate::payload::{capture, ArgSpec};
     pub use crate::{Catalog, NodeContext, NodeDescriptor, OnexNode};
