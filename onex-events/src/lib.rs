@@ -179,7 +179,8 @@ pub use trace_parent::{TraceParent, TraceParentError};
 /// `#[async_trait]` may come before or after `#[onex_node]`.
 ///
 /// An `extend` block cannot be generic (`impl<T> .. for Node<T>`): a generic
-/// node keeps its operations in its declaring block. Declaring a node twice
+/// node keeps its operations in its declaring block. It lives in the node's
+/// crate, as its duplicate check is an inherent `impl` of the node. Declaring a node twice
 /// is an error (two `NodeDescriptor` impls), and so is one operation name in
 /// two blocks of a node (E0592 on a hidden `__onex_operation_{name}`
 /// constant, at both names).
