@@ -2,7 +2,10 @@
 //! syntax so every later error can point at the user's code.
 
 use crate::attr::{is_operation_attr, NodeAttr, OperationAttr};
-use syn::{FnArg, Ident, ImplItem, ImplItemFn, ItemImpl, Pat, Receiver, Result, Type};
+use syn::{
+    Expr, ExprAsync, ExprCall, FnArg, GenericArgument, Ident, ImplItem, ImplItemFn, ItemImpl, Pat,
+    PathArguments, Receiver, Result, ReturnType, Stmt, Type, TypeParamBound,
+};
 
 pub struct Node<'a> {
     pub item: &'a ItemImpl,
@@ -13,12 +16,106 @@ pub struct Node<'a> {
 pub struct Operation<'a> {
     /// Index of the method in `item.items`.
     pub index: usize,
+    /// Index among the block's operations.
+    pub position: usize,
     pub method: &'a ImplItemFn,
     pub attr: OperationAttr,
     /// Every `#[onex_operation]` after the first (an error).
     pub extra_attrs: Vec<&'a syn::Attribute>,
     pub receiver: Option<&'a Receiver>,
     pub args: Vec<Arg<'a>>,
+    pub body: Body<'a>,
+}
+
+/// How the method's body runs asynchronously.
+pub enum Body<'a> {
+    /// An `async fn`.
+    Async,
+    /// `#[async_trait]`'s shape: a plain `fn` returning
+    /// `Pin<Box<dyn Future<Output = T> + ..>>` whose last expression is
+    /// `Box::pin(async move { .. })`. As tracing's `#[instrument]` does, the
+    /// `async` block is what gets instrumented.
+    Boxed {
+        /// Index of that last statement in the method's block.
+        stmt: usize,
+        call: &'a ExprCall,
+        block: &'a ExprAsync,
+        /// `T` of `Future<Output = T>`, if written in the return type.
+        output: Option<&'a Type>,
+    },
+    /// Neither (an error).
+    NotAsync,
+}
+
+impl<'a> Body<'a> {
+    fn of(method: &'a ImplItemFn) -> Self {
+        if method.sig.asyncness.is_some() {
+            return Body::Async;
+        }
+        let stmts = &method.block.stmts;
+        let Some(Stmt::Expr(Expr::Call(call), None)) = stmts.last() else {
+            return Body::NotAsync;
+        };
+        let stmt = stmts.len() - 1;
+        let is_box_pin = match &*call.func {
+            Expr::Path(p) => {
+                let mut rev = p.path.segments.iter().rev();
+                matches!((rev.next(), rev.next()), (Some(pin), Some(b)) if pin.ident == "pin" && b.ident == "Box")
+            }
+            _ => false,
+        };
+        match (is_box_pin, call.args.len(), call.args.first()) {
+            (true, 1, Some(Expr::Async(block))) => Body::Boxed {
+                stmt,
+                call,
+                block,
+                output: match &method.sig.output {
+                    ReturnType::Type(_, ty) => future_output(ty),
+                    ReturnType::Default => None,
+                },
+            },
+            _ => Body::NotAsync,
+        }
+    }
+}
+
+/// `T` in `Pin<Box<dyn Future<Output = T> + Send + 'a>>`, searched through
+/// the generic arguments of the return type.
+fn future_output(ty: &Type) -> Option<&Type> {
+    match ty {
+        Type::Path(p) => p
+            .path
+            .segments
+            .iter()
+            .filter_map(|seg| match &seg.arguments {
+                PathArguments::AngleBracketed(a) => Some(a.args.iter()),
+                _ => None,
+            })
+            .flatten()
+            .find_map(|arg| match arg {
+                GenericArgument::Type(t) => future_output(t),
+                _ => None,
+            }),
+        Type::TraitObject(t) => t.bounds.iter().find_map(|b| match b {
+            TypeParamBound::Trait(tb) => {
+                let last = tb.path.segments.last()?;
+                if last.ident != "Future" {
+                    return None;
+                }
+                match &last.arguments {
+                    PathArguments::AngleBracketed(a) => a.args.iter().find_map(|arg| match arg {
+                        GenericArgument::AssocType(at) if at.ident == "Output" => Some(&at.ty),
+                        _ => None,
+                    }),
+                    _ => None,
+                }
+            }
+            _ => None,
+        }),
+        Type::Paren(p) => future_output(&p.elem),
+        Type::Group(g) => future_output(&g.elem),
+        _ => None,
+    }
 }
 
 pub struct Arg<'a> {
@@ -57,7 +154,9 @@ impl<'a> Node<'a> {
             };
             match OperationAttr::from_attribute(first) {
                 Ok(attr) => {
-                    operations.push(Operation::from_syn(index, method, attr, attrs.collect()))
+                    let mut op = Operation::from_syn(index, method, attr, attrs.collect());
+                    op.position = operations.len();
+                    operations.push(op);
                 }
                 Err(e) => push(e),
             }
@@ -116,11 +215,13 @@ impl<'a> Operation<'a> {
         }
         Operation {
             index,
+            position: 0,
             method,
             attr,
             extra_attrs,
             receiver,
             args,
+            body: Body::of(method),
         }
     }
 

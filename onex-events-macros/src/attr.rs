@@ -16,11 +16,14 @@ mod kw {
     syn::custom_keyword!(skip);
     syn::custom_keyword!(skip_all);
     syn::custom_keyword!(ret);
+    syn::custom_keyword!(extend);
 }
 
 /// `#[onex_node("orchestrator", service = "..", namespace = "..",
-/// include_state_events = true, include_metric_events = true)]`; the node
-/// type may also be given as `node_type = ".."`.
+/// include_state_events = true, include_metric_events = true)]`, the block
+/// that declares the node; the node type may also be given as
+/// `node_type = ".."`. `#[onex_node(extend)]` marks another block of a node
+/// declared elsewhere. Either may say `crate = path`.
 #[derive(Default)]
 pub struct NodeAttr {
     pub node_type: Option<LitStr>,
@@ -28,6 +31,43 @@ pub struct NodeAttr {
     pub namespace: Option<LitStr>,
     pub include_state_events: Option<LitBool>,
     pub include_metric_events: Option<LitBool>,
+    pub extend: Option<kw::extend>,
+    pub krate: Option<CratePath>,
+}
+
+/// `crate = path` or `crate = "path"`: where the runtime crate is, for a
+/// user who renamed the `onex-events` dependency.
+pub struct CratePath {
+    pub path: syn::Path,
+}
+
+impl CratePath {
+    /// Parses the value after `crate =`.
+    pub fn parse_value(input: ParseStream) -> Result<Self> {
+        const HINT: &str =
+            "`crate` takes a path to the onex-events crate: `crate = my_events` or `crate = \"my_events\"`";
+        let path = if input.peek(LitStr) {
+            let lit: LitStr = input.parse()?;
+            lit.parse::<syn::Path>()
+                .map_err(|_| Error::new(lit.span(), HINT))?
+        } else {
+            input
+                .call(syn::Path::parse_mod_style)
+                .map_err(|e| Error::new(e.span(), HINT))?
+        };
+        Ok(CratePath { path })
+    }
+
+    /// The runtime's `__private` module through `krate`, else `::onex_events`.
+    pub fn private(krate: Option<&CratePath>) -> TokenStream {
+        match krate {
+            Some(k) => {
+                let path = &k.path;
+                quote::quote!(#path::__private)
+            }
+            None => quote::quote!(::onex_events::__private),
+        }
+    }
 }
 
 fn set<T>(slot: &mut Option<T>, value: T, name: &str, span: Span) -> Result<()> {
@@ -42,7 +82,7 @@ fn set<T>(slot: &mut Option<T>, value: T, name: &str, span: Span) -> Result<()> 
 }
 
 const NODE_OPTIONS: &str =
-    "expected `node_type = \"..\"`, `service = \"..\"`, `namespace = \"..\"`, `include_state_events = bool` or `include_metric_events = bool`";
+    "expected `node_type = \"..\"`, `service = \"..\"`, `namespace = \"..\"`, `include_state_events = bool`, `include_metric_events = bool`, `extend` or `crate = path`";
 
 impl NodeAttr {
     pub fn parse(args: TokenStream) -> Result<Self> {
@@ -87,6 +127,14 @@ impl NodeAttr {
                         "include_metric_events",
                         k.span,
                     )?;
+                } else if lookahead.peek(kw::extend) {
+                    let k: kw::extend = input.parse()?;
+                    set(&mut attr.extend, k, "extend", k.span)?;
+                } else if lookahead.peek(Token![crate]) {
+                    let k: Token![crate] = input.parse()?;
+                    input.parse::<Token![=]>()?;
+                    let v = CratePath::parse_value(input)?;
+                    set(&mut attr.krate, v, "crate", k.span)?;
                 } else if input.peek(LitStr) {
                     let lit: LitStr = input.parse()?;
                     return Err(Error::new(

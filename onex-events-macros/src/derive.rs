@@ -1,6 +1,7 @@
 //! `#[derive(OnexNode)]`: the node struct hands its `NodeContext` to the
 //! generated operations.
 
+use crate::attr::CratePath;
 use proc_macro2::TokenStream;
 use quote::quote;
 use syn::{Data, DeriveInput, Error, Fields, Index, Member, Type};
@@ -87,11 +88,37 @@ fn context_member(input: &DeriveInput) -> syn::Result<Member> {
     }
 }
 
+/// `#[onex(crate = path)]` on the struct, if given.
+fn crate_path(input: &DeriveInput) -> syn::Result<Option<CratePath>> {
+    let mut krate = None;
+    for attr in input.attrs.iter().filter(|a| a.path().is_ident("onex")) {
+        attr.parse_nested_meta(|meta| {
+            if meta.path.is_ident("crate") {
+                krate = Some(CratePath::parse_value(meta.value()?)?);
+                Ok(())
+            } else {
+                Err(meta.error(
+                    "unknown `onex` attribute on the node struct: expected `#[onex(crate = path)]`",
+                ))
+            }
+        })?;
+    }
+    Ok(krate)
+}
+
 pub fn onex_node(input: TokenStream) -> TokenStream {
     let input: DeriveInput = match syn::parse2(input) {
         Ok(i) => i,
         Err(e) => return e.to_compile_error(),
     };
+    // A bad `crate` is reported, and the impl still written through the
+    // default path, so the error is not followed by "OnexNode is not
+    // implemented" at every operation.
+    let (krate, crate_error) = match crate_path(&input) {
+        Ok(krate) => (krate, None),
+        Err(e) => (None, Some(e.to_compile_error())),
+    };
+    let k = CratePath::private(krate.as_ref());
     let name = &input.ident;
     let (impl_generics, ty_generics, where_clause) = input.generics.split_for_impl();
     let body = match context_member(&input) {
@@ -100,13 +127,14 @@ pub fn onex_node(input: TokenStream) -> TokenStream {
             let e = e.to_compile_error();
             // Still implement the trait, so the error is not followed by
             // "OnexNode is not implemented" at every operation.
-            quote!({ #e; ::onex_events::__private::core::unreachable!() })
+            quote!({ #e; #k::core::unreachable!() })
         }
     };
     quote! {
-        impl #impl_generics ::onex_events::__private::OnexNode for #name #ty_generics #where_clause {
+        #crate_error
+        impl #impl_generics #k::OnexNode for #name #ty_generics #where_clause {
             #[inline]
-            fn onex_context(&self) -> &::onex_events::__private::NodeContext {
+            fn onex_context(&self) -> &#k::NodeContext {
                 #body
             }
         }

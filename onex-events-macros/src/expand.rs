@@ -1,14 +1,17 @@
 //! Code generation for `#[onex_node]`: each operation's body runs inside the
-//! runtime's guard, and the node's catalog becomes a `const`, a
-//! `NodeDescriptor` impl and an entry of the program-wide registry.
+//! runtime's guard. The declaring block's catalog literal is emitted once, in
+//! the node's registry entry, with its `NodeDescriptor` impl and
+//! `EVENT_CATALOG`; an `extend` block's operations each add a registry
+//! entry of their own that joins the node's catalog at first use.
 
-use crate::ast::{Node, Operation};
-use crate::attr::{is_operation_attr, NodeAttr};
+use crate::ast::{Body, Node, Operation};
+use crate::attr::{is_operation_attr, CratePath, NodeAttr};
 use crate::fallback;
 use crate::names::type_string;
-use proc_macro2::{TokenStream, TokenTree};
-use quote::{quote, quote_spanned, ToTokens};
-use syn::{ItemImpl, ReturnType, Type};
+use proc_macro2::{Span, TokenStream, TokenTree};
+use quote::{format_ident, quote, quote_spanned, ToTokens};
+use syn::spanned::Spanned;
+use syn::{ImplItem, ItemImpl, ReturnType, Type};
 
 /// The entry of `#[onex_node]`.
 pub fn node(args: TokenStream, input: TokenStream) -> TokenStream {
@@ -27,94 +30,126 @@ pub fn node(args: TokenStream, input: TokenStream) -> TokenStream {
             return fallback::unparsed(e, input);
         }
     };
-    let result = NodeAttr::parse(args).and_then(|attr| {
-        let node = Node::from_syn(attr, &item)?;
+    let attr = match NodeAttr::parse(args.clone()) {
+        Ok(attr) => attr,
+        Err(e) => {
+            // Unparsed arguments: guess from them whether this block
+            // declares the node, so its stubs do not clash with the real
+            // declaration.
+            let extend = args
+                .into_iter()
+                .any(|t| matches!(t, TokenTree::Ident(i) if i == "extend"));
+            return fallback::node(&item, e, &CratePath::private(None), extend);
+        }
+    };
+    let k = CratePath::private(attr.krate.as_ref());
+    let extend = attr.extend.is_some();
+    let result = Node::from_syn(attr, &item).and_then(|node| {
         node.validate()?;
         Ok(generate(&node))
     });
     match result {
         Ok(tokens) => tokens,
-        Err(e) => fallback::node(&item, e),
+        Err(e) => fallback::node(&item, e, &k, extend),
     }
 }
 
-struct Names {
-    node_type: String,
-    service: String,
-    namespace: String,
+/// Where an operation's node type comes from.
+enum Site {
+    /// The block that declares the node: the node type is known here.
+    Declaration { node_type: String },
+    /// An `extend` block: the node type is `<Node as NodeDescriptor>::NODE_TYPE`.
+    Extension,
 }
 
 fn generate(node: &Node) -> TokenStream {
-    let attr = &node.attr;
-    let node_type = attr
-        .node_type
-        .as_ref()
-        .map(|l| l.value())
-        .unwrap_or_default();
-    let names = Names {
-        service: attr
-            .service
-            .as_ref()
-            .map_or_else(|| node_type.clone(), |l| l.value()),
-        namespace: attr
-            .namespace
-            .as_ref()
-            .map_or_else(|| "onex".to_owned(), |l| l.value()),
-        node_type,
-    };
+    let k = CratePath::private(node.attr.krate.as_ref());
     let item = node.item;
-    let catalog = catalog(node, &names);
-
-    let mut methods: Vec<Option<&Operation>> = vec![None; item.items.len()];
-    for op in &node.operations {
-        methods[op.index] = Some(op);
-    }
-    let items = item.items.iter().zip(methods).map(|(it, op)| match op {
-        Some(op) => operation(op, &names),
-        None => it.to_token_stream(),
-    });
-
-    let outer = item
-        .attrs
-        .iter()
-        .filter(|a| matches!(a.style, syn::AttrStyle::Outer));
-    let inner = item
-        .attrs
-        .iter()
-        .filter(|a| matches!(a.style, syn::AttrStyle::Inner(_)));
-    let defaultness = &item.defaultness;
-    let unsafety = &item.unsafety;
     let self_ty = &item.self_ty;
     let (impl_generics, _, where_clause) = item.generics.split_for_impl();
+    let site = match &node.attr.extend {
+        Some(_) => Site::Extension,
+        None => Site::Declaration {
+            node_type: node
+                .attr
+                .node_type
+                .as_ref()
+                .map(|l| l.value())
+                .unwrap_or_default(),
+        },
+    };
+
+    let mut rewritten = item.clone();
+    for op in &node.operations {
+        rewritten.items[op.index] = ImplItem::Verbatim(operation(op, &site, &k, self_ty));
+    }
+
+    // One inherent associated const per operation: the same operation in
+    // two blocks of one node is E0592 (duplicate definitions) at both names.
+    let markers = node.operations.iter().filter_map(|op| {
+        let lit = op.attr.name.as_ref()?;
+        let ident = format_ident!("__onex_operation_{}", lit.value(), span = lit.span());
+        Some(quote_spanned! {lit.span()=>
+            #[doc(hidden)]
+            #[allow(dead_code, non_upper_case_globals)]
+            const #ident: () = ();
+        })
+    });
+
+    let declaration = match &site {
+        Site::Extension => None,
+        Site::Declaration { node_type } => {
+            let catalog = catalog(node, node_type);
+            Some(quote! {
+                /// The event catalog of this node: the operations of all its blocks.
+                #[allow(dead_code)]
+                pub const EVENT_CATALOG: #k::NodeCatalog = #k::NodeCatalog::of::<Self>();
+            })
+            .map(|tokens| {
+                (
+                    tokens,
+                    quote! {
+                        const _: () = {
+                            #[#k::linkme::distributed_slice(#k::NODES)]
+                            #[linkme(crate = #k::linkme)]
+                            static __ONEX_NODE: #k::NodeEntry = #k::NodeEntry::new(#catalog);
+
+                            impl #impl_generics #k::NodeDescriptor for #self_ty #where_clause {
+                                const NODE_TYPE: &'static str = #node_type;
+                                fn __entry() -> &'static #k::NodeEntry {
+                                    &__ONEX_NODE
+                                }
+                            }
+                        };
+                    },
+                )
+            })
+        }
+    };
+    let (catalog_const, registry) = declaration.unzip();
 
     quote! {
-        #(#outer)*
-        #defaultness #unsafety impl #impl_generics #self_ty #where_clause {
-            #(#inner)*
-            /// The event catalog of this node, built at compile time.
-            #[allow(dead_code)]
-            pub const EVENT_CATALOG: ::onex_events::__private::Catalog = #catalog;
-            #(#items)*
+        #rewritten
+
+        impl #impl_generics #self_ty #where_clause {
+            #catalog_const
+            #(#markers)*
         }
 
-        impl #impl_generics ::onex_events::__private::NodeDescriptor for #self_ty #where_clause {
-            const CATALOG: &'static ::onex_events::__private::Catalog = &#catalog;
-        }
-
-        const _: () = {
-            #[::onex_events::__private::linkme::distributed_slice(::onex_events::__private::CATALOGS)]
-            #[linkme(crate = ::onex_events::__private::linkme)]
-            static __ONEX_CATALOG: ::onex_events::__private::Catalog = #catalog;
-        };
+        #registry
     }
 }
 
-fn catalog(node: &Node, names: &Names) -> TokenStream {
-    let Names {
-        node_type,
-        service,
-        namespace,
-    } = names;
+fn catalog(node: &Node, node_type: &str) -> TokenStream {
+    let attr = &node.attr;
+    let service = attr
+        .service
+        .as_ref()
+        .map_or_else(|| node_type.to_owned(), |l| l.value());
+    let namespace = attr
+        .namespace
+        .as_ref()
+        .map_or_else(|| "onex".to_owned(), |l| l.value());
     let ops: Vec<String> = node
         .operations
         .iter()
@@ -124,19 +159,18 @@ fn catalog(node: &Node, names: &Names) -> TokenStream {
         ["started", "completed", "failed"].map(|stage| format!("{node_type}.{op}.{stage}"))
     });
     let flag = |f: &Option<syn::LitBool>| f.as_ref().is_none_or(|b| b.value);
-    let state = flag(&node.attr.include_state_events)
+    let state = flag(&attr.include_state_events)
         .then(|| format!("{node_type}.state.changed"))
         .into_iter();
-    let metric = flag(&node.attr.include_metric_events)
+    let metric = flag(&attr.include_metric_events)
         .then(|| format!("{node_type}.metric.recorded"))
         .into_iter();
     let rust_type = type_string(&node.item.self_ty);
+    let k = CratePath::private(attr.krate.as_ref());
     quote! {
-        ::onex_events::__private::Catalog {
+        #k::Catalog {
             node_type: #node_type,
-            rust_type: ::onex_events::__private::core::concat!(
-                ::onex_events::__private::core::module_path!(), "::", #rust_type
-            ),
+            rust_type: #k::core::concat!(#k::core::module_path!(), "::", #rust_type),
             service: #service,
             namespace: #namespace,
             operations: &[#(#ops),*],
@@ -147,7 +181,25 @@ fn catalog(node: &Node, names: &Names) -> TokenStream {
     }
 }
 
-fn contains_impl_trait(ty: &Type) -> bool {
+/// `tokens` with every span set to `span`.
+fn respan(tokens: &TokenStream, span: Span) -> TokenStream {
+    tokens
+        .clone()
+        .into_iter()
+        .map(|mut tt| {
+            if let TokenTree::Group(g) = &tt {
+                let mut group = proc_macro2::Group::new(g.delimiter(), respan(&g.stream(), span));
+                group.set_span(span);
+                tt = TokenTree::Group(group);
+            } else {
+                tt.set_span(span);
+            }
+            tt
+        })
+        .collect()
+}
+
+fn contains_impl_trait(ty: &TokenStream) -> bool {
     fn walk(tokens: TokenStream) -> bool {
         tokens.into_iter().any(|tt| match tt {
             TokenTree::Ident(i) => i == "impl",
@@ -155,20 +207,16 @@ fn contains_impl_trait(ty: &Type) -> bool {
             _ => false,
         })
     }
-    walk(ty.to_token_stream())
+    walk(ty.clone())
 }
 
-fn operation(op: &Operation, names: &Names) -> TokenStream {
+fn operation(op: &Operation, site: &Site, k: &TokenStream, self_ty: &Type) -> TokenStream {
     let method = op.method;
     let attrs = method.attrs.iter().filter(|a| !is_operation_attr(a));
     let vis = &method.vis;
     let defaultness = &method.defaultness;
     let sig = &method.sig;
-    let stmts = &method.block.stmts;
     let name = op.attr.name.as_ref().map(|l| l.value()).unwrap_or_default();
-    let node_type = &names.node_type;
-    let [started, completed, failed] =
-        ["started", "completed", "failed"].map(|stage| format!("{node_type}.{name}.{stage}"));
 
     let fields: &[syn::Ident] = op.attr.fields.as_ref().map_or(&[], |(_, v)| v.as_slice());
     let skip: &[syn::Ident] = op.attr.skip.as_ref().map_or(&[], |(_, v)| v.as_slice());
@@ -181,12 +229,33 @@ fn operation(op: &Operation, names: &Names) -> TokenStream {
     let arg_specs = summarized.map(|arg| {
         let n = &arg.name;
         let t = type_string(arg.ty);
-        quote!(::onex_events::__private::ArgSpec { name: #n, ty: #t })
+        quote!(#k::ArgSpec { name: #n, ty: #t })
     });
+    let args = quote!(&[#(#arg_specs),*]);
+
+    // The descriptor, and for an `extend` block its registry entry.
+    let statics = match site {
+        Site::Declaration { node_type } => {
+            let names = ["started", "completed", "failed"]
+                .map(|stage| format!("{node_type}.{name}.{stage}"));
+            quote! {
+                static __ONEX_OPERATION: #k::OperationDescriptor =
+                    #k::OperationDescriptor::new(#node_type, #name, [#(#names),*], #args);
+            }
+        }
+        Site::Extension => {
+            let position = op.position as u32;
+            quote!(#k::extension_operation!(#self_ty, #name, #position, #args);)
+        }
+    };
+
+    // `capture` spanned at the argument, path included: a value that is
+    // not `Serialize` is reported there and nowhere else.
     let values = fields.iter().map(|ident| {
         let n = ident.to_string();
+        let k = respan(k, ident.span());
         quote_spanned! {ident.span()=>
-            .value(#n, ::onex_events::__private::capture(&#ident))
+            .value(#n, #k::capture(&#ident))
         }
     });
 
@@ -215,34 +284,53 @@ fn operation(op: &Operation, names: &Names) -> TokenStream {
         None => (quote!(self), quote!(start_owned)),
     };
 
-    let fake_return = match &sig.output {
-        ReturnType::Default => Some(quote!(())),
-        ReturnType::Type(_, ty) if !contains_impl_trait(ty) => Some(ty.to_token_stream()),
-        ReturnType::Type(..) => None,
-    }
-    .map(|ty| {
-        quote_spanned! {syn::spanned::Spanned::span(&ty)=>
-            #[allow(
-                unreachable_code,
-                clippy::diverging_sub_expression,
-                clippy::empty_loop,
-                clippy::let_unit_value,
-                clippy::needless_return
-            )]
-            if false {
-                let __onex_fake_return: #ty = loop {};
-                return __onex_fake_return;
+    // The value the body produces: the declared return type of an
+    // `async fn`, `T` of `Future<Output = T>` for `#[async_trait]`'s shape;
+    // with the span of the type as written, `()` having none.
+    let (output, stmts): (Option<(TokenStream, Span)>, &[syn::Stmt]) = match &op.body {
+        Body::Boxed { output, block, .. } => (
+            output.map(|ty| (ty.to_token_stream(), ty.span())),
+            &block.block.stmts,
+        ),
+        _ => (
+            Some(match &sig.output {
+                ReturnType::Default => (quote!(()), Span::call_site()),
+                ReturnType::Type(_, ty) => (ty.to_token_stream(), ty.span()),
+            }),
+            &method.block.stmts,
+        ),
+    };
+    let body_span = match (&op.body, &sig.output) {
+        (
+            Body::Boxed {
+                output: Some(ty), ..
+            },
+            _,
+        ) => ty.span(),
+        (Body::Boxed { .. }, _) | (_, ReturnType::Default) => sig.ident.span(),
+        (_, ReturnType::Type(_, ty)) => ty.span(),
+    };
+    let fake_return = output
+        .filter(|(ty, _)| !contains_impl_trait(ty))
+        .map(|(ty, span)| {
+            quote_spanned! {span=>
+                #[allow(
+                    unreachable_code,
+                    clippy::diverging_sub_expression,
+                    clippy::empty_loop,
+                    clippy::let_unit_value,
+                    clippy::needless_return
+                )]
+                if false {
+                    let __onex_fake_return: #ty = loop {};
+                    return __onex_fake_return;
+                }
             }
-        }
-    });
+        });
 
     // The body's `async` block carries the span of the declared return type,
     // so rustc's notes about it (e.g. "this function should return `Result`
     // or `Option` to accept `?`") point at the user's signature.
-    let body_span = match &sig.output {
-        ReturnType::Type(_, ty) => syn::spanned::Spanned::span(ty),
-        ReturnType::Default => sig.ident.span(),
-    };
     let body = quote_spanned! {body_span=>
         async move {
             #fake_return
@@ -256,87 +344,55 @@ fn operation(op: &Operation, names: &Names) -> TokenStream {
     // plain E0277 at `ret`, not a failed method lookup.
     let ret = match &op.attr.ret {
         Some(kw) => {
-            let capture = quote_spanned! {kw.span=>
-                ::onex_events::__private::capture(__onex_ok)
-            };
-            quote! {{
-                use ::onex_events::__private::core::option::Option;
-                use ::onex_events::__private::outcome::Wrap;
-                trait __OnexOkOfResult<'a> {
-                    type Ok: ?Sized + 'a;
-                    fn __onex_ok(self) -> Option<&'a Self::Ok>;
-                }
-                impl<'a, T, E> __OnexOkOfResult<'a>
-                    for &Wrap<'a, ::onex_events::__private::core::result::Result<T, E>>
-                {
-                    type Ok = T;
-                    fn __onex_ok(self) -> Option<&'a T> {
-                        self.0.as_ref().ok()
-                    }
-                }
-                trait __OnexOkOfValue<'a> {
-                    type Ok: ?Sized + 'a;
-                    fn __onex_ok(self) -> Option<&'a Self::Ok>;
-                }
-                impl<'a, T: ?Sized> __OnexOkOfValue<'a> for Wrap<'a, T> {
-                    type Ok = T;
-                    fn __onex_ok(self) -> Option<&'a T> {
-                        Option::Some(self.0)
-                    }
-                }
-                (&Wrap(&__onex_ret)).__onex_ok().map(|__onex_ok| #capture)
-            }}
+            let k = respan(k, kw.span);
+            let capture = quote_spanned! {kw.span=> #k::capture(__onex_ok)};
+            quote!((&#k::Wrap(&__onex_ret)).__onex_ok().map(|__onex_ok| #capture))
         }
-        None => quote!(::onex_events::__private::core::option::Option::None),
+        None => quote!(#k::core::option::Option::None),
     };
 
-    quote! {
-        #(#attrs)*
-        #vis #defaultness #sig {
-            static __ONEX_OPERATION: ::onex_events::__private::OperationDescriptor =
-                ::onex_events::__private::OperationDescriptor {
-                    operation: #name,
-                    started: ::onex_events::__private::EventType::__new(
-                        #started, #node_type,
-                        ::onex_events::__private::core::option::Option::Some(#name),
-                        ::onex_events::__private::Stage::Started,
-                    ),
-                    completed: ::onex_events::__private::EventType::__new(
-                        #completed, #node_type,
-                        ::onex_events::__private::core::option::Option::Some(#name),
-                        ::onex_events::__private::Stage::Completed,
-                    ),
-                    failed: ::onex_events::__private::EventType::__new(
-                        #failed, #node_type,
-                        ::onex_events::__private::core::option::Option::Some(#name),
-                        ::onex_events::__private::Stage::Failed,
-                    ),
-                    args: &[#(#arg_specs),*],
-                };
-            let mut __onex_guard = ::onex_events::__private::OperationGuard::#start(
-                ::onex_events::__private::OnexNode::onex_context(#ctx),
-                &__ONEX_OPERATION,
-                ::onex_events::__private::Input::summary(__ONEX_OPERATION.args) #(#values)*,
-            );
-            #[allow(clippy::let_unit_value)]
-            let __onex_ret = ::onex_events::__private::Instrumented::new(
-                &mut __onex_guard,
-                #body,
-            )
-            .await;
-            {
-                #[allow(unused_imports)]
-                use ::onex_events::__private::outcome::{
-                    ViaAnyResult as _, ViaDebug as _,
-                    ViaDisplay as _, ViaDynError as _, ViaDynErrorSendSync as _,
-                    ViaStdError as _, ViaValue as _,
-                };
-                let __onex_outcome =
-                    (&&&&&&::onex_events::__private::outcome::Wrap(&__onex_ret)).__onex_outcome();
-                let __onex_value = #ret;
-                __onex_guard.finish(__onex_outcome, __onex_value);
-            }
-            __onex_ret
+    let instrumented = quote! {
+        #statics
+        let mut __onex_guard = #k::OperationGuard::#start(
+            #k::OnexNode::onex_context(#ctx),
+            &__ONEX_OPERATION,
+            __ONEX_OPERATION.input() #(#values)*,
+        );
+        #[allow(clippy::let_unit_value)]
+        let __onex_ret = __onex_guard.instrument(#body).await;
+        {
+            #[allow(unused_imports)]
+            use #k::via::*;
+            let __onex_value = #ret;
+            __onex_guard.finish((&&&&&&#k::Wrap(&__onex_ret)).__onex_outcome(), __onex_value);
         }
+        __onex_ret
+    };
+
+    match &op.body {
+        // As tracing's `#[instrument]` does for `#[async_trait]`: the
+        // statements before `Box::pin(..)` stay as they are, and the pinned
+        // `async` block is what gets instrumented.
+        Body::Boxed {
+            stmt, call, block, ..
+        } => {
+            let before = &method.block.stmts[..*stmt];
+            let func = &call.func;
+            let async_attrs = &block.attrs;
+            let capture = &block.capture;
+            quote! {
+                #(#attrs)*
+                #vis #defaultness #sig {
+                    #(#before)*
+                    #func(#(#async_attrs)* async #capture { #instrumented })
+                }
+            }
+        }
+        _ => quote! {
+            #(#attrs)*
+            #vis #defaultness #sig {
+                #instrumented
+            }
+        },
     }
 }

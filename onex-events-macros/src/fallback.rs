@@ -16,7 +16,9 @@ pub fn unparsed(error: syn::Error, input: TokenStream) -> TokenStream {
 
 /// `#[onex_node]` failed: emit the error, the impl without
 /// `#[onex_operation]` attributes, and stub catalog items.
-pub fn node(item: &ItemImpl, error: syn::Error) -> TokenStream {
+/// `k` is the runtime's `__private` path. An `extend` block gets no stubs:
+/// nothing refers to what it would have generated.
+pub fn node(item: &ItemImpl, error: syn::Error, k: &TokenStream, extend: bool) -> TokenStream {
     let mut item = item.clone();
     for impl_item in &mut item.items {
         let attrs = match impl_item {
@@ -29,11 +31,11 @@ pub fn node(item: &ItemImpl, error: syn::Error) -> TokenStream {
         attrs.retain(|a| !is_operation_attr(a));
     }
     let error = error.to_compile_error();
-    let stubs = item.trait_.is_none().then(|| {
+    let stubs = (!extend).then(|| {
         let self_ty = &item.self_ty;
         let (impl_generics, _, where_clause) = item.generics.split_for_impl();
         let stub = quote! {
-            ::onex_events::__private::Catalog {
+            #k::Catalog {
                 node_type: "invalid",
                 rust_type: "invalid",
                 service: "invalid",
@@ -47,10 +49,14 @@ pub fn node(item: &ItemImpl, error: syn::Error) -> TokenStream {
         quote! {
             impl #impl_generics #self_ty #where_clause {
                 #[allow(dead_code)]
-                pub const EVENT_CATALOG: ::onex_events::__private::Catalog = #stub;
+                pub const EVENT_CATALOG: #k::NodeCatalog = #k::NodeCatalog::of::<Self>();
             }
-            impl #impl_generics ::onex_events::__private::NodeDescriptor for #self_ty #where_clause {
-                const CATALOG: &'static ::onex_events::__private::Catalog = &#stub;
+            impl #impl_generics #k::NodeDescriptor for #self_ty #where_clause {
+                const NODE_TYPE: &'static str = "invalid";
+                fn __entry() -> &'static #k::NodeEntry {
+                    static STUB: #k::NodeEntry = #k::NodeEntry::new(#stub);
+                    &STUB
+                }
             }
         }
     });

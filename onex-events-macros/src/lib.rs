@@ -1,11 +1,12 @@
 //! Procedural macros of [onex-events](https://docs.rs/onex-events). Depend
 //! on `onex-events`, which re-exports them; the generated code reaches the
-//! runtime through `::onex_events::__private`.
+//! runtime through `::onex_events::__private` (or `path::__private` with
+//! `crate = path`, for a renamed dependency).
 //!
-//! The crate follows thiserror's layout: [`attr`] parses the attributes,
-//! [`ast`] gathers a typed view of the node borrowing the user's syntax
-//! (for spans), [`valid`] checks every rule, [`expand`] generates code, and
-//! [`fallback`] emits the user's item unchanged next to `compile_error!` so
+//! The crate follows thiserror's layout: `attr` parses the attributes,
+//! `ast` gathers a typed view of the node borrowing the user's syntax
+//! (for spans), `valid` checks every rule, `expand` generates code, and
+//! `fallback` emits the user's item unchanged next to `compile_error!` so
 //! one mistake gives one error.
 
 #![allow(clippy::manual_let_else)]
@@ -18,9 +19,13 @@ mod fallback;
 mod names;
 mod valid;
 
+#[cfg(test)]
+mod tests;
+
 use proc_macro::TokenStream;
 
-/// Marks an inherent `impl` block as an ONEX node. See `onex_events::onex_node`.
+/// Declares an ONEX node on one of its `impl` blocks, or extends it with
+/// another block. See `onex_events::onex_node`.
 #[proc_macro_attribute]
 pub fn onex_node(args: TokenStream, input: TokenStream) -> TokenStream {
     expand::node(args.into(), input.into()).into()

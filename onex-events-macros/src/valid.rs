@@ -2,7 +2,7 @@
 //! code is generated; all errors found are reported together, each at the
 //! user's code.
 
-use crate::ast::{Node, Operation};
+use crate::ast::{Body, Node, Operation};
 use crate::names::is_segment;
 use proc_macro2::Span;
 use std::collections::BTreeMap;
@@ -57,28 +57,10 @@ fn routing_name(errors: &mut Errors, what: &str, lit: &LitStr) {
 impl Node<'_> {
     pub fn validate(&self) -> Result<()> {
         let mut errors = Errors::default();
-        if let Some((_, path, _)) = &self.item.trait_ {
-            errors.push(
-                syn::spanned::Spanned::span(path),
-                "`#[onex_node]` goes on the node's inherent impl block (`impl MyNode { .. }`), not on a trait impl",
-            );
-        }
-        match &self.attr.node_type {
-            None => errors.push(
-                Span::call_site(),
-                "missing node type: write `#[onex_node(\"orchestrator\")]` or `#[onex_node(node_type = \"orchestrator\")]`",
-            ),
-            Some(lit) if !is_segment(&lit.value()) => errors.push(
-                lit.span(),
-                format!("the node type `{}` must be {SEGMENT_RULE}", lit.value()),
-            ),
-            Some(_) => {}
-        }
-        if let Some(lit) = &self.attr.service {
-            routing_name(&mut errors, "service name", lit);
-        }
-        if let Some(lit) = &self.attr.namespace {
-            routing_name(&mut errors, "namespace", lit);
+        if let Some(extend) = &self.attr.extend {
+            self.validate_extension(extend.span, &mut errors);
+        } else {
+            self.validate_declaration(&mut errors);
         }
 
         let mut seen: BTreeMap<String, &Ident> = BTreeMap::new();
@@ -97,6 +79,61 @@ impl Node<'_> {
             }
         }
         errors.finish()
+    }
+
+    /// An `extend` block takes everything but its operations from the block
+    /// that declares the node.
+    fn validate_extension(&self, extend: Span, errors: &mut Errors) {
+        let attr = &self.attr;
+        let declared = [
+            attr.node_type.as_ref().map(|l| ("the node type", l.span())),
+            attr.service.as_ref().map(|l| ("`service`", l.span())),
+            attr.namespace.as_ref().map(|l| ("`namespace`", l.span())),
+            attr.include_state_events
+                .as_ref()
+                .map(|l| ("`include_state_events`", l.span)),
+            attr.include_metric_events
+                .as_ref()
+                .map(|l| ("`include_metric_events`", l.span)),
+        ];
+        for (what, span) in declared.into_iter().flatten() {
+            errors.push(
+                span,
+                format!("an `extend` block cannot set {what}: the node's `#[onex_node(\"..\")]` block declares it"),
+            );
+        }
+        if !self.item.generics.params.is_empty() {
+            errors.push_spanned(
+                &self.item.generics,
+                "an `#[onex_node(extend)]` block cannot be generic: its operations join the node's catalog through a link-time registry entry, which names one concrete type; put a generic node's operations in its declaring `#[onex_node(\"..\")]` block",
+            );
+        }
+        if self.operations.is_empty() {
+            errors.push(
+                extend,
+                "this `#[onex_node(extend)]` block has no `#[onex_operation]` method",
+            );
+        }
+    }
+
+    fn validate_declaration(&self, errors: &mut Errors) {
+        match &self.attr.node_type {
+            None => errors.push(
+                Span::call_site(),
+                "missing node type: write `#[onex_node(\"orchestrator\")]` or `#[onex_node(node_type = \"orchestrator\")]`; another block of a node declared elsewhere takes `#[onex_node(extend)]`",
+            ),
+            Some(lit) if !is_segment(&lit.value()) => errors.push(
+                lit.span(),
+                format!("the node type `{}` must be {SEGMENT_RULE}", lit.value()),
+            ),
+            Some(_) => {}
+        }
+        if let Some(lit) = &self.attr.service {
+            routing_name(errors, "service name", lit);
+        }
+        if let Some(lit) = &self.attr.namespace {
+            routing_name(errors, "namespace", lit);
+        }
     }
 }
 
@@ -131,10 +168,10 @@ impl Operation<'_> {
                 c.span,
                 "an operation cannot be a `const fn`: it must be an `async fn`",
             );
-        } else if sig.asyncness.is_none() {
+        } else if matches!(self.body, Body::NotAsync) {
             errors.push(
                 sig.fn_token.span,
-                "an operation must be an `async fn`: its lifecycle events surround the awaited body",
+                "an operation must be an `async fn` (or return `Box::pin(async move { .. })` as `#[async_trait]` writes it): its lifecycle events surround the awaited body",
             );
         }
         if self.receiver.is_none() {

@@ -1,11 +1,15 @@
-//! Event catalogs: every event type a node can emit, built at compile time
-//! by `#[onex_node]`, and the registry of every catalog linked into the
-//! program.
+//! Event catalogs: every event type a node can emit, and the link-time
+//! registry of every node in the program. A node's declaring block gives
+//! its identity and operations as a `const`; operations of its other blocks
+//! join from their own registry entries when the catalog is first used.
 
+use crate::node::NodeDescriptor;
+use crate::operation::OperationDescriptor;
 use serde::ser::{SerializeStruct, Serializer};
 use serde::Serialize;
+use std::sync::OnceLock;
 
-/// The event catalog of one node type, a `const` built at compile time.
+/// The event catalog of one node type.
 ///
 /// Serializes in the seed's shape:
 /// `{"operation_lifecycle": [..], "state_events": [..], "metric_events": [..]}`.
@@ -74,10 +78,98 @@ impl Serialize for Catalog {
     }
 }
 
-/// Every catalog of every `#[onex_node]` linked into the program.
+/// The registry entry of one node: the catalog its `#[onex_node("..")]`
+/// block declared, and the catalog assembled at first use with the
+/// operations of its `#[onex_node(extend)]` blocks.
+#[doc(hidden)]
+#[derive(Debug)]
+pub struct NodeEntry {
+    declared: Catalog,
+    assembled: OnceLock<Catalog>,
+}
+
+impl NodeEntry {
+    /// The entry of a node whose declaring block holds `declared`.
+    pub const fn new(declared: Catalog) -> Self {
+        NodeEntry {
+            declared,
+            assembled: OnceLock::new(),
+        }
+    }
+
+    /// The node's whole catalog: the declared operations in declaration
+    /// order, then those of its `extend` blocks in source order (by file and
+    /// position of the block, then within it). Assembled once, on first use.
+    pub fn catalog(&'static self) -> &'static Catalog {
+        self.assembled.get_or_init(|| self.assemble())
+    }
+
+    fn assemble(&'static self) -> Catalog {
+        let mut extensions: Vec<&OperationEntry> = OPERATIONS
+            .iter()
+            .filter(|e| std::ptr::eq((e.node)(), self))
+            .collect();
+        if extensions.is_empty() {
+            return self.declared;
+        }
+        extensions.sort_by_key(|e| e.location);
+        let mut operations = self.declared.operations.to_vec();
+        let mut lifecycle = self.declared.operation_lifecycle.to_vec();
+        for e in extensions {
+            let op = e.operation;
+            // The same operation in two blocks of one node is a compile
+            // error, unless the blocks implement different instantiations
+            // of a generic node; their event types are the same.
+            if !operations.contains(&op.operation) {
+                operations.push(op.operation);
+                lifecycle.extend([op.started, op.completed, op.failed].map(|t| t.as_str()));
+            }
+        }
+        // Once per node for the program's lifetime, like the entry itself.
+        Catalog {
+            operations: operations.leak(),
+            operation_lifecycle: lifecycle.leak(),
+            ..self.declared
+        }
+    }
+}
+
+/// An operation of an `#[onex_node(extend)]` block, joined to its node's
+/// catalog at first use.
+#[doc(hidden)]
+#[derive(Debug)]
+pub struct OperationEntry {
+    node: fn() -> &'static NodeEntry,
+    operation: &'static OperationDescriptor,
+    location: (&'static str, u32, u32, u32),
+}
+
+impl OperationEntry {
+    /// `operation` of the node whose entry `node` returns, declared at
+    /// `location`: `file!()`, `line!()` and `column!()` of its block's
+    /// attribute, and its position in the block.
+    pub const fn new(
+        node: fn() -> &'static NodeEntry,
+        operation: &'static OperationDescriptor,
+        location: (&'static str, u32, u32, u32),
+    ) -> Self {
+        OperationEntry {
+            node,
+            operation,
+            location,
+        }
+    }
+}
+
+/// One entry per `#[onex_node("..")]` in the program.
 #[doc(hidden)]
 #[linkme::distributed_slice]
-pub static CATALOGS: [Catalog];
+pub static NODES: [NodeEntry];
+
+/// One entry per operation of an `#[onex_node(extend)]` block.
+#[doc(hidden)]
+#[linkme::distributed_slice]
+pub static OPERATIONS: [OperationEntry];
 
 /// Every node catalog linked into this program, sorted by node type and
 /// Rust type.
@@ -88,15 +180,69 @@ pub static CATALOGS: [Catalog];
 /// }
 /// ```
 pub fn catalogs() -> Vec<&'static Catalog> {
-    let mut all: Vec<&'static Catalog> = CATALOGS.iter().collect();
+    let mut all: Vec<&'static Catalog> = NODES.iter().map(NodeEntry::catalog).collect();
     all.sort_by_key(|c| (c.node_type, c.rust_type));
     all
 }
 
 /// Every event type this program can emit, sorted and without duplicates.
 pub fn all_event_types() -> Vec<&'static str> {
-    let mut all: Vec<&'static str> = CATALOGS.iter().flat_map(Catalog::event_types).collect();
+    let mut all: Vec<&'static str> = NODES
+        .iter()
+        .flat_map(|n| n.catalog().event_types())
+        .collect();
     all.sort_unstable();
     all.dedup();
     all
+}
+
+/// A node's catalog as `MyNode::EVENT_CATALOG`: dereferences to the
+/// [`Catalog`] of all the node's operation blocks, assembled on first use.
+///
+/// ```
+/// # use onex_events::{onex_node, NodeContext, OnexNode};
+/// # #[derive(OnexNode)]
+/// # struct Effect { ctx: NodeContext }
+/// #[onex_node("effect")]
+/// impl Effect {
+///     #[onex_operation("write")]
+///     async fn write(&self) {}
+/// }
+///
+/// assert_eq!(Effect::EVENT_CATALOG.operations, ["write"]);
+/// assert_eq!(Effect::EVENT_CATALOG.len(), 5);
+/// ```
+#[derive(Clone, Copy)]
+pub struct NodeCatalog(fn() -> &'static Catalog);
+
+impl NodeCatalog {
+    /// The catalog of node `N`.
+    pub const fn of<N: NodeDescriptor + ?Sized>() -> Self {
+        NodeCatalog(N::catalog)
+    }
+
+    /// The catalog.
+    pub fn get(self) -> &'static Catalog {
+        (self.0)()
+    }
+}
+
+impl std::ops::Deref for NodeCatalog {
+    type Target = Catalog;
+
+    fn deref(&self) -> &Catalog {
+        self.get()
+    }
+}
+
+impl std::fmt::Debug for NodeCatalog {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.get().fmt(f)
+    }
+}
+
+impl Serialize for NodeCatalog {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        self.get().serialize(s)
+    }
 }

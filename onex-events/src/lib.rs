@@ -5,7 +5,8 @@
 //! `.completed` or `.failed` — wrapped in the **OnexEnvelopeV1** envelope,
 //! with a correlation id, a UTC timestamp and the execution time. Nodes also
 //! publish `{node_type}.state.changed` and `{node_type}.metric.recorded`, and
-//! each node's event catalog is built at compile time.
+//! each node has an event catalog, built from compile-time parts joined in a
+//! link-time registry.
 //!
 //! ```
 //! use onex_events::{onex_node, NodeContext, OnexNode, Publisher, Recorder};
@@ -54,6 +55,7 @@ mod correlation;
 mod envelope;
 mod error;
 mod event_type;
+mod extension;
 #[cfg(feature = "kafka")]
 pub mod kafka;
 mod node;
@@ -68,7 +70,7 @@ pub mod sink;
 mod timestamp;
 mod trace_parent;
 
-pub use catalog::{all_event_types, catalogs, Catalog};
+pub use catalog::{all_event_types, catalogs, Catalog, NodeCatalog};
 pub use correlation::{Correlation, CorrelationExt, InCorrelation};
 pub use envelope::{Event, PartitionKey, ENVELOPE_VERSION};
 pub use error::ConfigError;
@@ -84,7 +86,8 @@ pub use sink::{LogSink, Recorder, Sink, StdoutSink};
 pub use timestamp::Timestamp;
 pub use trace_parent::{TraceParent, TraceParentError};
 
-/// Marks a node's inherent `impl` block as an ONEX node.
+/// Declares an ONEX node on one of its `impl` blocks, or adds operations to
+/// it from another block.
 ///
 /// ```text
 /// #[onex_node("orchestrator")]                        // node type, lowercase snake_case
@@ -93,12 +96,12 @@ pub use trace_parent::{TraceParent, TraceParentError};
 ///             namespace = "omninode.bridge",          // default: "onex"
 ///             include_state_events = true,            // default: true
 ///             include_metric_events = true)]          // default: true
+/// #[onex_node(extend)]                                // another block of the same node
+/// #[onex_node(.., crate = my_events)]                 // the dependency renamed (also "my_events")
 /// ```
 ///
 /// Every `#[onex_operation("name", ..)]` method inside publishes its
-/// lifecycle events, and the block gains `Self::EVENT_CATALOG` (a `const`
-/// [`Catalog`]), an impl of [`NodeDescriptor`] and an entry in
-/// [`catalogs()`]. The node type needs [`OnexNode`], usually derived.
+/// lifecycle events. The node type needs [`OnexNode`], usually derived.
 ///
 /// `#[onex_operation]` options: the operation name first (required,
 /// lowercase snake_case, unique in the node), then any of `fields(a, ..)`
@@ -132,6 +135,86 @@ pub use trace_parent::{TraceParent, TraceParentError};
 /// assert_eq!(Reducer::EVENT_CATALOG.state_events, ["reducer.state.changed"]);
 /// assert!(Reducer::EVENT_CATALOG.metric_events.is_empty());
 /// ```
+///
+/// # A node in several blocks, trait impls included
+///
+/// ONEX nodes implement base behaviour (`NodeCompute::process`,
+/// `NodeEffect::execute_intent`), which in Rust is a trait. Exactly one
+/// block *declares* the node with its node type and options; it may be an
+/// inherent impl or a trait impl. Every other block holding operations of
+/// the node is marked `#[onex_node(extend)]` and takes nothing else:
+///
+/// ```
+/// use onex_events::{onex_node, NodeContext, OnexNode};
+///
+/// trait NodeCompute {
+///     async fn process(&self, input: u32) -> u32;
+/// }
+///
+/// #[derive(OnexNode)]
+/// struct Compute {
+///     ctx: NodeContext,
+/// }
+///
+/// #[onex_node("compute")]
+/// impl Compute {
+///     #[onex_operation("validation")]
+///     async fn validate(&self, input: u32) -> bool {
+///         input > 0
+///     }
+/// }
+///
+/// #[onex_node(extend)]
+/// impl NodeCompute for Compute {
+///     #[onex_operation("process")]
+///     async fn process(&self, input: u32) -> u32 {
+///         input * 2
+///     }
+/// }
+///
+/// assert_eq!(Compute::EVENT_CATALOG.operations, ["validation", "process"]);
+/// ```
+///
+/// Operations may be native `async fn`s of a trait impl, or have
+/// `#[async_trait]`'s shape: a `fn` returning
+/// `Pin<Box<dyn Future<Output = T> + Send + 'async_trait>>` whose last
+/// expression is `Box::pin(async move { .. })`. As with tracing's
+/// `#[instrument]`, that `async` block is what is instrumented, so
+/// `#[async_trait]` may come before or after `#[onex_node]`.
+///
+/// An `extend` block cannot be generic (`impl<T> .. for Node<T>`): a generic
+/// node keeps its operations in its declaring block. It lives in the node's
+/// crate, as its duplicate check is an inherent `impl` of the node. Declaring a node twice
+/// is an error (two `NodeDescriptor` impls), and so is one operation name in
+/// two blocks of a node (E0592 on a hidden `__onex_operation_{name}`
+/// constant, at both names).
+///
+/// # One catalog, one registry entry
+///
+/// The declaring block's operations and the node's identity form a `const`
+/// [`Catalog`] literal, emitted once, in the node's entry of a link-time
+/// registry (a `linkme` distributed slice: no code runs before `main`);
+/// the block also implements [`NodeDescriptor`] and adds
+/// `Self::EVENT_CATALOG`, a [`NodeCatalog`]. Each operation of an `extend`
+/// block adds a link-time entry of its own that points at its node's entry.
+/// The node's catalog is assembled from both the first time it is used
+/// ([`NodeDescriptor::catalog`], `EVENT_CATALOG`, [`catalogs()`] or a
+/// [`NodeContext`] built for the node): the declared operations in order,
+/// then the `extend` blocks' in source order.
+///
+/// Why not one `const` assembled across blocks: an attribute sees only its
+/// own block, and stable Rust has no way for a `const` to gather items from
+/// blocks it does not name, so the declaring block would have to list every
+/// other block (and get a trait as a type to name it by). The link-time
+/// registry needs no such list, and the catalog stays one value per node.
+/// What it costs: `EVENT_CATALOG` is no longer usable in a `const` context.
+///
+/// # A renamed dependency
+///
+/// With `my_events = { package = "onex-events", .. }`, write
+/// `crate = my_events` on `#[onex_node]` (each block) and
+/// `#[onex(crate = my_events)]` on `#[derive(OnexNode)]`; the generated code
+/// then reaches the runtime through `my_events::__private`.
 pub use onex_events_macros::onex_node;
 
 /// Marks an `async` method of an [`onex_node`] impl block as an operation;
@@ -141,7 +224,8 @@ pub use onex_events_macros::onex_operation;
 
 /// Implements [`OnexNode`] for a struct: the field of type [`NodeContext`]
 /// (or the one marked `#[onex(context)]`) gives the node its identity and
-/// publisher.
+/// publisher. With a renamed dependency, add `#[onex(crate = my_events)]`
+/// on the struct.
 ///
 /// ```
 /// use onex_events::{NodeContext, OnexNode};
@@ -158,12 +242,12 @@ pub use onex_events_macros::OnexNode;
 /// Not public API: the paths the macros expand to.
 #[doc(hidden)]
 pub mod __private {
-    pub use crate::catalog::CATALOGS;
-    pub use crate::envelope::Event;
-    pub use crate::event_type::{EventType, Stage};
-    pub use crate::operation::{Instrumented, OperationDescriptor, OperationGuard};
-    pub use crate::outcome;
-    pub use crate::payload::{capture, ArgSpec, Captured, Input};
+    pub use crate::__onex_extension_operation as extension_operation;
+    pub use crate::catalog::{NodeCatalog, NodeEntry, OperationEntry, NODES, OPERATIONS};
+    pub use crate::extension::{lifecycle_len, LifecycleNames};
+    pub use crate::operation::{OperationDescriptor, OperationGuard};
+    pub use crate::outcome::{via, Wrap};
+    pub use crate::payload::{capture, ArgSpec};
     pub use crate::{Catalog, NodeContext, NodeDescriptor, OnexNode};
     pub use core;
     pub use linkme;

@@ -1,6 +1,6 @@
 //! Node identity and the per-node handle to the publisher.
 
-use crate::catalog::Catalog;
+use crate::catalog::{Catalog, NodeEntry};
 use crate::correlation::Correlation;
 use crate::envelope::Event;
 use crate::error::ConfigError;
@@ -29,10 +29,25 @@ pub struct NodeIdentity {
     pub instance_id: Uuid,
 }
 
-/// Implemented by `#[onex_node]`: the node type and its compile-time catalog.
+/// Implemented by the `#[onex_node("..")]` block that declares a node: its
+/// node type and its catalog.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not declared as an ONEX node",
+    label = "`{Self}` has no `#[onex_node(\"node_type\")]` block",
+    note = "declare the node once, with `#[onex_node(\"node_type\", ..)]` on one impl block of `{Self}`; its other blocks take `#[onex_node(extend)]`"
+)]
 pub trait NodeDescriptor {
-    /// The node's event catalog.
-    const CATALOG: &'static Catalog;
+    /// The node type, e.g. `orchestrator`.
+    const NODE_TYPE: &'static str;
+
+    /// The node's registry entry.
+    #[doc(hidden)]
+    fn __entry() -> &'static NodeEntry;
+
+    /// The node's event catalog: the operations of every block of the node.
+    fn catalog() -> &'static Catalog {
+        Self::__entry().catalog()
+    }
 }
 
 /// Gives an annotated node its [`NodeContext`]; `#[derive(OnexNode)]`
@@ -164,7 +179,7 @@ impl NodeContextBuilder {
 impl NodeContext {
     /// A builder with the defaults of node `N`'s `#[onex_node]`.
     pub fn builder<N: NodeDescriptor + ?Sized>() -> NodeContextBuilder {
-        Self::builder_for(N::CATALOG)
+        Self::builder_for(N::catalog())
     }
 
     /// A builder for a catalog (for nodes assembled by hand).
@@ -180,7 +195,7 @@ impl NodeContext {
 
     /// Node `N` with its defaults, a generated node id and `publisher`.
     pub fn new<N: NodeDescriptor + ?Sized>(publisher: Publisher) -> NodeContext {
-        let catalog = N::CATALOG;
+        let catalog = N::catalog();
         // The defaults come from `#[onex_node]`, which validated them at
         // compile time, so building cannot fail; fall back to the raw parts
         // rather than panic if it ever did.
@@ -213,7 +228,7 @@ impl NodeContext {
         &self.inner.identity
     }
 
-    /// The node's compile-time catalog.
+    /// The node's catalog.
     pub fn catalog(&self) -> &'static Catalog {
         self.inner.catalog
     }

@@ -5,7 +5,7 @@
 //! finished.
 
 use crate::correlation::{Correlation, Scope};
-use crate::event_type::EventType;
+use crate::event_type::{EventType, Stage};
 use crate::node::NodeContext;
 use crate::outcome::Outcome;
 use crate::payload::{ArgSpec, Captured, ErrorInfo, Input, Payload, ResultSummary};
@@ -33,6 +33,36 @@ pub struct OperationDescriptor {
     pub failed: EventType,
     /// The arguments summarized in `input`.
     pub args: &'static [ArgSpec],
+}
+
+impl OperationDescriptor {
+    /// Operation `operation` of node type `node_type`, whose `started`,
+    /// `completed` and `failed` event types are `names`, as the macros
+    /// build and validate them.
+    #[doc(hidden)]
+    pub const fn new(
+        node_type: &'static str,
+        operation: &'static str,
+        names: [&'static str; 3],
+        args: &'static [ArgSpec],
+    ) -> Self {
+        let [started, completed, failed] = names;
+        let op = Some(operation);
+        OperationDescriptor {
+            operation,
+            started: EventType::__new(started, node_type, op, Stage::Started),
+            completed: EventType::__new(completed, node_type, op, Stage::Completed),
+            failed: EventType::__new(failed, node_type, op, Stage::Failed),
+            args,
+        }
+    }
+
+    /// The `input` of its `started` event before any value is added: the
+    /// names and types of the arguments summarized.
+    #[inline]
+    pub fn input(&self) -> Input {
+        Input::summary(self.args)
+    }
 }
 
 /// One running operation. Publishes its end event exactly once: through
@@ -97,6 +127,12 @@ impl<'a> OperationGuard<'a> {
             start,
             done: false,
         }
+    }
+
+    /// The operation's body, to be polled with its correlation in scope.
+    #[inline]
+    pub fn instrument<F: Future>(&mut self, body: F) -> Instrumented<'_, 'a, F> {
+        Instrumented::new(self, body)
     }
 
     /// The correlation in scope while the body runs: this operation's

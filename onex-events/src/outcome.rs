@@ -15,6 +15,10 @@
 //! | 2 | `Result<T, E: Debug>` | type name, `Debug` |
 //! | 1 | `Result<T, E>` | type name |
 //! | 0 | anything else | always `completed` |
+//!
+//! `ret` picks the value to record the same way: `(&Wrap(&ret)).__onex_ok()`
+//! is the `Ok` value of any `Result`, else the value itself. The macros
+//! bring every trait into scope with `use via::*`.
 
 use crate::payload::ErrorInfo;
 use std::any::type_name;
@@ -99,4 +103,36 @@ impl<T> ViaValue for Wrap<'_, T> {
             ty: type_name::<T>(),
         }
     }
+}
+
+#[doc(hidden)]
+pub trait OkOfResult<'a> {
+    type Ok: ?Sized + 'a;
+    fn __onex_ok(self) -> Option<&'a Self::Ok>;
+}
+impl<'a, T, E> OkOfResult<'a> for &Wrap<'a, Result<T, E>> {
+    type Ok = T;
+    fn __onex_ok(self) -> Option<&'a T> {
+        self.0.as_ref().ok()
+    }
+}
+
+#[doc(hidden)]
+pub trait OkOfValue<'a> {
+    type Ok: ?Sized + 'a;
+    fn __onex_ok(self) -> Option<&'a Self::Ok>;
+}
+impl<'a, T: ?Sized> OkOfValue<'a> for Wrap<'a, T> {
+    type Ok = T;
+    fn __onex_ok(self) -> Option<&'a T> {
+        Some(self.0)
+    }
+}
+
+/// Every trait the generated code calls through, for one glob import.
+pub mod via {
+    pub use super::{
+        OkOfResult as _, OkOfValue as _, ViaAnyResult as _, ViaDebug as _, ViaDisplay as _,
+        ViaDynError as _, ViaDynErrorSendSync as _, ViaStdError as _, ViaValue as _,
+    };
 }

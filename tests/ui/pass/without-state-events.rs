@@ -19,11 +19,11 @@ impl Node {
 }
 
 fn main() {
-    const CATALOG: onex_events::Catalog = Node::EVENT_CATALOG;
-    assert!(CATALOG.state_events.is_empty());
-    assert_eq!(CATALOG.metric_events, ["reducer.metric.recorded"]);
+    let catalog: &onex_events::Catalog = &Node::EVENT_CATALOG;
+    assert!(catalog.state_events.is_empty());
+    assert_eq!(catalog.metric_events, ["reducer.metric.recorded"]);
     assert_eq!(
-        CATALOG.operation_lifecycle,
+        catalog.operation_lifecycle,
         [
             "reducer.aggregation.started",
             "reducer.aggregation.completed",

@@ -5,12 +5,8 @@ struct Node {
     ctx: NodeContext,
 }
 
-trait Orchestrate {
-    async fn orchestrate(&self) -> u32;
-}
-
-#[onex_node("orchestrator")]
-impl Orchestrate for Node {
+#[onex_node("orchestrator", crate = 42)]
+impl Node {
     #[onex_operation("orchestration")]
     async fn orchestrate(&self) -> u32 {
         1

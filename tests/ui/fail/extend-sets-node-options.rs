@@ -1,0 +1,19 @@
+use onex_events::{onex_node, NodeContext, OnexNode};
+
+#[derive(OnexNode)]
+struct Node {
+    ctx: NodeContext,
+}
+
+#[onex_node("orchestrator")]
+impl Node {}
+
+#[onex_node(extend, service = "orchestrator-svc", include_state_events = false)]
+impl Node {
+    #[onex_operation("orchestration")]
+    async fn orchestrate(&self) -> u32 {
+        1
+    }
+}
+
+fn main() {}
