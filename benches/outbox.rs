@@ -129,7 +129,7 @@ fn run(name: &str, mode: Mode, ops: u64, threads: usize, dir: &std::path::Path) 
         },
         Mode::Outbox(config) => {
             let path = dir.join(format!("{name}.db"));
-            match OutboxSink::open(OutboxConfig::new(path).kafka(config)) {
+            match OutboxSink::open(OutboxConfig::sqlite(path).kafka(config)) {
                 Ok(sink) => (Publisher::new(sink.clone()), Some(sink)),
                 Err(e) => panic!("{name}: {e}"),
             }

@@ -33,8 +33,7 @@
 //! in the other order. One process's publisher commits in publish order;
 //! transactional use should keep one key's events in one transaction.
 
-use super::super::backend::{Outcome, Pending, RelayStore};
-use super::super::store::Wake;
+use super::super::relay::{Outcome, Pending, RelayStore};
 use super::super::OutboxError;
 use super::store::{connect, PgStore};
 use super::LOCK_CLASS;
@@ -192,14 +191,6 @@ impl RelayStore for PgRelayStore {
             total += usize::try_from(deleted).unwrap_or(usize::MAX);
         }
     }
-
-    fn set_error(&self, error: OutboxError) {
-        self.store.failures.set_error(Arc::new(error));
-    }
-
-    fn wake(&self) -> Arc<Wake> {
-        Arc::clone(&self.store.wake)
-    }
 }
 
 /// Steps 1 and 2 of the module documentation, in the open transaction.
@@ -351,7 +342,8 @@ mod tests {
             .unwrap();
         let url = format!("{}/{db}", url.rsplit_once('/').unwrap().0);
 
-        let (store, mut writer) = PgStore::open(&url).unwrap();
+        let store = PgStore::open(&url).unwrap();
+        let mut writer = connect(&url).unwrap();
         let event_type = EventType::parse("orchestrator.state.changed").unwrap();
         let rows: Vec<Row> = (0..2)
             .map(|_| Row::encode(&test_event(event_type), &TopicRouting::default()).unwrap())

@@ -1,144 +1,69 @@
-//! The relay: a thread that publishes committed outbox rows to Kafka, in
-//! commit order per key, and records what happened to each.
-//!
-//! Each cycle reads up to `batch_size` pending rows in `seq` order, skips
-//! every row whose key has an earlier row still waiting for its retry
-//! backoff (so a key's events never overtake each other), sends the rest
-//! through one idempotent producer (`enable.idempotence=true`, `acks=all`,
-//! which keeps each partition in order across librdkafka's own retries),
-//! waits for every delivery report and then, in one transaction, marks the
-//! delivered rows and schedules the failed ones for a retry with
-//! exponential backoff. An event that keeps failing with an error naming
-//! the record (too large, invalid topic, not authorized…) moves to the
-//! dead-letter table after `max_attempts`, and to the dead-letter topic if
-//! one is configured; while the cluster is merely unreachable, events wait
-//! for it without limit. Delivered rows are deleted after the retention
-//! period.
-//!
-//! Crash safety: a row is marked delivered only after the cluster
-//! acknowledged it, so after a crash the next relay sends again whatever
-//! was not marked. That is at-least-once: a record acknowledged just before
-//! a crash is sent twice, with the same `event_id` (and `ce_id` header),
-//! so a consumer that dedups by event id sees each event once.
-//!
-//! The database side (claiming rows, recording outcomes, retention) is a
-//! [`RelayStore`]: the SQLite file or a shared PostgreSQL table.
+//! The relay thread's loop: claim pending rows, send them, record what
+//! became of each, delete old delivered rows.
 
-use super::backend::{Outcome, Pending, RelayStore};
-use super::config::OutboxConfig;
-use super::store::{lock, now_ms, Wake};
-use super::OutboxError;
-use crate::sink::kafka::rdkafka::client::ClientContext;
-use crate::sink::kafka::rdkafka::config::RDKafkaLogLevel;
+use super::super::clock::now_ms;
+use super::super::failures::Failures;
+use super::super::lock::lock;
+use super::super::wake::Wake;
+use super::super::OutboxError;
+use super::context::{RelayContext, Report, DEAD_LETTER};
+use super::headers::headers_from_json;
+use super::{Outcome, Pending, RelayConfig, RelayStore};
+use crate::sink::kafka::is_permanent;
 use crate::sink::kafka::rdkafka::error::{KafkaError, RDKafkaErrorCode};
-use crate::sink::kafka::rdkafka::message::{Header, OwnedHeaders};
-use crate::sink::kafka::rdkafka::producer::{
-    BaseProducer, BaseRecord, DeliveryResult, Producer, ProducerContext,
-};
-use crate::sink::kafka::KafkaConfig;
-use crate::sink::kafka::{forward_librdkafka_log, is_permanent};
-use serde::de::{Deserialize, Deserializer, MapAccess, Visitor};
-use std::borrow::Cow;
+use crate::sink::kafka::rdkafka::producer::{BaseProducer, BaseRecord, Producer};
+use crate::sink::kafka::rdkafka::ClientConfig;
 use std::collections::HashSet;
-use std::fmt;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
-use std::thread::JoinHandle;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-/// The opaque of records sent to the dead-letter topic.
-const DEAD_LETTER: usize = usize::MAX;
 /// How long a stopping relay still waits for the reports of its last batch.
 const STOP_GRACE: Duration = Duration::from_secs(2);
 
-/// A running relay thread; stops (and joins) on drop.
-pub(crate) struct Relay {
-    stop: Arc<AtomicBool>,
-    wake: Arc<Wake>,
-    handle: Option<JoinHandle<()>>,
-}
-
-impl Relay {
-    /// Starts the relay of `store` to the cluster of `kafka`.
-    pub fn spawn(
-        config: &OutboxConfig,
-        kafka: &KafkaConfig,
-        store: impl RelayStore,
-    ) -> Result<Relay, OutboxError> {
-        let mut client = kafka.client_config();
-        if kafka.get("message.timeout.ms").is_none() {
-            let ms = config.delivery_timeout.as_millis().max(1);
-            client.set("message.timeout.ms", ms.to_string());
-        }
-        let context = RelayContext::default();
-        let producer: BaseProducer<RelayContext> = client
-            .create_with_context(context)
-            .map_err(|e| crate::sink::kafka::KafkaConfigError::Client(e.to_string()))?;
-        let stop = Arc::new(AtomicBool::new(false));
-        let wake = store.wake();
-        let outbox = store.describe();
-        let mut worker = Worker {
-            config: config.clone(),
-            client,
-            routing_dead_letter: config.dead_letter_topic.clone(),
-            wake: Arc::clone(&wake),
-            store,
-            producer,
-            stop: Arc::clone(&stop),
-            last_retention: Instant::now(),
-        };
-        let handle = std::thread::Builder::new()
-            .name("onex-outbox-relay".to_owned())
-            .spawn(move || worker.run())
-            .map_err(|source| OutboxError::Thread {
-                what: "relay",
-                source,
-            })?;
-        tracing::info!(
-            target: "onex_events::outbox",
-            outbox,
-            bootstrap_servers = kafka.bootstrap_servers(),
-            "outbox relay started"
-        );
-        Ok(Relay {
-            stop,
-            wake,
-            handle: Some(handle),
-        })
-    }
-}
-
-impl Drop for Relay {
-    fn drop(&mut self) {
-        self.stop.store(true, Ordering::Release);
-        self.wake.notify();
-        if let Some(handle) = self.handle.take() {
-            if handle.join().is_err() {
-                tracing::error!(target: "onex_events::outbox", "the outbox relay thread panicked");
-            }
-        }
-    }
-}
-
-/// What happened to one sent row.
-enum Report {
-    Delivered,
-    Failed { error: String, permanent: bool },
-}
-
-struct Worker<S> {
-    config: OutboxConfig,
-    client: crate::sink::kafka::rdkafka::ClientConfig,
-    routing_dead_letter: Option<String>,
+/// The relay thread's state.
+pub(super) struct Worker<S> {
+    config: RelayConfig,
+    client: ClientConfig,
     store: S,
     wake: Arc<Wake>,
+    failures: Arc<Failures>,
     producer: BaseProducer<RelayContext>,
     stop: Arc<AtomicBool>,
     last_retention: Instant,
 }
 
 impl<S: RelayStore> Worker<S> {
-    fn run(&mut self) {
+    /// A relay of `store` with its own producer.
+    pub fn new(
+        config: &RelayConfig,
+        store: S,
+        wake: Arc<Wake>,
+        failures: Arc<Failures>,
+        stop: Arc<AtomicBool>,
+    ) -> Result<Self, OutboxError> {
+        let kafka = &config.kafka;
+        let mut client = kafka.client_config();
+        if kafka.get("message.timeout.ms").is_none() {
+            let ms = config.delivery_timeout.as_millis().max(1);
+            client.set("message.timeout.ms", ms.to_string());
+        }
+        let producer: BaseProducer<RelayContext> = client
+            .create_with_context(RelayContext::default())
+            .map_err(|e| crate::sink::kafka::KafkaConfigError::Client(e.to_string()))?;
+        Ok(Worker {
+            config: config.clone(),
+            client,
+            store,
+            wake,
+            failures,
+            producer,
+            stop,
+            last_retention: Instant::now(),
+        })
+    }
+
+    pub fn run(&mut self) {
         let mut error_backoff = self.config.backoff_initial;
         while !self.stop.load(Ordering::Acquire) {
             let wait = match self.cycle() {
@@ -149,7 +74,7 @@ impl<S: RelayStore> Worker<S> {
                 Ok(Idle::Until(wait)) => wait,
                 Err(error) => {
                     tracing::error!(target: "onex_events::outbox", %error, "outbox relay cycle failed; retrying");
-                    self.store.set_error(error);
+                    self.failures.set_error(Arc::new(error));
                     error_backoff = (error_backoff * 2).min(self.config.backoff_max);
                     error_backoff
                 }
@@ -336,7 +261,7 @@ impl<S: RelayStore> Worker<S> {
         for (i, error) in &dead {
             let row = batch[*i];
             tracing::error!(target: "onex_events::outbox", event_id = row.id, %error, attempts = row.attempts + 1, "event moved to the outbox dead-letter table");
-            if let Some(topic) = &self.routing_dead_letter {
+            if let Some(topic) = &self.config.dead_letter_topic {
                 if let Err(e) = self.produce(row, DEAD_LETTER, Some((topic, error))) {
                     tracing::error!(target: "onex_events::outbox", event_id = row.id, error = %e, "cannot send to the dead-letter topic");
                 }
@@ -370,7 +295,7 @@ enum Idle {
 }
 
 /// The backoff before retry number `attempts`: doubling, capped.
-fn backoff_ms(config: &OutboxConfig, attempts: i64) -> i64 {
+fn backoff_ms(config: &RelayConfig, attempts: i64) -> i64 {
     let shift = u32::try_from(attempts.saturating_sub(1).clamp(0, 20)).unwrap_or(20);
     let d = config
         .backoff_initial
@@ -379,175 +304,18 @@ fn backoff_ms(config: &OutboxConfig, attempts: i64) -> i64 {
     i64::try_from(d.as_millis()).unwrap_or(i64::MAX)
 }
 
-/// The stored CloudEvents headers (a JSON object of strings), in their
-/// stored order, plus the dead-letter error when given.
-fn headers_from_json(json: &str, dead_letter_error: Option<&str>) -> OwnedHeaders {
-    let pairs = serde_json::from_str::<HeaderPairs<'_>>(json).unwrap_or_else(|error| {
-        tracing::warn!(target: "onex_events::outbox", %error, headers = json, "stored headers are not a JSON object of strings; sending the record without them");
-        HeaderPairs(Vec::new())
-    });
-    let error = dead_letter_error.map(|e| ("onex_dead_letter_error", e));
-    let pairs = pairs.0.iter().map(|(k, v)| (k.as_str(), v.as_str()));
-    pairs.chain(error).fold(
-        OwnedHeaders::new_with_capacity(10),
-        |headers, (key, value)| {
-            headers.insert(Header {
-                key,
-                value: Some(value.as_bytes()),
-            })
-        },
-    )
-}
-
-/// A JSON object of strings as its pairs, in order, borrowed from the
-/// input (no allocation per string) unless a string has escapes.
-struct HeaderPairs<'de>(Vec<(Text<'de>, Text<'de>)>);
-
-/// A string borrowed from the JSON input, or unescaped into its own.
-struct Text<'de>(Cow<'de, str>);
-
-impl Text<'_> {
-    fn as_str(&self) -> &str {
-        &self.0
-    }
-}
-
-impl<'de> Deserialize<'de> for HeaderPairs<'de> {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct V;
-        impl<'de> Visitor<'de> for V {
-            type Value = HeaderPairs<'de>;
-
-            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("a JSON object of strings")
-            }
-
-            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
-                let mut pairs = Vec::with_capacity(map.size_hint().unwrap_or(10));
-                while let Some(pair) = map.next_entry()? {
-                    pairs.push(pair);
-                }
-                Ok(HeaderPairs(pairs))
-            }
-        }
-        d.deserialize_map(V)
-    }
-}
-
-impl<'de> Deserialize<'de> for Text<'de> {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct V;
-        impl<'de> Visitor<'de> for V {
-            type Value = Text<'de>;
-
-            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("a string")
-            }
-
-            fn visit_borrowed_str<E>(self, v: &'de str) -> Result<Self::Value, E> {
-                Ok(Text(Cow::Borrowed(v)))
-            }
-
-            fn visit_str<E>(self, v: &str) -> Result<Self::Value, E> {
-                Ok(Text(Cow::Owned(v.to_owned())))
-            }
-
-            fn visit_string<E>(self, v: String) -> Result<Self::Value, E> {
-                Ok(Text(Cow::Owned(v)))
-            }
-        }
-        d.deserialize_str(V)
-    }
-}
-
-/// librdkafka's callbacks for the relay's producer.
-#[derive(Default)]
-struct RelayContext {
-    /// `(index in the batch, report)`, filled by `poll` on the relay thread.
-    reports: Mutex<Vec<(usize, Report)>>,
-    fatal: AtomicBool,
-}
-
-impl ClientContext for RelayContext {
-    fn log(&self, level: RDKafkaLogLevel, fac: &str, message: &str) {
-        forward_librdkafka_log(level, fac, message);
-    }
-
-    fn error(&self, error: KafkaError, reason: &str) {
-        match error.rdkafka_error_code() {
-            Some(RDKafkaErrorCode::Fatal) => {
-                tracing::error!(target: "onex_events::outbox", %error, reason, "fatal Kafka producer error in the outbox relay");
-                self.fatal.store(true, Ordering::Release);
-            }
-            Some(RDKafkaErrorCode::AllBrokersDown) => {
-                tracing::warn!(target: "onex_events::outbox", reason, "Kafka unreachable; outbox events wait for it")
-            }
-            _ => {
-                tracing::debug!(target: "onex_events::outbox", %error, reason, "Kafka client error")
-            }
-        }
-    }
-}
-
-impl ProducerContext for RelayContext {
-    type DeliveryOpaque = usize;
-
-    fn delivery(&self, result: &DeliveryResult<'_>, index: usize) {
-        let report = match result {
-            Ok(_) => Report::Delivered,
-            Err((error, _)) => Report::Failed {
-                error: error.to_string(),
-                permanent: is_permanent(error.rdkafka_error_code()),
-            },
-        };
-        if index == DEAD_LETTER {
-            if let Report::Failed { error, .. } = report {
-                tracing::error!(target: "onex_events::outbox", %error, "event not delivered to the dead-letter topic");
-            }
-            return;
-        }
-        lock(&self.reports).push((index, report));
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
     fn backoff_doubles_and_caps() {
-        let c = OutboxConfig::new("x").backoff(Duration::from_millis(100), Duration::from_secs(1));
+        let c = RelayConfig::new(crate::sink::kafka::KafkaConfig::new("k:9092"))
+            .backoff(Duration::from_millis(100), Duration::from_secs(1));
         assert_eq!(backoff_ms(&c, 1), 100);
         assert_eq!(backoff_ms(&c, 2), 200);
         assert_eq!(backoff_ms(&c, 4), 800);
         assert_eq!(backoff_ms(&c, 5), 1000);
         assert_eq!(backoff_ms(&c, 500), 1000);
-    }
-
-    fn pairs(h: &OwnedHeaders) -> Vec<(String, String)> {
-        use crate::sink::kafka::rdkafka::message::Headers;
-        h.iter()
-            .map(|h| {
-                let v = String::from_utf8_lossy(h.value.unwrap_or_default());
-                (h.key.to_owned(), v.into_owned())
-            })
-            .collect()
-    }
-
-    #[test]
-    fn stored_headers_keep_their_order_and_escapes() {
-        let h = headers_from_json(r#"{"ce_type":"a.b","ce_id":"1","x":"q\"uote\u00e9"}"#, None);
-        let expected = [("ce_type", "a.b"), ("ce_id", "1"), ("x", "q\"uote\u{e9}")];
-        let expected: Vec<(String, String)> = expected
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect();
-        assert_eq!(pairs(&h), expected);
-        let dead = headers_from_json(r#"{"ce_id":"1"}"#, Some("too large"));
-        assert_eq!(
-            pairs(&dead)[1],
-            ("onex_dead_letter_error".to_owned(), "too large".to_owned())
-        );
-        assert!(pairs(&headers_from_json("[1]", None)).is_empty());
     }
 }

@@ -6,10 +6,10 @@
 //! One relay per file: a claim takes no lock, the single relay of the file
 //! is the only one sending.
 
-use super::backend::{Outcome, Pending, RelayStore};
-use super::config::OutboxConfig;
-use super::store::{self, bump, Store, Wake};
-use super::OutboxError;
+use super::super::config::OutboxConfig;
+use super::super::relay::{Outcome, Pending, RelayStore};
+use super::super::OutboxError;
+use super::store::{bump, connect, SqliteStore};
 use rusqlite::{params, Connection};
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -23,7 +23,7 @@ const RECORD_CHUNK: usize = 512;
 /// The SQLite outbox, as the relay sees it.
 pub(crate) struct SqliteRelayStore {
     path: PathBuf,
-    store: Arc<Store>,
+    store: Arc<SqliteStore>,
     reader: Connection,
     /// Keep delivered rows (marked) for the retention period, or delete them.
     keep: bool,
@@ -31,12 +31,16 @@ pub(crate) struct SqliteRelayStore {
 }
 
 impl SqliteRelayStore {
-    pub fn new(config: &OutboxConfig, store: Arc<Store>) -> Result<Self, OutboxError> {
+    pub fn new(config: &OutboxConfig, store: &Arc<SqliteStore>) -> Result<Self, OutboxError> {
+        let keep = config
+            .relay
+            .as_ref()
+            .is_some_and(|r| !r.retention.is_zero());
         Ok(SqliteRelayStore {
-            path: config.path.clone(),
-            reader: store::connect(config)?,
-            store,
-            keep: !config.retention.is_zero(),
+            path: store.path().to_owned(),
+            reader: connect(store.path(), config)?,
+            store: Arc::clone(store),
+            keep,
             last_checkpoint: Instant::now(),
         })
     }
@@ -66,8 +70,7 @@ impl RelayStore for SqliteRelayStore {
         for (rows, outcomes) in rows.chunks(RECORD_CHUNK).zip(outcomes.chunks(RECORD_CHUNK)) {
             delivered += self
                 .store
-                .write(|tx| record_chunk(tx, rows, outcomes, keep, now))
-                .map_err(|e| OutboxError::sqlite(&self.path, e))?;
+                .write_with(|tx| record_chunk(tx, rows, outcomes, keep, now))?;
         }
         Ok(delivered)
     }
@@ -79,16 +82,13 @@ impl RelayStore for SqliteRelayStore {
     fn delete_delivered(&mut self, cutoff: i64) -> Result<usize, OutboxError> {
         let mut total = 0;
         loop {
-            let deleted = self
-                .store
-                .write(|tx| {
+            let deleted = self.store.write_with(|tx| {
                     tx.prepare_cached(
                         "DELETE FROM onex_outbox WHERE seq IN
                            (SELECT seq FROM onex_outbox WHERE status = 1 AND delivered_at < ?1 LIMIT 10000)",
                     )?
                     .execute([cutoff])
-                })
-                .map_err(|e| self.err(e))?;
+            })?;
             if deleted == 0 {
                 return Ok(total);
             }
@@ -117,14 +117,6 @@ impl RelayStore for SqliteRelayStore {
                 tracing::debug!(target: "onex_events::outbox", %error, "outbox checkpoint failed")
             }
         }
-    }
-
-    fn set_error(&self, error: OutboxError) {
-        self.store.failures.set_error(Arc::new(error));
-    }
-
-    fn wake(&self) -> Arc<Wake> {
-        Arc::clone(&self.store.wake)
     }
 }
 
@@ -241,19 +233,20 @@ fn dead_letter(
 
 #[cfg(test)]
 mod tests {
+    use super::super::schema;
+    use super::super::store::insert_rows;
     use super::*;
     use crate::outbox::row::Row;
-    use crate::outbox::schema;
     use crate::sink::kafka::{test_event, TopicRouting};
     use crate::EventType;
 
     fn outbox(rows: usize) -> (Connection, Vec<Pending>) {
         let mut conn = Connection::open_in_memory().unwrap();
-        schema::migrate(&mut conn).unwrap().unwrap();
+        schema::migrate(&mut conn).unwrap();
         let event_type = EventType::parse("orchestrator.state.changed").unwrap();
         for _ in 0..rows {
             let row = Row::encode(&test_event(event_type), &TopicRouting::default()).unwrap();
-            row.insert(&conn).unwrap();
+            insert_rows(&conn, &[row]).unwrap();
         }
         let pending = fetch(&conn, rows).unwrap();
         (conn, pending)

@@ -2,13 +2,11 @@
 //! (Kafka, backoff, dead-letter topic) is the same for every database; a
 //! [`RelayStore`] claims pending rows and records what became of them.
 //!
-//! Implementations: the SQLite file (`sqlite_relay.rs`) and, with the
-//! feature `outbox-postgres`, a PostgreSQL table several relays share
+//! Implementations: each backend's `relay.rs`, the SQLite file
+//! (`sqlite/relay.rs`) and a PostgreSQL table several relays share
 //! (`postgres/relay.rs`).
 
-use super::store::Wake;
-use super::OutboxError;
-use std::sync::Arc;
+use super::super::OutboxError;
 
 /// One pending row, as claimed for sending.
 #[derive(Debug, Clone)]
@@ -74,10 +72,4 @@ pub(crate) trait RelayStore: Send + 'static {
 
     /// Periodic upkeep between cycles (SQLite: WAL checkpoints).
     fn housekeeping(&mut self) {}
-
-    /// Keeps `error` for the sink's `last_error`.
-    fn set_error(&self, error: OutboxError);
-
-    /// Woken when rows may have been committed (by this process).
-    fn wake(&self) -> Arc<Wake>;
 }
