@@ -9,7 +9,8 @@ mod outbox_support;
 
 use onex_events::outbox::sqlite::rusqlite::{Connection, OpenFlags};
 use onex_events::outbox::{OutboxConfig, OutboxError, OutboxSink};
-use onex_events::{onex_node, NodeContext, OnexNode, Publisher};
+use onex_events::sink::Blocking;
+use onex_events::{onex_node, NodeContext, OnexNode, Publisher, Recorder, Sink};
 use outbox_support::{block_on, committed_ids, TempDir};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -316,4 +317,14 @@ fn a_file_with_the_applications_tables_and_user_version_keeps_them() {
         assert_eq!(version, app_version);
         assert!(!committed_ids(&path).is_empty());
     }
+}
+
+/// The `Sink` contract: the outbox says that its `publish` waits for a
+/// commit; an in-memory sink says it never waits.
+#[test]
+fn the_outbox_says_that_publish_waits_for_a_local_commit() {
+    let dir = TempDir::new("blocking");
+    let sink = OutboxSink::open(OutboxConfig::sqlite(dir.path("o.db"))).unwrap();
+    assert_eq!(sink.blocking(), Blocking::LocalCommit);
+    assert_eq!(Recorder::new().blocking(), Blocking::Never);
 }

@@ -45,6 +45,7 @@ fn events_are_committed_before_the_operation_returns() {
     let Some(url) = postgres_url() else { return };
     let url = fresh_database(&url, "commit");
     let sink = PgOutboxSink::open(OutboxConfig::postgres(&url)).unwrap();
+    assert_eq!(sink.blocking(), onex_events::sink::Blocking::NetworkCommit);
     let worker = Worker {
         ctx: NodeContext::new::<Worker>(Publisher::new(sink.clone())),
     };

@@ -9,7 +9,7 @@ use super::super::OutboxError;
 use super::relay::PgRelayStore;
 use super::store::{insert_rows, PgStore};
 use crate::envelope::Event;
-use crate::sink::{Sink, SinkError};
+use crate::sink::{Blocking, Sink, SinkError};
 use postgres::Transaction;
 use std::fmt;
 use std::sync::Arc;
@@ -135,6 +135,11 @@ impl Sink for PgOutboxSink {
     /// everything queued before it, before returning.
     fn publish(&self, event: Event) {
         self.outbox.publish(event);
+    }
+
+    /// [`Blocking::NetworkCommit`]: an end event waits for its commit.
+    fn blocking(&self) -> Blocking {
+        Blocking::NetworkCommit
     }
 
     /// Waits until no event is pending in the table (whichever relay

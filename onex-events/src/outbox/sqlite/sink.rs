@@ -11,7 +11,7 @@ use super::super::OutboxError;
 use super::relay::SqliteRelayStore;
 use super::store::{insert_rows, SqliteStore};
 use crate::envelope::Event;
-use crate::sink::{Sink, SinkError};
+use crate::sink::{Blocking, Sink, SinkError};
 use rusqlite::Transaction;
 use std::fmt;
 use std::path::Path;
@@ -150,6 +150,11 @@ impl Sink for OutboxSink {
     /// everything queued before it, before returning.
     fn publish(&self, event: Event) {
         self.outbox.publish(event);
+    }
+
+    /// [`Blocking::LocalCommit`]: an end event waits for its commit.
+    fn blocking(&self) -> Blocking {
+        Blocking::LocalCommit
     }
 
     /// Waits until the relay has delivered every committed event (none
