@@ -27,6 +27,7 @@ pub struct RelayConfig {
     pub(crate) backoff_initial: Duration,
     pub(crate) backoff_max: Duration,
     pub(crate) batch_size: usize,
+    pub(crate) batches_in_flight: usize,
     pub(crate) delivery_timeout: Duration,
     pub(crate) dead_letter_topic: Option<String>,
     pub(crate) idle_poll: Duration,
@@ -44,6 +45,7 @@ impl RelayConfig {
             backoff_initial: Duration::from_millis(200),
             backoff_max: Duration::from_secs(30),
             batch_size: 5_000,
+            batches_in_flight: 4,
             delivery_timeout: Duration::from_secs(30),
             dead_letter_topic: None,
             idle_poll: Duration::from_millis(100),
@@ -77,6 +79,16 @@ impl RelayConfig {
     /// Events the relay reads and sends at once. Default: 5,000.
     pub fn batch_size(mut self, events: usize) -> Self {
         self.batch_size = events.max(1);
+        self
+    }
+
+    /// Batches the relay sends before the first of them is acknowledged
+    /// (it claims and sends the next while the cluster acknowledges the
+    /// last), with per-key order kept (see `outbox/relay/order.rs`).
+    /// Default: 4. The SQLite outbox's relay only: a PostgreSQL relay's
+    /// claim is a transaction, one at a time (run more relays instead).
+    pub fn batches_in_flight(mut self, batches: usize) -> Self {
+        self.batches_in_flight = batches.max(1);
         self
     }
 

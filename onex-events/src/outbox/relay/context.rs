@@ -16,13 +16,18 @@ pub(super) const DEAD_LETTER: usize = usize::MAX;
 /// What happened to one sent row.
 pub(super) enum Report {
     Delivered,
-    Failed { error: String, permanent: bool },
+    Failed {
+        error: String,
+        permanent: bool,
+    },
+    /// Not sent: an earlier row of its key in the batch failed at once.
+    NotSent,
 }
 
 /// librdkafka's callbacks for the relay's producer.
 #[derive(Default)]
 pub(super) struct RelayContext {
-    /// `(index in the batch, report)`, filled by `poll` on the relay thread.
+    /// `(opaque of the record, report)`, filled by `poll` on the relay thread.
     pub reports: Mutex<Vec<(usize, Report)>>,
     pub fatal: AtomicBool,
 }

@@ -27,6 +27,7 @@
 mod config;
 mod context;
 mod headers;
+mod order;
 mod store;
 mod worker;
 

@@ -1,5 +1,14 @@
 //! The relay thread's loop: claim pending rows, send them, record what
 //! became of each, delete old delivered rows.
+//!
+//! **Batches in flight.** The relay does not wait for a batch's delivery
+//! reports before it claims and sends the next: up to
+//! [`RelayStore::batches_at_once`] batches are in flight (several for the
+//! SQLite file, one for a PostgreSQL table, whose claim is a transaction).
+//! Batches are recorded in the order they were sent, each once every
+//! report is in. [`KeyOrder`] decides what may be sent meanwhile so that
+//! no row overtakes an earlier row of its key, on failures and retries
+//! too.
 
 use super::super::clock::now_ms;
 use super::super::failures::Failures;
@@ -8,18 +17,23 @@ use super::super::wake::Wake;
 use super::super::OutboxError;
 use super::context::{RelayContext, Report, DEAD_LETTER};
 use super::headers::headers_from_json;
+use super::order::KeyOrder;
 use super::{Outcome, Pending, RelayConfig, RelayStore};
 use crate::sink::kafka::is_permanent;
 use crate::sink::kafka::rdkafka::error::{KafkaError, RDKafkaErrorCode};
 use crate::sink::kafka::rdkafka::producer::{BaseProducer, BaseRecord, Producer};
 use crate::sink::kafka::rdkafka::ClientConfig;
-use std::collections::HashSet;
+use std::collections::{HashSet, VecDeque};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-/// How long a stopping relay still waits for the reports of its last batch.
+/// How long a stopping relay still waits for the reports of its batches.
 const STOP_GRACE: Duration = Duration::from_secs(2);
+
+/// How long a relay with batches in flight and nothing to claim waits for
+/// delivery reports at a time.
+const REPORT_POLL: Duration = Duration::from_millis(20);
 
 /// The relay thread's state.
 pub(super) struct Worker<S> {
@@ -31,6 +45,34 @@ pub(super) struct Worker<S> {
     producer: BaseProducer<RelayContext>,
     stop: Arc<AtomicBool>,
     last_retention: Instant,
+    /// Batches sent and not yet recorded, oldest first.
+    in_flight: VecDeque<Batch>,
+    order: KeyOrder,
+    /// The opaque of the next record sent: batches number their rows from
+    /// their `first`.
+    next_opaque: usize,
+    /// Replace the producer once nothing is in flight.
+    recreate: bool,
+}
+
+/// One batch sent, waiting for its delivery reports.
+struct Batch {
+    rows: Vec<Pending>,
+    reports: Vec<Option<Report>>,
+    /// The opaque of `rows[0]`; `rows[i]` has `first + i`.
+    first: usize,
+    /// Reports still expected.
+    missing: usize,
+    /// Recorded as it is by then (what has no report is sent again).
+    deadline: Instant,
+}
+
+/// What a step of the relay did.
+enum Step {
+    /// Something was sent or recorded: step again at once.
+    Busy,
+    /// Nothing to do: wait this long (or until woken).
+    Idle(Duration),
 }
 
 impl<S: RelayStore> Worker<S> {
@@ -60,18 +102,22 @@ impl<S: RelayStore> Worker<S> {
             producer,
             stop,
             last_retention: Instant::now(),
+            in_flight: VecDeque::new(),
+            order: KeyOrder::default(),
+            next_opaque: 0,
+            recreate: false,
         })
     }
 
     pub fn run(&mut self) {
         let mut error_backoff = self.config.backoff_initial;
-        while !self.stop.load(Ordering::Acquire) {
-            let wait = match self.cycle() {
-                Ok(Idle::Sent) => {
+        while !self.stopping() {
+            let wait = match self.step() {
+                Ok(Step::Busy) => {
                     error_backoff = self.config.backoff_initial;
                     Duration::ZERO
                 }
-                Ok(Idle::Until(wait)) => wait,
+                Ok(Step::Idle(wait)) => wait,
                 Err(error) => {
                     tracing::error!(target: "onex_events::outbox", %error, "outbox relay cycle failed; retrying");
                     self.failures.set_error(Arc::new(error));
@@ -83,99 +129,154 @@ impl<S: RelayStore> Worker<S> {
                 tracing::warn!(target: "onex_events::outbox", %error, "deleting delivered outbox rows failed");
             }
             self.store.housekeeping();
-            if !wait.is_zero() && !self.stop.load(Ordering::Acquire) {
+            if !wait.is_zero() && !self.stopping() {
                 self.wake.wait(wait);
+            }
+        }
+        // Record what the batches in flight report within the grace period;
+        // what has no report by then stays pending.
+        let grace = Instant::now() + STOP_GRACE;
+        for batch in &mut self.in_flight {
+            batch.deadline = batch.deadline.min(grace);
+        }
+        while !self.in_flight.is_empty() {
+            if let Err(error) = self.collect(REPORT_POLL) {
+                tracing::warn!(target: "onex_events::outbox", %error, "recording the last outbox deliveries failed");
+                break;
             }
         }
         // Let librdkafka finish what is in flight (dead letters).
         let _ = self.producer.flush(STOP_GRACE);
     }
 
-    /// Sends one batch. `Idle::Until` when nothing could be sent.
-    fn cycle(&mut self) -> Result<Idle, OutboxError> {
-        let rows = self.store.claim(self.config.batch_size)?;
-        let now = now_ms();
-        let mut blocked: HashSet<&str> = HashSet::new();
-        let mut earliest: Option<i64> = None;
-        let mut batch: Vec<&Pending> = Vec::with_capacity(rows.len());
-        for row in &rows {
-            if blocked.contains(row.key.as_str()) {
-                continue;
+    fn stopping(&self) -> bool {
+        self.stop.load(Ordering::Acquire)
+    }
+
+    /// Claims and sends batches while the pipeline has room, then collects
+    /// delivery reports and records the batches they complete.
+    fn step(&mut self) -> Result<Step, OutboxError> {
+        if self.in_flight.is_empty() {
+            if std::mem::take(&mut self.recreate) {
+                self.recreate_producer();
             }
-            if row.next_attempt_at > now {
-                blocked.insert(&row.key);
-                earliest =
-                    Some(earliest.map_or(row.next_attempt_at, |e| e.min(row.next_attempt_at)));
-                continue;
-            }
-            batch.push(row);
+            // Completes a rewind; claims start over from the oldest
+            // pending row (rows of another claim, or committed late, may
+            // lie before the cursor).
+            self.order.settle();
         }
-        if batch.is_empty() {
-            self.store.release()?;
-            let until = earliest.map_or(self.config.idle_poll, |t| {
+        let mut earliest_retry: Option<i64> = None;
+        let mut sent = false;
+        let limit = self.config.batch_size;
+        while self
+            .order
+            .may_claim(self.in_flight.len(), self.store.batches_at_once(), limit)
+        {
+            let claimed = self.store.claim(self.order.cursor(), limit)?;
+            let new_rows = !claimed.is_empty();
+            let admitted = self.order.admit(claimed, now_ms());
+            if let Some(t) = admitted.earliest_retry {
+                earliest_retry = Some(earliest_retry.map_or(t, |e: i64| e.min(t)));
+            }
+            if admitted.send.is_empty() {
+                self.store.release()?;
+                break;
+            }
+            self.send(admitted.send);
+            sent = true;
+            if !new_rows {
+                break;
+            }
+        }
+        if self.in_flight.is_empty() {
+            // Nothing pending, or only rows waiting for their backoff.
+            let now = now_ms();
+            let until = earliest_retry.map_or(self.config.idle_poll, |t| {
                 Duration::from_millis(u64::try_from(t - now).unwrap_or(0))
             });
-            return Ok(Idle::Until(
+            return Ok(Step::Idle(
                 until
                     .min(self.config.idle_poll)
                     .max(Duration::from_millis(1)),
             ));
         }
-        let reports = self.send(&batch);
-        self.record(&batch, reports)?;
-        Ok(Idle::Sent)
+        let recorded = self.collect(if sent { Duration::ZERO } else { REPORT_POLL })?;
+        Ok(if sent || recorded {
+            Step::Busy
+        } else {
+            Step::Idle(Duration::ZERO)
+        })
     }
 
-    /// Sends `batch` and waits for every delivery report.
-    fn send(&mut self, batch: &[&Pending]) -> Vec<Option<Report>> {
+    /// Sends `rows` as one batch. A row that cannot be enqueued fails at
+    /// once, and the later rows of its key in the batch are not sent.
+    fn send(&mut self, rows: Vec<Pending>) {
+        let first = self.next_opaque;
+        self.next_opaque = self.next_opaque.wrapping_add(rows.len());
         let mut reports: Vec<Option<Report>> = Vec::new();
-        reports.resize_with(batch.len(), || None);
-        let mut sent = 0usize;
-        for (i, row) in batch.iter().enumerate() {
-            match self.produce(row, i, None) {
-                Ok(()) => sent += 1,
+        reports.resize_with(rows.len(), || None);
+        let mut missing = 0usize;
+        let mut failed_keys: HashSet<&str> = HashSet::new();
+        for (i, row) in rows.iter().enumerate() {
+            if failed_keys.contains(row.key.as_str()) {
+                reports[i] = Some(Report::NotSent);
+                continue;
+            }
+            match self.produce(row, first.wrapping_add(i), None) {
+                Ok(()) => missing += 1,
                 Err(error) => {
-                    let permanent = is_permanent(error.rdkafka_error_code());
+                    failed_keys.insert(&row.key);
                     reports[i] = Some(Report::Failed {
                         error: error.to_string(),
-                        permanent,
+                        permanent: is_permanent(error.rdkafka_error_code()),
                     });
                 }
             }
         }
-        let deadline = Instant::now() + self.config.delivery_timeout + Duration::from_secs(10);
-        let mut stop_deadline: Option<Instant> = None;
-        let mut received = 0usize;
-        while received < sent {
-            self.producer.poll(Duration::from_millis(20));
-            for (i, result) in lock(&self.producer.context().reports).drain(..) {
-                if let Some(slot) = reports.get_mut(i) {
-                    if slot.is_none() {
-                        received += 1;
-                    }
-                    *slot = Some(result);
+        self.in_flight.push_back(Batch {
+            rows,
+            reports,
+            first,
+            missing,
+            deadline: Instant::now() + self.config.delivery_timeout + Duration::from_secs(10),
+        });
+    }
+
+    /// Serves delivery reports (waiting up to `wait` for one), then records
+    /// every batch at the front that is complete or overdue. Returns
+    /// whether a batch was recorded.
+    fn collect(&mut self, wait: Duration) -> Result<bool, OutboxError> {
+        self.producer.poll(wait);
+        for (opaque, report) in lock(&self.producer.context().reports).drain(..) {
+            let batch = self
+                .in_flight
+                .iter_mut()
+                .find(|b| opaque.wrapping_sub(b.first) < b.rows.len());
+            if let Some(batch) = batch {
+                let slot = &mut batch.reports[opaque.wrapping_sub(batch.first)];
+                if slot.is_none() {
+                    batch.missing -= 1;
                 }
+                *slot = Some(report);
             }
-            let now = Instant::now();
-            if self.stop.load(Ordering::Acquire) {
-                let d = *stop_deadline.get_or_insert(now + STOP_GRACE);
-                if now >= d {
+        }
+        let mut recorded = false;
+        while let Some(front) = self.in_flight.front() {
+            if front.missing > 0 {
+                if Instant::now() < front.deadline {
                     break;
                 }
+                if !self.stopping() {
+                    tracing::warn!(target: "onex_events::outbox", missing = front.missing, "delivery reports overdue; retrying those events");
+                }
             }
-            if now >= deadline {
-                tracing::warn!(target: "onex_events::outbox", missing = sent - received, "delivery reports overdue; retrying those events");
+            let Some(batch) = self.in_flight.pop_front() else {
                 break;
-            }
+            };
+            self.record(batch)?;
+            recorded = true;
         }
-        let all_failed = received > 0
-            && reports
-                .iter()
-                .all(|r| matches!(r, Some(Report::Failed { .. })));
-        if self.producer.context().fatal.swap(false, Ordering::AcqRel) || all_failed {
-            self.recreate_producer();
-        }
-        reports
+        Ok(recorded)
     }
 
     /// Enqueues one row, waiting while librdkafka's queue is full.
@@ -221,18 +322,16 @@ impl<S: RelayStore> Worker<S> {
     /// Decides each row's outcome (delivered, retry with backoff, dead
     /// letter), has the store record them, then sends the dead letters to
     /// the dead-letter topic.
-    fn record(
-        &mut self,
-        batch: &[&Pending],
-        reports: Vec<Option<Report>>,
-    ) -> Result<(), OutboxError> {
+    fn record(&mut self, batch: Batch) -> Result<(), OutboxError> {
         let now = now_ms();
         let config = &self.config;
         let mut dead: Vec<(usize, String)> = Vec::new();
         let mut failed = 0usize;
+        let answered = batch.reports.iter().filter(|r| r.is_some()).count();
         let outcomes: Vec<Outcome> = batch
+            .rows
             .iter()
-            .zip(reports)
+            .zip(batch.reports)
             .enumerate()
             .map(|(i, (row, report))| match report {
                 Some(Report::Delivered) => Outcome::Delivered,
@@ -250,16 +349,34 @@ impl<S: RelayStore> Worker<S> {
                         }
                     }
                 }
-                // No report (stopping, or overdue): sent again later.
-                None => Outcome::Unsent,
+                // Not sent (behind a failure of its key), no report
+                // (stopping, or overdue): sent again later.
+                Some(Report::NotSent) | None => Outcome::Unsent,
             })
             .collect();
-        let delivered = self.store.record(batch, &outcomes, now)?;
+        // A fatal error, or a batch that failed whole (e.g. a broker that
+        // restarted and lost the producer id): a new producer, once
+        // nothing is in flight.
+        if self.producer.context().fatal.swap(false, Ordering::AcqRel)
+            || (answered > 0 && failed == answered)
+        {
+            self.recreate = true;
+        }
+        self.order.recorded(&batch.rows, &outcomes);
+        let rows: Vec<&Pending> = batch.rows.iter().collect();
+        let delivered = match self.store.record(&rows, &outcomes, now) {
+            Ok(delivered) => delivered,
+            Err(error) => {
+                // Still pending in the store: find them again.
+                self.order.rewind();
+                return Err(error);
+            }
+        };
         if failed > 0 {
             tracing::warn!(target: "onex_events::outbox", delivered, failed, dead = dead.len(), "outbox delivery failures; retrying with backoff");
         }
         for (i, error) in &dead {
-            let row = batch[*i];
+            let row = rows[*i];
             tracing::error!(target: "onex_events::outbox", event_id = row.id, %error, attempts = row.attempts + 1, "event moved to the outbox dead-letter table");
             if let Some(topic) = &self.config.dead_letter_topic {
                 if let Err(e) = self.produce(row, DEAD_LETTER, Some((topic, error))) {
@@ -278,20 +395,17 @@ impl<S: RelayStore> Worker<S> {
         if self.config.retention.is_zero() || self.last_retention.elapsed() < every {
             return Ok(());
         }
-        self.last_retention = Instant::now();
         let cutoff =
             now_ms() - i64::try_from(self.config.retention.as_millis()).unwrap_or(i64::MAX);
-        let deleted = self.store.delete_delivered(cutoff)?;
+        let Some(deleted) = self.store.delete_delivered(cutoff)? else {
+            return Ok(());
+        };
+        self.last_retention = Instant::now();
         if deleted > 0 {
             tracing::debug!(target: "onex_events::outbox", deleted, "deleted delivered outbox rows");
         }
         Ok(())
     }
-}
-
-enum Idle {
-    Sent,
-    Until(Duration),
 }
 
 /// The backoff before retry number `attempts`: doubling, capped.

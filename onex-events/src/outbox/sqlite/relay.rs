@@ -27,6 +27,7 @@ pub(crate) struct SqliteRelayStore {
     reader: Connection,
     /// Keep delivered rows (marked) for the retention period, or delete them.
     keep: bool,
+    batches_at_once: usize,
     last_checkpoint: Instant,
 }
 
@@ -41,6 +42,7 @@ impl SqliteRelayStore {
             reader: connect(store.path(), config)?,
             store: Arc::clone(store),
             keep,
+            batches_at_once: config.relay.as_ref().map_or(1, |r| r.batches_in_flight),
             last_checkpoint: Instant::now(),
         })
     }
@@ -55,8 +57,13 @@ impl RelayStore for SqliteRelayStore {
         self.path.display().to_string()
     }
 
-    fn claim(&mut self, limit: usize) -> Result<Vec<Pending>, OutboxError> {
-        fetch(&self.reader, limit).map_err(|e| self.err(e))
+    fn claim(&mut self, after: i64, limit: usize) -> Result<Vec<Pending>, OutboxError> {
+        fetch(&self.reader, after, limit).map_err(|e| self.err(e))
+    }
+
+    /// Claims take no locks: a claim is a read.
+    fn batches_at_once(&self) -> usize {
+        self.batches_at_once
     }
 
     fn record(
@@ -79,7 +86,7 @@ impl RelayStore for SqliteRelayStore {
         Ok(())
     }
 
-    fn delete_delivered(&mut self, cutoff: i64) -> Result<usize, OutboxError> {
+    fn delete_delivered(&mut self, cutoff: i64) -> Result<Option<usize>, OutboxError> {
         let mut total = 0;
         loop {
             let deleted = self.store.write_with(|tx| {
@@ -90,7 +97,7 @@ impl RelayStore for SqliteRelayStore {
                     .execute([cutoff])
             })?;
             if deleted == 0 {
-                return Ok(total);
+                return Ok(Some(total));
             }
             total += deleted;
         }
@@ -189,12 +196,13 @@ fn record_chunk(
     Ok(delivered)
 }
 
-fn fetch(conn: &Connection, limit: usize) -> rusqlite::Result<Vec<Pending>> {
+fn fetch(conn: &Connection, after: i64, limit: usize) -> rusqlite::Result<Vec<Pending>> {
     let mut stmt = conn.prepare_cached(
         "SELECT seq, id, aggregateid, payload, topic, headers, created_at, attempts, next_attempt_at
-         FROM onex_outbox WHERE status = 0 ORDER BY seq LIMIT ?1",
+         FROM onex_outbox WHERE status = 0 AND seq > ?1 ORDER BY seq LIMIT ?2",
     )?;
-    let rows = stmt.query_map([i64::try_from(limit).unwrap_or(i64::MAX)], |r| {
+    let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+    let rows = stmt.query_map(params![after, limit], |r| {
         Ok(Pending {
             seq: r.get(0)?,
             id: r.get(1)?,
@@ -248,7 +256,7 @@ mod tests {
             let row = Row::encode(&test_event(event_type), &TopicRouting::default()).unwrap();
             insert_rows(&conn, &[row]).unwrap();
         }
-        let pending = fetch(&conn, rows).unwrap();
+        let pending = fetch(&conn, 0, rows).unwrap();
         (conn, pending)
     }
 
