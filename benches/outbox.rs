@@ -10,9 +10,11 @@
 //!
 //! `BENCH_OPS` sets the operations of the throughput runs (default 50,000,
 //! i.e. 100,000 events), `BENCH_THREADS` the concurrent publishers
-//! (default 64). The outbox file lives in the system's temp directory.
+//! (default 64), `BENCH_RELAY_BATCHES` and `BENCH_RELAY_BATCH_SIZE` the
+//! relay's batches in flight and batch size (default: `RelayConfig`'s).
+//! The outbox file lives in the system's temp directory.
 
-use onex_events::outbox::{OutboxConfig, OutboxSink};
+use onex_events::outbox::{OutboxConfig, OutboxSink, RelayConfig};
 use onex_events::sink::kafka::{KafkaConfig, KafkaSink, TopicRouting};
 use onex_events::{onex_node, NodeContext, OnexNode, Publisher};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -46,10 +48,11 @@ struct Run {
 }
 
 fn env_usize(name: &str, default: usize) -> usize {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
+    env_opt(name).unwrap_or(default)
+}
+
+fn env_opt(name: &str) -> Option<usize> {
+    std::env::var(name).ok().and_then(|v| v.parse().ok())
 }
 
 fn main() {
@@ -129,7 +132,14 @@ fn run(name: &str, mode: Mode, ops: u64, threads: usize, dir: &std::path::Path) 
         },
         Mode::Outbox(config) => {
             let path = dir.join(format!("{name}.db"));
-            match OutboxSink::open(OutboxConfig::sqlite(path).kafka(config)) {
+            let mut relay = RelayConfig::new(config);
+            if let Some(n) = env_opt("BENCH_RELAY_BATCHES") {
+                relay = relay.batches_in_flight(n);
+            }
+            if let Some(n) = env_opt("BENCH_RELAY_BATCH_SIZE") {
+                relay = relay.batch_size(n);
+            }
+            match OutboxSink::open(OutboxConfig::sqlite(path).relay(relay)) {
                 Ok(sink) => (Publisher::new(sink.clone()), Some(sink)),
                 Err(e) => panic!("{name}: {e}"),
             }

@@ -8,6 +8,7 @@
 //! One relay per file: SQLite serves one host; run the relay in the
 //! process that publishes, or in one dedicated process.
 
+mod recorder;
 mod relay;
 pub mod schema;
 mod sink;

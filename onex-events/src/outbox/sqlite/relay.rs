@@ -1,7 +1,8 @@
 //! The relay's side of the SQLite outbox: reads pending rows on its own
-//! connection, records outcomes through the store's write connection (in
-//! transactions of at most [`RECORD_CHUNK`] rows, so publishers' commits
-//! never wait long for the relay), and checkpoints the WAL.
+//! connection, records outcomes on the recorder's thread through the
+//! store's write connection (in transactions of at most [`RECORD_CHUNK`]
+//! rows, so publishers' commits never wait long for the relay), and
+//! checkpoints the WAL.
 //!
 //! One relay per file: a claim takes no lock, the single relay of the file
 //! is the only one sending.
@@ -9,6 +10,7 @@
 use super::super::config::OutboxConfig;
 use super::super::relay::{Outcome, Pending, RelayStore};
 use super::super::OutboxError;
+use super::recorder::{Job, Recorder};
 use super::store::{bump, connect, SqliteStore};
 use rusqlite::{params, Connection};
 use std::path::PathBuf;
@@ -25,8 +27,7 @@ pub(crate) struct SqliteRelayStore {
     path: PathBuf,
     store: Arc<SqliteStore>,
     reader: Connection,
-    /// Keep delivered rows (marked) for the retention period, or delete them.
-    keep: bool,
+    recorder: Recorder,
     batches_at_once: usize,
     last_checkpoint: Instant,
 }
@@ -40,8 +41,15 @@ impl SqliteRelayStore {
         Ok(SqliteRelayStore {
             path: store.path().to_owned(),
             reader: connect(store.path(), config)?,
+            recorder: Recorder::spawn(
+                Arc::clone(store),
+                if keep {
+                    record_keeping
+                } else {
+                    record_deleting
+                },
+            )?,
             store: Arc::clone(store),
-            keep,
             batches_at_once: config.relay.as_ref().map_or(1, |r| r.batches_in_flight),
             last_checkpoint: Instant::now(),
         })
@@ -57,7 +65,12 @@ impl RelayStore for SqliteRelayStore {
         self.path.display().to_string()
     }
 
+    /// A claim from the start first waits for the recorder: it must not
+    /// see a row delivered, or waiting for its retry, as it was before.
     fn claim(&mut self, after: i64, limit: usize) -> Result<Vec<Pending>, OutboxError> {
+        if after == 0 {
+            self.recorder.wait()?;
+        }
         fetch(&self.reader, after, limit).map_err(|e| self.err(e))
     }
 
@@ -66,19 +79,23 @@ impl RelayStore for SqliteRelayStore {
         self.batches_at_once
     }
 
+    /// Hands the outcomes to the recorder's thread; returns how many were
+    /// deliveries.
     fn record(
         &mut self,
         rows: &[&Pending],
         outcomes: &[Outcome],
         now: i64,
     ) -> Result<usize, OutboxError> {
-        let keep = self.keep;
-        let mut delivered = 0usize;
-        for (rows, outcomes) in rows.chunks(RECORD_CHUNK).zip(outcomes.chunks(RECORD_CHUNK)) {
-            delivered += self
-                .store
-                .write_with(|tx| record_chunk(tx, rows, outcomes, keep, now))?;
-        }
+        let delivered = outcomes
+            .iter()
+            .filter(|o| **o == Outcome::Delivered)
+            .count();
+        self.recorder.submit(Job {
+            seqs: rows.iter().map(|r| r.seq).collect(),
+            outcomes: outcomes.to_vec(),
+            now,
+        })?;
         Ok(delivered)
     }
 
@@ -127,11 +144,29 @@ impl RelayStore for SqliteRelayStore {
     }
 }
 
+/// Writes `job` keeping delivered rows (marked) for the retention period.
+fn record_keeping(store: &SqliteStore, job: &Job) -> Result<(), OutboxError> {
+    record_job(store, job, true)
+}
+
+/// Writes `job` deleting delivered rows.
+fn record_deleting(store: &SqliteStore, job: &Job) -> Result<(), OutboxError> {
+    record_job(store, job, false)
+}
+
+fn record_job(store: &SqliteStore, job: &Job, keep: bool) -> Result<(), OutboxError> {
+    let chunks = job.seqs.chunks(RECORD_CHUNK);
+    for (seqs, outcomes) in chunks.zip(job.outcomes.chunks(RECORD_CHUNK)) {
+        store.write_with(|tx| record_chunk(tx, seqs, outcomes, keep, job.now))?;
+    }
+    Ok(())
+}
+
 /// Marks delivered rows, schedules retries, moves dead letters, in one
 /// transaction; returns how many rows were marked delivered.
 fn record_chunk(
     tx: &Connection,
-    rows: &[&Pending],
+    seqs: &[i64],
     outcomes: &[Outcome],
     keep: bool,
     now: i64,
@@ -156,15 +191,15 @@ fn record_chunk(
         }
         Ok(())
     };
-    for (row, outcome) in rows.iter().zip(outcomes) {
+    for (&seq, outcome) in seqs.iter().zip(outcomes) {
         if *outcome != Outcome::Delivered {
             continue;
         }
         match &mut run {
-            Some((_, last)) if row.seq == *last + 1 => *last = row.seq,
+            Some((_, last)) if seq == *last + 1 => *last = seq,
             _ => {
                 flush(&mut run)?;
-                run = Some((row.seq, row.seq));
+                run = Some((seq, seq));
             }
         }
     }
@@ -174,17 +209,17 @@ fn record_chunk(
          WHERE seq = ?1",
     )?;
     let mut dead = 0usize;
-    for (row, outcome) in rows.iter().zip(outcomes) {
+    for (&seq, outcome) in seqs.iter().zip(outcomes) {
         match outcome {
             Outcome::Retry {
                 attempts,
                 next_attempt_at,
                 error,
             } => {
-                retry.execute(params![row.seq, attempts, next_attempt_at, error])?;
+                retry.execute(params![seq, attempts, next_attempt_at, error])?;
             }
             Outcome::Dead { attempts, error } => {
-                dead_letter(tx, row.seq, *attempts, error, now)?;
+                dead_letter(tx, seq, *attempts, error, now)?;
                 dead += 1;
             }
             // Done above, or sent again later.
@@ -280,7 +315,7 @@ mod tests {
             error: "e".to_owned(),
         };
         // Row 4 was not sent (blocked); row 3 failed.
-        let sent: Vec<&Pending> = [0, 1, 2, 4, 5].iter().map(|&i| &pending[i]).collect();
+        let sent: Vec<i64> = [0, 1, 2, 4, 5].iter().map(|&i| pending[i].seq).collect();
         let outcomes = [
             Outcome::Delivered,
             Outcome::Delivered,
@@ -303,7 +338,7 @@ mod tests {
         );
         // Without retention, delivered rows are deleted, by the same ranges.
         let (conn, pending) = outbox(4);
-        let sent: Vec<&Pending> = [0, 1, 3].iter().map(|&i| &pending[i]).collect();
+        let sent: Vec<i64> = [0, 1, 3].iter().map(|&i| pending[i].seq).collect();
         let outcomes = [Outcome::Delivered, Outcome::Delivered, Outcome::Delivered];
         assert_eq!(record_chunk(&conn, &sent, &outcomes, false, 7).unwrap(), 3);
         assert_eq!(statuses(&conn), [(3, 0, 0)]);
