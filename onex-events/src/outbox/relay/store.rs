@@ -75,7 +75,4 @@ pub(crate) trait RelayStore: Send + 'static {
     /// how many, or `None` when it cannot now (without ending a claim):
     /// asked again soon.
     fn delete_delivered(&mut self, cutoff: i64) -> Result<Option<usize>, OutboxError>;
-
-    /// Periodic upkeep between cycles (SQLite: WAL checkpoints).
-    fn housekeeping(&mut self) {}
 }

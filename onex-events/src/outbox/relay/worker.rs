@@ -128,7 +128,6 @@ impl<S: RelayStore> Worker<S> {
             if let Err(error) = self.retention() {
                 tracing::warn!(target: "onex_events::outbox", %error, "deleting delivered outbox rows failed");
             }
-            self.store.housekeeping();
             if !wait.is_zero() && !self.stopping() {
                 self.wake.wait(wait);
             }

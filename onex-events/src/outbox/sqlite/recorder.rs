@@ -6,14 +6,24 @@
 //! Jobs are written in the order they were submitted. A claim from the
 //! start of the table first waits for every job ([`Recorder::wait`]): it
 //! must see the rows delivered as delivered, and retries with their backoff.
+//!
+//! **Checkpoints.** The recorder also copies the WAL into the database
+//! file (a passive checkpoint at most every 100 ms, on a connection of its
+//! own), beside the publishers' commits rather than inside them: a
+//! checkpoint inside a commit would stall every publisher waiting for it.
 
 use super::super::lock::lock;
 use super::super::relay::Outcome;
 use super::super::OutboxError;
 use super::store::SqliteStore;
+use rusqlite::Connection;
 use std::collections::VecDeque;
 use std::sync::{Arc, Condvar, Mutex};
 use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+/// How often the recorder checkpoints the WAL.
+const CHECKPOINT_EVERY: Duration = Duration::from_millis(100);
 
 /// What became of one sent batch: `outcomes[i]` for the row `seqs[i]`.
 pub(super) struct Job {
@@ -47,10 +57,12 @@ struct Queue {
 }
 
 impl Recorder {
-    /// Starts the thread that writes jobs with `write`.
+    /// Starts the thread that writes jobs with `write`, and checkpoints
+    /// on `checkpoint`.
     pub fn spawn(
         store: Arc<SqliteStore>,
         write: fn(&SqliteStore, &Job) -> Result<(), OutboxError>,
+        checkpoint: Connection,
     ) -> Result<Recorder, OutboxError> {
         let queue = Arc::new(RecordQueue {
             queue: Mutex::new(Queue::default()),
@@ -60,7 +72,7 @@ impl Recorder {
         let thread_queue = Arc::clone(&queue);
         let handle = std::thread::Builder::new()
             .name("onex-outbox-record".to_owned())
-            .spawn(move || thread_queue.run(&store, write))
+            .spawn(move || thread_queue.run(&store, write, &checkpoint))
             .map_err(|source| OutboxError::Thread {
                 what: "record",
                 source,
@@ -112,25 +124,63 @@ impl Drop for Recorder {
 }
 
 impl RecordQueue {
-    fn run(&self, store: &SqliteStore, write: fn(&SqliteStore, &Job) -> Result<(), OutboxError>) {
+    fn run(
+        &self,
+        store: &SqliteStore,
+        write: fn(&SqliteStore, &Job) -> Result<(), OutboxError>,
+        checkpoint: &Connection,
+    ) {
+        let mut last_checkpoint = Instant::now();
         loop {
             let mut q = lock(&self.queue);
             while q.jobs.is_empty() && !q.stopping {
-                q = self.work_cv.wait(q).unwrap_or_else(|e| e.into_inner());
+                let wait = CHECKPOINT_EVERY.saturating_sub(last_checkpoint.elapsed());
+                if wait.is_zero() {
+                    break;
+                }
+                q = self
+                    .work_cv
+                    .wait_timeout(q, wait)
+                    .map(|(q, _)| q)
+                    .unwrap_or_else(|e| e.into_inner().0);
             }
-            let Some(job) = q.jobs.pop_front() else {
+            let job = q.jobs.pop_front();
+            let stop = job.is_none() && q.stopping;
+            drop(q);
+            if let Some(job) = job {
+                let result = write(store, &job);
+                let mut q = lock(&self.queue);
+                q.written += 1;
+                if let Err(error) = result {
+                    tracing::error!(target: "onex_events::outbox", %error, "cannot record outbox deliveries; those events stay pending");
+                    q.error.get_or_insert(error);
+                }
+                drop(q);
+                self.written_cv.notify_all();
+            }
+            if stop {
                 return;
-            };
-            drop(q);
-            let result = write(store, &job);
-            let mut q = lock(&self.queue);
-            q.written += 1;
-            if let Err(error) = result {
-                tracing::error!(target: "onex_events::outbox", %error, "cannot record outbox deliveries; those events stay pending");
-                q.error.get_or_insert(error);
             }
-            drop(q);
-            self.written_cv.notify_all();
+            if last_checkpoint.elapsed() >= CHECKPOINT_EVERY {
+                last_checkpoint = Instant::now();
+                passive_checkpoint(checkpoint);
+            }
+        }
+    }
+}
+
+/// Copies committed pages from the WAL into the database file, without
+/// waiting for readers or writers.
+fn passive_checkpoint(conn: &Connection) {
+    let result = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |r| {
+        Ok((r.get::<_, i64>(1)?, r.get::<_, i64>(2)?))
+    });
+    match result {
+        Ok((wal, copied)) => {
+            tracing::trace!(target: "onex_events::outbox", wal, copied, "outbox checkpoint")
+        }
+        Err(error) => {
+            tracing::debug!(target: "onex_events::outbox", %error, "outbox checkpoint failed")
         }
     }
 }

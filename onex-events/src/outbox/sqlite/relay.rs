@@ -1,8 +1,8 @@
 //! The relay's side of the SQLite outbox: reads pending rows on its own
 //! connection, records outcomes on the recorder's thread through the
 //! store's write connection (in transactions of at most [`RECORD_CHUNK`]
-//! rows, so publishers' commits never wait long for the relay), and
-//! checkpoints the WAL.
+//! rows, so publishers' commits never wait long for the relay); the
+//! recorder also checkpoints the WAL.
 //!
 //! One relay per file: a claim takes no lock, the single relay of the file
 //! is the only one sending.
@@ -15,10 +15,7 @@ use super::store::{bump, connect, SqliteStore};
 use rusqlite::{params, Connection};
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
 
-/// How often the relay checkpoints the WAL.
-const CHECKPOINT_EVERY: Duration = Duration::from_millis(100);
 /// Rows the relay records per write transaction.
 const RECORD_CHUNK: usize = 512;
 
@@ -29,7 +26,6 @@ pub(crate) struct SqliteRelayStore {
     reader: Connection,
     recorder: Recorder,
     batches_at_once: usize,
-    last_checkpoint: Instant,
 }
 
 impl SqliteRelayStore {
@@ -48,10 +44,10 @@ impl SqliteRelayStore {
                 } else {
                     record_deleting
                 },
+                connect(store.path(), config)?,
             )?,
             store: Arc::clone(store),
             batches_at_once: config.relay.as_ref().map_or(1, |r| r.batches_in_flight),
-            last_checkpoint: Instant::now(),
         })
     }
 
@@ -117,29 +113,6 @@ impl RelayStore for SqliteRelayStore {
                 return Ok(Some(total));
             }
             total += deleted;
-        }
-    }
-
-    /// Copies committed pages from the WAL into the database file, at most
-    /// every [`CHECKPOINT_EVERY`], on the relay's connection: a passive
-    /// checkpoint runs beside the committer's writes instead of inside them.
-    fn housekeeping(&mut self) {
-        if self.last_checkpoint.elapsed() < CHECKPOINT_EVERY {
-            return;
-        }
-        self.last_checkpoint = Instant::now();
-        let result = self
-            .reader
-            .query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |r| {
-                Ok((r.get::<_, i64>(1)?, r.get::<_, i64>(2)?))
-            });
-        match result {
-            Ok((wal, copied)) => {
-                tracing::trace!(target: "onex_events::outbox", wal, copied, "outbox checkpoint")
-            }
-            Err(error) => {
-                tracing::debug!(target: "onex_events::outbox", %error, "outbox checkpoint failed")
-            }
         }
     }
 }

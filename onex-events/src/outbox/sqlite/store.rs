@@ -5,10 +5,9 @@
 //! goes through one connection, serialized by a mutex rather than by
 //! SQLite's busy-wait sleeps; the relay reads on its own connection.
 //!
-//! **Checkpoints.** With a relay, the relay's connection copies the WAL
-//! into the database file (a passive checkpoint every 100 ms, beside the
-//! writes); a checkpoint inside a commit would stall every publisher
-//! waiting for it. The writer still checkpoints once the WAL reaches
+//! **Checkpoints.** With a relay, its recorder copies the WAL into the
+//! database file (a passive checkpoint every 100 ms, beside the writes; see
+//! `recorder.rs`). The writer still checkpoints once the WAL reaches
 //! 10,000 pages, so the WAL stays bounded if the relay falls behind.
 
 use super::super::config::{Durability, OutboxConfig};
