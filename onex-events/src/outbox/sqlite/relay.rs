@@ -102,7 +102,7 @@ impl RelayStore for SqliteRelayStore {
     fn delete_delivered(&mut self, cutoff: i64) -> Result<Option<usize>, OutboxError> {
         let mut total = 0;
         loop {
-            let deleted = self.store.write_with(|tx| {
+            let deleted = self.store.write_after_commits(|tx| {
                     tx.prepare_cached(
                         "DELETE FROM onex_outbox WHERE seq IN
                            (SELECT seq FROM onex_outbox WHERE status = 1 AND delivered_at < ?1 LIMIT 10000)",
@@ -130,7 +130,7 @@ fn record_deleting(store: &SqliteStore, job: &Job) -> Result<(), OutboxError> {
 fn record_job(store: &SqliteStore, job: &Job, keep: bool) -> Result<(), OutboxError> {
     let chunks = job.seqs.chunks(RECORD_CHUNK);
     for (seqs, outcomes) in chunks.zip(job.outcomes.chunks(RECORD_CHUNK)) {
-        store.write_with(|tx| record_chunk(tx, seqs, outcomes, keep, job.now))?;
+        store.write_after_commits(|tx| record_chunk(tx, seqs, outcomes, keep, job.now))?;
     }
     Ok(())
 }

@@ -19,6 +19,7 @@ use super::super::OutboxError;
 use super::schema;
 use rusqlite::{params, Connection, OpenFlags, OptionalExtension, TransactionBehavior};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
 use std::time::Duration;
 
@@ -33,6 +34,8 @@ const WRITER_CHECKPOINT_PAGES: i64 = 10_000;
 pub(crate) struct SqliteStore {
     path: PathBuf,
     writer: Mutex<Connection>,
+    /// Commits waiting for `writer`: the relay's writes step aside for them.
+    commits_waiting: AtomicUsize,
     reader: Mutex<Connection>,
 }
 
@@ -122,6 +125,7 @@ impl SqliteStore {
         Ok(SqliteStore {
             path: path.to_owned(),
             writer: Mutex::new(writer),
+            commits_waiting: AtomicUsize::new(0),
             reader: Mutex::new(reader),
         })
     }
@@ -136,6 +140,27 @@ impl SqliteStore {
         f: impl FnOnce(&rusqlite::Transaction<'_>) -> rusqlite::Result<T>,
     ) -> Result<T, OutboxError> {
         let mut conn = lock(&self.writer);
+        self.transaction(&mut conn, f)
+    }
+
+    /// [`SqliteStore::write_with`] for the relay: lets the commits waiting
+    /// for the write connection go first (the mutex is not fair: a relay
+    /// writing chunk after chunk would otherwise keep publishers waiting).
+    pub fn write_after_commits<T>(
+        &self,
+        f: impl FnOnce(&rusqlite::Transaction<'_>) -> rusqlite::Result<T>,
+    ) -> Result<T, OutboxError> {
+        while self.commits_waiting.load(Ordering::Acquire) > 0 {
+            std::thread::yield_now();
+        }
+        self.write_with(f)
+    }
+
+    fn transaction<T>(
+        &self,
+        conn: &mut Connection,
+        f: impl FnOnce(&rusqlite::Transaction<'_>) -> rusqlite::Result<T>,
+    ) -> Result<T, OutboxError> {
         let result = (|| {
             let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
             let value = f(&tx)?;
@@ -148,7 +173,10 @@ impl SqliteStore {
 
 impl Store for SqliteStore {
     fn write(&self, rows: &[Row]) -> Result<(), OutboxError> {
-        self.write_with(|tx| insert_rows(tx, rows))
+        self.commits_waiting.fetch_add(1, Ordering::AcqRel);
+        let mut conn = lock(&self.writer);
+        self.commits_waiting.fetch_sub(1, Ordering::AcqRel);
+        self.transaction(&mut conn, |tx| insert_rows(tx, rows))
     }
 
     fn stats(&self) -> Result<OutboxStats, OutboxError> {
