@@ -1,19 +1,22 @@
 //! The relay: a thread that publishes committed outbox rows to Kafka, in
 //! commit order per key, and records what happened to each.
 //!
-//! Each cycle reads up to `batch_size` pending rows in `seq` order, skips
-//! every row whose key has an earlier row still waiting for its retry
-//! backoff (so a key's events never overtake each other), sends the rest
+//! It claims up to `batch_size` pending rows in `seq` order and sends them
 //! through one idempotent producer (`enable.idempotence=true`, `acks=all`,
-//! which keeps each partition in order across librdkafka's own retries),
-//! waits for every delivery report and then, in one transaction, marks the
-//! delivered rows and schedules the failed ones for a retry with
-//! exponential backoff. An event that keeps failing with an error naming
-//! the record (too large, invalid topic, not authorized…) moves to the
-//! dead-letter table after `max_attempts`, and to the dead-letter topic if
-//! one is configured; while the cluster is merely unreachable, events wait
-//! for it without limit. Delivered rows are deleted after the retention
-//! period.
+//! which keeps each partition in order across librdkafka's own retries).
+//! It does not wait for a batch's delivery reports before it claims and
+//! sends the next: up to [`RelayConfig::batches_in_flight`] batches are in
+//! flight (one for PostgreSQL, whose claim is a transaction). Each batch is
+//! recorded, in the order sent, once its reports are in: delivered rows
+//! marked, failed ones scheduled for a retry with exponential backoff.
+//! Per-key order holds on failures and retries: a row whose key is in a
+//! batch still in flight waits for it, and a failure makes the relay start
+//! again from the oldest pending row (see `order.rs`). An event that keeps
+//! failing with an error naming the record (too large, invalid topic, not
+//! authorized…) moves to the dead-letter table after `max_attempts`, and
+//! to the dead-letter topic if one is configured; while the cluster is
+//! merely unreachable, events wait for it without limit. Delivered rows
+//! are deleted after the retention period.
 //!
 //! Crash safety: a row is marked delivered only after the cluster
 //! acknowledged it, so after a crash the next relay sends again whatever
