@@ -15,10 +15,12 @@
 //! [`OutboxConfig::commit_linger`] (default 1 ms) of being published
 //! otherwise. So when an annotated method returns (or unwinds, or its
 //! future is dropped), both its events are committed; a process killed
-//! while an operation runs may lose that operation's `started` only.
+//! while an operation runs may lose that operation's `started` only. So
+//! `publish` waits for a commit, as the sinks say
+//! ([`Sink::blocking`](crate::Sink::blocking)).
 //!
 //! - **Store** ([`OutboxSink`]): SQLite in WAL mode, bundled (no system
-//!   package); or a PostgreSQL database ([`postgres`], feature
+//!   package); or a PostgreSQL database (module `postgres`, feature
 //!   `outbox-postgres`). One committer thread writes everything queued in
 //!   one transaction (group commits, the same for both). [`Durability`]
 //!   picks crash safety (default: survives `kill -9`) or power-loss safety.
