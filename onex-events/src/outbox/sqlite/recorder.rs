@@ -144,13 +144,21 @@ impl RecordQueue {
                     .map(|(q, _)| q)
                     .unwrap_or_else(|e| e.into_inner().0);
             }
-            let job = q.jobs.pop_front();
+            // Everything queued, in one job: small batches (a relay keeping
+            // up with publishers sends many) share transactions.
+            let jobs = q.jobs.len() as u64;
+            let job = q.jobs.drain(..).reduce(|mut all, job| {
+                all.seqs.extend(job.seqs);
+                all.outcomes.extend(job.outcomes);
+                all.now = all.now.max(job.now);
+                all
+            });
             let stop = job.is_none() && q.stopping;
             drop(q);
             if let Some(job) = job {
                 let result = write(store, &job);
                 let mut q = lock(&self.queue);
-                q.written += 1;
+                q.written += jobs;
                 if let Err(error) = result {
                     tracing::error!(target: "onex_events::outbox", %error, "cannot record outbox deliveries; those events stay pending");
                     q.error.get_or_insert(error);
