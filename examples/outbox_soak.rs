@@ -107,7 +107,7 @@ fn main() -> ExitCode {
 }
 
 fn run(args: Args) -> Result<ExitCode, Box<dyn std::error::Error>> {
-    let config = OutboxConfig::new(&args.db);
+    let config = OutboxConfig::sqlite(&args.db);
     if let Mode::Stats = args.mode {
         println!("{}", OutboxSink::open(config)?.stats()?);
         return Ok(ExitCode::SUCCESS);

@@ -19,8 +19,8 @@ use kafka_support::{
     bootstrap, broker, consume_ids, create_topic, free_port, unique_topic, OwnBroker, Record,
 };
 use onex_events::kafka::{KafkaConfig, TopicRouting};
-use onex_events::outbox::rusqlite::Connection;
-use onex_events::outbox::{OutboxConfig, OutboxSink};
+use onex_events::outbox::sqlite::rusqlite::Connection;
+use onex_events::outbox::{OutboxConfig, OutboxSink, RelayConfig};
 use onex_events::{EventType, NodeContext, NodeIdentity, Payload, Publisher, Sink};
 use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
@@ -100,7 +100,7 @@ fn broker_down_while_5000_operations_run_every_committed_event_arrives() {
     let dir = TempDir::new("down");
     let path = dir.0.join("o.db");
     let sink = OutboxSink::open(
-        OutboxConfig::new(&path).kafka(
+        OutboxConfig::sqlite(&path).kafka(
             KafkaConfig::new(&bootstrap)
                 .topics(TopicRouting::single(&topic))
                 .property("reconnect.backoff.max.ms", "200"),
@@ -290,14 +290,15 @@ fn an_event_that_keeps_failing_moves_to_the_dead_letter_table() {
     let dir = TempDir::new("dead");
     let path = dir.0.join("o.db");
     let sink = OutboxSink::open(
-        OutboxConfig::new(&path)
-            .kafka(
+        OutboxConfig::sqlite(&path).relay(
+            RelayConfig::new(
                 KafkaConfig::new(&bootstrap)
                     .topics(TopicRouting::single(&topic))
                     .property("message.max.bytes", "2000"),
             )
             .max_attempts(3)
             .backoff(Duration::from_millis(10), Duration::from_millis(50)),
+        ),
     )
     .unwrap();
     let node = Arc::new(NodeIdentity {

@@ -7,9 +7,10 @@
 
 mod outbox_support;
 
-use onex_events::outbox::rusqlite::{Connection, OpenFlags};
+use onex_events::outbox::sqlite::rusqlite::{Connection, OpenFlags};
 use onex_events::outbox::{OutboxConfig, OutboxError, OutboxSink};
-use onex_events::{onex_node, NodeContext, OnexNode, Publisher};
+use onex_events::sink::Blocking;
+use onex_events::{onex_node, NodeContext, OnexNode, Publisher, Recorder, Sink};
 use outbox_support::{block_on, committed_ids, TempDir};
 use std::sync::Arc;
 use std::time::Duration;
@@ -50,7 +51,7 @@ fn assert_results_unchanged(node: &Shop) {
 #[test]
 fn concurrent_publishers_share_group_commits_and_every_event_is_committed() {
     let dir = TempDir::new("group");
-    let sink = OutboxSink::open(OutboxConfig::new(dir.path("o.db"))).unwrap();
+    let sink = OutboxSink::open(OutboxConfig::sqlite(dir.path("o.db"))).unwrap();
     let node = Arc::new(shop(Publisher::new(sink.clone())));
     let threads: Vec<_> = (0..8)
         .map(|t| {
@@ -95,7 +96,7 @@ fn an_operation_returns_only_once_both_its_events_are_committed() {
     // `started` alone may wait up to the linger; the end event never does,
     // and takes `started` with it (how long an operation takes is measured
     // by `benches/outbox.rs`).
-    let config = OutboxConfig::new(&path).commit_linger(Duration::from_secs(1));
+    let config = OutboxConfig::sqlite(&path).commit_linger(Duration::from_secs(1));
     let sink = OutboxSink::open(config).unwrap();
     let node = shop(Publisher::new(sink.clone()));
     for i in 0..10u64 {
@@ -110,7 +111,7 @@ fn an_operation_returns_only_once_both_its_events_are_committed() {
 fn user_rows_and_operation_events_commit_or_roll_back_together() {
     let dir = TempDir::new("tx");
     let path = dir.path("app.db");
-    let sink = OutboxSink::open(OutboxConfig::new(&path)).unwrap();
+    let sink = OutboxSink::open(OutboxConfig::sqlite(&path)).unwrap();
     let node = shop(Publisher::new(sink.clone()));
     let mut conn = Connection::open(&path).unwrap();
     conn.execute("CREATE TABLE orders (id INTEGER PRIMARY KEY)", [])
@@ -172,7 +173,7 @@ fn assert_unavailable(config: OutboxConfig, expected: fn(&OutboxError) -> bool) 
 #[test]
 fn missing_directory_is_a_clear_error() {
     let dir = TempDir::new("missing");
-    let config = OutboxConfig::new(dir.path("no/such/dir/o.db"));
+    let config = OutboxConfig::sqlite(dir.path("no/such/dir/o.db"));
     assert_unavailable(config, |e| {
         matches!(e, OutboxError::MissingDirectory { dir, .. } if dir.ends_with("no/such/dir"))
             && e.to_string().contains("does not exist")
@@ -184,13 +185,13 @@ fn corrupt_file_is_a_clear_error() {
     let dir = TempDir::new("corrupt");
     let path = dir.path("o.db");
     std::fs::write(&path, vec![0x5a; 64 * 1024]).unwrap();
-    assert_unavailable(OutboxConfig::new(&path), |e| {
+    assert_unavailable(OutboxConfig::sqlite(&path), |e| {
         matches!(e, OutboxError::Corrupt { .. })
     });
 
     // A real outbox whose pages were overwritten later.
     let path = dir.path("damaged.db");
-    let sink = OutboxSink::open(OutboxConfig::new(&path)).unwrap();
+    let sink = OutboxSink::open(OutboxConfig::sqlite(&path)).unwrap();
     let node = shop(Publisher::new(sink.clone()));
     for i in 0..200 {
         block_on(node.place(i)).ok();
@@ -204,7 +205,7 @@ fn corrupt_file_is_a_clear_error() {
     }
     std::fs::write(&path, bytes).unwrap();
     let _ = std::fs::remove_file(dir.path("damaged.db-wal"));
-    assert_unavailable(OutboxConfig::new(&path), |e| {
+    assert_unavailable(OutboxConfig::sqlite(&path), |e| {
         matches!(e, OutboxError::Corrupt { .. })
     });
 }
@@ -213,10 +214,10 @@ fn corrupt_file_is_a_clear_error() {
 fn read_only_file_is_a_clear_error() {
     let dir = TempDir::new("readonly");
     let path = dir.path("o.db");
-    drop(OutboxSink::open(OutboxConfig::new(&path)).unwrap());
+    drop(OutboxSink::open(OutboxConfig::sqlite(&path)).unwrap());
     // SQLite's read-only open: works as root too, which ignores file modes.
     let uri = format!("file:{}?mode=ro", path.display());
-    assert_unavailable(OutboxConfig::new(uri), |e| {
+    assert_unavailable(OutboxConfig::sqlite(uri), |e| {
         matches!(e, OutboxError::ReadOnly { .. }) && e.to_string().contains("read-only")
     });
     // Still a valid outbox afterwards.
@@ -232,7 +233,7 @@ fn full_disk_is_counted_logged_and_reported_and_never_changes_results() {
     let dir = TempDir::new("full");
     let path = dir.path("o.db");
     // A size limit makes SQLite fail exactly as on a full disk (SQLITE_FULL).
-    let sink = OutboxSink::open(OutboxConfig::new(&path).max_size_bytes(256 * 1024)).unwrap();
+    let sink = OutboxSink::open(OutboxConfig::sqlite(&path).max_size_bytes(256 * 1024)).unwrap();
     let node = shop(Publisher::new(sink.clone()));
     let ops = 1_000u64;
     for i in 0..ops {
@@ -261,12 +262,14 @@ fn full_disk_is_counted_logged_and_reported_and_never_changes_results() {
 fn schema_is_versioned_and_debezium_shaped() {
     let dir = TempDir::new("schema");
     let path = dir.path("o.db");
-    drop(OutboxSink::open(OutboxConfig::new(&path)).unwrap());
+    drop(OutboxSink::open(OutboxConfig::sqlite(&path)).unwrap());
     let conn = Connection::open(&path).unwrap();
     let version: u32 = conn
-        .query_row("PRAGMA user_version", [], |r| r.get(0))
+        .query_row("SELECT max(version) FROM onex_outbox_migrations", [], |r| {
+            r.get(0)
+        })
         .unwrap();
-    assert_eq!(version, onex_events::outbox::schema::VERSION);
+    assert_eq!(version, onex_events::outbox::sqlite::schema::VERSION);
     let mut stmt = conn.prepare("PRAGMA table_info(onex_outbox)").unwrap();
     let columns: Vec<String> = stmt
         .query_map([], |r| r.get(1))
@@ -278,9 +281,49 @@ fn schema_is_versioned_and_debezium_shaped() {
     }
     drop(stmt);
     // A file from a newer version is refused, not guessed at.
-    conn.pragma_update(None, "user_version", version + 1)
-        .unwrap();
+    conn.execute(
+        "INSERT INTO onex_outbox_migrations (version, applied_at) VALUES (?1, 0)",
+        [version + 1],
+    )
+    .unwrap();
     drop(conn);
-    let err = OutboxSink::open(OutboxConfig::new(&path)).unwrap_err();
+    let err = OutboxSink::open(OutboxConfig::sqlite(&path)).unwrap_err();
     assert!(matches!(err, OutboxError::SchemaTooNew { .. }), "{err:?}");
+}
+
+/// The README invites sharing the file with the application's tables: the
+/// application's `PRAGMA user_version` is neither read nor changed.
+#[test]
+fn a_file_with_the_applications_tables_and_user_version_keeps_them() {
+    for app_version in [1u32, 7] {
+        let dir = TempDir::new("appfile");
+        let path = dir.path("app.db");
+        let conn = Connection::open(&path).unwrap();
+        conn.execute_batch("CREATE TABLE orders (id INTEGER PRIMARY KEY)")
+            .unwrap();
+        conn.pragma_update(None, "user_version", app_version)
+            .unwrap();
+        drop(conn);
+        for _ in 0..2 {
+            let sink = OutboxSink::open(OutboxConfig::sqlite(&path)).unwrap();
+            let node = shop(Publisher::new(sink.clone()));
+            assert_results_unchanged(&node);
+        }
+        let conn = Connection::open(&path).unwrap();
+        let version: u32 = conn
+            .query_row("PRAGMA user_version", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(version, app_version);
+        assert!(!committed_ids(&path).is_empty());
+    }
+}
+
+/// The `Sink` contract: the outbox says that its `publish` waits for a
+/// commit; an in-memory sink says it never waits.
+#[test]
+fn the_outbox_says_that_publish_waits_for_a_local_commit() {
+    let dir = TempDir::new("blocking");
+    let sink = OutboxSink::open(OutboxConfig::sqlite(dir.path("o.db"))).unwrap();
+    assert_eq!(sink.blocking(), Blocking::LocalCommit);
+    assert_eq!(Recorder::new().blocking(), Blocking::Never);
 }

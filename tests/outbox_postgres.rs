@@ -23,7 +23,7 @@ use kafka_support::{bootstrap, consume_ids, create_topic, event, node, unique_to
 use onex_events::kafka::{KafkaConfig, TopicRouting};
 use onex_events::outbox::postgres::postgres::{Client, NoTls};
 use onex_events::outbox::postgres::PgOutboxSink;
-use onex_events::outbox::OutboxConfig;
+use onex_events::outbox::{OutboxConfig, RelayConfig};
 use onex_events::{NodeContext, Publisher, Sink};
 use std::collections::{HashMap, HashSet};
 use std::time::{Duration, Instant};
@@ -47,7 +47,8 @@ fn pending_ids(url: &str) -> Vec<String> {
 fn events_are_committed_before_the_operation_returns() {
     let url = postgres_url();
     let url = fresh_database(&url, "commit");
-    let sink = PgOutboxSink::open(&url, OutboxConfig::new("")).unwrap();
+    let sink = PgOutboxSink::open(OutboxConfig::postgres(&url)).unwrap();
+    assert_eq!(sink.blocking(), onex_events::sink::Blocking::NetworkCommit);
     let worker = Worker {
         ctx: NodeContext::new::<Worker>(Publisher::new(sink.clone())),
     };
@@ -71,7 +72,7 @@ fn events_are_committed_before_the_operation_returns() {
         .collect();
     assert_eq!(versions, [1]);
     // A second process migrates nothing and shares the table.
-    let again = PgOutboxSink::open(&url, OutboxConfig::new("")).unwrap();
+    let again = PgOutboxSink::open(OutboxConfig::postgres(&url)).unwrap();
     assert_eq!(again.stats().unwrap().pending, 40);
 }
 
@@ -80,7 +81,7 @@ fn events_are_committed_before_the_operation_returns() {
 fn transactional_use_commits_user_rows_and_events_together() {
     let url = postgres_url();
     let url = fresh_database(&url, "tx");
-    let sink = PgOutboxSink::open(&url, OutboxConfig::new("")).unwrap();
+    let sink = PgOutboxSink::open(OutboxConfig::postgres(&url)).unwrap();
     let worker = Worker {
         ctx: NodeContext::new::<Worker>(Publisher::new(sink.clone())),
     };
@@ -120,11 +121,15 @@ fn transactional_use_commits_user_rows_and_events_together() {
     assert_eq!(sink.stats().unwrap().pending, 3);
 }
 
-fn relay_config(bootstrap: &str, topic: &str) -> OutboxConfig {
-    OutboxConfig::new("")
-        .kafka(KafkaConfig::new(bootstrap.to_owned()).topics(TopicRouting::single(topic)))
+fn relay_config(bootstrap: &str, topic: &str) -> RelayConfig {
+    RelayConfig::new(KafkaConfig::new(bootstrap.to_owned()).topics(TopicRouting::single(topic)))
         .batch_size(200)
         .idle_poll(Duration::from_millis(20))
+}
+
+/// The outbox at `url` with a relay of `relay`.
+fn relaying(url: &str, relay: RelayConfig) -> PgOutboxSink {
+    PgOutboxSink::open(OutboxConfig::postgres(url).relay(relay)).unwrap()
 }
 
 /// Event ids in the order each key's events were committed.
@@ -194,7 +199,7 @@ fn keys(n: usize) -> Vec<Uuid> {
 }
 
 fn second_stats(url: &str) -> onex_events::outbox::OutboxStats {
-    PgOutboxSink::open(url, OutboxConfig::new(""))
+    PgOutboxSink::open(OutboxConfig::postgres(url))
         .unwrap()
         .stats()
         .unwrap()
@@ -224,7 +229,7 @@ fn three_relays_on_one_table_deliver_every_event_once_in_key_order() {
     create_topic(&bootstrap, &topic, 3);
     let t = Instant::now();
     let relays: Vec<PgOutboxSink> = (0..3)
-        .map(|_| PgOutboxSink::open(&url, relay_config(&bootstrap, &topic)).unwrap())
+        .map(|_| relaying(&url, relay_config(&bootstrap, &topic)))
         .collect();
     // Two publishing processes, 4,000 events on 70 keys, while three
     // relays (in those and a third process) share the table.
@@ -281,7 +286,7 @@ fn a_relay_stopped_or_killed_mid_way_is_taken_over() {
     }
 
     // A relay stopped mid-way.
-    let first = PgOutboxSink::open(&url, relay_config(&bootstrap, &topic)).unwrap();
+    let first = relaying(&url, relay_config(&bootstrap, &topic));
     commit_events(&first, &correlations, 100);
     std::thread::sleep(Duration::from_millis(300));
     assert_eq!(
@@ -299,7 +304,7 @@ fn a_relay_stopped_or_killed_mid_way_is_taken_over() {
     let after_stop = second_stats(&url);
     println!("postgres outbox: first relay stopped after {after_stop}");
     assert!(after_stop.pending > 0, "stopped mid-way: {after_stop}");
-    let second = PgOutboxSink::open(&url, relay_config(&bootstrap, &topic)).unwrap();
+    let second = relaying(&url, relay_config(&bootstrap, &topic));
     wait_drained(&second, Duration::from_secs(120));
     let stats = second.stats().unwrap();
     assert_eq!(stats.delivered, 4000, "{stats}");
@@ -337,19 +342,17 @@ fn an_event_that_keeps_failing_is_dead_lettered_with_its_error() {
     let url = fresh_database(&url, "dead");
     let topic = unique_topic("outbox-pg-dead");
     create_topic(&bootstrap, &topic, 1);
-    let sink = PgOutboxSink::open(
+    let sink = relaying(
         &url,
-        OutboxConfig::new("")
-            .kafka(
-                KafkaConfig::new(bootstrap.clone())
-                    .topics(TopicRouting::single(&topic))
-                    .property("message.max.bytes", "2000"),
-            )
-            .idle_poll(Duration::from_millis(20))
-            .max_attempts(3)
-            .backoff(Duration::from_millis(10), Duration::from_millis(50)),
-    )
-    .unwrap();
+        RelayConfig::new(
+            KafkaConfig::new(bootstrap.clone())
+                .topics(TopicRouting::single(&topic))
+                .property("message.max.bytes", "2000"),
+        )
+        .idle_poll(Duration::from_millis(20))
+        .max_attempts(3)
+        .backoff(Duration::from_millis(10), Duration::from_millis(50)),
+    );
     let small_1 = event_with_reason("small-1".to_owned());
     let big = event_with_reason("x".repeat(5_000));
     let small_2 = event_with_reason("small-2".to_owned());
@@ -417,8 +420,7 @@ fn delivered_rows_are_deleted_after_the_retention_period() {
     let topic = unique_topic("outbox-pg-retention");
     create_topic(&bootstrap, &topic, 3);
     let retention = Duration::from_secs(2);
-    let sink =
-        PgOutboxSink::open(&url, relay_config(&bootstrap, &topic).retention(retention)).unwrap();
+    let sink = relaying(&url, relay_config(&bootstrap, &topic).retention(retention));
     // Every event is delivered after this instant, so no row may be deleted
     // before `retention` has passed from it (10 ms of slack for the
     // clock's resolution). A loaded machine only makes that easier.
@@ -479,11 +481,10 @@ fn without_retention_delivered_rows_are_deleted_at_once() {
     let url = fresh_database(&url, "noretention");
     let topic = unique_topic("outbox-pg-noretention");
     create_topic(&bootstrap, &topic, 3);
-    let sink = PgOutboxSink::open(
+    let sink = relaying(
         &url,
         relay_config(&bootstrap, &topic).retention(Duration::ZERO),
-    )
-    .unwrap();
+    );
     commit_events(&sink, &keys(10), 5);
     wait_drained(&sink, Duration::from_secs(120));
     assert!(pending_ids(&url).is_empty(), "delivered rows are not kept");
@@ -502,7 +503,7 @@ fn sslmode_require_connects_over_verified_tls_and_refuses_an_unknown_certificate
     let ca = postgres_ca();
     let url = fresh_database(&url, "tls");
     let tls_url = format!("{url}?sslmode=require&sslrootcert={ca}");
-    let sink = PgOutboxSink::open(&tls_url, OutboxConfig::new("")).unwrap();
+    let sink = PgOutboxSink::open(OutboxConfig::postgres(&tls_url)).unwrap();
     let worker = Worker {
         ctx: NodeContext::new::<Worker>(Publisher::new(sink.clone())),
     };
@@ -522,13 +523,13 @@ fn sslmode_require_connects_over_verified_tls_and_refuses_an_unknown_certificate
     // Verified against the system's roots, which did not sign it: an
     // error, never a plaintext fallback.
     let unverified = format!("{url}?sslmode=require");
-    let error = PgOutboxSink::open(&unverified, OutboxConfig::new(""))
+    let error = PgOutboxSink::open(OutboxConfig::postgres(&unverified))
         .expect_err("a self-signed certificate does not verify against the system's roots");
     let text = format!("{error}: {:?}", std::error::Error::source(&error));
     assert!(text.contains("certificate"), "{text}");
     // An unreadable CA file is named in the error.
     let missing = format!("{url}?sslmode=require&sslrootcert=/nonexistent/ca.pem");
-    let error = PgOutboxSink::open(&missing, OutboxConfig::new(""))
+    let error = PgOutboxSink::open(OutboxConfig::postgres(&missing))
         .expect_err("a missing CA file is an error");
     assert!(error.to_string().contains("/nonexistent/ca.pem"), "{error}");
 }

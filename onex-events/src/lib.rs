@@ -45,8 +45,10 @@
 //!
 //! Events go to a [`Publisher`], which hands them to a [`Sink`]: stdout JSON
 //! lines by default ([`StdoutSink`]), a `tracing` log ([`LogSink`]) or an
-//! in-memory [`Recorder`] for tests. Publishing never blocks on the network,
-//! never fails and never changes the result of the user's operation.
+//! in-memory [`Recorder`] for tests. Publishing never fails and never
+//! changes the result of the user's operation; it waits only as its sink
+//! says ([`Publisher::blocking`]): never for stdout and Kafka, for the commit
+//! with an outbox.
 
 #![warn(missing_docs)]
 
@@ -82,7 +84,7 @@ pub use payload::{ArgSpec, Captured, ErrorInfo, ErrorKind, Input, Payload, Resul
 pub use publisher::Publisher;
 #[cfg(feature = "kafka")]
 pub use sink::kafka::KafkaSink;
-pub use sink::{LogSink, Recorder, Sink, StdoutSink};
+pub use sink::{Blocking, LogSink, Recorder, Sink, StdoutSink};
 pub use timestamp::Timestamp;
 pub use trace_parent::{TraceParent, TraceParentError};
 

@@ -1,8 +1,9 @@
-//! The publishing seam: a cheap handle over a [`Sink`] that never blocks
-//! on the network, never fails and never panics into the user's operation.
+//! The publishing seam: a cheap handle over a [`Sink`] that never fails
+//! and never panics into the user's operation, and waits only as its sink
+//! says ([`Publisher::blocking`]).
 
 use crate::envelope::Event;
-use crate::sink::{Sink, SinkError, StdoutSink};
+use crate::sink::{Blocking, Sink, SinkError, StdoutSink};
 use std::collections::HashMap;
 use std::fmt;
 use std::panic::{catch_unwind, AssertUnwindSafe};
@@ -90,21 +91,18 @@ impl Publisher {
     }
 
     /// [`Publisher::from_env`] over any lookup of variables by name.
-    ///
-    /// The outbox's own settings (`USE_OUTBOX_PATTERN`, `ONEX_OUTBOX_*`) are
-    /// still read from the process environment.
     pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Self {
         let servers = lookup("KAFKA_BOOTSTRAP_SERVERS").unwrap_or_default();
         #[cfg(feature = "outbox")]
-        if crate::outbox::enabled_in_env() {
+        if crate::outbox::enabled_in(&lookup) {
             if servers.trim().is_empty() {
                 tracing::error!(
                     "USE_OUTBOX_PATTERN is set but KAFKA_BOOTSTRAP_SERVERS is not; publishing events to stdout instead"
                 );
                 return Publisher::stdout();
             }
-            return match crate::outbox::OutboxConfig::from_env() {
-                Ok(config) => crate::outbox::open_from_env(config),
+            return match crate::outbox::OutboxConfig::from_lookup(&lookup) {
+                Ok(config) => crate::outbox::open(config),
                 Err(error) => {
                     tracing::error!(%error, "cannot configure the outbox; publishing events to stdout instead");
                     Publisher::stdout()
@@ -168,6 +166,19 @@ impl Publisher {
     /// The sink's name, for logs.
     pub fn sink_name(&self) -> &'static str {
         self.sink.name()
+    }
+
+    /// How long publishing may keep an operation waiting: the sink's
+    /// [`Sink::blocking`]. [`Blocking::Never`] for stdout and Kafka; an
+    /// outbox waits for its commit.
+    ///
+    /// ```
+    /// use onex_events::{sink::Blocking, Publisher};
+    ///
+    /// assert_eq!(Publisher::stdout().blocking(), Blocking::Never);
+    /// ```
+    pub fn blocking(&self) -> Blocking {
+        self.sink.blocking()
     }
 }
 

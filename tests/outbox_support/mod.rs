@@ -3,7 +3,7 @@
 //! configured (the broker's is in `kafka_support`).
 #![allow(dead_code)]
 
-use onex_events::outbox::rusqlite::Connection;
+use onex_events::outbox::sqlite::rusqlite::Connection;
 use onex_events::{onex_node, NodeContext, OnexNode};
 use std::path::{Path, PathBuf};
 

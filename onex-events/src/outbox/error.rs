@@ -1,5 +1,5 @@
-//! [`OutboxError`]: what can go wrong with the outbox file, named so an
-//! operator knows what to fix.
+//! [`OutboxError`]: what can go wrong with an outbox, one variant per
+//! failure whichever the backend, named so an operator knows what to fix.
 
 use rusqlite::ErrorCode;
 use std::path::{Path, PathBuf};
@@ -40,16 +40,19 @@ pub enum OutboxError {
         /// SQLite's error.
         source: rusqlite::Error,
     },
-    /// The file was written by a newer version of onex-events.
-    #[error("outbox {path}: schema version {found} is newer than the supported {supported}")]
+    /// The outbox's schema was migrated by a newer version of onex-events.
+    #[error("outbox {outbox}: schema version {found} is newer than the supported {supported}")]
     SchemaTooNew {
-        /// The outbox file.
-        path: PathBuf,
-        /// The version in the file.
+        /// The outbox: its SQLite file, or `PostgreSQL`.
+        outbox: String,
+        /// The version found.
         found: u32,
         /// The newest version this crate knows.
         supported: u32,
     },
+    /// An event could not be serialized into an outbox row.
+    #[error("outbox: cannot serialize the event: {0}")]
+    Encode(#[source] serde_json::Error),
     /// Any other SQLite error.
     #[error("outbox {path}: {source}")]
     Sqlite {
@@ -67,27 +70,33 @@ pub enum OutboxError {
         /// The client's error.
         source: postgres::Error,
     },
-    /// An event could not be serialized for a PostgreSQL outbox.
-    #[cfg(feature = "outbox-postgres")]
-    #[error("outbox (PostgreSQL): cannot serialize the event: {0}")]
-    Encode(#[source] serde_json::Error),
-    /// The PostgreSQL schema was migrated by a newer version of onex-events.
-    #[cfg(feature = "outbox-postgres")]
-    #[error("outbox (PostgreSQL): schema version {found} is newer than the supported {supported}")]
-    PostgresSchemaTooNew {
-        /// The version in the database.
-        found: u32,
-        /// The newest version this crate knows.
-        supported: u32,
-    },
-    /// An outbox variable of the environment cannot be used (its value is
-    /// not repeated: it may hold a password).
+    /// An outbox variable cannot be used (its value is not repeated).
     #[error("outbox: {name}: {reason}")]
     InvalidEnv {
         /// The variable.
         name: &'static str,
         /// What is wrong.
         reason: &'static str,
+    },
+    /// A PostgreSQL location (`ONEX_OUTBOX_URL`) that is not a
+    /// `postgres://` or `postgresql://` URL (not repeated: it may hold a
+    /// password).
+    #[error("outbox: the PostgreSQL location (ONEX_OUTBOX_URL) is not a postgres:// or postgresql:// URL")]
+    NotPostgresUrl,
+    /// A SQLite file name (`ONEX_OUTBOX_PATH`) that is a PostgreSQL URL.
+    #[error(
+        "outbox: the SQLite file name (ONEX_OUTBOX_PATH) holds a PostgreSQL URL; give it as the \
+         PostgreSQL location (ONEX_OUTBOX_URL) instead"
+    )]
+    PostgresUrlAsPath,
+    /// A sink was given the configuration of another backend's outbox
+    /// (e.g. `OutboxSink::open(OutboxConfig::postgres(..))`).
+    #[error("outbox: a {config} outbox's configuration given to the {sink} outbox's sink")]
+    OtherBackend {
+        /// The configuration's backend.
+        config: &'static str,
+        /// The sink's backend.
+        sink: &'static str,
     },
     /// `ONEX_OUTBOX_URL` names a PostgreSQL outbox, but onex-events was
     /// built without the feature `outbox-postgres`.
@@ -103,7 +112,8 @@ pub enum OutboxError {
         /// What went wrong.
         reason: String,
     },
-    /// The Kafka configuration of the relay was rejected.
+    /// The Kafka configuration of the relay was rejected (by
+    /// `KafkaConfig::from_lookup`, or when creating its producer).
     #[error("outbox relay: {0}")]
     Kafka(#[from] crate::kafka::KafkaConfigError),
     /// The outbox could not be opened earlier (see

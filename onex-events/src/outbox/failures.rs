@@ -3,8 +3,8 @@
 //! counted, and the last error kept for the sink's error accessor. Never
 //! dropped silently.
 
+use super::lock::lock;
 use super::row::Row;
-use super::store::lock;
 use super::OutboxError;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};

@@ -15,15 +15,19 @@
 //! [`OutboxConfig::commit_linger`] (default 1 ms) of being published
 //! otherwise. So when an annotated method returns (or unwinds, or its
 //! future is dropped), both its events are committed; a process killed
-//! while an operation runs may lose that operation's `started` only.
+//! while an operation runs may lose that operation's `started` only. So
+//! `publish` waits for a commit, as the sinks say
+//! ([`Sink::blocking`](crate::Sink::blocking)).
 //!
 //! - **Store** ([`OutboxSink`]): SQLite in WAL mode, bundled (no system
-//!   package). A committer thread writes everything queued in one
-//!   transaction (batched commits). [`Durability`] picks crash safety
-//!   (default: survives `kill -9`) or power-loss safety.
+//!   package); or a PostgreSQL database (module `postgres`, feature
+//!   `outbox-postgres`). One committer thread writes everything queued in
+//!   one transaction (group commits, the same for both). [`Durability`]
+//!   picks crash safety (default: survives `kill -9`) or power-loss safety.
 //! - **Schema**: the Debezium outbox convention (`id`, `aggregatetype`,
 //!   `aggregateid`, `type`, `payload`) plus the relay's columns, versioned
-//!   migrations by `PRAGMA user_version`; see [`schema`].
+//!   migrations recorded in the outbox's own table
+//!   `onex_outbox_migrations`; see [`sqlite::schema`].
 //! - **Relay**: in commit order per key (the correlation id), through the
 //!   idempotent producer; marks delivered rows, retries with exponential
 //!   backoff, dead-letters an event that keeps failing (table
@@ -39,7 +43,9 @@
 //!   committed are logged in full at `ERROR` and counted
 //!   ([`OutboxStats::not_committed`]); the operation's result never changes.
 //! - **Switching it on**: per node, give that node's context a
-//!   `Publisher::new(OutboxSink::open(config)?)`; globally, set
+//!   `Publisher::new(OutboxSink::open(config)?)` ([`OutboxConfig`] says
+//!   where the outbox lives, [`RelayConfig`] how its relay delivers);
+//!   globally, set
 //!   `USE_OUTBOX_PATTERN=true` (and `ONEX_OUTBOX_PATH`, or
 //!   `ONEX_OUTBOX_URL=postgres://…` for the PostgreSQL outbox) for
 //!   [`Publisher::from_env`](crate::Publisher::from_env).
@@ -50,14 +56,21 @@
 //! `outbox-postgres`, module `postgres`): same table, same relay, keys
 //! claimed with advisory locks and rows with `FOR UPDATE SKIP LOCKED`.
 //!
+//! **Layout.** `sqlite/` and `postgres/` hold what differs, with the same
+//! files for the same jobs: `store.rs` (opening, commits, totals),
+//! `relay.rs` (the relay's side of the database), `schema.rs` (tables and
+//! migrations), `sink.rs` (the sink and transactional capture). Beside
+//! them, what both share: the group committer, the relay, the row
+//! encoding, the configuration, errors and totals.
+//!
 //! ```no_run
 //! use onex_events::outbox::{OutboxConfig, OutboxSink};
-//! use onex_events::sink::kafka::KafkaConfig;
+//! use onex_events::kafka::KafkaConfig;
 //! use onex_events::Publisher;
 //! use std::time::Duration;
 //!
 //! let sink = OutboxSink::open(
-//!     OutboxConfig::new("outbox.db").kafka(KafkaConfig::new("127.0.0.1:9092")),
+//!     OutboxConfig::sqlite("outbox.db").kafka(KafkaConfig::new("127.0.0.1:9092")),
 //! )?;
 //! let publisher = Publisher::new(sink.clone());
 //! // … run nodes with `publisher` …
@@ -66,25 +79,30 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
-mod backend;
+mod capture;
+mod clock;
+mod committer;
 mod config;
+pub mod env;
 mod error;
 mod failures;
+mod lock;
+mod off_runtime;
 #[cfg(feature = "outbox-postgres")]
 pub mod postgres;
+mod publisher;
 mod relay;
 mod row;
-pub mod schema;
 mod sink;
-mod sqlite_relay;
+pub mod sqlite;
 mod stats;
 mod store;
-mod transaction;
+mod wake;
 
-pub use self::config::{enabled_in_env, env, Durability, OutboxConfig};
+pub use self::config::{Durability, Location, OutboxConfig};
+pub use self::env::{enabled_in, enabled_in_env};
 pub use self::error::OutboxError;
-pub(crate) use self::sink::open_from_env;
-pub use self::sink::OutboxSink;
+pub(crate) use self::publisher::open;
+pub use self::relay::RelayConfig;
+pub use self::sqlite::OutboxSink;
 pub use self::stats::OutboxStats;
-/// The `rusqlite` crate the outbox is built on, for transactional use.
-pub use rusqlite;

@@ -1,11 +1,11 @@
-//! One event as an outbox row: everything the relay needs to send it
-//! again, in any later process, exactly as the Kafka sink would have.
+//! One event as an outbox row, whichever the backend: everything the relay
+//! needs to send it again, in any later process, exactly as the Kafka sink
+//! would have.
 
 use crate::envelope::Event;
 use crate::kafka::headers::cloudevents_headers;
 use crate::kafka::rdkafka::message::Headers;
 use crate::kafka::{record_key, TopicRouting, KEY_BUFFER_LEN};
-use rusqlite::{params, Connection};
 
 /// An encoded event, ready to insert.
 #[derive(Debug, Clone)]
@@ -52,25 +52,6 @@ impl Row {
             headers: String::from_utf8_lossy(&headers).into_owned(),
             created_at: event.timestamp.as_datetime().timestamp_millis(),
         })
-    }
-
-    /// Inserts the row on `conn`, inside the caller's transaction.
-    pub fn insert(&self, conn: &Connection) -> rusqlite::Result<usize> {
-        let mut stmt = conn.prepare_cached(
-            "INSERT INTO onex_outbox
-                 (id, aggregatetype, aggregateid, type, payload, topic, headers, created_at)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-        )?;
-        stmt.execute(params![
-            self.id,
-            self.aggregatetype,
-            self.aggregateid,
-            self.event_type,
-            self.payload,
-            self.topic,
-            self.headers,
-            self.created_at,
-        ])
     }
 }
 

@@ -1,264 +1,179 @@
-//! [`OutboxSink`]: a [`Sink`] whose `publish` of an operation's end event
-//! returns only once it, and everything published before it, is committed
-//! to the outbox, so every event of an annotated operation is durable
-//! before the operation returns (see the [module documentation](super)).
+//! [`Outbox`]: what both sinks ([`OutboxSink`](super::OutboxSink) and, with
+//! PostgreSQL, `PgOutboxSink`) do the same way: encode each event, hand it
+//! to the transaction capture or the group committer, and report the
+//! totals and the last error; each backend's `sink.rs` wraps one.
 
-use super::config::{location_in_env, Location, OutboxConfig};
+use super::capture;
+use super::committer::Committer;
+use super::config::OutboxConfig;
 use super::failures::Failures;
-use super::relay::Relay;
+use super::relay::{Relay, RelayStore};
 use super::row::Row;
-use super::sqlite_relay::SqliteRelayStore;
-use super::stats::OutboxStats;
-use super::store::{Committer, Store};
-use super::{transaction, OutboxError};
+use super::stats::{self, OutboxStats};
+use super::store::Store;
+use super::wake::Wake;
+use super::OutboxError;
 use crate::envelope::Event;
 use crate::event_type::Stage;
 use crate::kafka::TopicRouting;
-use crate::sink::{Sink, SinkError};
-use crate::Publisher;
-use std::fmt;
-use std::path::Path;
+use crate::sink::SinkError;
 use std::sync::Arc;
 use std::time::Duration;
 
-/// Commits each operation's events to a SQLite outbox before the operation
-/// returns; a relay thread (when the configuration names a Kafka cluster)
-/// publishes the committed events. The exact guarantee is in the
-/// [module documentation](super).
-///
-/// Cheap to clone: clones share the outbox and the relay, which stops when
-/// the last clone is dropped (what it has not delivered stays in the file
-/// for the next start).
-///
-/// Never fails or panics into the operation: an event that cannot be
-/// committed (full or read-only disk, damaged file) is logged at `ERROR`
-/// with its whole envelope (target `onex_events::event`), counted in
-/// [`OutboxStats::not_committed`], and the error is kept for
-/// [`OutboxSink::last_error`] (and [`Publisher::last_error`](crate::Publisher::last_error)).
-#[derive(Clone)]
-pub struct OutboxSink {
-    inner: Arc<Inner>,
-}
-
-struct Inner {
+/// One outbox as its sink sees it: its store, committer and relay, or the
+/// error that kept it from opening.
+pub(crate) struct Outbox<S: Store> {
     routing: TopicRouting,
-    backend: Backend,
-    has_relay: bool,
-    // Dropped first: commits what is queued, then stops.
-    _committer: Option<Committer>,
-    // Dropped before `backend`: stops the relay.
-    _relay: Option<Relay>,
+    failures: Arc<Failures>,
+    wake: Arc<Wake>,
+    /// `None` when the outbox could not be opened (the error is
+    /// `failures`' last): events are logged and counted.
+    store: Option<Arc<S>>,
+    // Fields drop in declaration order: the committer first (it commits
+    // what is queued, then stops), then the relay (it stops; what it has
+    // not delivered stays pending for the next start).
+    committer: Option<Committer<S>>,
+    relay: Option<Relay>,
 }
 
-enum Backend {
-    Open(Arc<Store>),
-    /// The outbox could not be opened (the error is `failures`' last):
-    /// events are logged and counted.
-    Unavailable(Failures),
-}
-
-impl OutboxSink {
-    /// Opens (creating and migrating) the outbox and, when `config` names
-    /// a Kafka cluster, starts its relay.
-    pub fn open(config: OutboxConfig) -> Result<OutboxSink, OutboxError> {
-        let store = Arc::new(Store::open(&config)?);
-        let committer = Committer::spawn(Arc::clone(&store), config.commit_linger)?;
-        let relay = match &config.kafka {
-            Some(kafka) => {
-                let relay_store = SqliteRelayStore::new(&config, Arc::clone(&store))?;
-                Some(Relay::spawn(&config, kafka, relay_store)?)
-            }
+impl<S: Store> Outbox<S> {
+    /// The outbox of the open `store`: starts its committer and, when
+    /// `config` has relay settings, a relay on the store `relay_store`
+    /// makes.
+    pub fn start<R: RelayStore>(
+        config: &OutboxConfig,
+        store: Arc<S>,
+        relay_store: impl FnOnce(&Arc<S>) -> Result<R, OutboxError>,
+    ) -> Result<Self, OutboxError> {
+        let wake = Arc::new(Wake::default());
+        let failures = Arc::new(Failures::default());
+        let committer = Committer::spawn(
+            Arc::clone(&store),
+            config.commit_linger,
+            Arc::clone(&wake),
+            Arc::clone(&failures),
+        )?;
+        let relay = match &config.relay {
+            Some(relay) => Some(Relay::spawn(
+                relay,
+                relay_store(&store)?,
+                Arc::clone(&wake),
+                Arc::clone(&failures),
+            )?),
             None => None,
         };
-        Ok(OutboxSink {
-            inner: Arc::new(Inner {
-                routing: routing(&config),
-                has_relay: relay.is_some(),
-                _committer: Some(committer),
-                _relay: relay,
-                backend: Backend::Open(store),
-            }),
+        Ok(Outbox {
+            routing: config.routing(),
+            failures,
+            wake,
+            store: Some(store),
+            committer: Some(committer),
+            relay,
         })
     }
 
-    /// [`OutboxSink::open`], or, when that fails, a sink that logs the
-    /// error once at `ERROR`, then logs and counts every event it receives
-    /// (see [`OutboxSink::last_error`]). For callers that must not fail,
-    /// like [`Publisher::from_env`](crate::Publisher::from_env).
-    pub fn open_or_unavailable(config: OutboxConfig) -> OutboxSink {
-        match OutboxSink::open(config.clone()) {
-            Ok(sink) => sink,
-            Err(error) => OutboxSink::unavailable(&config, error),
-        }
-    }
-
-    /// The sink of an outbox that could not be opened because of `error`:
-    /// logs `error` once at `ERROR`, then logs and counts every event it
-    /// receives. The fallback of every outbox [`Publisher::from_env`] cannot
-    /// open (SQLite or PostgreSQL).
-    pub(crate) fn unavailable(config: &OutboxConfig, error: OutboxError) -> OutboxSink {
+    /// The outbox that could not be opened because of `error`: logs it
+    /// once at `ERROR`, then logs and counts every event it receives.
+    pub fn unavailable(config: &OutboxConfig, error: OutboxError) -> Self {
         tracing::error!(
             target: "onex_events::outbox",
             %error,
             "cannot open the outbox; events will be logged, not delivered"
         );
-        OutboxSink {
-            inner: Arc::new(Inner {
-                routing: routing(config),
-                has_relay: false,
-                _committer: None,
-                _relay: None,
-                backend: Backend::Unavailable(Failures::unavailable(error)),
-            }),
+        Outbox {
+            routing: config.routing(),
+            failures: Arc::new(Failures::unavailable(error)),
+            wake: Arc::default(),
+            store: None,
+            committer: None,
+            relay: None,
         }
     }
 
-    /// The totals of the outbox file.
+    pub fn store(&self) -> Option<&Arc<S>> {
+        self.store.as_ref()
+    }
+
+    pub fn has_relay(&self) -> bool {
+        self.relay.is_some()
+    }
+
+    /// Identifies this outbox for the transaction capture.
+    pub fn id(&self) -> usize {
+        self as *const Self as usize
+    }
+
     pub fn stats(&self) -> Result<OutboxStats, OutboxError> {
-        match &self.inner.backend {
-            Backend::Open(store) => store.stats(),
-            Backend::Unavailable(failures) => match failures.last_error() {
+        match &self.store {
+            Some(store) => {
+                let mut stats = store.stats()?;
+                stats.not_committed = self.failures.not_committed();
+                Ok(stats)
+            }
+            None => match self.failures.last_error() {
                 Some(error) => Err(OutboxError::Unavailable(error)),
                 None => Ok(OutboxStats::default()),
             },
         }
     }
 
-    /// Events this sink could not commit (logged instead).
     pub fn not_committed(&self) -> u64 {
-        self.failures().not_committed()
+        self.failures.not_committed()
     }
 
-    /// The last error of the outbox: why it could not be opened, or why the
-    /// last commit or relay cycle failed. `None` while all is well.
     pub fn last_error(&self) -> Option<Arc<OutboxError>> {
-        self.failures().last_error()
+        self.failures.last_error()
     }
 
-    fn failures(&self) -> &Failures {
-        match &self.inner.backend {
-            Backend::Open(store) => &store.failures,
-            Backend::Unavailable(failures) => failures,
-        }
-    }
-
-    /// The outbox file, when open.
-    pub fn path(&self) -> Option<&Path> {
-        match &self.inner.backend {
-            Backend::Open(store) => Some(store.path()),
-            Backend::Unavailable(_) => None,
-        }
-    }
-
-    /// Wakes the relay now, e.g. after committing a transaction that wrote
-    /// events (it otherwise finds them within its idle poll interval).
     pub fn notify(&self) {
-        if let Backend::Open(store) = &self.inner.backend {
-            store.wake.notify();
-        }
+        self.wake.notify();
     }
 
-    pub(crate) fn routing(&self) -> &TopicRouting {
-        &self.inner.routing
+    /// Encodes `event` for this outbox's routing.
+    pub fn encode(&self, event: &Event) -> Result<Row, OutboxError> {
+        Row::encode(event, &self.routing).map_err(OutboxError::Encode)
     }
 
-    /// Identifies this outbox for the transaction capture.
-    pub(crate) fn id(&self) -> usize {
-        Arc::as_ptr(&self.inner) as usize
+    /// Runs `f`, capturing the rows this outbox receives on this thread.
+    pub fn capturing<T>(&self, f: impl FnOnce() -> T) -> (T, Vec<Row>) {
+        capture::capturing(self.id(), f)
     }
-}
 
-/// The outbox publisher of [`Publisher::from_env`] for `config`: the
-/// PostgreSQL outbox when `ONEX_OUTBOX_URL` names one, the SQLite file
-/// otherwise. Never fails: an outbox that cannot be opened (or a PostgreSQL
-/// URL without the feature `outbox-postgres`) gives the unavailable sink of
-/// [`OutboxSink::open_or_unavailable`].
-pub(crate) fn open_from_env(config: OutboxConfig) -> Publisher {
-    match location_in_env() {
-        Ok(Location::Sqlite) => Publisher::new(OutboxSink::open_or_unavailable(config)),
-        Ok(Location::Postgres(url)) => open_postgres(&url, config),
-        Err(error) => Publisher::new(OutboxSink::unavailable(&config, error)),
-    }
-}
-
-#[cfg(feature = "outbox-postgres")]
-fn open_postgres(url: &str, config: OutboxConfig) -> Publisher {
-    match super::postgres::PgOutboxSink::open(url, config.clone()) {
-        Ok(sink) => Publisher::new(sink),
-        Err(error) => Publisher::new(OutboxSink::unavailable(&config, error)),
-    }
-}
-
-#[cfg(not(feature = "outbox-postgres"))]
-fn open_postgres(_url: &str, config: OutboxConfig) -> Publisher {
-    Publisher::new(OutboxSink::unavailable(
-        &config,
-        OutboxError::PostgresNotEnabled,
-    ))
-}
-
-fn routing(config: &OutboxConfig) -> TopicRouting {
-    config
-        .kafka
-        .as_ref()
-        .map(|k| k.topic_routing().clone())
-        .unwrap_or_default()
-}
-
-impl Sink for OutboxSink {
-    fn publish(&self, event: Event) {
-        // `started` need not wait: the operation's end event waits for its
-        // own commit, which comes after (or with) every row queued earlier.
+    /// The sink's `publish`: the end of an operation (and any event but a
+    /// `started`) waits for its commit; a `started` only queues (it is
+    /// committed with the end event at the latest).
+    pub fn publish(&self, event: Event) {
         let wait = event.event_type.stage() != Stage::Started;
-        let row = match Row::encode(&event, &self.inner.routing) {
+        let row = match self.encode(&event) {
             Ok(row) => row,
-            Err(e) => {
-                tracing::error!(target: "onex_events::outbox", event_id = %event.event_id, error = %e, "cannot serialize the envelope; event not committed");
-                self.failures().count(1);
+            Err(error) => {
+                tracing::error!(target: "onex_events::outbox", event_id = %event.event_id, %error, "event not committed");
+                self.failures.count(1);
                 return;
             }
         };
-        let Some(row) = transaction::capture(self.id(), row) else {
+        let Some(row) = capture::capture(self.id(), row) else {
             return;
         };
-        match &self.inner.backend {
-            Backend::Open(store) => store.commit(row, wait),
-            Backend::Unavailable(failures) => {
-                if let Some(error) = failures.last_error() {
-                    failures.row(&row, &error);
+        match &self.committer {
+            Some(committer) => committer.commit(row, wait),
+            None => {
+                if let Some(error) = self.failures.last_error() {
+                    self.failures.row(&row, &error);
                 }
             }
         }
     }
 
-    /// Waits until the relay has delivered every committed event (none
-    /// pending). Without a relay in this process, returns at once: the
-    /// events are committed, and another process relays them.
-    fn flush(&self, timeout: Duration) -> Result<(), SinkError> {
-        if let Backend::Open(store) = &self.inner.backend {
-            store.sync();
+    /// The sink's `flush`: everything queued committed, then, with a relay
+    /// in this process, nothing pending.
+    pub fn flush(&self, timeout: Duration) -> Result<(), SinkError> {
+        if let Some(committer) = &self.committer {
+            committer.sync();
         }
-        if !self.inner.has_relay {
+        if self.relay.is_none() {
             return Ok(());
         }
-        super::stats::wait_until_drained(timeout, || self.stats())
-    }
-
-    fn name(&self) -> &'static str {
-        "outbox"
-    }
-
-    fn last_error(&self) -> Option<String> {
-        OutboxSink::last_error(self).map(|e| e.to_string())
-    }
-}
-
-impl fmt::Debug for OutboxSink {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("OutboxSink")
-            .field("path", &self.path())
-            .field("relay", &self.inner.has_relay)
-            .field("last_error", &self.last_error().map(|e| e.to_string()))
-            .finish()
+        stats::wait_until_drained(timeout, || self.stats())
     }
 }

@@ -1,7 +1,6 @@
-//! [`OutboxStats`]: the totals of an outbox file over every event ever
+//! [`OutboxStats`]: the totals of an outbox over every event ever
 //! committed to it, kept across restarts and retention deletes.
 
-use rusqlite::{Connection, OptionalExtension};
 use std::fmt;
 
 /// The totals of one outbox. `committed = delivered + pending + dead`.
@@ -30,40 +29,6 @@ impl fmt::Display for OutboxStats {
             self.committed, self.delivered, self.pending, self.dead
         )
     }
-}
-
-/// Reads the totals in one read transaction, so they add up.
-pub(crate) fn read(conn: &mut Connection) -> rusqlite::Result<OutboxStats> {
-    let tx = conn.transaction()?;
-    let committed: Option<i64> = tx
-        .query_row(
-            "SELECT seq FROM sqlite_sequence WHERE name = 'onex_outbox'",
-            [],
-            |r| r.get(0),
-        )
-        .optional()?;
-    let counter = |name: &str| -> rusqlite::Result<i64> {
-        tx.query_row(
-            "SELECT value FROM onex_outbox_counters WHERE name = ?1",
-            [name],
-            |r| r.get(0),
-        )
-    };
-    let delivered = counter("delivered")?;
-    let dead = counter("dead")?;
-    let pending: i64 = tx.query_row(
-        "SELECT count(*) FROM onex_outbox WHERE status = 0",
-        [],
-        |r| r.get(0),
-    )?;
-    let to_u64 = |v: i64| u64::try_from(v).unwrap_or(0);
-    Ok(OutboxStats {
-        committed: to_u64(committed.unwrap_or(0)),
-        delivered: to_u64(delivered),
-        pending: to_u64(pending),
-        dead: to_u64(dead),
-        not_committed: 0,
-    })
 }
 
 /// Polls `stats` until nothing is pending or `timeout` runs out: the flush

@@ -1,8 +1,21 @@
 //! Sinks: where published events go.
 //!
 //! A [`Sink`] receives each event synchronously on the thread that
-//! published it, and must return at once: it may serialize, write to a
-//! local buffer or enqueue to a client library, never wait on the network.
+//! published it. Most sinks return at once: they serialize, write to a
+//! local buffer or enqueue to a client library, and never wait on the
+//! network. The outbox sinks are the exception, on purpose: an operation's
+//! end event returns only once it is committed. [`Sink::blocking`] says
+//! which kind a sink is:
+//!
+//! | sink | `publish` waits for | typically |
+//! |---|---|---|
+//! | [`StdoutSink`], [`LogSink`], [`Recorder`], `KafkaSink` | nothing ([`Blocking::Never`]) | microseconds |
+//! | `outbox::OutboxSink` (SQLite) | a local commit ([`Blocking::LocalCommit`]) | under a millisecond |
+//! | `outbox::postgres::PgOutboxSink` | a commit over the network ([`Blocking::NetworkCommit`]) | a round trip or two |
+//!
+//! A caller that must not wait (say, an async runtime with few worker
+//! threads) picks a sink that does not, e.g. the Kafka sink, whose retry
+//! buffer rides out broker outages in memory, instead of an outbox.
 
 #[cfg(feature = "kafka")]
 pub mod kafka;
@@ -17,11 +30,38 @@ pub use self::stdout::StdoutSink;
 use crate::envelope::Event;
 use std::time::Duration;
 
+/// How long [`Sink::publish`] may keep the caller waiting.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Blocking {
+    /// Returns at once: serializes, buffers or enqueues; never waits on
+    /// the network or a database.
+    Never,
+    /// An operation's end event (any event but a `started`) waits for a
+    /// local database commit (the SQLite outbox): usually well under a
+    /// millisecond, shared with concurrent publishers; while another
+    /// process holds the file's write lock, up to its busy timeout (10 s).
+    LocalCommit,
+    /// An operation's end event waits for a commit over the network (the
+    /// PostgreSQL outbox): a round trip or two to the database, and as long
+    /// as the database takes when it is slow or unreachable (bounded by
+    /// the connection's timeouts, e.g. `connect_timeout` in the URL).
+    NetworkCommit,
+}
+
 /// Receives published events.
 pub trait Sink: Send + Sync + 'static {
-    /// Takes one event. Must not block on the network, fail or panic; a
-    /// sink that cannot deliver logs it and keeps count.
+    /// Takes one event. Must not fail or panic (a sink that cannot deliver
+    /// logs it and keeps count), and may wait only as [`Sink::blocking`]
+    /// says.
     fn publish(&self, event: Event);
+
+    /// How long `publish` may wait: [`Blocking::Never`] unless the sink
+    /// says otherwise. A sink that waits on anything but a local buffer
+    /// must say so.
+    fn blocking(&self) -> Blocking {
+        Blocking::Never
+    }
 
     /// Waits up to `timeout` until every event taken is delivered.
     fn flush(&self, _timeout: Duration) -> Result<(), SinkError> {

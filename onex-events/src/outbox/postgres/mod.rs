@@ -6,9 +6,9 @@
 //! - **Schema**: the Debezium-style table of the SQLite outbox with
 //!   PostgreSQL types, versioned migrations recorded in
 //!   `onex_outbox_migrations`; see [`schema`].
-//! - **Commits**: every event (`started` included) is committed before
-//!   `publish` returns; concurrent publishers share one transaction (group
-//!   commit, one `INSERT … SELECT FROM unnest(…)` per batch).
+//! - **Commits**: the group committer of the SQLite outbox, with the same
+//!   guarantee (an operation's events are committed before it returns);
+//!   one `INSERT … SELECT FROM unnest(…)` per batch.
 //! - **Relays**: each cycle claims keys with per-key advisory locks and
 //!   their rows with `SELECT … FOR UPDATE SKIP LOCKED`, sends them through
 //!   the same Kafka relay as the SQLite outbox (idempotent producer, retries
@@ -23,22 +23,22 @@
 //!
 //! - **TLS**: `sslmode=require` in the URL, the server's certificate
 //!   verified against the system's roots or `sslrootcert=PATH` (or
-//!   `PGSSLROOTCERT`); see `postgres/tls.rs`. Without it, no TLS.
+//!   `PGSSLROOTCERT`); see `postgres/tls.rs`. Without `sslmode=require`,
+//!   no TLS.
 //!
 //! A relay finds events committed by other processes within
-//! [`OutboxConfig::idle_poll`](super::OutboxConfig::idle_poll) (this
+//! [`RelayConfig::idle_poll`](super::RelayConfig::idle_poll) (this
 //! process's commits wake it at once).
 //!
 //! ```no_run
 //! use onex_events::outbox::postgres::PgOutboxSink;
 //! use onex_events::outbox::OutboxConfig;
-//! use onex_events::sink::kafka::KafkaConfig;
+//! use onex_events::kafka::KafkaConfig;
 //! use onex_events::Publisher;
 //!
-//! let url = "postgres://postgres@127.0.0.1:5432/app";
-//! // The path of `OutboxConfig` is not used; every relay setting is.
-//! let config = OutboxConfig::new("").kafka(KafkaConfig::new("127.0.0.1:9092"));
-//! let sink = PgOutboxSink::open(url, config)?;
+//! let config = OutboxConfig::postgres("postgres://postgres@127.0.0.1:5432/app")
+//!     .kafka(KafkaConfig::new("127.0.0.1:9092"));
+//! let sink = PgOutboxSink::open(config)?;
 //! let publisher = Publisher::new(sink.clone());
 //! // … run nodes with `publisher`; run as many such processes as needed …
 //! println!("{}", sink.stats()?);

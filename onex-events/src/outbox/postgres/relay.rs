@@ -33,8 +33,7 @@
 //! in the other order. One process's publisher commits in publish order;
 //! transactional use should keep one key's events in one transaction.
 
-use super::super::backend::{Outcome, Pending, RelayStore};
-use super::super::store::Wake;
+use super::super::relay::{Outcome, Pending, RelayStore};
 use super::super::OutboxError;
 use super::store::{connect, PgStore};
 use super::LOCK_CLASS;
@@ -113,7 +112,13 @@ impl RelayStore for PgRelayStore {
         "PostgreSQL table onex_outbox".to_owned()
     }
 
-    fn claim(&mut self, limit: usize) -> Result<Vec<Pending>, OutboxError> {
+    /// One claim at a time: a claim is a transaction on the relay's
+    /// connection.
+    fn batches_at_once(&self) -> usize {
+        1
+    }
+
+    fn claim(&mut self, after: i64, limit: usize) -> Result<Vec<Pending>, OutboxError> {
         if self.claiming {
             self.release()?;
         }
@@ -122,7 +127,7 @@ impl RelayStore for PgRelayStore {
         client
             .batch_execute("BEGIN")
             .map_err(OutboxError::postgres(what))?;
-        let result = claim(client, limit);
+        let result = claim(client, after, limit);
         self.claiming = true;
         if result.is_err() {
             let _ = self.release();
@@ -171,9 +176,11 @@ impl RelayStore for PgRelayStore {
         Ok(())
     }
 
-    fn delete_delivered(&mut self, cutoff: i64) -> Result<usize, OutboxError> {
+    /// Not while a claim is open: its batch is in flight, and ending the
+    /// claim would hand its keys to another relay.
+    fn delete_delivered(&mut self, cutoff: i64) -> Result<Option<usize>, OutboxError> {
         if self.claiming {
-            self.release()?;
+            return Ok(None);
         }
         let client = self.client()?;
         let mut total = 0;
@@ -187,35 +194,27 @@ impl RelayStore for PgRelayStore {
                 )
                 .map_err(OutboxError::postgres("deleting delivered events"))?;
             if deleted == 0 {
-                return Ok(total);
+                return Ok(Some(total));
             }
             total += usize::try_from(deleted).unwrap_or(usize::MAX);
         }
     }
-
-    fn set_error(&self, error: OutboxError) {
-        self.store.failures.set_error(Arc::new(error));
-    }
-
-    fn wake(&self) -> Arc<Wake> {
-        Arc::clone(&self.store.wake)
-    }
 }
 
 /// Steps 1 and 2 of the module documentation, in the open transaction.
-fn claim(client: &mut Client, limit: usize) -> Result<Vec<Pending>, postgres::Error> {
+fn claim(client: &mut Client, after: i64, limit: usize) -> Result<Vec<Pending>, postgres::Error> {
     let window = i64::try_from(limit.saturating_mul(KEY_WINDOW)).unwrap_or(i64::MAX);
     let keys: Vec<String> = client
         .query(
             "SELECT k FROM (
                  SELECT aggregateid AS k, min(seq) AS first
                  FROM (SELECT aggregateid, seq FROM onex_outbox
-                       WHERE status = 0 ORDER BY seq LIMIT $1) oldest
+                       WHERE status = 0 AND seq > $3 ORDER BY seq LIMIT $1) oldest
                  GROUP BY aggregateid
              ) candidates
              WHERE pg_try_advisory_xact_lock($2, hashtext(k))
              ORDER BY first",
-            &[&window, &LOCK_CLASS],
+            &[&window, &LOCK_CLASS, &after],
         )?
         .iter()
         .map(|r| r.get(0))
@@ -228,10 +227,10 @@ fn claim(client: &mut Client, limit: usize) -> Result<Vec<Pending>, postgres::Er
         "SELECT seq, id::text, aggregateid, payload::text, topic, headers::text, created_at,
                 attempts, next_attempt_at
          FROM onex_outbox
-         WHERE status = 0 AND aggregateid = ANY($1)
+         WHERE status = 0 AND aggregateid = ANY($1) AND seq > $3
          ORDER BY seq LIMIT $2
          FOR UPDATE SKIP LOCKED",
-        &[&keys, &limit],
+        &[&keys, &limit, &after],
     )?;
     Ok(rows
         .iter()
@@ -354,7 +353,8 @@ mod tests {
             .unwrap();
         let url = format!("{}/{db}", url.rsplit_once('/').unwrap().0);
 
-        let (store, mut writer) = PgStore::open(&url).unwrap();
+        let store = PgStore::open(&url).unwrap();
+        let mut writer = connect(&url).unwrap();
         let event_type = EventType::parse("orchestrator.state.changed").unwrap();
         let rows: Vec<Row> = (0..2)
             .map(|_| Row::encode(&test_event(event_type), &TopicRouting::default()).unwrap())
@@ -364,7 +364,7 @@ mod tests {
         tx.commit().unwrap();
 
         let mut relay = PgRelayStore::new(Arc::new(store), true).unwrap();
-        let claimed = relay.claim(10).unwrap();
+        let claimed = relay.claim(0, 10).unwrap();
         assert_eq!(claimed.len(), 2);
         let pid: i32 = relay
             .client
@@ -403,7 +403,7 @@ mod tests {
             .collect();
         assert_eq!(state, [(1, 0), (0, 0)]);
         // Not left inside a transaction: a new claim works.
-        assert_eq!(relay.claim(10).unwrap().len(), 1);
+        assert_eq!(relay.claim(0, 10).unwrap().len(), 1);
         relay.release().unwrap();
     }
 }

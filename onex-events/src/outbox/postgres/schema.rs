@@ -1,7 +1,7 @@
 //! The PostgreSQL outbox tables and their migrations, versioned in
 //! `onex_outbox_migrations` (one row per applied version).
 //!
-//! The same shape as the SQLite outbox (see [`crate::outbox::schema`]),
+//! The same shape as the SQLite outbox (see [`crate::outbox::sqlite::schema`]),
 //! with PostgreSQL types: `seq BIGINT GENERATED ALWAYS AS IDENTITY`,
 //! `id UUID`, `payload JSON` and `headers JSON` (`JSON`, not `JSONB`: the
 //! text is kept byte for byte, so the Kafka record value is the envelope as
@@ -13,6 +13,7 @@
 //! starting together migrate once; a database migrated by a newer version
 //! of this crate is refused.
 
+use super::super::OutboxError;
 use super::LOCK_CLASS;
 use postgres::GenericClient;
 
@@ -65,9 +66,24 @@ const MIGRATIONS: &[&str] = &[
 /// The schema version this crate writes.
 pub const VERSION: u32 = MIGRATIONS.len() as u32;
 
-/// Brings the schema to [`VERSION`] in one transaction. `Ok(Err(found))`
-/// when the database was migrated by a newer version of this crate.
-pub fn migrate(client: &mut impl GenericClient) -> Result<Result<u32, u32>, postgres::Error> {
+/// Brings the schema to [`VERSION`] in one transaction and returns it;
+/// [`OutboxError::SchemaTooNew`] for a database migrated by a newer
+/// version of this crate.
+pub fn migrate(client: &mut impl GenericClient) -> Result<u32, OutboxError> {
+    match migrate_to_version(client).map_err(OutboxError::postgres("migrating"))? {
+        Ok(version) => Ok(version),
+        Err(found) => Err(OutboxError::SchemaTooNew {
+            outbox: "PostgreSQL".to_owned(),
+            found,
+            supported: VERSION,
+        }),
+    }
+}
+
+/// [`migrate`]; `Ok(Err(found))` for a newer schema.
+fn migrate_to_version(
+    client: &mut impl GenericClient,
+) -> Result<Result<u32, u32>, postgres::Error> {
     let mut tx = client.transaction()?;
     // Serializes concurrent migrations (key 0 of the outbox's lock class).
     tx.execute("SELECT pg_advisory_xact_lock($1, 0)", &[&LOCK_CLASS])?;

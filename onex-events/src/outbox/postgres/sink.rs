@@ -1,25 +1,26 @@
-//! [`PgOutboxSink`]: a [`Sink`] that commits each event to a PostgreSQL
-//! outbox before `publish` returns, and runs a relay when configured.
+//! [`PgOutboxSink`]: the [`Sink`] of a PostgreSQL outbox. `publish` of an
+//! operation's end event returns only once it, and everything published
+//! before it, is committed; a relay runs when configured.
 
 use super::super::config::OutboxConfig;
-use super::super::relay::Relay;
-use super::super::row::Row;
+use super::super::sink::Outbox;
 use super::super::stats::OutboxStats;
-use super::super::{transaction, OutboxError};
+use super::super::OutboxError;
 use super::relay::PgRelayStore;
-use super::store::{insert_rows, off_runtime, PgCommitter, PgStore};
+use super::store::{insert_rows, PgStore};
 use crate::envelope::Event;
-use crate::kafka::TopicRouting;
-use crate::sink::{Sink, SinkError};
-use postgres::GenericClient;
+use crate::sink::{Blocking, Sink, SinkError};
+use postgres::Transaction;
 use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
-/// Commits each event to a PostgreSQL outbox before `publish` returns; a
-/// relay thread (when the configuration names a Kafka cluster) publishes
-/// committed events, sharing the table with the relays of other processes.
-/// See the [module documentation](super).
+/// Commits each operation's events to a PostgreSQL outbox before the
+/// operation returns; a relay thread (when the configuration has relay
+/// settings) publishes committed events, sharing the table with the relays
+/// of other processes. The guarantee is the SQLite outbox's (see the
+/// [outbox documentation](crate::outbox)); see also the
+/// [module documentation](super).
 ///
 /// Cheap to clone: clones share the connection and the relay, which stops
 /// when the last clone is dropped. Never fails or panics into the
@@ -28,76 +29,68 @@ use std::time::Duration;
 /// [`OutboxStats::not_committed`], and kept for [`PgOutboxSink::last_error`].
 #[derive(Clone)]
 pub struct PgOutboxSink {
-    inner: Arc<Inner>,
-}
-
-struct Inner {
-    // Dropped first: stops the relay.
-    relay: Option<Relay>,
-    // Then: commits what is queued, and stops.
-    _committer: PgCommitter,
-    routing: TopicRouting,
-    store: Arc<PgStore>,
+    outbox: Arc<Outbox<PgStore>>,
 }
 
 impl PgOutboxSink {
-    /// Connects to `url` (e.g. `postgres://user@host:5432/db`, no TLS),
-    /// migrates the outbox schema and, when `config` names a Kafka cluster,
-    /// starts a relay. Every setting of `config` applies except the
-    /// SQLite-only ones (path, durability, size limit, commit linger).
-    pub fn open(url: &str, config: OutboxConfig) -> Result<PgOutboxSink, OutboxError> {
-        let (store, writer) = off_runtime(|| PgStore::open(url))?;
-        let store = Arc::new(store);
-        let committer = PgCommitter::spawn(Arc::clone(&store), writer)?;
-        let relay = match &config.kafka {
-            Some(kafka) => {
-                let keep = !config.retention.is_zero();
-                let relay_store = off_runtime(|| PgRelayStore::new(Arc::clone(&store), keep))?;
-                Some(Relay::spawn(&config, kafka, relay_store)?)
-            }
-            None => None,
-        };
-        let routing = config
-            .kafka
-            .as_ref()
-            .map(|k| k.topic_routing().clone())
-            .unwrap_or_default();
+    /// Connects to the database of [`OutboxConfig::postgres`], migrates the
+    /// outbox schema and, when `config` has relay settings, starts a relay.
+    /// The SQLite-only settings (durability, size limit) do not apply.
+    pub fn open(config: OutboxConfig) -> Result<PgOutboxSink, OutboxError> {
+        let url = config.postgres_url()?;
+        let store = Arc::new(PgStore::open(url)?);
+        let outbox = Outbox::start(&config, store, |store| {
+            let keep = config
+                .relay
+                .as_ref()
+                .is_some_and(|r| !r.retention.is_zero());
+            let store = Arc::clone(store);
+            super::super::off_runtime::off_runtime(|| PgRelayStore::new(store, keep))
+        })?;
         Ok(PgOutboxSink {
-            inner: Arc::new(Inner {
-                relay,
-                _committer: committer,
-                routing,
-                store,
-            }),
+            outbox: Arc::new(outbox),
         })
+    }
+
+    /// [`PgOutboxSink::open`], or, when that fails, a sink that logs the
+    /// error once at `ERROR`, then logs and counts every event it receives
+    /// (see [`PgOutboxSink::last_error`]). For callers that must not fail,
+    /// like [`Publisher::from_env`](crate::Publisher::from_env).
+    pub fn open_or_unavailable(config: OutboxConfig) -> PgOutboxSink {
+        match PgOutboxSink::open(config.clone()) {
+            Ok(sink) => sink,
+            Err(error) => PgOutboxSink {
+                outbox: Arc::new(Outbox::unavailable(&config, error)),
+            },
+        }
     }
 
     /// The totals of the outbox table (over every process).
     pub fn stats(&self) -> Result<OutboxStats, OutboxError> {
-        self.inner.store.stats()
+        self.outbox.stats()
     }
 
     /// Events this sink could not commit (logged instead).
     pub fn not_committed(&self) -> u64 {
-        self.inner.store.failures.not_committed()
+        self.outbox.not_committed()
     }
 
-    /// The last error: why the last commit or relay cycle failed.
+    /// The last error of the outbox: why it could not be opened, or why the
+    /// last commit or relay cycle failed. `None` while all is well.
     pub fn last_error(&self) -> Option<Arc<OutboxError>> {
-        self.inner.store.failures.last_error()
+        self.outbox.last_error()
     }
 
     /// Wakes this process's relay now, e.g. after committing a transaction
     /// that wrote events (it otherwise finds them within its idle poll).
     pub fn notify(&self) {
-        self.inner.store.wake.notify();
+        self.outbox.notify();
     }
 
     /// Runs `f`; every event this outbox receives **on this thread** while
-    /// `f` runs is inserted into `tx` (a `postgres::Transaction`, or a
-    /// `Client` in a transaction you opened) instead of being committed on
-    /// its own. The events become durable, and visible to the relays, when
-    /// the caller commits `tx`; they vanish with it on rollback.
+    /// `f` runs is inserted into `tx` instead of being committed on its
+    /// own. The events become durable, and visible to the relays, when the
+    /// caller commits `tx`; they vanish with it on rollback.
     ///
     /// Run async operations inside `f` with a `block_on` on this thread;
     /// events of tasks spawned elsewhere are committed on their own as
@@ -120,56 +113,40 @@ impl PgOutboxSink {
     /// ```
     pub fn within<R>(
         &self,
-        tx: &mut impl GenericClient,
+        tx: &mut Transaction<'_>,
         f: impl FnOnce() -> R,
     ) -> Result<R, OutboxError> {
-        let (value, rows) = transaction::capturing(self.id(), f);
+        let (value, rows) = self.outbox.capturing(f);
         insert_rows(tx, &rows).map_err(OutboxError::postgres("inserting events"))?;
         Ok(value)
     }
 
     /// Inserts `event` into the caller's transaction `tx` (see
     /// [`PgOutboxSink::within`]), for events built by hand.
-    pub fn insert(&self, tx: &mut impl GenericClient, event: &Event) -> Result<(), OutboxError> {
-        let row = Row::encode(event, &self.inner.routing).map_err(OutboxError::Encode)?;
+    pub fn insert(&self, tx: &mut Transaction<'_>, event: &Event) -> Result<(), OutboxError> {
+        let row = self.outbox.encode(event)?;
         insert_rows(tx, std::slice::from_ref(&row))
             .map_err(OutboxError::postgres("inserting events"))
-    }
-
-    fn encode(&self, event: &Event) -> Option<Row> {
-        match Row::encode(event, &self.inner.routing) {
-            Ok(row) => Some(row),
-            Err(e) => {
-                tracing::error!(target: "onex_events::outbox", event_id = %event.event_id, error = %e, "cannot serialize the envelope; event not committed");
-                None
-            }
-        }
-    }
-
-    /// Identifies this outbox for the transaction capture.
-    fn id(&self) -> usize {
-        Arc::as_ptr(&self.inner) as usize
     }
 }
 
 impl Sink for PgOutboxSink {
+    /// Queues an operation's `started`; commits any other event, and
+    /// everything queued before it, before returning.
     fn publish(&self, event: Event) {
-        let Some(row) = self.encode(&event) else {
-            self.inner.store.failures.count(1);
-            return;
-        };
-        if let Some(row) = transaction::capture(self.id(), row) {
-            self.inner.store.commit(row);
-        }
+        self.outbox.publish(event);
+    }
+
+    /// [`Blocking::NetworkCommit`]: an end event waits for its commit.
+    fn blocking(&self) -> Blocking {
+        Blocking::NetworkCommit
     }
 
     /// Waits until no event is pending in the table (whichever relay
-    /// delivers it). Without a relay in this process, returns at once.
+    /// delivers it). Without a relay in this process, returns once
+    /// everything queued is committed.
     fn flush(&self, timeout: Duration) -> Result<(), SinkError> {
-        if self.inner.relay.is_none() {
-            return Ok(());
-        }
-        crate::outbox::stats::wait_until_drained(timeout, || self.stats())
+        self.outbox.flush(timeout)
     }
 
     fn name(&self) -> &'static str {
@@ -184,7 +161,7 @@ impl Sink for PgOutboxSink {
 impl fmt::Debug for PgOutboxSink {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("PgOutboxSink")
-            .field("relay", &self.inner.relay.is_some())
+            .field("relay", &self.outbox.has_relay())
             .field("last_error", &self.last_error().map(|e| e.to_string()))
             .finish()
     }

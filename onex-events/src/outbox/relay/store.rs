@@ -2,13 +2,11 @@
 //! (Kafka, backoff, dead-letter topic) is the same for every database; a
 //! [`RelayStore`] claims pending rows and records what became of them.
 //!
-//! Implementations: the SQLite file (`sqlite_relay.rs`) and, with the
-//! feature `outbox-postgres`, a PostgreSQL table several relays share
+//! Implementations: each backend's `relay.rs`, the SQLite file
+//! (`sqlite/relay.rs`) and a PostgreSQL table several relays share
 //! (`postgres/relay.rs`).
 
-use super::store::Wake;
-use super::OutboxError;
-use std::sync::Arc;
+use super::super::OutboxError;
 
 /// One pending row, as claimed for sending.
 #[derive(Debug, Clone)]
@@ -46,15 +44,20 @@ pub(crate) enum Outcome {
 ///
 /// A cycle is `claim`, then exactly one of `record` (something was sent)
 /// or `release` (nothing was). A claim may hold locks (PostgreSQL) until
-/// then; `record` and `release` end it.
+/// then; `record` and `release` end it. Up to [`RelayStore::batches_at_once`]
+/// claims are open at once, ended in the order they were made.
 pub(crate) trait RelayStore: Send + 'static {
     /// Names the outbox in logs (a file, a table).
     fn describe(&self) -> String;
 
-    /// Claims up to `limit` pending rows, in `seq` order. Every row of a key
-    /// that is returned comes with every earlier pending row of that key,
-    /// and no other relay sends rows of that key until the claim ends.
-    fn claim(&mut self, limit: usize) -> Result<Vec<Pending>, OutboxError>;
+    /// Claims up to `limit` pending rows with a `seq` after `after`, in
+    /// `seq` order. Every row of a key that is returned comes with every
+    /// earlier pending row of that key after `after`, and no other relay
+    /// sends rows of that key until the claim ends.
+    fn claim(&mut self, after: i64, limit: usize) -> Result<Vec<Pending>, OutboxError>;
+
+    /// How many claims may be open at once: batches in flight.
+    fn batches_at_once(&self) -> usize;
 
     /// Records `outcomes[i]` for `rows[i]` and ends the claim; returns how
     /// many rows were newly marked delivered.
@@ -69,15 +72,7 @@ pub(crate) trait RelayStore: Send + 'static {
     fn release(&mut self) -> Result<(), OutboxError>;
 
     /// Deletes delivered rows delivered before `cutoff` (Unix ms); returns
-    /// how many.
-    fn delete_delivered(&mut self, cutoff: i64) -> Result<usize, OutboxError>;
-
-    /// Periodic upkeep between cycles (SQLite: WAL checkpoints).
-    fn housekeeping(&mut self) {}
-
-    /// Keeps `error` for the sink's `last_error`.
-    fn set_error(&self, error: OutboxError);
-
-    /// Woken when rows may have been committed (by this process).
-    fn wake(&self) -> Arc<Wake>;
+    /// how many, or `None` when it cannot now (without ending a claim):
+    /// asked again soon.
+    fn delete_delivered(&mut self, cutoff: i64) -> Result<Option<usize>, OutboxError>;
 }

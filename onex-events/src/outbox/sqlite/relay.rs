@@ -1,43 +1,53 @@
 //! The relay's side of the SQLite outbox: reads pending rows on its own
-//! connection, records outcomes through the store's write connection (in
-//! transactions of at most [`RECORD_CHUNK`] rows, so publishers' commits
-//! never wait long for the relay), and checkpoints the WAL.
+//! connection, records outcomes on the recorder's thread through the
+//! store's write connection (in transactions of at most [`RECORD_CHUNK`]
+//! rows, so publishers' commits never wait long for the relay); the
+//! recorder also checkpoints the WAL.
 //!
 //! One relay per file: a claim takes no lock, the single relay of the file
 //! is the only one sending.
 
-use super::backend::{Outcome, Pending, RelayStore};
-use super::config::OutboxConfig;
-use super::store::{self, bump, Store, Wake};
-use super::OutboxError;
+use super::super::config::OutboxConfig;
+use super::super::relay::{Outcome, Pending, RelayStore};
+use super::super::OutboxError;
+use super::recorder::{Job, Recorder};
+use super::store::{bump, connect, SqliteStore};
 use rusqlite::{params, Connection};
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
 
-/// How often the relay checkpoints the WAL.
-const CHECKPOINT_EVERY: Duration = Duration::from_millis(100);
 /// Rows the relay records per write transaction.
 const RECORD_CHUNK: usize = 512;
 
 /// The SQLite outbox, as the relay sees it.
 pub(crate) struct SqliteRelayStore {
     path: PathBuf,
-    store: Arc<Store>,
+    store: Arc<SqliteStore>,
     reader: Connection,
-    /// Keep delivered rows (marked) for the retention period, or delete them.
-    keep: bool,
-    last_checkpoint: Instant,
+    recorder: Recorder,
+    batches_at_once: usize,
 }
 
 impl SqliteRelayStore {
-    pub fn new(config: &OutboxConfig, store: Arc<Store>) -> Result<Self, OutboxError> {
+    pub fn new(config: &OutboxConfig, store: &Arc<SqliteStore>) -> Result<Self, OutboxError> {
+        let keep = config
+            .relay
+            .as_ref()
+            .is_some_and(|r| !r.retention.is_zero());
         Ok(SqliteRelayStore {
-            path: config.path.clone(),
-            reader: store::connect(config)?,
-            store,
-            keep: !config.retention.is_zero(),
-            last_checkpoint: Instant::now(),
+            path: store.path().to_owned(),
+            reader: connect(store.path(), config)?,
+            recorder: Recorder::spawn(
+                Arc::clone(store),
+                if keep {
+                    record_keeping
+                } else {
+                    record_deleting
+                },
+                connect(store.path(), config)?,
+            )?,
+            store: Arc::clone(store),
+            batches_at_once: config.relay.as_ref().map_or(1, |r| r.batches_in_flight),
         })
     }
 
@@ -51,24 +61,37 @@ impl RelayStore for SqliteRelayStore {
         self.path.display().to_string()
     }
 
-    fn claim(&mut self, limit: usize) -> Result<Vec<Pending>, OutboxError> {
-        fetch(&self.reader, limit).map_err(|e| self.err(e))
+    /// A claim from the start first waits for the recorder: it must not
+    /// see a row delivered, or waiting for its retry, as it was before.
+    fn claim(&mut self, after: i64, limit: usize) -> Result<Vec<Pending>, OutboxError> {
+        if after == 0 {
+            self.recorder.wait()?;
+        }
+        fetch(&self.reader, after, limit).map_err(|e| self.err(e))
     }
 
+    /// Claims take no locks: a claim is a read.
+    fn batches_at_once(&self) -> usize {
+        self.batches_at_once
+    }
+
+    /// Hands the outcomes to the recorder's thread; returns how many were
+    /// deliveries.
     fn record(
         &mut self,
         rows: &[&Pending],
         outcomes: &[Outcome],
         now: i64,
     ) -> Result<usize, OutboxError> {
-        let keep = self.keep;
-        let mut delivered = 0usize;
-        for (rows, outcomes) in rows.chunks(RECORD_CHUNK).zip(outcomes.chunks(RECORD_CHUNK)) {
-            delivered += self
-                .store
-                .write(|tx| record_chunk(tx, rows, outcomes, keep, now))
-                .map_err(|e| OutboxError::sqlite(&self.path, e))?;
-        }
+        let delivered = outcomes
+            .iter()
+            .filter(|o| **o == Outcome::Delivered)
+            .count();
+        self.recorder.submit(Job {
+            seqs: rows.iter().map(|r| r.seq).collect(),
+            outcomes: outcomes.to_vec(),
+            now,
+        })?;
         Ok(delivered)
     }
 
@@ -76,63 +99,47 @@ impl RelayStore for SqliteRelayStore {
         Ok(())
     }
 
-    fn delete_delivered(&mut self, cutoff: i64) -> Result<usize, OutboxError> {
+    fn delete_delivered(&mut self, cutoff: i64) -> Result<Option<usize>, OutboxError> {
         let mut total = 0;
         loop {
-            let deleted = self
-                .store
-                .write(|tx| {
+            let deleted = self.store.write_after_commits(|tx| {
                     tx.prepare_cached(
                         "DELETE FROM onex_outbox WHERE seq IN
                            (SELECT seq FROM onex_outbox WHERE status = 1 AND delivered_at < ?1 LIMIT 10000)",
                     )?
                     .execute([cutoff])
-                })
-                .map_err(|e| self.err(e))?;
+            })?;
             if deleted == 0 {
-                return Ok(total);
+                return Ok(Some(total));
             }
             total += deleted;
         }
     }
+}
 
-    /// Copies committed pages from the WAL into the database file, at most
-    /// every [`CHECKPOINT_EVERY`], on the relay's connection: a passive
-    /// checkpoint runs beside the committer's writes instead of inside them.
-    fn housekeeping(&mut self) {
-        if self.last_checkpoint.elapsed() < CHECKPOINT_EVERY {
-            return;
-        }
-        self.last_checkpoint = Instant::now();
-        let result = self
-            .reader
-            .query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |r| {
-                Ok((r.get::<_, i64>(1)?, r.get::<_, i64>(2)?))
-            });
-        match result {
-            Ok((wal, copied)) => {
-                tracing::trace!(target: "onex_events::outbox", wal, copied, "outbox checkpoint")
-            }
-            Err(error) => {
-                tracing::debug!(target: "onex_events::outbox", %error, "outbox checkpoint failed")
-            }
-        }
-    }
+/// Writes `job` keeping delivered rows (marked) for the retention period.
+fn record_keeping(store: &SqliteStore, job: &Job) -> Result<(), OutboxError> {
+    record_job(store, job, true)
+}
 
-    fn set_error(&self, error: OutboxError) {
-        self.store.failures.set_error(Arc::new(error));
-    }
+/// Writes `job` deleting delivered rows.
+fn record_deleting(store: &SqliteStore, job: &Job) -> Result<(), OutboxError> {
+    record_job(store, job, false)
+}
 
-    fn wake(&self) -> Arc<Wake> {
-        Arc::clone(&self.store.wake)
+fn record_job(store: &SqliteStore, job: &Job, keep: bool) -> Result<(), OutboxError> {
+    let chunks = job.seqs.chunks(RECORD_CHUNK);
+    for (seqs, outcomes) in chunks.zip(job.outcomes.chunks(RECORD_CHUNK)) {
+        store.write_after_commits(|tx| record_chunk(tx, seqs, outcomes, keep, job.now))?;
     }
+    Ok(())
 }
 
 /// Marks delivered rows, schedules retries, moves dead letters, in one
 /// transaction; returns how many rows were marked delivered.
 fn record_chunk(
     tx: &Connection,
-    rows: &[&Pending],
+    seqs: &[i64],
     outcomes: &[Outcome],
     keep: bool,
     now: i64,
@@ -157,15 +164,15 @@ fn record_chunk(
         }
         Ok(())
     };
-    for (row, outcome) in rows.iter().zip(outcomes) {
+    for (&seq, outcome) in seqs.iter().zip(outcomes) {
         if *outcome != Outcome::Delivered {
             continue;
         }
         match &mut run {
-            Some((_, last)) if row.seq == *last + 1 => *last = row.seq,
+            Some((_, last)) if seq == *last + 1 => *last = seq,
             _ => {
                 flush(&mut run)?;
-                run = Some((row.seq, row.seq));
+                run = Some((seq, seq));
             }
         }
     }
@@ -175,17 +182,17 @@ fn record_chunk(
          WHERE seq = ?1",
     )?;
     let mut dead = 0usize;
-    for (row, outcome) in rows.iter().zip(outcomes) {
+    for (&seq, outcome) in seqs.iter().zip(outcomes) {
         match outcome {
             Outcome::Retry {
                 attempts,
                 next_attempt_at,
                 error,
             } => {
-                retry.execute(params![row.seq, attempts, next_attempt_at, error])?;
+                retry.execute(params![seq, attempts, next_attempt_at, error])?;
             }
             Outcome::Dead { attempts, error } => {
-                dead_letter(tx, row.seq, *attempts, error, now)?;
+                dead_letter(tx, seq, *attempts, error, now)?;
                 dead += 1;
             }
             // Done above, or sent again later.
@@ -197,12 +204,13 @@ fn record_chunk(
     Ok(delivered)
 }
 
-fn fetch(conn: &Connection, limit: usize) -> rusqlite::Result<Vec<Pending>> {
+fn fetch(conn: &Connection, after: i64, limit: usize) -> rusqlite::Result<Vec<Pending>> {
     let mut stmt = conn.prepare_cached(
         "SELECT seq, id, aggregateid, payload, topic, headers, created_at, attempts, next_attempt_at
-         FROM onex_outbox WHERE status = 0 ORDER BY seq LIMIT ?1",
+         FROM onex_outbox WHERE status = 0 AND seq > ?1 ORDER BY seq LIMIT ?2",
     )?;
-    let rows = stmt.query_map([i64::try_from(limit).unwrap_or(i64::MAX)], |r| {
+    let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+    let rows = stmt.query_map(params![after, limit], |r| {
         Ok(Pending {
             seq: r.get(0)?,
             id: r.get(1)?,
@@ -241,21 +249,22 @@ fn dead_letter(
 
 #[cfg(test)]
 mod tests {
+    use super::super::schema;
+    use super::super::store::insert_rows;
     use super::*;
     use crate::kafka::{test_event, TopicRouting};
     use crate::outbox::row::Row;
-    use crate::outbox::schema;
     use crate::EventType;
 
     fn outbox(rows: usize) -> (Connection, Vec<Pending>) {
         let mut conn = Connection::open_in_memory().unwrap();
-        schema::migrate(&mut conn).unwrap().unwrap();
+        schema::migrate(&mut conn).unwrap();
         let event_type = EventType::parse("orchestrator.state.changed").unwrap();
         for _ in 0..rows {
             let row = Row::encode(&test_event(event_type), &TopicRouting::default()).unwrap();
-            row.insert(&conn).unwrap();
+            insert_rows(&conn, &[row]).unwrap();
         }
-        let pending = fetch(&conn, rows).unwrap();
+        let pending = fetch(&conn, 0, rows).unwrap();
         (conn, pending)
     }
 
@@ -279,7 +288,7 @@ mod tests {
             error: "e".to_owned(),
         };
         // Row 4 was not sent (blocked); row 3 failed.
-        let sent: Vec<&Pending> = [0, 1, 2, 4, 5].iter().map(|&i| &pending[i]).collect();
+        let sent: Vec<i64> = [0, 1, 2, 4, 5].iter().map(|&i| pending[i].seq).collect();
         let outcomes = [
             Outcome::Delivered,
             Outcome::Delivered,
@@ -302,7 +311,7 @@ mod tests {
         );
         // Without retention, delivered rows are deleted, by the same ranges.
         let (conn, pending) = outbox(4);
-        let sent: Vec<&Pending> = [0, 1, 3].iter().map(|&i| &pending[i]).collect();
+        let sent: Vec<i64> = [0, 1, 3].iter().map(|&i| pending[i].seq).collect();
         let outcomes = [Outcome::Delivered, Outcome::Delivered, Outcome::Delivered];
         assert_eq!(record_chunk(&conn, &sent, &outcomes, false, 7).unwrap(), 3);
         assert_eq!(statuses(&conn), [(3, 0, 0)]);
