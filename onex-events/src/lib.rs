@@ -64,6 +64,7 @@ mod node;
 mod operation;
 #[cfg(feature = "outbox")]
 pub mod outbox;
+mod outbox_switch;
 #[doc(hidden)]
 pub mod outcome;
 mod payload;

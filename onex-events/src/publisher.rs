@@ -56,6 +56,13 @@ impl Publisher {
     /// outbox is unavailable, as below (the events are not written to the
     /// SQLite file instead).
     ///
+    /// `USE_OUTBOX_PATTERN` accepts `true`/`1`/`yes`/`on` and
+    /// `false`/`0`/`no`/`off` (ASCII case ignored; empty or unset = off).
+    /// Any other value (`ture`, `enabled`…), or an "on" in a build without
+    /// the `outbox` feature, is a configuration error like those below:
+    /// logged at `ERROR`, and events go to stdout, never silently straight
+    /// to Kafka.
+    ///
     /// Never fails, like publishing itself: a Kafka configuration that
     /// cannot be used (or `KAFKA_BOOTSTRAP_SERVERS` set without the `kafka`
     /// feature) is logged at `ERROR` and falls back to stdout. An
@@ -93,8 +100,22 @@ impl Publisher {
     /// [`Publisher::from_env`] over any lookup of variables by name.
     pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Self {
         let servers = lookup("KAFKA_BOOTSTRAP_SERVERS").unwrap_or_default();
+        let outbox = match crate::outbox_switch::outbox_requested(&lookup) {
+            Ok(outbox) => outbox,
+            Err(error) => {
+                tracing::error!(%error, "cannot configure the outbox; publishing events to stdout instead");
+                return Publisher::stdout();
+            }
+        };
+        #[cfg(not(feature = "outbox"))]
+        if outbox {
+            tracing::error!(
+                "USE_OUTBOX_PATTERN is set but onex-events was built without the `outbox` feature; publishing events to stdout instead"
+            );
+            return Publisher::stdout();
+        }
         #[cfg(feature = "outbox")]
-        if crate::outbox::enabled_in(&lookup) {
+        if outbox {
             if servers.trim().is_empty() {
                 tracing::error!(
                     "USE_OUTBOX_PATTERN is set but KAFKA_BOOTSTRAP_SERVERS is not; publishing events to stdout instead"
@@ -213,6 +234,36 @@ mod tests {
         ]);
         assert_eq!(publisher.sink_name(), "kafka");
         assert!(publisher.last_error().is_none());
+    }
+
+    /// A value of `USE_OUTBOX_PATTERN` that is neither on nor off is a
+    /// configuration error (stdout, logged), not Kafka without the outbox.
+    #[test]
+    fn a_misspelled_use_outbox_pattern_is_an_error_not_a_silent_switch_off() {
+        for bad in ["ture", "enabled", "y"] {
+            let publisher = Publisher::from_vars([
+                ("KAFKA_BOOTSTRAP_SERVERS", "127.0.0.1:1"),
+                ("USE_OUTBOX_PATTERN", bad),
+            ]);
+            assert_eq!(publisher.sink_name(), "stdout", "{bad}");
+        }
+        let publisher = Publisher::from_vars([
+            ("KAFKA_BOOTSTRAP_SERVERS", "127.0.0.1:1"),
+            ("USE_OUTBOX_PATTERN", " Off "),
+        ]);
+        assert_eq!(publisher.sink_name(), "kafka");
+    }
+
+    /// `USE_OUTBOX_PATTERN=true` in a build that cannot honour it is a
+    /// configuration error, not Kafka without the outbox.
+    #[cfg(not(feature = "outbox"))]
+    #[test]
+    fn the_outbox_switch_in_a_build_without_the_outbox_is_an_error() {
+        let publisher = Publisher::from_vars([
+            ("KAFKA_BOOTSTRAP_SERVERS", "127.0.0.1:1"),
+            ("USE_OUTBOX_PATTERN", "true"),
+        ]);
+        assert_eq!(publisher.sink_name(), "stdout");
     }
 
     #[test]

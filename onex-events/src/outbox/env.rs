@@ -9,8 +9,10 @@ use crate::kafka::KafkaConfig;
 use std::time::Duration;
 
 /// `true`/`1`/`yes`/`on` switches [`Publisher::from_env`](crate::Publisher::from_env)
-/// to the outbox (the seed's name).
-pub const USE_OUTBOX_PATTERN: &str = "USE_OUTBOX_PATTERN";
+/// to the outbox (the seed's name); `false`/`0`/`no`/`off`, empty or unset
+/// leave it off (ASCII case and surrounding blanks ignored). Any other
+/// value is an error at start: see [`enabled_in`].
+pub const USE_OUTBOX_PATTERN: &str = crate::outbox_switch::USE_OUTBOX_PATTERN;
 /// The SQLite file; default `onex-outbox.db` in the working directory.
 /// Ignored when [`URL`] is set.
 pub const PATH: &str = "ONEX_OUTBOX_PATH";
@@ -28,23 +30,31 @@ pub const DEAD_LETTER_TOPIC: &str = "ONEX_OUTBOX_DEAD_LETTER_TOPIC";
 
 /// Whether `USE_OUTBOX_PATTERN` of the process environment asks for the
 /// outbox: [`enabled_in`] of the environment.
-pub fn enabled_in_env() -> bool {
+pub fn enabled_in_env() -> Result<bool, OutboxError> {
     enabled_in(|name| std::env::var(name).ok())
 }
 
-/// Whether `USE_OUTBOX_PATTERN`, as `lookup` gives it, asks for the outbox.
+/// Whether `USE_OUTBOX_PATTERN`, as `lookup` gives it, asks for the outbox:
+/// on for `true`/`1`/`yes`/`on`, off for `false`/`0`/`no`/`off`, empty or
+/// unset (ASCII case and surrounding blanks ignored), and
+/// [`OutboxError::InvalidEnv`] for any other value (`ture`, `enabled`,
+/// `y`…): a misspelled switch is an error, never the outbox silently off.
 ///
 /// ```
 /// use onex_events::outbox::enabled_in;
-/// assert!(enabled_in(|name| (name == "USE_OUTBOX_PATTERN").then(|| "true".to_owned())));
-/// assert!(!enabled_in(|_| None));
+/// let switch = |value: &'static str| {
+///     enabled_in(move |name| (name == "USE_OUTBOX_PATTERN").then(|| value.to_owned()))
+/// };
+/// assert!(switch("true")?);
+/// assert!(!switch("off")?);
+/// assert!(!enabled_in(|_| None)?);
+/// assert!(switch("ture").is_err());
+/// # Ok::<(), onex_events::outbox::OutboxError>(())
 /// ```
-pub fn enabled_in(lookup: impl Fn(&str) -> Option<String>) -> bool {
-    lookup(USE_OUTBOX_PATTERN).is_some_and(|v| {
-        matches!(
-            v.trim().to_ascii_lowercase().as_str(),
-            "1" | "true" | "yes" | "on"
-        )
+pub fn enabled_in(lookup: impl Fn(&str) -> Option<String>) -> Result<bool, OutboxError> {
+    crate::outbox_switch::outbox_requested(lookup).map_err(|_| OutboxError::InvalidEnv {
+        name: USE_OUTBOX_PATTERN,
+        reason: "expected one of true, false, 1, 0, yes, no, on, off (or empty)",
     })
 }
 
@@ -165,13 +175,23 @@ mod tests {
     }
 
     #[test]
-    fn the_switch_reads_the_seeds_values() {
+    fn the_switch_reads_the_seeds_values_and_refuses_others() {
         for on in ["true", " TRUE ", "1", "yes", "on"] {
-            assert!(enabled_in(lookup(&[(USE_OUTBOX_PATTERN, on)])), "{on}");
+            assert!(
+                enabled_in(lookup(&[(USE_OUTBOX_PATTERN, on)])).unwrap(),
+                "{on}"
+            );
         }
-        for off in ["false", "0", "", "nope"] {
-            assert!(!enabled_in(lookup(&[(USE_OUTBOX_PATTERN, off)])), "{off}");
+        for off in ["false", "0", "", "no", "OFF"] {
+            assert!(
+                !enabled_in(lookup(&[(USE_OUTBOX_PATTERN, off)])).unwrap(),
+                "{off}"
+            );
         }
-        assert!(!enabled_in(lookup(&[])));
+        assert!(!enabled_in(lookup(&[])).unwrap());
+        for bad in ["nope", "ture", "enabled", "y"] {
+            let err = enabled_in(lookup(&[(USE_OUTBOX_PATTERN, bad)])).unwrap_err();
+            assert!(err.to_string().contains(USE_OUTBOX_PATTERN), "{err}");
+        }
     }
 }
