@@ -2,13 +2,19 @@
 //! transactional API, and the bad conditions — missing directory, damaged
 //! file, full disk, read-only file — each giving a clear error through the
 //! error accessors, the operation's result unchanged, and every event that
-//! could not be committed counted.
+//! could not be committed counted; against an in-process mock cluster, a
+//! relay that cannot mark what it delivered, and `Duration::MAX` settings.
 #![cfg(feature = "outbox")]
 
 mod outbox_support;
 
+use onex_events::kafka::rdkafka::consumer::{BaseConsumer, Consumer};
+use onex_events::kafka::rdkafka::mocking::MockCluster;
+use onex_events::kafka::rdkafka::producer::DefaultProducerContext;
+use onex_events::kafka::rdkafka::ClientConfig;
+use onex_events::kafka::{KafkaConfig, TopicRouting};
 use onex_events::outbox::sqlite::rusqlite::{Connection, OpenFlags};
-use onex_events::outbox::{OutboxConfig, OutboxError, OutboxSink};
+use onex_events::outbox::{OutboxConfig, OutboxError, OutboxSink, RelayConfig};
 use onex_events::sink::Blocking;
 use onex_events::{onex_node, NodeContext, OnexNode, Publisher, Recorder, Sink};
 use outbox_support::{block_on, committed_ids, TempDir};
@@ -326,4 +332,118 @@ fn the_outbox_says_that_publish_waits_for_a_local_commit() {
     let sink = OutboxSink::open(OutboxConfig::sqlite(dir.path("o.db"))).unwrap();
     assert_eq!(sink.blocking(), Blocking::LocalCommit);
     assert_eq!(Recorder::new().blocking(), Blocking::Never);
+}
+
+/// The number of records on partition 0 of `topic` of the cluster at
+/// `bootstrap`.
+fn records_on(bootstrap: &str, topic: &str) -> i64 {
+    let consumer: BaseConsumer = ClientConfig::new()
+        .set("bootstrap.servers", bootstrap)
+        .create()
+        .unwrap();
+    let (low, high) = consumer
+        .fetch_watermarks(topic, 0, Duration::from_secs(10))
+        .unwrap();
+    high - low
+}
+
+/// An outbox relaying to an in-process mock cluster, one topic of one
+/// partition, relay settings `relay` on top of `batch_size(10)`.
+fn relayed_outbox(
+    mock: &MockCluster<'static, DefaultProducerContext>,
+    topic: &str,
+    path: &std::path::Path,
+    relay: impl FnOnce(RelayConfig) -> RelayConfig,
+    outbox: impl FnOnce(OutboxConfig) -> OutboxConfig,
+) -> OutboxSink {
+    mock.create_topic(topic, 1, 1).unwrap();
+    let kafka =
+        KafkaConfig::new(mock.bootstrap_servers()).topics(TopicRouting::single(topic.to_owned()));
+    let relay = relay(RelayConfig::new(kafka).batch_size(10));
+    OutboxSink::open(outbox(OutboxConfig::sqlite(path)).relay(relay)).unwrap()
+}
+
+/// `Duration::MAX` means "as long as it takes", in every setting and in
+/// `flush`: nothing panics, and `flush` returns once everything is
+/// delivered.
+#[test]
+fn duration_max_anywhere_never_panics_and_flush_waits_until_delivered() {
+    let mock = MockCluster::new(1).unwrap();
+    let dir = TempDir::new("duration-max");
+    let sink = relayed_outbox(
+        &mock,
+        "forever",
+        &dir.path("o.db"),
+        |relay| {
+            relay
+                .retention(Duration::MAX)
+                .backoff(Duration::MAX, Duration::MAX)
+                .delivery_timeout(Duration::MAX)
+                .idle_poll(Duration::MAX)
+        },
+        |outbox| outbox.commit_linger(Duration::MAX),
+    );
+    let publisher = Publisher::new(sink.clone());
+    let node = shop(publisher.clone());
+    assert_results_unchanged(&node);
+    publisher.flush(Duration::MAX).unwrap();
+    let stats = sink.stats().unwrap();
+    assert_eq!((stats.committed, stats.delivered, stats.pending), (4, 4, 0));
+    assert_eq!(records_on(&mock.bootstrap_servers(), "forever"), 4);
+}
+
+/// A relay that cannot mark what the cluster acknowledged (here a trigger
+/// refusing the update, as a full disk would) sends nothing new and
+/// retries the marking, never sending those rows again; the stats count
+/// them as sent but unrecorded meanwhile. Once marking works, each event
+/// is on the topic once.
+#[test]
+fn a_relay_that_cannot_mark_rows_does_not_resend_them() {
+    let mock = MockCluster::new(1).unwrap();
+    let dir = TempDir::new("unmarked");
+    let path = dir.path("o.db");
+    drop(OutboxSink::open(OutboxConfig::sqlite(&path)).unwrap());
+    let conn = Connection::open(&path).unwrap();
+    conn.execute_batch(
+        "CREATE TRIGGER refuse_marks BEFORE UPDATE OF status ON onex_outbox
+         BEGIN SELECT RAISE(ABORT, 'database or disk is full'); END;",
+    )
+    .unwrap();
+    let sink = relayed_outbox(
+        &mock,
+        "unmarked",
+        &path,
+        |relay| relay.backoff(Duration::from_millis(1), Duration::from_millis(20)),
+        |outbox| outbox,
+    );
+    let node = shop(Publisher::new(sink.clone()));
+    for order in 0..50 {
+        let _ = block_on(node.place(order));
+    }
+    let waiting = std::time::Instant::now();
+    while sink.stats().unwrap().sent_unrecorded == 0 {
+        assert!(
+            waiting.elapsed() < Duration::from_secs(60),
+            "the relay sent nothing"
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    // Many rounds of failed marking (retried every few ms).
+    std::thread::sleep(Duration::from_millis(500));
+    let stuck = sink.stats().unwrap();
+    assert_eq!(stuck.delivered, 0, "{stuck}");
+    assert!(stuck.sent_unrecorded > 0, "{stuck}");
+    assert!(sink.last_error().is_some());
+    let sent_while_stuck = records_on(&mock.bootstrap_servers(), "unmarked");
+    assert!(
+        sent_while_stuck <= 100,
+        "{sent_while_stuck} records for 100 events"
+    );
+
+    conn.execute_batch("DROP TRIGGER refuse_marks").unwrap();
+    sink.flush(Duration::from_secs(60)).unwrap();
+    let stats = sink.stats().unwrap();
+    assert_eq!((stats.committed, stats.delivered), (100, 100), "{stats}");
+    assert_eq!(stats.sent_unrecorded, 0, "{stats}");
+    assert_eq!(records_on(&mock.bootstrap_servers(), "unmarked"), 100);
 }

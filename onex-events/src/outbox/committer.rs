@@ -12,6 +12,7 @@
 //! thread also keeps blocking database clients off the publishers'
 //! threads, which may be driving an async runtime.
 
+use super::clock::deadline_after;
 use super::failures::Failures;
 use super::lock::lock;
 use super::off_runtime::off_runtime;
@@ -259,7 +260,7 @@ impl<S: Store> CommitQueue<S> {
             let mut q = lock(&self.queue);
             // Rows nobody waits for are committed within one linger period
             // (from the last commit, or from waking up for them).
-            let mut until = Instant::now() + linger;
+            let mut until = deadline_after(linger);
             // Once a publisher waits: until most of those released by the
             // last batch are queued too, at most `GATHER` from then.
             let mut gather_until: Option<Instant> = None;
@@ -289,7 +290,7 @@ impl<S: Store> CommitQueue<S> {
                     // Idle: sleep until a publisher queues a row.
                     q.committer = Sleep::Deep;
                     q = self.work_cv.wait(q).unwrap_or_else(|e| e.into_inner());
-                    until = Instant::now() + linger;
+                    until = deadline_after(linger);
                     continue;
                 }
                 q.committer = Sleep::Linger;

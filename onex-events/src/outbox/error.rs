@@ -120,6 +120,12 @@ pub enum OutboxError {
     /// [`OutboxSink::open_or_unavailable`](super::OutboxSink::open_or_unavailable)).
     #[error("the outbox is unavailable: {0}")]
     Unavailable(#[source] std::sync::Arc<OutboxError>),
+    /// The relay cannot record what the cluster acknowledged (full disk…):
+    /// it retries the recording, and sends nothing new until it works.
+    #[error(
+        "cannot record the outbox's deliveries (retrying; nothing new is sent meanwhile): {0}"
+    )]
+    NotRecorded(#[source] std::sync::Arc<OutboxError>),
     /// A thread could not be started.
     #[error("outbox: cannot start the {what} thread: {source}")]
     Thread {

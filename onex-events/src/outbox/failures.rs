@@ -1,7 +1,7 @@
 //! What an outbox could not commit: each such event logged in full at
 //! `ERROR` (the seed's fallback, so it can be recovered from the logs) and
 //! counted, and the last error kept for the sink's error accessor. Never
-//! dropped silently.
+//! dropped silently. Also what the relay sent and could not record yet.
 
 use super::lock::lock;
 use super::row::Row;
@@ -13,14 +13,19 @@ use std::sync::{Arc, Mutex};
 pub(crate) struct Failures {
     not_committed: AtomicU64,
     last_error: Mutex<Option<Arc<OutboxError>>>,
+    /// Acknowledged by the cluster, not yet marked delivered because the
+    /// marking failed: in the relay's oldest batch, and in the store's
+    /// writes it retries (SQLite's recorder).
+    unrecorded_by_relay: AtomicU64,
+    unrecorded_by_store: AtomicU64,
 }
 
 impl Failures {
     /// Failures of an outbox that could not be opened, for `error`.
     pub fn unavailable(error: OutboxError) -> Self {
         Failures {
-            not_committed: AtomicU64::new(0),
             last_error: Mutex::new(Some(Arc::new(error))),
+            ..Failures::default()
         }
     }
 
@@ -55,6 +60,23 @@ impl Failures {
     /// Events not committed so far.
     pub fn not_committed(&self) -> u64 {
         self.not_committed.load(Ordering::Relaxed)
+    }
+
+    /// Deliveries of the relay's oldest batch it could not record yet.
+    pub fn set_unrecorded_by_relay(&self, n: u64) {
+        self.unrecorded_by_relay.store(n, Ordering::Relaxed);
+    }
+
+    /// Deliveries handed to the store that it could not write yet.
+    pub fn set_unrecorded_by_store(&self, n: u64) {
+        self.unrecorded_by_store.store(n, Ordering::Relaxed);
+    }
+
+    /// Events the cluster acknowledged that are not marked delivered yet
+    /// because marking them failed (retried until it works).
+    pub fn unrecorded(&self) -> u64 {
+        self.unrecorded_by_relay.load(Ordering::Relaxed)
+            + self.unrecorded_by_store.load(Ordering::Relaxed)
     }
 
     pub fn set_error(&self, error: Arc<OutboxError>) {

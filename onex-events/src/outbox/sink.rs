@@ -39,11 +39,12 @@ pub(crate) struct Outbox<S: Store> {
 impl<S: Store> Outbox<S> {
     /// The outbox of the open `store`: starts its committer and, when
     /// `config` has relay settings, a relay on the store `relay_store`
-    /// makes.
+    /// makes (given the failures it may report, e.g. deliveries it could
+    /// not record yet).
     pub fn start<R: RelayStore>(
         config: &OutboxConfig,
         store: Arc<S>,
-        relay_store: impl FnOnce(&Arc<S>) -> Result<R, OutboxError>,
+        relay_store: impl FnOnce(&Arc<S>, &Arc<Failures>) -> Result<R, OutboxError>,
     ) -> Result<Self, OutboxError> {
         let wake = Arc::new(Wake::default());
         let failures = Arc::new(Failures::default());
@@ -56,7 +57,7 @@ impl<S: Store> Outbox<S> {
         let relay = match &config.relay {
             Some(relay) => Some(Relay::spawn(
                 relay,
-                relay_store(&store)?,
+                relay_store(&store, &failures)?,
                 Arc::clone(&wake),
                 Arc::clone(&failures),
             )?),
@@ -108,6 +109,7 @@ impl<S: Store> Outbox<S> {
             Some(store) => {
                 let mut stats = store.stats()?;
                 stats.not_committed = self.failures.not_committed();
+                stats.sent_unrecorded = self.failures.unrecorded();
                 Ok(stats)
             }
             None => match self.failures.last_error() {

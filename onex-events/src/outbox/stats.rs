@@ -18,26 +18,38 @@ pub struct OutboxStats {
     /// Events this process could not commit (disk full, read-only file…):
     /// each was logged at `ERROR` with its envelope instead.
     pub not_committed: u64,
+    /// Events this process's relay sent and the cluster acknowledged, but
+    /// that are not marked delivered yet because marking them failed (full
+    /// disk…): still counted in `pending`, not in `delivered`. The relay
+    /// retries the marking, and sends nothing new, until it works; it does
+    /// not send these again.
+    pub sent_unrecorded: u64,
 }
 
 impl fmt::Display for OutboxStats {
-    /// `committed=C delivered=D pending=P dead=X`
+    /// `committed=C delivered=D pending=P dead=X`, then
+    /// ` sent_unrecorded=U` when `U` is not zero.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
             f,
             "committed={} delivered={} pending={} dead={}",
             self.committed, self.delivered, self.pending, self.dead
-        )
+        )?;
+        if self.sent_unrecorded > 0 {
+            write!(f, " sent_unrecorded={}", self.sent_unrecorded)?;
+        }
+        Ok(())
     }
 }
 
 /// Polls `stats` until nothing is pending or `timeout` runs out: the flush
-/// of an outbox sink with a relay.
+/// of an outbox sink with a relay. `Duration::MAX` waits as long as it
+/// takes.
 pub(crate) fn wait_until_drained(
     timeout: std::time::Duration,
     stats: impl Fn() -> Result<OutboxStats, crate::outbox::OutboxError>,
 ) -> Result<(), crate::sink::SinkError> {
-    let deadline = std::time::Instant::now() + timeout;
+    let deadline = super::clock::deadline_after(timeout);
     loop {
         let pending = match stats() {
             Ok(s) => s.pending,

@@ -142,12 +142,14 @@ impl RelayStore for PgRelayStore {
         now: i64,
     ) -> Result<usize, OutboxError> {
         let keep = self.keep;
-        if self.claim_lost() {
+        // No claim open: a retry of outcomes whose first recording failed
+        // (and rolled the claim back). Broken connection: the claim is lost.
+        if !self.claiming || self.claim_lost() {
             // Without the key locks, only deliveries are safe to record
             // (`status = 0` makes marking idempotent); another relay may be
             // sending the other rows now, and retries or dead letters would
             // overwrite its work. Those rows stay pending as they are.
-            tracing::warn!(target: "onex_events::outbox", "the outbox claim's connection broke; recording deliveries only");
+            tracing::warn!(target: "onex_events::outbox", "the outbox claim's locks are gone; recording deliveries only");
             let delivered_only: Vec<Outcome> = outcomes
                 .iter()
                 .map(|o| match o {

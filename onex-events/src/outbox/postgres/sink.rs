@@ -39,7 +39,7 @@ impl PgOutboxSink {
     pub fn open(config: OutboxConfig) -> Result<PgOutboxSink, OutboxError> {
         let url = config.postgres_url()?;
         let store = Arc::new(PgStore::open(url)?);
-        let outbox = Outbox::start(&config, store, |store| {
+        let outbox = Outbox::start(&config, store, |store, _| {
             let keep = config
                 .relay
                 .as_ref()

@@ -81,6 +81,7 @@ impl Store for PgStore {
             pending,
             dead,
             not_committed: 0,
+            sent_unrecorded: 0,
         })
     }
 }

@@ -7,6 +7,9 @@ use std::time::Duration;
 /// How a relay delivers: its cluster, batches, retries, dead letters and
 /// retention. Given to [`OutboxConfig::relay`](crate::outbox::OutboxConfig::relay).
 ///
+/// Every duration is taken as given, up to `Duration::MAX` ("as long as it
+/// takes"): none makes the relay panic or overflow.
+///
 /// ```
 /// use onex_events::outbox::RelayConfig;
 /// use onex_events::kafka::KafkaConfig;
@@ -69,7 +72,9 @@ impl RelayConfig {
     }
 
     /// Backoff between retries of one event: doubles from `initial` up to
-    /// `max`. Default: 200 ms to 30 s.
+    /// `max`. Default: 200 ms to 30 s. The relay also waits this long (and
+    /// doubles it, up to `max`) after a cycle that failed, e.g. a disk it
+    /// cannot write.
     pub fn backoff(mut self, initial: Duration, max: Duration) -> Self {
         self.backoff_initial = initial;
         self.backoff_max = max.max(initial);
@@ -94,6 +99,8 @@ impl RelayConfig {
 
     /// How long the relay waits for the cluster to acknowledge an event
     /// (librdkafka's `message.timeout.ms`) before retrying it. Default: 30 s.
+    /// Longer than librdkafka's limit (`i32::MAX` ms, about 24 days) means
+    /// that limit.
     pub fn delivery_timeout(mut self, timeout: Duration) -> Self {
         self.delivery_timeout = timeout;
         self

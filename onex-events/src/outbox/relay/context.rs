@@ -14,6 +14,7 @@ use std::sync::Mutex;
 pub(super) const DEAD_LETTER: usize = usize::MAX;
 
 /// What happened to one sent row.
+#[derive(Clone)]
 pub(super) enum Report {
     Delivered,
     Failed {

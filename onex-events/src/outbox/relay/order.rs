@@ -132,11 +132,6 @@ impl KeyOrder {
         }
     }
 
-    /// Starts a rewind (e.g. a batch whose outcomes could not be recorded).
-    pub fn rewind(&mut self) {
-        self.rewind = true;
-    }
-
     /// With no batch in flight: completes a rewind (drops the held rows,
     /// which are still pending) and moves the cursor back to the start.
     /// Returns whether a rewind completed.

@@ -60,7 +60,10 @@ pub(crate) trait RelayStore: Send + 'static {
     fn batches_at_once(&self) -> usize;
 
     /// Records `outcomes[i]` for `rows[i]` and ends the claim; returns how
-    /// many rows were newly marked delivered.
+    /// many rows were newly marked delivered. On an error nothing of it
+    /// may be recorded: the relay calls `record` again with the same rows
+    /// (the claim then ended, or not: a store records what is safe without
+    /// it), sending nothing new until it succeeds.
     fn record(
         &mut self,
         rows: &[&Pending],

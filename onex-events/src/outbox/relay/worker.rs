@@ -10,7 +10,7 @@
 //! no row overtakes an earlier row of its key, on failures and retries
 //! too.
 
-use super::super::clock::now_ms;
+use super::super::clock::{deadline_after, millis, now_ms};
 use super::super::failures::Failures;
 use super::super::lock::lock;
 use super::super::wake::Wake;
@@ -53,6 +53,9 @@ pub(super) struct Worker<S> {
     next_opaque: usize,
     /// Replace the producer once nothing is in flight.
     recreate: bool,
+    /// The oldest batch in flight could not be recorded (full disk…): it
+    /// is recorded again, not sent again, and nothing new is sent meanwhile.
+    unrecorded: bool,
 }
 
 /// One batch sent, waiting for its delivery reports.
@@ -87,7 +90,11 @@ impl<S: RelayStore> Worker<S> {
         let kafka = &config.kafka;
         let mut client = kafka.client_config();
         if kafka.get("message.timeout.ms").is_none() {
-            let ms = config.delivery_timeout.as_millis().max(1);
+            // librdkafka's maximum: a longer timeout waits as long as that.
+            let ms = config
+                .delivery_timeout
+                .as_millis()
+                .clamp(1, i32::MAX as u128);
             client.set("message.timeout.ms", ms.to_string());
         }
         let producer: BaseProducer<RelayContext> = client
@@ -106,6 +113,7 @@ impl<S: RelayStore> Worker<S> {
             order: KeyOrder::default(),
             next_opaque: 0,
             recreate: false,
+            unrecorded: false,
         })
     }
 
@@ -121,7 +129,7 @@ impl<S: RelayStore> Worker<S> {
                 Err(error) => {
                     tracing::error!(target: "onex_events::outbox", %error, "outbox relay cycle failed; retrying");
                     self.failures.set_error(Arc::new(error));
-                    error_backoff = (error_backoff * 2).min(self.config.backoff_max);
+                    error_backoff = error_backoff.saturating_mul(2).min(self.config.backoff_max);
                     error_backoff
                 }
             };
@@ -134,7 +142,7 @@ impl<S: RelayStore> Worker<S> {
         }
         // Record what the batches in flight report within the grace period;
         // what has no report by then stays pending.
-        let grace = Instant::now() + STOP_GRACE;
+        let grace = deadline_after(STOP_GRACE);
         for batch in &mut self.in_flight {
             batch.deadline = batch.deadline.min(grace);
         }
@@ -167,9 +175,10 @@ impl<S: RelayStore> Worker<S> {
         let mut earliest_retry: Option<i64> = None;
         let mut sent = false;
         let limit = self.config.batch_size;
-        while self
-            .order
-            .may_claim(self.in_flight.len(), self.store.batches_at_once(), limit)
+        while !self.unrecorded
+            && self
+                .order
+                .may_claim(self.in_flight.len(), self.store.batches_at_once(), limit)
         {
             let claimed = self.store.claim(self.order.cursor(), limit)?;
             let new_rows = !claimed.is_empty();
@@ -237,7 +246,11 @@ impl<S: RelayStore> Worker<S> {
             reports,
             first,
             missing,
-            deadline: Instant::now() + self.config.delivery_timeout + Duration::from_secs(10),
+            deadline: deadline_after(
+                self.config
+                    .delivery_timeout
+                    .saturating_add(Duration::from_secs(10)),
+            ),
         });
     }
 
@@ -265,14 +278,11 @@ impl<S: RelayStore> Worker<S> {
                 if Instant::now() < front.deadline {
                     break;
                 }
-                if !self.stopping() {
+                if !self.stopping() && !self.unrecorded {
                     tracing::warn!(target: "onex_events::outbox", missing = front.missing, "delivery reports overdue; retrying those events");
                 }
             }
-            let Some(batch) = self.in_flight.pop_front() else {
-                break;
-            };
-            self.record(batch)?;
+            self.record_front()?;
             recorded = true;
         }
         Ok(recorded)
@@ -318,10 +328,18 @@ impl<S: RelayStore> Worker<S> {
         }
     }
 
-    /// Decides each row's outcome (delivered, retry with backoff, dead
-    /// letter), has the store record them, then sends the dead letters to
-    /// the dead-letter topic.
-    fn record(&mut self, batch: Batch) -> Result<(), OutboxError> {
+    /// Decides each row's outcome of the oldest batch in flight
+    /// (delivered, retry with backoff, dead letter), has the store record
+    /// them, then sends the dead letters to the dead-letter topic.
+    ///
+    /// When the store cannot record them (full disk…), the batch stays in
+    /// flight, counted as sent but not recorded: the next cycles record it
+    /// again, and claim and send nothing new until that works, so no row
+    /// the cluster acknowledged is sent again because its marking failed.
+    fn record_front(&mut self) -> Result<(), OutboxError> {
+        let Some(batch) = self.in_flight.front() else {
+            return Ok(());
+        };
         let now = now_ms();
         let config = &self.config;
         let mut dead: Vec<(usize, String)> = Vec::new();
@@ -330,9 +348,9 @@ impl<S: RelayStore> Worker<S> {
         let outcomes: Vec<Outcome> = batch
             .rows
             .iter()
-            .zip(batch.reports)
+            .zip(&batch.reports)
             .enumerate()
-            .map(|(i, (row, report))| match report {
+            .map(|(i, (row, report))| match report.clone() {
                 Some(Report::Delivered) => Outcome::Delivered,
                 Some(Report::Failed { error, permanent }) => {
                     failed += 1;
@@ -343,7 +361,7 @@ impl<S: RelayStore> Worker<S> {
                     } else {
                         Outcome::Retry {
                             attempts,
-                            next_attempt_at: now + backoff_ms(config, attempts),
+                            next_attempt_at: now.saturating_add(backoff_ms(config, attempts)),
                             error,
                         }
                     }
@@ -353,6 +371,28 @@ impl<S: RelayStore> Worker<S> {
                 Some(Report::NotSent) | None => Outcome::Unsent,
             })
             .collect();
+        let rows: Vec<&Pending> = batch.rows.iter().collect();
+        let delivered = match self.store.record(&rows, &outcomes, now) {
+            Ok(delivered) => delivered,
+            Err(error) => {
+                let acknowledged = outcomes
+                    .iter()
+                    .filter(|o| **o == Outcome::Delivered)
+                    .count();
+                self.failures.set_unrecorded_by_relay(acknowledged as u64);
+                if !std::mem::replace(&mut self.unrecorded, true) {
+                    tracing::error!(target: "onex_events::outbox", %error, acknowledged, "cannot record what the cluster acknowledged; recording it again, sending nothing new until that works");
+                }
+                return Err(error);
+            }
+        };
+        if std::mem::replace(&mut self.unrecorded, false) {
+            tracing::info!(target: "onex_events::outbox", "outbox deliveries are recorded again; the relay resumes");
+        }
+        self.failures.set_unrecorded_by_relay(0);
+        let Some(batch) = self.in_flight.pop_front() else {
+            return Ok(());
+        };
         // A fatal error, or a batch that failed whole (e.g. a broker that
         // restarted and lost the producer id): a new producer, once
         // nothing is in flight.
@@ -362,20 +402,11 @@ impl<S: RelayStore> Worker<S> {
             self.recreate = true;
         }
         self.order.recorded(&batch.rows, &outcomes);
-        let rows: Vec<&Pending> = batch.rows.iter().collect();
-        let delivered = match self.store.record(&rows, &outcomes, now) {
-            Ok(delivered) => delivered,
-            Err(error) => {
-                // Still pending in the store: find them again.
-                self.order.rewind();
-                return Err(error);
-            }
-        };
         if failed > 0 {
             tracing::warn!(target: "onex_events::outbox", delivered, failed, dead = dead.len(), "outbox delivery failures; retrying with backoff");
         }
         for (i, error) in &dead {
-            let row = rows[*i];
+            let row = &batch.rows[*i];
             tracing::error!(target: "onex_events::outbox", event_id = row.id, %error, attempts = row.attempts + 1, "event moved to the outbox dead-letter table");
             if let Some(topic) = &self.config.dead_letter_topic {
                 if let Err(e) = self.produce(row, DEAD_LETTER, Some((topic, error))) {
@@ -394,8 +425,7 @@ impl<S: RelayStore> Worker<S> {
         if self.config.retention.is_zero() || self.last_retention.elapsed() < every {
             return Ok(());
         }
-        let cutoff =
-            now_ms() - i64::try_from(self.config.retention.as_millis()).unwrap_or(i64::MAX);
+        let cutoff = now_ms().saturating_sub(millis(self.config.retention));
         let Some(deleted) = self.store.delete_delivered(cutoff)? else {
             return Ok(());
         };
@@ -414,7 +444,7 @@ fn backoff_ms(config: &RelayConfig, attempts: i64) -> i64 {
         .backoff_initial
         .saturating_mul(1u32 << shift)
         .min(config.backoff_max);
-    i64::try_from(d.as_millis()).unwrap_or(i64::MAX)
+    millis(d)
 }
 
 #[cfg(test)]

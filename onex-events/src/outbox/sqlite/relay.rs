@@ -8,6 +8,7 @@
 //! is the only one sending.
 
 use super::super::config::OutboxConfig;
+use super::super::failures::Failures;
 use super::super::relay::{Outcome, Pending, RelayStore};
 use super::super::OutboxError;
 use super::recorder::{Job, Recorder};
@@ -29,7 +30,11 @@ pub(crate) struct SqliteRelayStore {
 }
 
 impl SqliteRelayStore {
-    pub fn new(config: &OutboxConfig, store: &Arc<SqliteStore>) -> Result<Self, OutboxError> {
+    pub fn new(
+        config: &OutboxConfig,
+        store: &Arc<SqliteStore>,
+        failures: &Arc<Failures>,
+    ) -> Result<Self, OutboxError> {
         let keep = config
             .relay
             .as_ref()
@@ -45,6 +50,7 @@ impl SqliteRelayStore {
                     record_deleting
                 },
                 connect(store.path(), config)?,
+                Arc::clone(failures),
             )?,
             store: Arc::clone(store),
             batches_at_once: config.relay.as_ref().map_or(1, |r| r.batches_in_flight),
@@ -63,9 +69,16 @@ impl RelayStore for SqliteRelayStore {
 
     /// A claim from the start first waits for the recorder: it must not
     /// see a row delivered, or waiting for its retry, as it was before.
+    /// While the recorder cannot write, a claim finds nothing: nothing new
+    /// is sent until what was sent is recorded.
     fn claim(&mut self, after: i64, limit: usize) -> Result<Vec<Pending>, OutboxError> {
-        if after == 0 {
-            self.recorder.wait()?;
+        let recorded = if after == 0 {
+            self.recorder.wait()
+        } else {
+            !self.recorder.stuck()
+        };
+        if !recorded {
+            return Ok(Vec::new());
         }
         fetch(&self.reader, after, limit).map_err(|e| self.err(e))
     }
@@ -76,7 +89,8 @@ impl RelayStore for SqliteRelayStore {
     }
 
     /// Hands the outcomes to the recorder's thread; returns how many were
-    /// deliveries.
+    /// deliveries. Refused while the recorder cannot write (the relay keeps
+    /// the batch and hands it over again).
     fn record(
         &mut self,
         rows: &[&Pending],
@@ -192,8 +206,7 @@ fn record_chunk(
                 retry.execute(params![seq, attempts, next_attempt_at, error])?;
             }
             Outcome::Dead { attempts, error } => {
-                dead_letter(tx, seq, *attempts, error, now)?;
-                dead += 1;
+                dead += dead_letter(tx, seq, *attempts, error, now)?;
             }
             // Done above, or sent again later.
             Outcome::Delivered | Outcome::Unsent => {}
@@ -226,13 +239,14 @@ fn fetch(conn: &Connection, after: i64, limit: usize) -> rusqlite::Result<Vec<Pe
     rows.collect()
 }
 
+/// Moves row `seq` to the dead-letter table; returns how many rows moved.
 fn dead_letter(
     tx: &Connection,
     seq: i64,
     attempts: i64,
     error: &str,
     now: i64,
-) -> rusqlite::Result<()> {
+) -> rusqlite::Result<usize> {
     tx.prepare_cached(
         "INSERT OR REPLACE INTO onex_outbox_dead
              (seq, id, aggregatetype, aggregateid, type, payload, topic, headers, created_at,
@@ -242,9 +256,9 @@ fn dead_letter(
          FROM onex_outbox WHERE seq = ?1",
     )?
     .execute(params![seq, attempts, error, now])?;
+    // 0 when a retried write moved it already.
     tx.prepare_cached("DELETE FROM onex_outbox WHERE seq = ?1")?
-        .execute([seq])?;
-    Ok(())
+        .execute([seq])
 }
 
 #[cfg(test)]

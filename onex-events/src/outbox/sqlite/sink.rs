@@ -44,8 +44,8 @@ impl OutboxSink {
     pub fn open(config: OutboxConfig) -> Result<OutboxSink, OutboxError> {
         let path = config.sqlite_path()?;
         let store = Arc::new(SqliteStore::open(path, &config)?);
-        let outbox = Outbox::start(&config, store, |store| {
-            SqliteRelayStore::new(&config, store)
+        let outbox = Outbox::start(&config, store, |store, failures| {
+            SqliteRelayStore::new(&config, store, failures)
         })?;
         Ok(OutboxSink {
             outbox: Arc::new(outbox),

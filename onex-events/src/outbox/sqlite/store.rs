@@ -247,5 +247,6 @@ fn read_stats(conn: &mut Connection) -> rusqlite::Result<OutboxStats> {
         pending: to_u64(pending),
         dead: to_u64(dead),
         not_committed: 0,
+        sent_unrecorded: 0,
     })
 }
