@@ -281,6 +281,89 @@ fn kill_9_in_the_middle_of_50000_operations_then_drain_every_committed_event_arr
     );
 }
 
+/// Parses the `--stats` line of `outbox_soak`.
+fn soak_stats(line: &str) -> HashMap<String, u64> {
+    line.split_whitespace()
+        .filter_map(|kv| kv.split_once('='))
+        .map(|(k, v)| (k.to_owned(), v.parse().unwrap()))
+        .collect()
+}
+
+/// Two processes publishing to one SQLite outbox file, started at the same
+/// moment (worker processes of one service given one `ONEX_OUTBOX_PATH`):
+/// each opens it (waiting its turn, never "database is locked") and
+/// commits all its events, one relay at a time delivers them (the log
+/// says which process relays), so every event arrives, in order per key,
+/// with duplicates within one batch at most.
+#[test]
+#[ignore = "needs a Kafka broker: set KAFKA_BOOTSTRAP_SERVERS (scripts/test.sh starts one)"]
+fn two_processes_on_one_outbox_file_commit_everything_and_one_relays_at_a_time() {
+    let bootstrap = bootstrap();
+    let soak = soak_binary();
+    let topic = unique_topic("outbox-two");
+    create_topic(&bootstrap, &topic, 3);
+    let dir = TempDir::new("two");
+    let db = dir.0.join("o.db");
+    let ops = 10_000u64;
+    let children: Vec<_> = (0..2)
+        .map(|_| {
+            Command::new(&soak)
+                .env("KAFKA_BOOTSTRAP_SERVERS", &bootstrap)
+                .env("KAFKA_TOPIC", &topic)
+                .env("RUST_LOG", "onex_events::outbox=info")
+                .arg("--db")
+                .arg(&db)
+                .args(["--ops", &ops.to_string(), "--concurrency", "8"])
+                .stdout(std::process::Stdio::piped())
+                .stderr(std::process::Stdio::piped())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    let mut relayed = 0;
+    for child in children {
+        let out = child.wait_with_output().unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(out.status.success(), "a soak process failed: {stderr}");
+        assert!(
+            stderr.contains(&format!("{ops} operations ({} events) committed", 2 * ops))
+                && stderr.contains("; 0 not committed"),
+            "{stderr}"
+        );
+        if stderr.contains("this process relays the outbox") {
+            relayed += 1;
+        }
+    }
+    assert!(relayed >= 1, "no process said it relays");
+
+    let out = Command::new(&soak)
+        .arg("--db")
+        .arg(&db)
+        .arg("--stats")
+        .output()
+        .unwrap();
+    let line = String::from_utf8(out.stdout).unwrap();
+    let stats = soak_stats(&line);
+    assert_eq!(stats["committed"], 4 * ops, "{line}");
+    assert_eq!(stats["delivered"], stats["committed"], "{line}");
+    assert_eq!((stats["pending"], stats["dead"]), (0, 0), "{line}");
+
+    let committed = committed_ids(&db);
+    assert_eq!(committed.len() as u64, 4 * ops);
+    let (records, duplicates) =
+        consume_all(&bootstrap, &topic, &committed, Duration::from_secs(120));
+    assert_all_arrived_in_order(&committed, &records);
+    // The default batch: what a relay stopping with a batch in flight may
+    // leave for the next to send again.
+    assert!(duplicates <= 5_000, "{duplicates} duplicates");
+    println!(
+        "two processes on one outbox file: {} events committed, {} records arrived, \
+         {duplicates} duplicates; {relayed} process(es) relayed",
+        committed.len(),
+        records.len()
+    );
+}
+
 #[test]
 #[ignore = "needs a Kafka broker: set KAFKA_BOOTSTRAP_SERVERS (scripts/test.sh starts one)"]
 fn an_event_that_keeps_failing_moves_to_the_dead_letter_table() {

@@ -143,6 +143,19 @@ impl OutboxError {
         move |source| OutboxError::Postgres { what, source }
     }
 
+    /// Whether this is SQLite's "database is busy/locked": another
+    /// connection (maybe another process) holds the lock; worth retrying.
+    pub(crate) fn is_busy(&self) -> bool {
+        matches!(
+            self,
+            OutboxError::Sqlite { source, .. }
+                if matches!(
+                    source.sqlite_error_code(),
+                    Some(ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked)
+                )
+        )
+    }
+
     /// Classifies an SQLite error on the outbox at `path`.
     pub(crate) fn sqlite(path: &Path, source: rusqlite::Error) -> Self {
         let path = path.to_owned();

@@ -74,6 +74,13 @@ pub(crate) trait RelayStore: Send + 'static {
     /// Ends a claim without recording anything.
     fn release(&mut self) -> Result<(), OutboxError>;
 
+    /// Called on every turn of the relay's loop, batches in flight or not:
+    /// keeps what the store holds for this relay from expiring (the SQLite
+    /// file's relay lease).
+    fn keep_alive(&mut self) -> Result<(), OutboxError> {
+        Ok(())
+    }
+
     /// Deletes delivered rows delivered before `cutoff` (Unix ms); returns
     /// how many, or `None` when it cannot now (without ending a claim):
     /// asked again soon.

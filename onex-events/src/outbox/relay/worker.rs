@@ -133,6 +133,9 @@ impl<S: RelayStore> Worker<S> {
                     error_backoff
                 }
             };
+            if let Err(error) = self.store.keep_alive() {
+                tracing::warn!(target: "onex_events::outbox", %error, "cannot renew the outbox relay's lease");
+            }
             if let Err(error) = self.retention() {
                 tracing::warn!(target: "onex_events::outbox", %error, "deleting delivered outbox rows failed");
             }

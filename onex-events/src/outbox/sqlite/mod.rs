@@ -5,9 +5,11 @@
 //! `relay.rs` (the relay's side), `schema.rs` (tables and migrations),
 //! `sink.rs` (the sink and transactional capture).
 //!
-//! One relay per file: SQLite serves one host; run the relay in the
-//! process that publishes, or in one dedicated process.
+//! SQLite serves one host. Several processes may publish to one file; one
+//! relay at a time delivers, the one holding the file's relay lease
+//! (`lease.rs`); the others stand by and take over when it stops or dies.
 
+mod lease;
 mod recorder;
 mod relay;
 pub mod schema;

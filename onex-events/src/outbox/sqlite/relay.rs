@@ -4,13 +4,15 @@
 //! rows, so publishers' commits never wait long for the relay); the
 //! recorder also checkpoints the WAL.
 //!
-//! One relay per file: a claim takes no lock, the single relay of the file
-//! is the only one sending.
+//! One relay per file at a time: the one holding the file's relay lease
+//! (`lease.rs`) claims rows; a claim takes no other lock. A relay without
+//! the lease claims nothing, and tries to take it at the lease's pace.
 
 use super::super::config::OutboxConfig;
 use super::super::failures::Failures;
 use super::super::relay::{Outcome, Pending, RelayStore};
 use super::super::OutboxError;
+use super::lease::Lease;
 use super::recorder::{Job, Recorder};
 use super::store::{bump, connect, SqliteStore};
 use rusqlite::{params, Connection};
@@ -27,6 +29,7 @@ pub(crate) struct SqliteRelayStore {
     reader: Connection,
     recorder: Recorder,
     batches_at_once: usize,
+    lease: Lease,
 }
 
 impl SqliteRelayStore {
@@ -54,7 +57,17 @@ impl SqliteRelayStore {
             )?,
             store: Arc::clone(store),
             batches_at_once: config.relay.as_ref().map_or(1, |r| r.batches_in_flight),
+            lease: Lease::new(),
         })
+    }
+
+    /// Whether this relay holds the file's relay lease (claimed or renewed
+    /// when due).
+    fn leads(&mut self) -> Result<bool, OutboxError> {
+        let path = self.path.clone();
+        self.lease
+            .hold(&mut self.reader, &path)
+            .map_err(|e| OutboxError::sqlite(&path, e))
     }
 
     fn err(&self, e: rusqlite::Error) -> OutboxError {
@@ -71,7 +84,13 @@ impl RelayStore for SqliteRelayStore {
     /// see a row delivered, or waiting for its retry, as it was before.
     /// While the recorder cannot write, a claim finds nothing: nothing new
     /// is sent until what was sent is recorded.
+    ///
+    /// Only the holder of the relay lease claims rows: another process's
+    /// relay finds nothing.
     fn claim(&mut self, after: i64, limit: usize) -> Result<Vec<Pending>, OutboxError> {
+        if !self.leads()? {
+            return Ok(Vec::new());
+        }
         let recorded = if after == 0 {
             self.recorder.wait()
         } else {
@@ -113,7 +132,17 @@ impl RelayStore for SqliteRelayStore {
         Ok(())
     }
 
+    /// Renews the relay lease when due, even while batches are in flight
+    /// and nothing is claimed.
+    fn keep_alive(&mut self) -> Result<(), OutboxError> {
+        self.leads().map(drop)
+    }
+
+    /// The lease holder's job only.
     fn delete_delivered(&mut self, cutoff: i64) -> Result<Option<usize>, OutboxError> {
+        if !self.leads()? {
+            return Ok(Some(0));
+        }
         let mut total = 0;
         loop {
             let deleted = self.store.write_after_commits(|tx| {
@@ -128,6 +157,14 @@ impl RelayStore for SqliteRelayStore {
             }
             total += deleted;
         }
+    }
+}
+
+impl Drop for SqliteRelayStore {
+    /// Gives the relay lease up: another process's relay takes over now
+    /// rather than when it expires.
+    fn drop(&mut self) {
+        self.lease.release(&self.reader);
     }
 }
 

@@ -31,6 +31,10 @@
 //! retention deletes. Committed = the `AUTOINCREMENT` high-water mark of
 //! `seq` (`sqlite_sequence`), so `committed = delivered + pending + dead`.
 //!
+//! `onex_outbox_relay` holds the relay lease (one row: `holder`,
+//! `expires_at` in Unix ms): of the processes sharing the file, the one
+//! holding it relays (see `lease.rs`).
+//!
 //! Migrations run in one transaction when the outbox is opened; a file
 //! migrated by a newer version of this crate is refused rather than
 //! guessed at.
@@ -86,6 +90,12 @@ const MIGRATIONS: &[&str] = &[
          value INTEGER NOT NULL
      ) WITHOUT ROWID;
      INSERT INTO onex_outbox_counters (name, value) VALUES ('delivered', 0), ('dead', 0);",
+    // 2: the relay lease: which process relays the file, until when.
+    "CREATE TABLE onex_outbox_relay (
+         id         INTEGER PRIMARY KEY CHECK (id = 1),
+         holder     TEXT    NOT NULL,
+         expires_at INTEGER NOT NULL
+     );",
 ];
 
 /// The schema version this crate writes.

@@ -10,6 +10,7 @@
 //! `recorder.rs`). The writer still checkpoints once the WAL reaches
 //! 10,000 pages, so the WAL stays bounded if the relay falls behind.
 
+use super::super::clock::deadline_after;
 use super::super::config::{Durability, OutboxConfig};
 use super::super::lock::lock;
 use super::super::row::Row;
@@ -21,9 +22,10 @@ use rusqlite::{params, Connection, OpenFlags, OptionalExtension, TransactionBeha
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
-/// How long a connection waits for another process's write lock.
+/// How long a connection waits for another process's write lock, and
+/// opening waits for its turn.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// The writer's `wal_autocheckpoint` when a relay checkpoints (SQLite's
@@ -39,9 +41,36 @@ pub(crate) struct SqliteStore {
     reader: Mutex<Connection>,
 }
 
+/// Runs `open` until it succeeds or fails other than by SQLite's
+/// "database is busy/locked" (another process opening, migrating or
+/// writing the file: not every step of opening waits in SQLite's busy
+/// handler, e.g. switching to WAL), for up to [`BUSY_TIMEOUT`].
+fn retry_busy<T>(
+    path: &Path,
+    mut open: impl FnMut() -> Result<T, OutboxError>,
+) -> Result<T, OutboxError> {
+    let deadline = deadline_after(BUSY_TIMEOUT);
+    let mut pause = Duration::from_millis(2);
+    loop {
+        match open() {
+            Err(error) if error.is_busy() && Instant::now() < deadline => {
+                tracing::debug!(target: "onex_events::outbox", path = %path.display(), %error, "outbox busy while opening; waiting for its turn");
+                std::thread::sleep(pause);
+                pause = pause.saturating_mul(2).min(Duration::from_millis(100));
+            }
+            result => return result,
+        }
+    }
+}
+
 /// Opens a connection to the outbox at `path` with the outbox's
-/// settings (WAL, durability, busy timeout, size limit).
+/// settings (WAL, durability, busy timeout, size limit), waiting its turn
+/// while another process holds the file's lock.
 pub(crate) fn connect(path: &Path, config: &OutboxConfig) -> Result<Connection, OutboxError> {
+    retry_busy(path, || connect_once(path, config))
+}
+
+fn connect_once(path: &Path, config: &OutboxConfig) -> Result<Connection, OutboxError> {
     let err = |e| OutboxError::sqlite(path, e);
     let flags = OpenFlags::SQLITE_OPEN_READ_WRITE
         | OpenFlags::SQLITE_OPEN_CREATE
@@ -83,8 +112,14 @@ pub(crate) fn connect(path: &Path, config: &OutboxConfig) -> Result<Connection, 
 
 impl SqliteStore {
     /// Opens (creating if needed) and migrates the outbox at `path`, and
-    /// checks that it can be written.
+    /// checks that it can be written. Several processes may open one file
+    /// at once: each waits its turn (up to [`BUSY_TIMEOUT`]) rather than
+    /// failing with "database is locked".
     pub fn open(path: &Path, config: &OutboxConfig) -> Result<SqliteStore, OutboxError> {
+        retry_busy(path, || Self::open_once(path, config))
+    }
+
+    fn open_once(path: &Path, config: &OutboxConfig) -> Result<SqliteStore, OutboxError> {
         let mut writer = connect(path, config)?;
         schema::migrate(&mut writer)?;
         let err = |e| OutboxError::sqlite(path, e);
@@ -176,7 +211,11 @@ impl Store for SqliteStore {
         self.commits_waiting.fetch_add(1, Ordering::AcqRel);
         let mut conn = lock(&self.writer);
         self.commits_waiting.fetch_sub(1, Ordering::AcqRel);
-        self.transaction(&mut conn, |tx| insert_rows(tx, rows))
+        // Another process writing the file for longer than the busy
+        // timeout: wait another turn rather than lose the events.
+        retry_busy(&self.path, || {
+            self.transaction(&mut conn, |tx| insert_rows(tx, rows))
+        })
     }
 
     fn stats(&self) -> Result<OutboxStats, OutboxError> {
