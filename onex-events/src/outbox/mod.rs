@@ -42,6 +42,10 @@
 //!   directory): a clear [`OutboxError`], logged; events that cannot be
 //!   committed are logged in full at `ERROR` and counted
 //!   ([`OutboxStats::not_committed`]); the operation's result never changes.
+//!   A relay that cannot mark what the cluster acknowledged (full disk)
+//!   sends nothing new and retries the marking until it works, never
+//!   sending those events again; meanwhile they count as
+//!   [`OutboxStats::sent_unrecorded`].
 //! - **Switching it on**: per node, give that node's context a
 //!   `Publisher::new(OutboxSink::open(config)?)` ([`OutboxConfig`] says
 //!   where the outbox lives, [`RelayConfig`] how its relay delivers);
@@ -50,9 +54,16 @@
 //!   `ONEX_OUTBOX_URL=postgres://…` for the PostgreSQL outbox) for
 //!   [`Publisher::from_env`](crate::Publisher::from_env).
 //!
-//! One relay per outbox file: SQLite serves one host; run the relay in the
-//! process that publishes, or in one dedicated process. For several relay
-//! processes on one table, use the PostgreSQL outbox (feature
+//! **Several processes on one SQLite file** (worker processes of one
+//! service on one host, given the same `ONEX_OUTBOX_PATH`): each opens it
+//! and commits its own events, waiting its turn for the file's lock (never
+//! "database is locked"); one relay at a time delivers, the one holding
+//! the file's relay lease (a row of `onex_outbox_relay`, renewed every
+//! second, expiring 10 s after its holder stops renewing it). The log says
+//! which process relays (`this process relays the outbox`, with its pid)
+//! and which stand by; when the relaying process stops, another takes
+//! over at once, and when it dies, within the lease's 10 s. For relays
+//! working in parallel on one table, use the PostgreSQL outbox (feature
 //! `outbox-postgres`, module `postgres`): same table, same relay, keys
 //! claimed with advisory locks and rows with `FOR UPDATE SKIP LOCKED`.
 //!

@@ -20,7 +20,10 @@
 //!
 //! Crash safety: a row is marked delivered only after the cluster
 //! acknowledged it, so after a crash the next relay sends again whatever
-//! was not marked. That is at-least-once: a record acknowledged just before
+//! was not marked. When marking fails (full disk…), the relay keeps that
+//! batch, claims and sends nothing new, and retries the marking until it
+//! works: an acknowledged row is not sent again because its marking
+//! failed (only a relay stopped meanwhile leaves it to be sent again). That is at-least-once: a record acknowledged just before
 //! a crash is sent twice, with the same `event_id` (and `ce_id` header),
 //! so a consumer that dedups by event id sees each event once.
 //!
