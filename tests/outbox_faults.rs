@@ -447,3 +447,36 @@ fn a_relay_that_cannot_mark_rows_does_not_resend_them() {
     assert_eq!(stats.sent_unrecorded, 0, "{stats}");
     assert_eq!(records_on(&mock.bootstrap_servers(), "unmarked"), 100);
 }
+
+/// Processes sharing one outbox file open it at the same moment (here
+/// eight connections racing on a new file, as many times): every one gets
+/// in, waiting its turn, and commits its events; none fails with
+/// "database is locked".
+#[test]
+fn openers_racing_on_one_new_file_all_get_in_and_commit() {
+    for round in 0..10 {
+        let dir = TempDir::new("race");
+        let path = dir.path("o.db");
+        let start = Arc::new(std::sync::Barrier::new(8));
+        let openers: Vec<_> = (0..8)
+            .map(|_| {
+                let (path, start) = (path.clone(), Arc::clone(&start));
+                std::thread::spawn(move || {
+                    start.wait();
+                    let sink = OutboxSink::open(OutboxConfig::sqlite(&path))?;
+                    let node = shop(Publisher::new(sink.clone()));
+                    assert_results_unchanged(&node);
+                    Ok::<_, OutboxError>(sink.not_committed())
+                })
+            })
+            .collect();
+        for opener in openers {
+            let not_committed = opener.join().unwrap();
+            assert!(
+                matches!(not_committed, Ok(0)),
+                "round {round}: {not_committed:?}"
+            );
+        }
+        assert_eq!(committed_ids(&path).len(), 8 * 4, "round {round}");
+    }
+}
