@@ -220,6 +220,61 @@ fn wait_drained(sink: &PgOutboxSink, timeout: Duration) {
     }
 }
 
+/// A relay that cannot mark what the cluster acknowledged (a trigger
+/// refusing the update stands for a full disk) sends nothing new and
+/// retries the marking, never sending those rows again; the stats count
+/// them as sent but unrecorded meanwhile.
+#[test]
+#[ignore = "needs PostgreSQL and a Kafka broker: set ONEX_TEST_POSTGRES_URL and KAFKA_BOOTSTRAP_SERVERS (scripts/test.sh starts both)"]
+fn a_relay_that_cannot_mark_rows_does_not_resend_them() {
+    let bootstrap = bootstrap();
+    let url = fresh_database(&postgres_url(), "unmarked");
+    let topic = unique_topic("pg-unmarked");
+    create_topic(&bootstrap, &topic, 1);
+    drop(PgOutboxSink::open(OutboxConfig::postgres(&url)).unwrap());
+    let mut admin = client(&url);
+    admin
+        .batch_execute(
+            "CREATE FUNCTION refuse_marks() RETURNS trigger LANGUAGE plpgsql AS
+               $$ BEGIN RAISE EXCEPTION 'could not extend file: No space left on device'; END $$;
+             CREATE TRIGGER refuse_marks BEFORE UPDATE OF status ON onex_outbox
+               FOR EACH ROW EXECUTE FUNCTION refuse_marks();",
+        )
+        .unwrap();
+    let sink = relaying(
+        &url,
+        relay_config(&bootstrap, &topic)
+            .batch_size(10)
+            .backoff(Duration::from_millis(1), Duration::from_millis(20)),
+    );
+    let correlations = keys(5);
+    commit_events(&sink, &correlations, 20);
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while sink.stats().unwrap().sent_unrecorded == 0 {
+        assert!(Instant::now() < deadline, "the relay sent nothing");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    // Many rounds of failed marking (retried every few ms).
+    std::thread::sleep(Duration::from_millis(500));
+    let stuck = sink.stats().unwrap();
+    assert_eq!(stuck.delivered, 0, "{stuck}");
+    assert!(stuck.sent_unrecorded > 0, "{stuck}");
+    assert!(sink.last_error().is_some());
+
+    admin
+        .batch_execute("DROP TRIGGER refuse_marks ON onex_outbox")
+        .unwrap();
+    wait_drained(&sink, Duration::from_secs(60));
+    let stats = sink.stats().unwrap();
+    assert_eq!((stats.committed, stats.delivered), (100, 100), "{stats}");
+    assert_eq!(stats.sent_unrecorded, 0, "{stats}");
+    let (ids, by_key) = committed_by_key(&url);
+    let want: HashSet<String> = ids.into_iter().collect();
+    let records = consume_ids(&bootstrap, &topic, &want, Duration::from_secs(60));
+    let duplicates = check_delivery(&by_key, &records);
+    assert_eq!(duplicates, 0);
+}
+
 #[test]
 #[ignore = "needs PostgreSQL and a Kafka broker: set ONEX_TEST_POSTGRES_URL and KAFKA_BOOTSTRAP_SERVERS (scripts/test.sh starts both)"]
 fn three_relays_on_one_table_deliver_every_event_once_in_key_order() {
