@@ -64,10 +64,8 @@ impl SqliteRelayStore {
     /// Whether this relay holds the file's relay lease (claimed or renewed
     /// when due).
     fn leads(&mut self) -> Result<bool, OutboxError> {
-        let path = self.path.clone();
-        self.lease
-            .hold(&mut self.reader, &path)
-            .map_err(|e| OutboxError::sqlite(&path, e))
+        let held = self.lease.hold(&mut self.reader, &self.path);
+        held.map_err(|e| self.err(e))
     }
 
     fn err(&self, e: rusqlite::Error) -> OutboxError {
