@@ -59,10 +59,10 @@
 //! and commits its own events, waiting its turn for the file's lock (never
 //! "database is locked"); one relay at a time delivers, the one holding
 //! the file's relay lease (a row of `onex_outbox_relay`, renewed every
-//! second, expiring 10 s after its holder stops renewing it). The log says
+//! 0.5 s, expiring 5 s after its holder stops renewing it). The log says
 //! which process relays (`this process relays the outbox`, with its pid)
 //! and which stand by; when the relaying process stops, another takes
-//! over at once, and when it dies, within the lease's 10 s. For relays
+//! over at once, and when it dies, within the lease's 5 s. For relays
 //! working in parallel on one table, use the PostgreSQL outbox (feature
 //! `outbox-postgres`, module `postgres`): same table, same relay, keys
 //! claimed with advisory locks and rows with `FOR UPDATE SKIP LOCKED`.

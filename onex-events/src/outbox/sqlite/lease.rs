@@ -15,11 +15,14 @@ use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-/// How long a lease lasts unless renewed.
-pub(crate) const TERM: Duration = Duration::from_secs(10);
+/// How long a lease lasts unless renewed: how long the relay of a process
+/// that died keeps the others waiting; a holder alive but stalled this
+/// long (less a renewal) loses it.
+pub(crate) const TERM: Duration = Duration::from_secs(5);
 
-/// How often the holder renews it, and a relay without it tries to take it.
-pub(crate) const RENEW_EVERY: Duration = Duration::from_secs(1);
+/// How often the holder renews it, and a relay without it looks whether
+/// it expired.
+pub(crate) const RENEW_EVERY: Duration = Duration::from_millis(500);
 
 /// This relay's view of the lease.
 pub(super) struct Lease {
@@ -52,6 +55,22 @@ impl Lease {
         }
         self.tried = Some(Instant::now());
         let now = now_ms();
+        if !self.held {
+            // Held by another and not expired: stand by without writing.
+            let current: Option<(String, i64)> = conn
+                .query_row(
+                    "SELECT holder, expires_at FROM onex_outbox_relay WHERE id = 1",
+                    [],
+                    |r| Ok((r.get(0)?, r.get(1)?)),
+                )
+                .optional()?;
+            if let Some((other, expires_at)) = current {
+                if other != self.holder && expires_at >= now {
+                    self.standing_by(other, path.display());
+                    return Ok(false);
+                }
+            }
+        }
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         let taken = tx.execute(
             "INSERT INTO onex_outbox_relay (id, holder, expires_at) VALUES (1, ?1, ?2)
@@ -81,12 +100,19 @@ impl Lease {
             }
             _ => {}
         }
-        if !taken && other.is_some() && other != self.logged_other {
-            tracing::info!(target: "onex_events::outbox", outbox = %path, relay = ?other, standby = self.holder, "another process relays the outbox; this relay stands by");
-            self.logged_other = other;
-        }
         self.held = taken;
+        if let Some(other) = other {
+            self.standing_by(other, path);
+        }
         Ok(taken)
+    }
+
+    /// Logs, once per holder, that `other` relays and this relay stands by.
+    fn standing_by(&mut self, other: String, path: impl std::fmt::Display) {
+        if self.logged_other.as_ref() != Some(&other) {
+            tracing::info!(target: "onex_events::outbox", outbox = %path, relay = other, standby = self.holder, "another process relays the outbox; this relay stands by");
+            self.logged_other = Some(other);
+        }
     }
 
     /// Gives the lease up, if held, so that another relay takes over now.
