@@ -51,6 +51,7 @@
 
 mod catalog;
 mod correlation;
+mod deadline;
 mod envelope;
 mod error;
 mod event_type;

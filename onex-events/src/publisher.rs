@@ -149,7 +149,9 @@ impl Publisher {
     }
 
     /// Waits up to `timeout` until every event handed over is delivered.
-    /// Call it before the process exits.
+    /// Call it before the process exits. `Duration::MAX` waits as long as
+    /// it takes (for Kafka: until the cluster has taken every event, or
+    /// each one's buffer time-to-live ran out).
     pub fn flush(&self, timeout: Duration) -> Result<(), SinkError> {
         match catch_unwind(AssertUnwindSafe(|| self.sink.flush(timeout))) {
             Ok(result) => result,

@@ -24,6 +24,8 @@ pub trait Sink: Send + Sync + 'static {
     fn publish(&self, event: Event);
 
     /// Waits up to `timeout` until every event taken is delivered.
+    /// `Duration::MAX` (or any timeout too large for the clock) waits as
+    /// long as it takes; no timeout may panic.
     fn flush(&self, _timeout: Duration) -> Result<(), SinkError> {
         Ok(())
     }

@@ -1,0 +1,55 @@
+//! [`Deadline`]: a user-supplied timeout turned into an instant without
+//! overflow. A timeout beyond what the clock can represent (e.g.
+//! `Duration::MAX`) is no deadline at all: wait as long as it takes.
+
+use std::time::{Duration, Instant};
+
+/// The moment a wait started with a timeout ends; never, for a timeout too
+/// large to add to the clock.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Deadline(Option<Instant>);
+
+impl Deadline {
+    /// `timeout` from now; [`Deadline::never`] when the sum overflows.
+    pub(crate) fn after(timeout: Duration) -> Self {
+        Deadline(Instant::now().checked_add(timeout))
+    }
+
+    /// No deadline.
+    #[allow(dead_code)] // used by tests and the sinks' long waits
+    pub(crate) const fn never() -> Self {
+        Deadline(None)
+    }
+
+    /// Time left; `Duration::MAX` without a deadline, zero once passed.
+    pub(crate) fn remaining(self) -> Duration {
+        self.0.map_or(Duration::MAX, |at| {
+            at.saturating_duration_since(Instant::now())
+        })
+    }
+
+    /// Whether the deadline has passed (never, without one).
+    pub(crate) fn passed(self) -> bool {
+        self.0.is_some_and(|at| Instant::now() >= at)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn duration_max_is_no_deadline() {
+        let deadline = Deadline::after(Duration::MAX);
+        assert_eq!(deadline, Deadline::never());
+        assert!(!deadline.passed());
+        assert_eq!(deadline.remaining(), Duration::MAX);
+    }
+
+    #[test]
+    fn zero_timeout_has_passed_at_once() {
+        let deadline = Deadline::after(Duration::ZERO);
+        assert!(deadline.passed());
+        assert_eq!(deadline.remaining(), Duration::ZERO);
+    }
+}
