@@ -2,6 +2,7 @@
 //! overflow. A timeout beyond what the clock can represent (e.g.
 //! `Duration::MAX`) is no deadline at all: wait as long as it takes.
 
+use std::sync::{Condvar, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
 /// The moment a wait started with a timeout ends; never, for a timeout too
@@ -16,7 +17,7 @@ impl Deadline {
     }
 
     /// No deadline.
-    #[allow(dead_code)] // used by tests and the sinks' long waits
+    #[cfg(test)]
     pub(crate) const fn never() -> Self {
         Deadline(None)
     }
@@ -31,6 +32,24 @@ impl Deadline {
     /// Whether the deadline has passed (never, without one).
     pub(crate) fn passed(self) -> bool {
         self.0.is_some_and(|at| Instant::now() >= at)
+    }
+
+    /// Waits on `condvar` until notified or the deadline passes (plain
+    /// `wait` without a deadline); may wake spuriously, like any condvar.
+    pub(crate) fn wait<'a, T>(
+        self,
+        condvar: &Condvar,
+        guard: MutexGuard<'a, T>,
+    ) -> MutexGuard<'a, T> {
+        match self.0 {
+            None => condvar.wait(guard).unwrap_or_else(PoisonError::into_inner),
+            Some(_) => {
+                condvar
+                    .wait_timeout(guard, self.remaining())
+                    .unwrap_or_else(PoisonError::into_inner)
+                    .0
+            }
+        }
     }
 }
 

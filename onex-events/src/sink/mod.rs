@@ -12,7 +12,7 @@ mod stdout;
 
 pub use self::log::LogSink;
 pub use self::recorder::Recorder;
-pub use self::stdout::StdoutSink;
+pub use self::stdout::{StdoutSink, StdoutStats};
 
 use crate::envelope::Event;
 use std::time::Duration;
