@@ -10,19 +10,52 @@ use std::sync::{Condvar, Mutex, MutexGuard, PoisonError};
 
 /// Where the lines go.
 pub(super) enum Output {
-    /// The process's stdout, locked for each batch so that other writers
-    /// to stdout never split a line.
+    /// The process's stdout: on Unix a duplicate of file descriptor 1,
+    /// written directly, because `std`'s stdout reports writes to a closed
+    /// descriptor as successful. Other users of `std::io::stdout` are
+    /// locked out (and their buffered output flushed first) while a batch
+    /// is written, so no line is split.
+    #[cfg(unix)]
+    Stdout(std::fs::File),
+    /// The process's stdout, through `std`, locked for each batch.
+    #[cfg(not(unix))]
     Stdout,
+    /// Stdout could not be opened (e.g. descriptor 1 is closed): every
+    /// write fails with this error.
+    Closed(String),
     /// Any writer.
     Writer(Box<dyn Write + Send>),
 }
 
 impl Output {
+    /// The process's stdout, or [`Output::Closed`] if it is not open.
+    pub(super) fn stdout() -> Output {
+        #[cfg(unix)]
+        {
+            use std::os::fd::AsFd;
+            match io::stdout().as_fd().try_clone_to_owned() {
+                Ok(fd) => Output::Stdout(std::fs::File::from(fd)),
+                Err(e) => Output::Closed(format!("stdout is not open: {e}")),
+            }
+        }
+        #[cfg(not(unix))]
+        Output::Stdout
+    }
+
     /// Writes `batch`; on failure, the error and how many bytes were
     /// written before it.
     fn write_batch(&mut self, batch: &[u8]) -> Result<(), (io::Error, usize)> {
         match self {
+            #[cfg(unix)]
+            Output::Stdout(file) => {
+                let mut others = io::stdout().lock();
+                // Their failure is theirs to see.
+                let _ = others.flush();
+                write_batch(file, batch)
+            }
+            #[cfg(not(unix))]
             Output::Stdout => write_batch(&mut io::stdout().lock(), batch),
+            Output::Closed(error) => Err((io::Error::other(error.clone()), 0)),
             Output::Writer(w) => write_batch(w, batch),
         }
     }
@@ -53,6 +86,8 @@ struct Lines {
     taken: u64,
     /// Of those, lines whose write has finished (written or failed).
     done: u64,
+    /// The writer thread waits for lines (notify it when queueing one).
+    waiting: bool,
     /// The sink is going away: write what is queued, then stop.
     stopping: bool,
     /// The last write error.
@@ -93,16 +128,17 @@ impl LineQueue {
     /// Queues one whole line (ending in `\n`); false if the queue is full.
     pub(super) fn push(&self, line: &[u8]) -> bool {
         let mut lines = self.lock();
-        let was_empty = lines.bytes.is_empty();
-        if !was_empty && lines.bytes.len() + line.len() > self.capacity {
+        if !lines.bytes.is_empty() && lines.bytes.len() + line.len() > self.capacity {
             return false;
         }
         lines.bytes.extend_from_slice(line);
         lines.count += 1;
         lines.taken += 1;
+        // A writer busy writing takes this line with its next batch: no
+        // wake-up (a system call) per line.
+        let wake = std::mem::take(&mut lines.waiting);
         drop(lines);
-        // The writer waits only on an empty queue.
-        if was_empty {
+        if wake {
             self.queued.notify_one();
         }
         true
@@ -126,7 +162,7 @@ impl LineQueue {
     /// Asks the writer thread to write what is queued, then stop.
     pub(super) fn stop(&self) {
         self.lock().stopping = true;
-        self.queued.notify_one();
+        self.queued.notify_all();
     }
 
     /// A description of the last loss, for logs and `last_error`.
@@ -157,7 +193,8 @@ impl LineQueue {
         self.lock().error = Some(error);
     }
 
-    fn report_losses(&self, now: bool) {
+    /// Logs the losses not logged yet: if a summary is due, or `now`.
+    pub(super) fn report_losses(&self, now: bool) {
         self.loss_log.report(
             &self.counters,
             &|| self.describe_losses().unwrap_or_default(),
@@ -175,7 +212,9 @@ impl LineQueue {
                 while lines.bytes.is_empty() && !lines.stopping {
                     // Wake now and then to summarize losses nobody else
                     // reported: never silence.
+                    lines.waiting = true;
                     lines = Deadline::after(SUMMARY_EVERY).wait(&self.queued, lines);
+                    lines.waiting = false;
                     if lines.bytes.is_empty() {
                         drop(lines);
                         self.report_losses(false);
@@ -203,11 +242,13 @@ impl LineQueue {
             if batch.capacity() > 1 << 20 {
                 batch = Vec::new();
             }
-            self.lock().done = through;
-            self.written.notify_all();
+            // Logged before flush returns, so that a process exiting right
+            // after it still says what was lost.
             if failed > 0 {
                 self.report_losses(false);
             }
+            self.lock().done = through;
+            self.written.notify_all();
         }
     }
 }

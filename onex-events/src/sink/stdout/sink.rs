@@ -64,7 +64,7 @@ impl StdoutSink {
 
     /// A sink writing to the process's stdout.
     pub fn new() -> Self {
-        StdoutSink::start(Output::Stdout, Self::DEFAULT_QUEUE_BYTES)
+        StdoutSink::start(Output::stdout(), Self::DEFAULT_QUEUE_BYTES)
     }
 
     /// A sink writing the same lines to `writer` (a file, a pipe, a socket,
@@ -107,11 +107,7 @@ impl StdoutSink {
     fn lose(&self, counter: &std::sync::atomic::AtomicU64) {
         Counters::add(counter, 1);
         if self.queue.loss_log.due() {
-            self.queue.loss_log.report(
-                &self.queue.counters,
-                &|| self.queue.describe_losses().unwrap_or_default(),
-                false,
-            );
+            self.queue.report_losses(false);
         }
     }
 }
@@ -153,12 +149,15 @@ impl Sink for StdoutSink {
     /// Waits until every line queued before the call is written and
     /// flushed, up to `timeout` (`Duration::MAX`: as long as it takes).
     /// Lines dropped or lost to a failed write are not waited for: see
-    /// [`StdoutSink::stats`] and [`Sink::last_error`].
+    /// [`StdoutSink::stats`] and [`Sink::last_error`]; losses not logged
+    /// yet are logged now.
     fn flush(&self, timeout: Duration) -> Result<(), SinkError> {
-        if self.writer.is_none() {
-            return Ok(());
-        }
-        match self.queue.wait_written(Deadline::after(timeout)) {
+        let pending = match self.writer {
+            Some(_) => self.queue.wait_written(Deadline::after(timeout)),
+            None => 0,
+        };
+        self.queue.report_losses(true);
+        match pending {
             0 => Ok(()),
             pending => Err(SinkError::Timeout {
                 pending: usize::try_from(pending).unwrap_or(usize::MAX),
@@ -197,11 +196,7 @@ impl Drop for StdoutSink {
                 "{pending} lines still queued after waiting {DROP_WAIT:?} for the reader when the sink was dropped"
             ));
         }
-        self.queue.loss_log.report(
-            &self.queue.counters,
-            &|| self.queue.describe_losses().unwrap_or_default(),
-            true,
-        );
+        self.queue.report_losses(true);
     }
 }
 
