@@ -7,6 +7,7 @@ use super::stats::Counters;
 use crate::deadline::Deadline;
 use std::io::{self, Write};
 use std::sync::{Condvar, Mutex, MutexGuard, PoisonError};
+use std::time::Duration;
 
 /// Where the lines go.
 pub(super) enum Output {
@@ -76,6 +77,10 @@ fn write_batch(out: &mut impl Write, batch: &[u8]) -> Result<(), (io::Error, usi
     // this fails.
     out.flush().map_err(|e| (e, 0))
 }
+
+/// How long the writer thread lets lines gather after writing a batch:
+/// lines published meanwhile cost their publishers no wake-up.
+const LINGER: Duration = Duration::from_micros(100);
 
 /// Lines taken and not yet handed to the writer thread.
 #[derive(Debug, Default)]
@@ -209,6 +214,17 @@ impl LineQueue {
         loop {
             let (count, through) = {
                 let mut lines = self.lock();
+                if lines.bytes.is_empty() && !lines.stopping && !batch.is_empty() {
+                    // Just wrote: let the next lines gather for a moment
+                    // rather than have each publisher wake this thread.
+                    drop(lines);
+                    std::thread::sleep(LINGER);
+                    lines = self.lock();
+                }
+                batch.clear();
+                if batch.capacity() > 1 << 20 {
+                    batch = Vec::new();
+                }
                 while lines.bytes.is_empty() && !lines.stopping {
                     // Wake now and then to summarize losses nobody else
                     // reported: never silence.
@@ -238,10 +254,6 @@ impl LineQueue {
             };
             Counters::add(&self.counters.written, count - failed);
             Counters::add(&self.counters.failed, failed);
-            batch.clear();
-            if batch.capacity() > 1 << 20 {
-                batch = Vec::new();
-            }
             // Logged before flush returns, so that a process exiting right
             // after it still says what was lost.
             if failed > 0 {
