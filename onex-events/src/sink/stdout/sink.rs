@@ -10,7 +10,7 @@ use crate::sink::{Sink, SinkError};
 use std::cell::RefCell;
 use std::fmt;
 use std::io::Write;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
@@ -39,8 +39,11 @@ thread_local! {
 /// Call [`Sink::flush`] (or [`Publisher::flush`](crate::Publisher::flush))
 /// before the process exits: it waits for the writer thread.
 /// Dropping the sink waits for queued lines too, up to 10 seconds; a
-/// process that exits without either (e.g. `std::process::exit`) may lose
-/// the lines still queued.
+/// process that exits without either (e.g. `std::process::exit`, or a
+/// publisher kept in a `static`) may lose the lines still queued.
+///
+/// Every [`StdoutSink::new`] in a process shares one queue and one writer
+/// thread; each [`StdoutSink::with_writer`] has its own.
 ///
 /// ```
 /// use onex_events::{Sink, StdoutSink};
@@ -54,17 +57,47 @@ thread_local! {
 /// ```
 pub struct StdoutSink {
     queue: Arc<LineQueue>,
-    writer: Option<JoinHandle<()>>,
+    writer: WriterThread,
 }
+
+/// The thread writing a sink's lines.
+enum WriterThread {
+    /// The sink's own ([`StdoutSink::with_writer`]): stopped and joined
+    /// when the sink is dropped.
+    Own(Option<JoinHandle<()>>),
+    /// The process's stdout writer, shared by every [`StdoutSink::new`] so
+    /// that their lines keep one order; it runs until the process exits.
+    Stdout,
+    /// None could be started: every event is counted as failed.
+    Missing,
+}
+
+/// The process's stdout queue and whether its writer thread runs.
+static STDOUT: OnceLock<(Arc<LineQueue>, bool)> = OnceLock::new();
 
 impl StdoutSink {
     /// How many bytes of JSON lines the queue holds by default: 8 MiB,
     /// about 10,000 typical events.
     pub const DEFAULT_QUEUE_BYTES: usize = 8 << 20;
 
-    /// A sink writing to the process's stdout.
+    /// A sink writing to the process's stdout. Every such sink shares one
+    /// queue and one writer thread (started by the first), so lines from
+    /// several nodes keep their publish order, and its counters are the
+    /// process's.
     pub fn new() -> Self {
-        StdoutSink::start(Output::stdout(), Self::DEFAULT_QUEUE_BYTES)
+        let (queue, running) = STDOUT.get_or_init(|| {
+            let queue = Arc::new(LineQueue::new(Self::DEFAULT_QUEUE_BYTES));
+            let running = spawn(&queue, Output::stdout()).is_some();
+            (queue, running)
+        });
+        StdoutSink {
+            queue: Arc::clone(queue),
+            writer: if *running {
+                WriterThread::Stdout
+            } else {
+                WriterThread::Missing
+            },
+        }
     }
 
     /// A sink writing the same lines to `writer` (a file, a pipe, a socket,
@@ -81,25 +114,15 @@ impl StdoutSink {
 
     fn start(output: Output, queue_bytes: usize) -> Self {
         let queue = Arc::new(LineQueue::new(queue_bytes));
-        let writer = {
-            let queue = Arc::clone(&queue);
-            std::thread::Builder::new()
-                .name("onex-stdout".to_owned())
-                .spawn(move || queue.run(output))
-        };
-        let writer = match writer {
-            Ok(writer) => Some(writer),
-            Err(e) => {
-                // Nothing will write: every event is counted as failed.
-                tracing::error!(target: "onex_events::stdout", error = %e, "cannot start the stdout writer thread; events will not be written");
-                queue.record_error(format!("cannot start the writer thread: {e}"));
-                None
-            }
+        let writer = match spawn(&queue, output) {
+            Some(thread) => WriterThread::Own(Some(thread)),
+            None => WriterThread::Missing,
         };
         StdoutSink { queue, writer }
     }
 
-    /// The sink's counters now.
+    /// The sink's counters now: for [`StdoutSink::new`], those of the
+    /// process's stdout, shared by every such sink.
     pub fn stats(&self) -> StdoutStats {
         self.queue.counters.snapshot()
     }
@@ -108,6 +131,25 @@ impl StdoutSink {
         Counters::add(counter, 1);
         if self.queue.loss_log.due() {
             self.queue.report_losses(false);
+        }
+    }
+}
+
+/// Starts the thread writing `queue`'s lines to `output`; None (logged)
+/// if it cannot be started.
+fn spawn(queue: &Arc<LineQueue>, output: Output) -> Option<JoinHandle<()>> {
+    let thread = {
+        let queue = Arc::clone(queue);
+        std::thread::Builder::new()
+            .name("onex-stdout".to_owned())
+            .spawn(move || queue.run(output))
+    };
+    match thread {
+        Ok(thread) => Some(thread),
+        Err(e) => {
+            tracing::error!(target: "onex_events::stdout", error = %e, "cannot start the stdout writer thread; events will not be written");
+            queue.record_error(format!("cannot start the writer thread: {e}"));
+            None
         }
     }
 }
@@ -125,7 +167,7 @@ impl Sink for StdoutSink {
     fn publish(&self, event: Event) {
         let counters = &self.queue.counters;
         Counters::add(&counters.published, 1);
-        if self.writer.is_none() {
+        if let WriterThread::Missing = self.writer {
             return self.lose(&counters.failed);
         }
         let queued = LINE.with(|line| {
@@ -153,8 +195,8 @@ impl Sink for StdoutSink {
     /// yet are logged now.
     fn flush(&self, timeout: Duration) -> Result<(), SinkError> {
         let pending = match self.writer {
-            Some(_) => self.queue.wait_written(Deadline::after(timeout)),
-            None => 0,
+            WriterThread::Missing => 0,
+            _ => self.queue.wait_written(Deadline::after(timeout)),
         };
         self.queue.report_losses(true);
         match pending {
@@ -178,13 +220,23 @@ impl Sink for StdoutSink {
 }
 
 impl Drop for StdoutSink {
-    /// Writes what is queued, waiting up to 10 seconds; lines still queued
-    /// then are counted as failed. Logs any loss not logged yet.
+    /// Writes what is queued, waiting up to 10 seconds; a sink with its
+    /// own writer counts the lines still queued then as failed. Logs any
+    /// loss not logged yet.
     fn drop(&mut self) {
+        let own = match &mut self.writer {
+            WriterThread::Own(thread) => thread.take(),
+            WriterThread::Stdout => {
+                self.queue.wait_written(Deadline::after(DROP_WAIT));
+                self.queue.report_losses(true);
+                return;
+            }
+            WriterThread::Missing => None,
+        };
         self.queue.stop();
         let pending = self.queue.wait_written(Deadline::after(DROP_WAIT));
         if pending == 0 {
-            if let Some(writer) = self.writer.take() {
+            if let Some(writer) = own {
                 if writer.join().is_err() {
                     tracing::error!(target: "onex_events::stdout", "the stdout writer thread panicked");
                 }
