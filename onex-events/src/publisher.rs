@@ -31,7 +31,10 @@ impl Publisher {
         }
     }
 
-    /// The embedded default: one JSON envelope per line on stdout.
+    /// The embedded default: one JSON envelope per line on stdout, written
+    /// by a background thread so that a slow reader never holds up an
+    /// operation (see [`StdoutSink`] for what happens to events it cannot
+    /// write). Call [`Publisher::flush`] before the process exits.
     pub fn stdout() -> Self {
         Publisher::new(StdoutSink::new())
     }
