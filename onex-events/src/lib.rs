@@ -54,6 +54,7 @@
 
 mod catalog;
 mod correlation;
+mod deadline;
 mod envelope;
 mod error;
 mod event_type;
