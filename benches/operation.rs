@@ -1,7 +1,9 @@
 //! Per-call cost of an `#[onex_operation]` method, measured in one run
 //! against the same method unannotated and against the same two events
 //! built and published by hand (the seed's pattern), each with a no-op sink
-//! and with a sink that serializes every envelope to JSON bytes (no I/O).
+//! and with a sink that serializes every envelope to JSON bytes (no I/O);
+//! then the same with the argument and the result opted in (`fields(job),
+//! ret`), which adds their capture to both.
 //!
 //! ```text
 //! cargo bench --bench operation              # 15 rounds x 200k calls per case
@@ -16,8 +18,8 @@
 
 use futures::task::noop_waker_ref;
 use onex_events::{
-    onex_node, ArgSpec, Correlation, ErrorInfo, Event, EventType, Input, NodeContext, OnexNode,
-    Payload, Publisher, Recorder, ResultSummary, Sink,
+    onex_node, ArgSpec, Captured, Correlation, ErrorInfo, Event, EventType, Input, NodeContext,
+    OnexNode, Payload, Publisher, Recorder, ResultSummary, Sink,
 };
 use serde_json::Value;
 use std::any::type_name;
@@ -75,6 +77,7 @@ impl Sink for JsonSink {
 struct Bench {
     ctx: NodeContext,
     hand: HandTypes,
+    hand_opted_in: HandTypes,
 }
 
 #[onex_node("orchestrator")]
@@ -82,6 +85,12 @@ impl Bench {
     /// (c) The operation, annotated.
     #[onex_operation("orchestration")]
     async fn annotated(&self, job: u32) -> OpResult {
+        Ok(black_box(job).wrapping_mul(2))
+    }
+
+    /// (e) The operation, annotated, with its argument and result opted in.
+    #[onex_operation("opted_in", fields(job), ret)]
+    async fn annotated_opted_in(&self, job: u32) -> OpResult {
         Ok(black_box(job).wrapping_mul(2))
     }
 }
@@ -95,17 +104,18 @@ struct HandTypes {
 }
 
 impl HandTypes {
-    fn new() -> Self {
+    fn new([started, completed, failed]: [&'static str; 3]) -> Self {
         let parse = |name| EventType::parse(name).expect("valid event type");
         HandTypes {
-            started: parse("orchestrator.orchestration.started"),
-            completed: parse("orchestrator.orchestration.completed"),
-            failed: parse("orchestrator.orchestration.failed"),
+            started: parse(started),
+            completed: parse(completed),
+            failed: parse(failed),
         }
     }
 }
 
 const OPERATION: &str = "orchestration";
+const OPERATION_OPTED_IN: &str = "opted_in";
 
 /// The argument summary `#[onex_operation]` generates for `job: u32`.
 static ARGS: &[ArgSpec] = &[ArgSpec {
@@ -121,7 +131,16 @@ impl Bench {
                 .publisher(publisher)
                 .build()
                 .expect("valid node context"),
-            hand: HandTypes::new(),
+            hand: HandTypes::new([
+                "orchestrator.orchestration.started",
+                "orchestrator.orchestration.completed",
+                "orchestrator.orchestration.failed",
+            ]),
+            hand_opted_in: HandTypes::new([
+                "orchestrator.opted_in.started",
+                "orchestrator.opted_in.completed",
+                "orchestrator.opted_in.failed",
+            ]),
         }
     }
 
@@ -176,6 +195,53 @@ impl Bench {
         };
         result
     }
+
+    /// (d) The same by hand with the argument and the result captured,
+    /// written out in full as (b) is.
+    async fn hand_written_opted_in(&self, job: u32) -> OpResult {
+        let ctx = &self.ctx;
+        let hand = &self.hand_opted_in;
+        let start = Instant::now();
+        let correlation_id = Uuid::new_v4();
+        let started_id = ctx.emit(
+            hand.started,
+            Some(Correlation::new(correlation_id)),
+            Payload::Started {
+                operation: OPERATION_OPTED_IN,
+                input: Input::summary(ARGS).value("job", Captured::of(&job)),
+            },
+        );
+        let result: OpResult = async { Ok(black_box(job).wrapping_mul(2)) }.await;
+        let execution_time_ms = start.elapsed().as_secs_f64() * 1000.0;
+        let end = Some(Correlation {
+            correlation_id,
+            causation_id: Some(started_id),
+        });
+        match &result {
+            Ok(value) => ctx.emit(
+                hand.completed,
+                end,
+                Payload::Completed {
+                    operation: OPERATION_OPTED_IN,
+                    execution_time_ms,
+                    result: ResultSummary {
+                        ty: type_name::<u32>(),
+                        value: Some(Captured::of(value)),
+                    },
+                },
+            ),
+            Err(e) => ctx.emit(
+                hand.failed,
+                end,
+                Payload::Failed {
+                    operation: OPERATION_OPTED_IN,
+                    execution_time_ms,
+                    error: ErrorInfo::from_error(type_name::<std::io::Error>(), e),
+                },
+            ),
+        };
+        result
+    }
 }
 
 // ------------------------------------------------------------- executor --
@@ -197,16 +263,26 @@ enum Kind {
     Unannotated,
     HandWritten,
     Macro,
+    HandWrittenOptedIn,
+    MacroOptedIn,
 }
 
 impl Kind {
-    const ALL: [Kind; 3] = [Kind::Unannotated, Kind::HandWritten, Kind::Macro];
+    const ALL: [Kind; 5] = [
+        Kind::Unannotated,
+        Kind::HandWritten,
+        Kind::Macro,
+        Kind::HandWrittenOptedIn,
+        Kind::MacroOptedIn,
+    ];
 
     fn label(self) -> &'static str {
         match self {
             Kind::Unannotated => "unannotated",
             Kind::HandWritten => "hand-written",
             Kind::Macro => "#[onex_operation]",
+            Kind::HandWrittenOptedIn => "hand-written+values",
+            Kind::MacroOptedIn => "macro+values",
         }
     }
 }
@@ -226,6 +302,8 @@ fn run_case(node: &Bench, kind: Kind, iters: u32) -> f64 {
         Kind::Unannotated => time_loop(iters, |i| node.unannotated(i)),
         Kind::HandWritten => time_loop(iters, |i| node.hand_written(i)),
         Kind::Macro => time_loop(iters, |i| node.annotated(i)),
+        Kind::HandWrittenOptedIn => time_loop(iters, |i| node.hand_written_opted_in(i)),
+        Kind::MacroOptedIn => time_loop(iters, |i| node.annotated_opted_in(i)),
     }
 }
 
@@ -274,15 +352,31 @@ fn normalized(mut v: Value) -> Value {
     v
 }
 
-/// Checks that the hand-written version publishes the same envelopes as
-/// the macro (up to ids, timestamps and times) with the same correlation
-/// and causation links; returns the JSON bytes of one operation.
-fn check_equivalence() -> usize {
+/// Checks that each hand-written version publishes the same envelopes as
+/// its macro version (up to ids, timestamps and times) with the same
+/// correlation and causation links; returns the JSON bytes of one
+/// operation of each pair.
+fn check_equivalence() -> [usize; 2] {
     let recorder = Recorder::new();
     let node = Bench::new(Publisher::new(recorder.clone()));
-    assert_eq!(run_ready(node.hand_written(21)).unwrap(), 42);
+    [
+        check_pair(&recorder, node.hand_written(21), node.annotated(21)),
+        check_pair(
+            &recorder,
+            node.hand_written_opted_in(21),
+            node.annotated_opted_in(21),
+        ),
+    ]
+}
+
+fn check_pair(
+    recorder: &Recorder,
+    hand_written: impl Future<Output = OpResult>,
+    annotated: impl Future<Output = OpResult>,
+) -> usize {
+    assert_eq!(run_ready(hand_written).unwrap(), 42);
     let hand = recorder.take();
-    assert_eq!(run_ready(node.annotated(21)).unwrap(), 42);
+    assert_eq!(run_ready(annotated).unwrap(), 42);
     let annotated = recorder.take();
     assert_eq!(hand.len(), 2);
     assert_eq!(annotated.len(), 2);
@@ -311,7 +405,7 @@ fn main() {
         || std::env::var_os("ONEX_BENCH_QUICK").is_some_and(|v| !v.is_empty() && v != "0");
     let (rounds, iters) = if quick { (3, 20_000) } else { (15, 200_000) };
 
-    let json_bytes = check_equivalence();
+    let [json_bytes, json_bytes_opted_in] = check_equivalence();
 
     let nodes = [
         Bench::new(Publisher::new(NoopSink)),
@@ -354,7 +448,10 @@ fn main() {
         if quick { " (--quick)" } else { "" },
         total.as_secs_f64()
     );
-    println!("one operation = 2 events (started + completed); {json_bytes} bytes of JSON\n");
+    println!(
+        "one operation = 2 events (started + completed); {json_bytes} bytes of JSON, \
+         {json_bytes_opted_in} with values\n"
+    );
     println!(
         "{:<6} {:<19} {:>14} {:>11}",
         "sink", "case", "median ns/op", "min ns/op"
@@ -375,7 +472,7 @@ fn main() {
             .find(|c| c.sink == sink && c.kind == kind)
             .map(|c| (c.median(), c.min()))
     };
-    if cases.len() < 6 {
+    if cases.len() < 2 * Kind::ALL.len() {
         return; // a filtered run: no ratios
     }
     let stat = |sink, kind| stat(sink, kind).unwrap_or((f64::NAN, f64::NAN));
@@ -383,20 +480,32 @@ fn main() {
     let mut ok = true;
     for sink in ["noop", "json"] {
         let (base, base_min) = stat(sink, Kind::Unannotated);
-        let (hand, hand_min) = stat(sink, Kind::HandWritten);
-        let (mac, mac_min) = stat(sink, Kind::Macro);
-        let ratio = mac / hand;
-        let within = ratio <= 1.05;
-        ok &= within;
-        println!(
-            "{sink:<4}: macro/hand-written {ratio:.3}x ({}; of mins {:.3}x), \
-             macro/unannotated {:.0}x ({:.0}x), macro overhead {:+.1} ns/call",
-            if within { "<= 1.05x" } else { "ABOVE 1.05x" },
-            mac_min / hand_min,
-            mac / base,
-            mac_min / base_min,
-            mac - hand,
-        );
+        for (values, hand, mac) in [
+            ("", Kind::HandWritten, Kind::Macro),
+            ("+values", Kind::HandWrittenOptedIn, Kind::MacroOptedIn),
+        ] {
+            let (hand, hand_min) = stat(sink, hand);
+            let (mac, mac_min) = stat(sink, mac);
+            let ratio = mac / hand;
+            let within = ratio <= 1.05;
+            // The target is the plain pair's; with values, for information.
+            if values.is_empty() {
+                ok &= within;
+            }
+            println!(
+                "{sink:<4}: macro/hand-written{values} {ratio:.3}x ({}; of mins {:.3}x), \
+                 macro/unannotated {:.0}x ({:.0}x), macro overhead {:+.1} ns/call",
+                match (values.is_empty(), within) {
+                    (false, _) => "no target",
+                    (true, true) => "<= 1.05x",
+                    (true, false) => "ABOVE 1.05x",
+                },
+                mac_min / hand_min,
+                mac / base,
+                mac_min / base_min,
+                mac - hand,
+            );
+        }
     }
     let (us, us_min) = stat("json", Kind::Macro);
     let (us, us_min) = (us / 1000.0, us_min / 1000.0);

@@ -339,3 +339,62 @@ fn events_published_while_unavailable_are_logged_with_their_envelope_then_delive
         assert_headers_match(r);
     }
 }
+
+/// `Duration::MAX` means "wait as long as it takes": no overflow, no panic,
+/// every event delivered before flush returns.
+#[test]
+fn flush_with_duration_max_waits_for_delivery() {
+    let topic = unique_topic("flush-max");
+    let mock = cluster(&topic);
+    let reports = Reports::default();
+    let sink = KafkaSink::new(reports.attach(config(&mock.bootstrap_servers(), &topic))).unwrap();
+    let publisher = Publisher::new(sink);
+    let node = node("flush-max");
+    let correlation = Uuid::new_v4();
+    for seq in 0..200 {
+        publisher.publish(event(&node, correlation, seq));
+    }
+    publisher
+        .flush(Duration::MAX)
+        .expect("flush(Duration::MAX)");
+    let reports = reports.all();
+    assert_eq!(reports.len(), 200);
+    assert!(reports.iter().all(|r| r.outcome.is_delivered()));
+}
+
+/// A buffer time-to-live of `Duration::MAX` never expires an event: held
+/// while the broker is down, delivered once it is back.
+#[test]
+fn buffer_ttl_duration_max_keeps_events_until_the_broker_returns() {
+    let topic = unique_topic("ttl-max");
+    let mock = cluster(&topic);
+    mock.broker_down(1).unwrap();
+    let reports = Reports::default();
+    let config = config(&mock.bootstrap_servers(), &topic).buffer_ttl(Duration::MAX);
+    let sink = KafkaSink::new(reports.attach(config)).unwrap();
+    let ids = publish(&sink, 2, 10);
+    mock.broker_up(1).unwrap();
+    sink.flush(Duration::MAX).expect("flush(Duration::MAX)");
+    let by_id = reports.by_id();
+    assert_eq!(by_id.len(), ids.len());
+    assert!(by_id.values().all(|r| r.outcome.is_delivered()));
+    assert_eq!(sink.stats().expired, 0);
+}
+
+/// A librdkafka time property beyond its range is a clear configuration
+/// error when the sink is built, never a panic.
+#[test]
+fn out_of_range_librdkafka_time_property_is_a_configuration_error() {
+    for (key, value) in [
+        ("linger.ms", u64::MAX.to_string()),
+        ("message.timeout.ms", u64::MAX.to_string()),
+        ("message.timeout.ms", "99999999999999999999999".to_owned()),
+    ] {
+        let config = KafkaConfig::new("127.0.0.1:1").property(key, value.clone());
+        let error = KafkaSink::new(config).expect_err(&format!("{key}={value}"));
+        assert!(
+            matches!(error, onex_events::kafka::KafkaConfigError::Client(_)),
+            "{key}={value}: {error}"
+        );
+    }
+}

@@ -54,6 +54,7 @@
 
 mod catalog;
 mod correlation;
+mod deadline;
 mod envelope;
 mod error;
 mod event_type;
@@ -67,6 +68,7 @@ pub mod outbox;
 mod outbox_switch;
 #[doc(hidden)]
 pub mod outcome;
+mod panic_message;
 mod payload;
 mod publisher;
 pub mod sink;
@@ -112,7 +114,10 @@ pub use trace_parent::{TraceParent, TraceParentError};
 /// (leave these arguments out), `skip_all` (leave every argument out but
 /// those in `fields`) and `ret` (record the returned value, the `Ok` value
 /// of a `Result`). Without options, `input` and `result` hold names and
-/// types only.
+/// types only. A value that cannot be serialized, because serde returns an
+/// error or its `Serialize` panics, is recorded as `"value_error"` with the
+/// reason instead of `"value"`; the body runs and the caller gets what it
+/// returned either way (see [`Captured::of`] for the panic hook's output).
 ///
 /// ```
 /// use onex_events::{onex_node, NodeContext, OnexNode, Recorder, Publisher};

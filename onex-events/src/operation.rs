@@ -8,10 +8,10 @@ use crate::correlation::{Correlation, Scope};
 use crate::event_type::{EventType, Stage};
 use crate::node::NodeContext;
 use crate::outcome::Outcome;
+use crate::panic_message::panic_message;
 use crate::payload::{ArgSpec, Captured, ErrorInfo, Input, Payload, ResultSummary};
 use crate::trace_parent::TraceParent;
 use pin_project_lite::pin_project;
-use std::any::Any;
 use std::borrow::Cow;
 use std::future::Future;
 use std::panic::{catch_unwind, resume_unwind, AssertUnwindSafe};
@@ -201,16 +201,6 @@ impl Drop for OperationGuard<'_> {
         if !self.done {
             self.fail(ErrorInfo::cancelled());
         }
-    }
-}
-
-fn panic_message(payload: &(dyn Any + Send)) -> String {
-    if let Some(s) = payload.downcast_ref::<&'static str>() {
-        (*s).to_owned()
-    } else if let Some(s) = payload.downcast_ref::<String>() {
-        s.clone()
-    } else {
-        "Box<dyn Any>".to_owned()
     }
 }
 

@@ -16,6 +16,9 @@
 //! | 1 | `Result<T, E>` | type name |
 //! | 0 | anything else | always `completed` |
 //!
+//! A panic of the error's `Display`, `Debug` or `source()` is caught and
+//! described instead, so the caller still gets its `Err`.
+//!
 //! `ret` picks the value to record the same way: `(&Wrap(&ret)).__onex_ok()`
 //! is the `Ok` value of any `Result`, else the value itself. The macros
 //! bring every trait into scope with `use via::*`.
@@ -84,10 +87,10 @@ result_level!(
     |e| ErrorInfo::from_error(type_name::<E>(), e.as_ref())
 );
 result_level!(ViaDisplay, &&&Wrap<'_, Result<T, E>>, [Display], |e| {
-    ErrorInfo::from_message(type_name::<E>(), e.to_string())
+    ErrorInfo::from_message_of(type_name::<E>(), || e.to_string())
 });
 result_level!(ViaDebug, &&Wrap<'_, Result<T, E>>, [Debug], |e| {
-    ErrorInfo::from_message(type_name::<E>(), format!("{e:?}"))
+    ErrorInfo::from_message_of(type_name::<E>(), || format!("{e:?}"))
 });
 result_level!(ViaAnyResult, &Wrap<'_, Result<T, E>>, [Sized], |_e| {
     ErrorInfo::from_message(type_name::<E>(), type_name::<E>().to_owned())

@@ -5,11 +5,13 @@
 //! and declared types, the result's type) unless the user opted a value in
 //! with `fields(..)` or `ret`.
 
+use crate::panic_message::panic_message;
 use serde::ser::{SerializeMap, Serializer};
 use serde::Serialize;
 use serde_json::value::RawValue;
 use std::borrow::Cow;
 use std::error::Error as StdError;
+use std::panic::{catch_unwind, AssertUnwindSafe};
 
 /// An argument of an operation as declared in its signature.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -25,16 +27,52 @@ pub struct ArgSpec {
 pub enum Captured {
     /// The value's JSON text.
     Value(Box<RawValue>),
-    /// The value could not be serialized; the serde error message.
+    /// The value could not be serialized: the serde error message, or
+    /// `serialization panicked: <panic message>`. Events carry it as
+    /// `"value_error"`.
     Error(String),
 }
 
 impl Captured {
-    /// Serializes `value` with serde; an error is kept, never raised.
+    /// Serializes `value` with serde. An error is kept, never raised, and
+    /// so is a panic of `value`'s `Serialize`: the panic is caught and
+    /// becomes [`Captured::Error`], so an operation with `fields(..)` or
+    /// `ret` still runs its body and returns what the body returned.
+    ///
+    /// A caught panic still goes through the panic hook: the default hook
+    /// prints its message (and, with `RUST_BACKTRACE`, a backtrace) to
+    /// stderr, as for any panic caught with `catch_unwind`. A `Serialize`
+    /// that panics is a bug, and that is where it shows. With
+    /// `panic = "abort"` nothing is caught and the process aborts, as with
+    /// any panic. A `Serialize` that mutates interior state leaves `value`
+    /// as the panic left it.
+    ///
+    /// ```
+    /// use onex_events::Captured;
+    ///
+    /// struct Broken;
+    /// impl serde::Serialize for Broken {
+    ///     fn serialize<S: serde::Serializer>(&self, _: S) -> Result<S::Ok, S::Error> {
+    ///         panic!("no")
+    ///     }
+    /// }
+    ///
+    /// assert_eq!(Captured::of(&[1, 2]).json(), Some("[1,2]"));
+    /// match Captured::of(&Broken) {
+    ///     Captured::Error(reason) => assert_eq!(reason, "serialization panicked: no"),
+    ///     Captured::Value(_) => unreachable!(),
+    /// }
+    /// ```
     pub fn of<T: Serialize + ?Sized>(value: &T) -> Self {
-        match serde_json::value::to_raw_value(value) {
-            Ok(raw) => Captured::Value(raw),
-            Err(e) => Captured::Error(e.to_string()),
+        // Unwinding costs nothing until a panic: the normal path is the
+        // serialization alone.
+        match catch_unwind(AssertUnwindSafe(|| serde_json::value::to_raw_value(value))) {
+            Ok(Ok(raw)) => Captured::Value(raw),
+            Ok(Err(e)) => Captured::Error(e.to_string()),
+            Err(payload) => Captured::Error(format!(
+                "serialization panicked: {}",
+                panic_message(&*payload)
+            )),
         }
     }
 
@@ -47,8 +85,9 @@ impl Captured {
     }
 }
 
-/// Captures an opted-in argument. The macros call it with the argument's
-/// span, so a type that is not `Serialize` is reported at that argument.
+/// Captures an opted-in argument or return value as [`Captured::of`] does.
+/// The macros call it with the span of the argument (or of `ret`), so a type
+/// that is not `Serialize` is reported there.
 #[doc(hidden)]
 pub fn capture<T: Serialize + ?Sized>(value: &T) -> Captured {
     Captured::of(value)
@@ -166,20 +205,45 @@ pub struct ErrorInfo {
 }
 
 impl ErrorInfo {
-    /// Describes an error and its `source()` chain.
+    /// Describes an error and its `source()` chain. A panic of their
+    /// `Display` or `source()` is caught (as in [`Captured::of`]) and the
+    /// message says so: `describing the error panicked: <panic message>`.
     pub fn from_error(error_type: &'static str, error: &(dyn StdError + 'static)) -> Self {
-        let mut chain = Vec::new();
-        let mut next = error.source();
-        while let Some(e) = next {
-            chain.push(e.to_string());
-            next = e.source();
-        }
-        ErrorInfo {
-            kind: ErrorKind::Error,
-            error_type: Cow::Borrowed(error_type),
-            message: error.to_string(),
-            chain,
-        }
+        Self::described(error_type, || {
+            let mut chain = Vec::new();
+            let mut next = error.source();
+            while let Some(e) = next {
+                chain.push(e.to_string());
+                next = e.source();
+            }
+            ErrorInfo {
+                kind: ErrorKind::Error,
+                error_type: Cow::Borrowed(error_type),
+                message: error.to_string(),
+                chain,
+            }
+        })
+    }
+
+    /// Describes an error by the text `message` makes of it (its `Display`
+    /// or `Debug`), catching a panic of it as [`ErrorInfo::from_error`] does.
+    pub(crate) fn from_message_of(
+        error_type: &'static str,
+        message: impl FnOnce() -> String,
+    ) -> Self {
+        Self::described(error_type, || Self::from_message(error_type, message()))
+    }
+
+    fn described(error_type: &'static str, describe: impl FnOnce() -> Self) -> Self {
+        catch_unwind(AssertUnwindSafe(describe)).unwrap_or_else(|payload| {
+            Self::from_message(
+                error_type,
+                format!(
+                    "describing the error panicked: {}",
+                    panic_message(&*payload)
+                ),
+            )
+        })
     }
 
     /// Describes an error known only by a message.

@@ -32,7 +32,10 @@ impl Publisher {
         }
     }
 
-    /// The embedded default: one JSON envelope per line on stdout.
+    /// The embedded default: one JSON envelope per line on stdout, written
+    /// by a background thread so that a slow reader never holds up an
+    /// operation (see [`StdoutSink`] for what happens to events it cannot
+    /// write). Call [`Publisher::flush`] before the process exits.
     pub fn stdout() -> Self {
         Publisher::new(StdoutSink::new())
     }
@@ -168,7 +171,9 @@ impl Publisher {
     }
 
     /// Waits up to `timeout` until every event handed over is delivered.
-    /// Call it before the process exits.
+    /// Call it before the process exits. `Duration::MAX` waits as long as
+    /// it takes (for Kafka: until the cluster has taken every event, or
+    /// each one's buffer time-to-live ran out).
     pub fn flush(&self, timeout: Duration) -> Result<(), SinkError> {
         match catch_unwind(AssertUnwindSafe(|| self.sink.flush(timeout))) {
             Ok(result) => result,

@@ -200,7 +200,9 @@ impl KafkaConfig {
     }
 
     /// How long after it was published an undelivered event is given up,
-    /// counted as expired and reported.
+    /// counted as expired and reported. Any duration is accepted:
+    /// `Duration::MAX` never gives an event up (it stays until delivered,
+    /// or until the buffer's capacity or the sink's drop ends it).
     pub fn buffer_ttl(mut self, ttl: Duration) -> Self {
         self.buffer_ttl = ttl;
         self

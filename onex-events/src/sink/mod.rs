@@ -25,7 +25,7 @@ mod stdout;
 
 pub use self::log::LogSink;
 pub use self::recorder::Recorder;
-pub use self::stdout::StdoutSink;
+pub use self::stdout::{StdoutSink, StdoutStats};
 
 use crate::envelope::Event;
 use std::time::Duration;
@@ -64,6 +64,8 @@ pub trait Sink: Send + Sync + 'static {
     }
 
     /// Waits up to `timeout` until every event taken is delivered.
+    /// `Duration::MAX` (or any timeout too large for the clock) waits as
+    /// long as it takes; no timeout may panic.
     fn flush(&self, _timeout: Duration) -> Result<(), SinkError> {
         Ok(())
     }

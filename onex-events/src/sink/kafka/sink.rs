@@ -6,6 +6,7 @@ use super::callbacks::ProducerCallbacks;
 use super::delivery_state::DeliveryState;
 use super::dispatcher::{Dispatcher, ENCODER};
 use super::stats::{Counters, KafkaStats};
+use crate::deadline::Deadline;
 use crate::envelope::Event;
 use crate::kafka::{KafkaConfig, KafkaConfigError, Outcome, RecordEncoder};
 use crate::sink::{Sink, SinkError};
@@ -131,15 +132,17 @@ impl Sink for KafkaSink {
     /// report (delivered or given up), wherever it is: the producer, the
     /// retry buffer, a producer being replaced, or a thread moving it
     /// between them. Events published meanwhile are waited for too.
+    /// `Duration::MAX` (or any timeout too large for the clock) waits as
+    /// long as it takes.
     fn flush(&self, timeout: Duration) -> Result<(), SinkError> {
         let dispatcher = &*self.dispatcher;
         let state = &*dispatcher.state;
-        let deadline = Instant::now() + timeout;
+        let deadline = Deadline::after(timeout);
         loop {
             if state.counters.unsettled() == 0 {
                 return Ok(());
             }
-            let remaining = deadline.saturating_duration_since(Instant::now());
+            let remaining = deadline.remaining();
             // Serve the producer's callbacks here too. While the retry buffer
             // is not empty, or once the producer is (the rest is held by a
             // producer being replaced), the delivery thread is moving the
@@ -152,7 +155,7 @@ impl Sink for KafkaSink {
             if elsewhere && state.counters.unsettled() > 0 {
                 std::thread::sleep(remaining.min(Duration::from_millis(1)));
             }
-            if Instant::now() >= deadline && state.counters.unsettled() > 0 {
+            if deadline.passed() && state.counters.unsettled() > 0 {
                 let stats = self.stats();
                 tracing::warn!(
                     target: "onex_events::kafka",
