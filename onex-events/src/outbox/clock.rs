@@ -11,9 +11,11 @@ pub(crate) fn now_ms() -> i64 {
         .map_or(0, millis)
 }
 
-/// `now + wait`, saturating: a wait too long for an [`Instant`] (such as
-/// `Duration::MAX`, "as long as it takes") ends a century from now, never
-/// panics.
+/// `now + wait` as an [`Instant`], saturating: a wait too long for an
+/// `Instant` (such as `Duration::MAX`, "as long as it takes") ends a
+/// century from now, never panics. For the relay's and committer's
+/// deadlines, which are compared and combined as instants; a plain
+/// timeout uses `crate::deadline::Deadline`.
 pub(crate) fn deadline_after(wait: Duration) -> Instant {
     let now = Instant::now();
     now.checked_add(wait)

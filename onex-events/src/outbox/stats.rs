@@ -49,7 +49,7 @@ pub(crate) fn wait_until_drained(
     timeout: std::time::Duration,
     stats: impl Fn() -> Result<OutboxStats, crate::outbox::OutboxError>,
 ) -> Result<(), crate::sink::SinkError> {
-    let deadline = super::clock::deadline_after(timeout);
+    let deadline = crate::deadline::Deadline::after(timeout);
     loop {
         let pending = match stats() {
             Ok(s) => s.pending,
@@ -61,7 +61,7 @@ pub(crate) fn wait_until_drained(
         if pending == 0 {
             return Ok(());
         }
-        if std::time::Instant::now() >= deadline {
+        if deadline.passed() {
             return Err(crate::sink::SinkError::Timeout {
                 pending: usize::try_from(pending).unwrap_or(usize::MAX),
                 timeout,
