@@ -90,8 +90,11 @@ impl RelayConfig {
     /// Batches the relay sends before the first of them is acknowledged
     /// (it claims and sends the next while the cluster acknowledges the
     /// last), with per-key order kept (see `outbox/relay/order.rs`).
-    /// Default: 4. The SQLite outbox's relay only: a PostgreSQL relay's
-    /// claim is a transaction, one at a time (run more relays instead).
+    /// Default: 4. The SQLite outbox's relay only, and only while the
+    /// publishers of its process are not committing (it keeps one batch in
+    /// flight while they are, leaving the cores and the file to their
+    /// commits): a PostgreSQL relay's claim is a transaction, one at a time
+    /// (run more relays instead).
     pub fn batches_in_flight(mut self, batches: usize) -> Self {
         self.batches_in_flight = batches.max(1);
         self

@@ -22,6 +22,10 @@ use std::sync::Arc;
 /// Rows the relay records per write transaction.
 const RECORD_CHUNK: usize = 512;
 
+/// Publishers that committed this recently count as busy: the relay then
+/// keeps one batch in flight.
+const COMMITS_BUSY_MS: i64 = 20;
+
 /// The SQLite outbox, as the relay sees it.
 pub(crate) struct SqliteRelayStore {
     path: PathBuf,
@@ -101,8 +105,17 @@ impl RelayStore for SqliteRelayStore {
     }
 
     /// Claims take no locks: a claim is a read.
+    /// One batch while this process's publishers are committing, so the
+    /// relay's reads, sends and writes do not take the cores and the file
+    /// from their commits (measured: 4 batches cost a fifth of the commit
+    /// rate on 2 cores); the configured number otherwise, e.g. draining a
+    /// backlog.
     fn batches_at_once(&self) -> usize {
-        self.batches_at_once
+        if self.store.committed_within(COMMITS_BUSY_MS) {
+            1
+        } else {
+            self.batches_at_once
+        }
     }
 
     /// Hands the outcomes to the recorder's thread; returns how many were

@@ -10,7 +10,7 @@
 //! `recorder.rs`). The writer still checkpoints once the WAL reaches
 //! 10,000 pages, so the WAL stays bounded if the relay falls behind.
 
-use super::super::clock::deadline_after;
+use super::super::clock::{deadline_after, now_ms};
 use super::super::config::{Durability, OutboxConfig};
 use super::super::lock::lock;
 use super::super::row::Row;
@@ -20,7 +20,7 @@ use super::super::OutboxError;
 use super::schema;
 use rusqlite::{params, Connection, OpenFlags, OptionalExtension, TransactionBehavior};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicI64, AtomicUsize, Ordering};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
@@ -38,6 +38,8 @@ pub(crate) struct SqliteStore {
     writer: Mutex<Connection>,
     /// Commits waiting for `writer`: the relay's writes step aside for them.
     commits_waiting: AtomicUsize,
+    /// When this process's publishers last committed (Unix ms).
+    last_commit_ms: AtomicI64,
     reader: Mutex<Connection>,
 }
 
@@ -161,6 +163,7 @@ impl SqliteStore {
             path: path.to_owned(),
             writer: Mutex::new(writer),
             commits_waiting: AtomicUsize::new(0),
+            last_commit_ms: AtomicI64::new(0),
             reader: Mutex::new(reader),
         })
     }
@@ -176,6 +179,12 @@ impl SqliteStore {
     ) -> Result<T, OutboxError> {
         let mut conn = lock(&self.writer);
         self.transaction(&mut conn, f)
+    }
+
+    /// Whether this process's publishers committed within the last
+    /// `window_ms` milliseconds.
+    pub fn committed_within(&self, window_ms: i64) -> bool {
+        now_ms() - self.last_commit_ms.load(Ordering::Relaxed) < window_ms
     }
 
     /// [`SqliteStore::write_with`] for the relay: lets the commits waiting
@@ -213,9 +222,11 @@ impl Store for SqliteStore {
         self.commits_waiting.fetch_sub(1, Ordering::AcqRel);
         // Another process writing the file for longer than the busy
         // timeout: wait another turn rather than lose the events.
-        retry_busy(&self.path, || {
+        let written = retry_busy(&self.path, || {
             self.transaction(&mut conn, |tx| insert_rows(tx, rows))
-        })
+        });
+        self.last_commit_ms.store(now_ms(), Ordering::Relaxed);
+        written
     }
 
     fn stats(&self) -> Result<OutboxStats, OutboxError> {
