@@ -11,11 +11,15 @@ pub enum ConfigError {
         field: &'static str,
     },
     /// An identity field holds characters that break routing or logs.
-    #[error("{field} `{value}` contains whitespace or control characters")]
+    ///
+    /// The message shows the value escaped as Rust's `str::escape_debug`
+    /// does (`\n`, `\u{1b}`, `\\`, ...), so a control character in it
+    /// cannot forge or hide lines of a log; `value` holds it as given.
+    #[error("{field} `{}` contains whitespace or control characters", .value.escape_debug())]
     InvalidCharacters {
         /// The field.
         field: &'static str,
-        /// The value given.
+        /// The value given, unescaped.
         value: String,
     },
 }

@@ -342,3 +342,36 @@ impl NodeContext {
         ))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    static CATALOG: Catalog = Catalog {
+        node_type: "probe",
+        rust_type: "tests::Probe",
+        service: "probe",
+        namespace: "onex",
+        operations: &[],
+        operation_lifecycle: &[],
+        state_events: &[],
+        metric_events: &[],
+    };
+
+    #[test]
+    fn a_node_id_with_control_characters_is_escaped_in_the_error() {
+        let forged = "n1\n2026-11-30T12:00:00Z  INFO forged line\u{1b}[2J\r\u{202e}";
+        let err = NodeContext::builder_for(&CATALOG)
+            .node_id(forged)
+            .build()
+            .unwrap_err();
+        let message = err.to_string();
+        assert!(!message.chars().any(char::is_control), "{message:?}");
+        assert_eq!(
+            message,
+            "node_id `n1\\n2026-11-30T12:00:00Z  INFO forged line\\u{1b}[2J\\r\\u{202e}` \
+             contains whitespace or control characters"
+        );
+        assert!(matches!(err, ConfigError::InvalidCharacters { value, .. } if value == forged));
+    }
+}
