@@ -2,6 +2,8 @@
 //! like one whose serialization fails (`value_error`), the body runs and
 //! the caller gets exactly what the body returned. The same for an error
 //! whose `Display` or `Debug` panics: `failed` says so, the caller gets it.
+//! A NaN or an infinity in a captured value is reported as `value_error`
+//! too, not written as `null`.
 
 mod common;
 
@@ -91,6 +93,18 @@ impl Node {
     async fn debug_only_error(&self) -> Result<u8, DebugOnly> {
         self.body_ran.fetch_add(1, Ordering::SeqCst);
         Err(DebugOnly)
+    }
+
+    #[onex_operation("ratio", fields(samples, scale))]
+    async fn ratio(&self, samples: Vec<f64>, scale: f32) -> usize {
+        self.body_ran.fetch_add(1, Ordering::SeqCst);
+        samples.len() + scale as usize
+    }
+
+    #[onex_operation("mean", ret)]
+    async fn mean(&self, samples: Vec<f64>) -> Result<Option<f64>, std::io::Error> {
+        self.body_ran.fetch_add(1, Ordering::SeqCst);
+        Ok(Some(samples.iter().sum::<f64>() / samples.len() as f64))
     }
 
     #[onex_operation("opaque_argument", fields(value))]
@@ -254,4 +268,51 @@ fn a_hand_written_error_description_whose_display_panics_holds_the_panic_message
         "describing the error panicked: cannot display"
     );
     assert_eq!(info.error_type, "capture::Unprintable");
+}
+
+#[tokio::test]
+async fn a_nan_in_fields_is_reported_not_silently_null() {
+    let (node, recorder) = node();
+    assert_eq!(node.ratio(vec![1.0, f64::NAN], f32::NEG_INFINITY).await, 2);
+    assert_eq!(node.body_ran.load(Ordering::SeqCst), 1);
+    let events = recorder.json();
+    for e in &events {
+        common::assert_contract_valid(e);
+    }
+    assert_eq!(
+        events[0]["payload"]["input"],
+        serde_json::json!({
+            "samples": {"type": "Vec<f64>", "value_error": "not a finite number: NaN"},
+            "scale": {"type": "f32", "value_error": "not a finite number: -inf"},
+        })
+    );
+    assert_eq!(events[1]["event_type"], "capturer.ratio.completed");
+}
+
+#[tokio::test]
+async fn an_infinite_return_value_is_reported_not_silently_null() {
+    let (first, recorder) = node();
+    assert_eq!(
+        first.mean(Vec::new()).await.unwrap().map(f64::is_nan),
+        Some(true)
+    );
+    let events = recorder.json();
+    assert_eq!(
+        events[1]["payload"]["result"],
+        serde_json::json!({
+            "type": "core::option::Option<f64>",
+            "value_error": "not a finite number: NaN",
+        })
+    );
+    let (second, recorder) = node();
+    let infinite = second.mean(vec![f64::MAX, f64::MAX]).await.unwrap();
+    assert_eq!(infinite, Some(f64::INFINITY));
+    assert_eq!(
+        recorder.json()[1]["payload"]["result"]["value_error"],
+        "not a finite number: inf"
+    );
+    // Finite values are captured as before.
+    let (third, recorder) = node();
+    assert_eq!(third.mean(vec![1.0, 2.0]).await.unwrap(), Some(1.5));
+    assert_eq!(recorder.json()[1]["payload"]["result"]["value"], 1.5);
 }

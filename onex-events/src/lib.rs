@@ -59,6 +59,7 @@ mod envelope;
 mod error;
 mod event_type;
 mod extension;
+mod finite;
 #[cfg(feature = "kafka")]
 pub mod kafka;
 mod node;

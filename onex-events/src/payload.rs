@@ -5,6 +5,7 @@
 //! and declared types, the result's type) unless the user opted a value in
 //! with `fields(..)` or `ret`.
 
+use crate::finite::Finite;
 use crate::panic_message::panic_message;
 use serde::ser::{SerializeMap, Serializer};
 use serde::Serialize;
@@ -27,7 +28,8 @@ pub struct ArgSpec {
 pub enum Captured {
     /// The value's JSON text.
     Value(Box<RawValue>),
-    /// The value could not be serialized: the serde error message, or
+    /// The value could not be serialized: the serde error message,
+    /// `not a finite number: NaN` (or `inf`, `-inf`), or
     /// `serialization panicked: <panic message>`. Events carry it as
     /// `"value_error"`.
     Error(String),
@@ -38,6 +40,13 @@ impl Captured {
     /// so is a panic of `value`'s `Serialize`: the panic is caught and
     /// becomes [`Captured::Error`], so an operation with `fields(..)` or
     /// `ret` still runs its body and returns what the body returned.
+    ///
+    /// JSON has no NaN or infinity, and `serde_json` would write them as
+    /// `null`, a value that says nothing went wrong. A NaN or infinite
+    /// `f32`/`f64` anywhere in `value` is an error instead, like any other
+    /// that serialization reports: the event carries
+    /// `"value_error": "not a finite number: NaN"` (or `inf`, `-inf`) in
+    /// place of the value, as `metric_recorded` refuses such a metric.
     ///
     /// A caught panic still goes through the panic hook: the default hook
     /// prints its message (and, with `RUST_BACKTRACE`, a backtrace) to
@@ -58,6 +67,10 @@ impl Captured {
     /// }
     ///
     /// assert_eq!(Captured::of(&[1, 2]).json(), Some("[1,2]"));
+    /// match Captured::of(&[1.5, f64::NAN]) {
+    ///     Captured::Error(reason) => assert_eq!(reason, "not a finite number: NaN"),
+    ///     Captured::Value(_) => unreachable!(),
+    /// }
     /// match Captured::of(&Broken) {
     ///     Captured::Error(reason) => assert_eq!(reason, "serialization panicked: no"),
     ///     Captured::Value(_) => unreachable!(),
@@ -66,7 +79,9 @@ impl Captured {
     pub fn of<T: Serialize + ?Sized>(value: &T) -> Self {
         // Unwinding costs nothing until a panic: the normal path is the
         // serialization alone.
-        match catch_unwind(AssertUnwindSafe(|| serde_json::value::to_raw_value(value))) {
+        match catch_unwind(AssertUnwindSafe(|| {
+            serde_json::value::to_raw_value(&Finite(value))
+        })) {
             Ok(Ok(raw)) => Captured::Value(raw),
             Ok(Err(e)) => Captured::Error(e.to_string()),
             Err(payload) => Captured::Error(format!(
