@@ -3,7 +3,9 @@
 //! file, full disk, read-only file — each giving a clear error through the
 //! error accessors, the operation's result unchanged, and every event that
 //! could not be committed counted; against an in-process mock cluster, a
-//! relay that cannot mark what it delivered, and `Duration::MAX` settings.
+//! relay that cannot mark what it delivered, `Duration::MAX` settings, rows
+//! marked delivered checked against the topic around a record that fails
+//! for good, and dead letters that outlive a replaced producer.
 #![cfg(feature = "outbox")]
 
 mod outbox_support;
@@ -479,4 +481,207 @@ fn openers_racing_on_one_new_file_all_get_in_and_commit() {
         }
         assert_eq!(committed_ids(&path).len(), 8 * 4, "round {round}");
     }
+}
+
+/// The `event_id`s on partition 0 of `topic` of the cluster at `bootstrap`,
+/// in offset order.
+fn event_ids_on(bootstrap: &str, topic: &str) -> Vec<String> {
+    use onex_events::kafka::rdkafka::{Message, Offset, TopicPartitionList};
+    let consumer: BaseConsumer = ClientConfig::new()
+        .set("bootstrap.servers", bootstrap)
+        .set("group.id", "event-ids")
+        .set("enable.auto.commit", "false")
+        .create()
+        .unwrap();
+    let (low, high) = consumer
+        .fetch_watermarks(topic, 0, Duration::from_secs(10))
+        .unwrap();
+    let mut assignment = TopicPartitionList::new();
+    assignment
+        .add_partition_offset(topic, 0, Offset::Offset(low))
+        .unwrap();
+    consumer.assign(&assignment).unwrap();
+    let mut ids = Vec::new();
+    let mut next = low;
+    let reading = std::time::Instant::now();
+    while next < high {
+        assert!(
+            reading.elapsed() < Duration::from_secs(60),
+            "read {next} of {high}"
+        );
+        let Some(message) = consumer.poll(Duration::from_millis(100)) else {
+            continue;
+        };
+        let message = message.unwrap();
+        let envelope: serde_json::Value =
+            serde_json::from_slice(message.payload().unwrap()).unwrap();
+        ids.push(envelope["event_id"].as_str().unwrap().to_owned());
+        next = message.offset() + 1;
+    }
+    ids
+}
+
+/// Issue 9, point 13: a row marked delivered must be on the topic. Rows of
+/// one key where one record is too large for the producer (dead-lettered
+/// after its attempts), with the mock cluster failing produce requests now
+/// and then (retriable errors, and a permanent one that fails the good
+/// records of its request too): every row the relay marked delivered
+/// (`status = 1`) is on the topic, in commit order, the large one is in the
+/// dead-letter table, and nothing stays pending.
+#[test]
+fn rows_marked_delivered_are_on_the_topic_when_a_record_between_them_fails() {
+    use onex_events::kafka::rdkafka::types::RDKafkaApiKey;
+    use onex_events::kafka::rdkafka::types::RDKafkaRespErr as E;
+    use onex_events::{EventType, Payload};
+
+    let mock = MockCluster::new(1).unwrap();
+    mock.create_topic("between.dead", 1, 1).unwrap();
+    let dir = TempDir::new("between");
+    let path = dir.path("o.db");
+    let sink = relayed_outbox(
+        &mock,
+        "between",
+        &path,
+        |relay| {
+            let kafka = relay
+                .kafka_config()
+                .clone()
+                .property("message.max.bytes", "20000");
+            RelayConfig::new(kafka)
+                .batch_size(4)
+                .max_attempts(3)
+                .backoff(Duration::from_millis(1), Duration::from_millis(20))
+                .retention(Duration::from_secs(3600))
+                .dead_letter_topic("between.dead")
+        },
+        |outbox| outbox,
+    );
+    let node = shop(Publisher::new(sink.clone()));
+    let changed = EventType::parse("shop.state.changed").unwrap();
+    // No correlation in scope: every event is keyed by the node id.
+    let emit = |reason: String| {
+        node.ctx.emit(
+            changed,
+            None,
+            Payload::StateChanged {
+                old_state: "a".to_owned(),
+                new_state: "b".to_owned(),
+                transition_reason: reason,
+            },
+        )
+    };
+    let mut large = Vec::new();
+    for round in 0..6 {
+        mock.request_errors(
+            RDKafkaApiKey::Produce,
+            &match round % 3 {
+                0 => vec![
+                    E::RD_KAFKA_RESP_ERR_NOT_LEADER_FOR_PARTITION,
+                    E::RD_KAFKA_RESP_ERR_REQUEST_TIMED_OUT,
+                ],
+                1 => vec![E::RD_KAFKA_RESP_ERR_NOT_ENOUGH_REPLICAS],
+                _ => vec![
+                    E::RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE,
+                    E::RD_KAFKA_RESP_ERR_NOT_LEADER_FOR_PARTITION,
+                ],
+            },
+        );
+        for i in 0..3 {
+            emit(format!("small {round}.{i}"));
+        }
+        large.push(emit("x".repeat(100_000)).to_string());
+        for i in 3..6 {
+            emit(format!("small {round}.{i}"));
+        }
+        std::thread::sleep(Duration::from_millis(30));
+    }
+    let waiting = std::time::Instant::now();
+    loop {
+        let stats = sink.stats().unwrap();
+        if stats.pending == 0 && stats.committed == 42 {
+            break;
+        }
+        assert!(
+            waiting.elapsed() < Duration::from_secs(120),
+            "still pending: {stats}"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+
+    let conn = Connection::open(&path).unwrap();
+    let column = |sql: &str| -> Vec<String> {
+        let mut stmt = conn.prepare(sql).unwrap();
+        let ids = stmt.query_map([], |r| r.get::<_, String>(0)).unwrap();
+        ids.map(Result::unwrap).collect()
+    };
+    let marked = column("SELECT id FROM onex_outbox WHERE status = 1 ORDER BY seq");
+    let dead = column("SELECT id FROM onex_outbox_dead ORDER BY seq");
+    let on_topic = event_ids_on(&mock.bootstrap_servers(), "between");
+    let mut first_copies = on_topic.clone();
+    let mut seen = std::collections::HashSet::new();
+    first_copies.retain(|id| seen.insert(id.clone()));
+    for id in &marked {
+        assert!(
+            on_topic.contains(id),
+            "row {id} is marked delivered and not on the topic ({} marked, {} on the topic)",
+            marked.len(),
+            on_topic.len()
+        );
+    }
+    assert_eq!(first_copies, marked, "commit order on the topic");
+    for id in &large {
+        assert!(dead.contains(id), "the large event {id} is dead-lettered");
+    }
+    assert_eq!(marked.len() + dead.len(), 42);
+    let stats = sink.stats().unwrap();
+    assert_eq!(stats.delivered as usize, marked.len(), "{stats}");
+    assert_eq!(stats.dead as usize, dead.len(), "{stats}");
+}
+
+/// A row the cluster refuses for good (here a produce request failed with
+/// "message too large") is dead-lettered and reaches the dead-letter topic,
+/// although the relay replaces its producer after a batch that failed whole.
+#[test]
+fn a_dead_lettered_event_reaches_the_dead_letter_topic_when_the_producer_is_replaced() {
+    use onex_events::kafka::rdkafka::types::RDKafkaApiKey;
+    use onex_events::kafka::rdkafka::types::RDKafkaRespErr as E;
+
+    let mock = MockCluster::new(1).unwrap();
+    mock.create_topic("refused.dead", 1, 1).unwrap();
+    mock.request_errors(
+        RDKafkaApiKey::Produce,
+        &[E::RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE],
+    );
+    let dir = TempDir::new("refused");
+    let sink = relayed_outbox(
+        &mock,
+        "refused",
+        &dir.path("o.db"),
+        |relay| relay.max_attempts(1).dead_letter_topic("refused.dead"),
+        |outbox| outbox,
+    );
+    let node = shop(Publisher::new(sink.clone()));
+    node.ctx.state_changed("a", "b", "refused");
+    let waiting = std::time::Instant::now();
+    while sink.stats().unwrap().dead == 0 {
+        assert!(
+            waiting.elapsed() < Duration::from_secs(60),
+            "not dead-lettered"
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    // A later event, so the relay works on (and may replace its producer).
+    node.ctx.state_changed("b", "c", "accepted");
+    sink.flush(Duration::from_secs(60)).unwrap();
+    let stats = sink.stats().unwrap();
+    assert_eq!((stats.delivered, stats.dead), (1, 1), "{stats}");
+    let waiting = std::time::Instant::now();
+    while records_on(&mock.bootstrap_servers(), "refused.dead") == 0 {
+        assert!(
+            waiting.elapsed() < Duration::from_secs(10),
+            "the dead letter never reached the dead-letter topic"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert_eq!(records_on(&mock.bootstrap_servers(), "refused"), 1);
 }

@@ -319,11 +319,20 @@ impl<S: RelayStore> Worker<S> {
 
     /// Replaces the producer: after a fatal error, or when a whole batch
     /// failed (e.g. a broker that restarted and lost the producer id).
+    ///
+    /// Nothing of the outbox is in flight then, but dead letters sent to
+    /// the dead-letter topic may still be in the old producer's queue, and
+    /// dropping a producer purges its queue: the old one first gets up to
+    /// [`STOP_GRACE`] to deliver them (what it cannot is logged as not
+    /// delivered to the dead-letter topic).
     fn recreate_producer(&mut self) {
         match self.client.create_with_context(RelayContext::default()) {
             Ok(producer) => {
                 tracing::warn!(target: "onex_events::outbox", "replacing the outbox relay's Kafka producer");
-                self.producer = producer;
+                let old = std::mem::replace(&mut self.producer, producer);
+                if let Err(error) = old.flush(STOP_GRACE) {
+                    tracing::warn!(target: "onex_events::outbox", %error, "the replaced producer did not deliver everything in time");
+                }
             }
             Err(error) => {
                 tracing::error!(target: "onex_events::outbox", %error, "cannot recreate the relay's Kafka producer")
