@@ -11,18 +11,39 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
-/// librdkafka properties whose values are secrets: redacted in `Debug`.
+/// librdkafka properties that hold a secret or inline key material under a
+/// name [`is_secret`]'s patterns do not catch.
 const SECRET_PROPERTIES: &[&str] = &[
-    "sasl.password",
-    "sasl.oauthbearer.client.secret",
-    "ssl.key.password",
-    "ssl.key.pem",
-    "ssl.keystore.password",
+    // `principal=… clientSecret=…` for the unsecured and OIDC flows.
+    "sasl.oauthbearer.config",
+    // Inline keys and certificates (the `_` names are set through the C API).
     "ssl_key",
+    "ssl_certificate",
 ];
 
+/// Whether the value of librdkafka property `key` is redacted in `Debug`:
+/// passwords, secrets, passphrases (`sasl.password`,
+/// `sasl.oauthbearer.client.secret`, `ssl.key.password`,
+/// `ssl.keystore.password`, `sasl.oauthbearer.assertion.private.key.passphrase`),
+/// inline PEM material (`ssl.key.pem`, `ssl.certificate.pem`,
+/// `sasl.oauthbearer.assertion.private.key.pem`), private keys, tokens
+/// and credentials (`sasl.oauthbearer.token.endpoint.url` may carry some),
+/// and [`SECRET_PROPERTIES`]. Matched without regard to case. File paths
+/// (`ssl.key.location`) are not secrets and stay visible.
 fn is_secret(key: &str) -> bool {
-    SECRET_PROPERTIES.contains(&key) || key.contains("password") || key.contains("secret")
+    let key = key.to_ascii_lowercase();
+    SECRET_PROPERTIES.contains(&key.as_str())
+        || [
+            "password",
+            "secret",
+            "passphrase",
+            "private",
+            ".pem",
+            "credential",
+            "token",
+        ]
+        .iter()
+        .any(|word| key.contains(word))
 }
 
 /// A Kafka configuration could not be read or used.
@@ -149,7 +170,10 @@ impl KafkaConfig {
     }
 
     /// Sets any librdkafka producer property, e.g. `("linger.ms", "10")`.
-    /// Overrides the defaults; checked when the sink is built.
+    /// Overrides the defaults; checked when the sink is built. The value of
+    /// any property that can hold a secret (passwords, secrets, passphrases,
+    /// tokens, inline PEM keys and certificates, `sasl.oauthbearer.config`)
+    /// is shown as `"***"` in `Debug`.
     pub fn property(mut self, key: impl Into<String>, value: impl Into<String>) -> Self {
         self.properties.insert(key.into(), value.into());
         self
@@ -316,5 +340,35 @@ mod tests {
             .property("ssl.key.password", "pw");
         assert_eq!(config.get("acks"), Some("1"));
         assert!(!format!("{config:?}").contains("\"pw\""));
+    }
+
+    #[test]
+    fn no_property_that_can_hold_a_secret_appears_in_debug() {
+        let secrets = [
+            "sasl.password",
+            "sasl.oauthbearer.config",
+            "sasl.oauthbearer.client.secret",
+            "sasl.oauthbearer.assertion.private.key.passphrase",
+            "sasl.oauthbearer.assertion.private.key.pem",
+            "ssl.key.password",
+            "ssl.key.pem",
+            "ssl.keystore.password",
+            "ssl.certificate.pem",
+            "ssl_key",
+            "ssl_certificate",
+            "SSL.Key.Password",
+        ];
+        let config = secrets.iter().fold(KafkaConfig::new("b:9092"), |c, key| {
+            c.property(*key, format!("secret-value-of-{key}"))
+        });
+        let debug = format!("{config:?}");
+        assert!(!debug.contains("secret-value-of"), "{debug}");
+        for key in secrets {
+            assert!(debug.contains(key), "the key stays visible: {debug}");
+        }
+        assert!(
+            debug.contains("\"b:9092\""),
+            "other values stay visible: {debug}"
+        );
     }
 }
