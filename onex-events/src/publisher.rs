@@ -281,4 +281,22 @@ mod tests {
         let publisher = Publisher::from_lookup(|_| None);
         assert_eq!(publisher.sink_name(), "stdout");
     }
+
+    /// A topic or bootstrap list Kafka would reject is refused at start
+    /// (stdout, logged at ERROR), not a loss of every event later.
+    #[test]
+    fn a_topic_or_bootstrap_list_kafka_would_reject_falls_back_at_start() {
+        for (servers, topic) in [
+            ("127.0.0.1:1", "bad topic!"),
+            ("127.0.0.1:99999", "ok"),
+            (",,", "ok"),
+            ("not a host", "ok"),
+        ] {
+            let publisher = Publisher::from_vars([
+                ("KAFKA_BOOTSTRAP_SERVERS", servers),
+                ("KAFKA_TOPIC", topic),
+            ]);
+            assert_eq!(publisher.sink_name(), "stdout", "{servers} {topic}");
+        }
+    }
 }

@@ -4,6 +4,7 @@
 //! ([`KafkaConfig::from_env`], in [`env`](super::env)).
 
 use super::env;
+use super::names::check_bootstrap_servers;
 use super::report::{DeliveryListener, DeliveryReport};
 use super::topic::TopicRouting;
 use std::collections::BTreeMap;
@@ -60,6 +61,24 @@ pub enum KafkaConfigError {
         name: &'static str,
         /// Its value (never a secret).
         value: String,
+        /// What is wrong.
+        reason: &'static str,
+    },
+    /// A topic name, or a prefix of topic names, that Kafka would reject
+    /// (see [`KafkaConfig::validate`]).
+    #[error("topic name {topic:?} cannot be used: {reason}")]
+    InvalidTopic {
+        /// The name.
+        topic: String,
+        /// The rule it breaks.
+        reason: &'static str,
+    },
+    /// A bootstrap list that is not `host:port[,host:port…]` (see
+    /// [`KafkaConfig::validate`]).
+    #[error("bootstrap servers {servers:?} cannot be used: {reason}")]
+    InvalidBootstrapServers {
+        /// The list.
+        servers: String,
         /// What is wrong.
         reason: &'static str,
     },
@@ -288,6 +307,42 @@ impl KafkaConfig {
     /// The topic routing.
     pub fn topic_routing(&self) -> &TopicRouting {
         &self.topics
+    }
+
+    /// Checks the names librdkafka would otherwise take and fail on per
+    /// event: the bootstrap list (every entry `host:port` — an IPv6 address
+    /// in brackets —, a port from 1 to 65535, no empty entry; librdkafka
+    /// would treat `,,` or `not a host` as an outage and silently wrap port
+    /// 99999 to another) and the topic names of the routing (see
+    /// [`TopicRouting`]: a single topic must be a name Kafka accepts, a
+    /// prefix must leave room for the rest of the topic).
+    /// [`KafkaSink::new`](crate::KafkaSink::new), the outbox relays and
+    /// [`KafkaConfig::from_lookup`] call it; a well-formed address nothing
+    /// answers at is not an error (events wait for it).
+    ///
+    /// ```
+    /// use onex_events::kafka::{KafkaConfig, KafkaConfigError, TopicRouting};
+    ///
+    /// assert!(KafkaConfig::new("b1:9092").validate().is_ok());
+    /// let bad_port = KafkaConfig::new("127.0.0.1:99999").validate();
+    /// assert!(matches!(bad_port, Err(KafkaConfigError::InvalidBootstrapServers { .. })));
+    /// let bad_topic = KafkaConfig::new("b1:9092").topics(TopicRouting::single("bad topic!"));
+    /// assert!(matches!(bad_topic.validate(), Err(KafkaConfigError::InvalidTopic { .. })));
+    /// ```
+    pub fn validate(&self) -> Result<(), KafkaConfigError> {
+        let servers = self.bootstrap_servers();
+        if servers.trim().is_empty() {
+            return Err(KafkaConfigError::MissingBootstrapServers);
+        }
+        check_bootstrap_servers(servers).map_err(|reason| {
+            KafkaConfigError::InvalidBootstrapServers {
+                servers: servers.to_owned(),
+                reason,
+            }
+        })?;
+        self.topics
+            .check_names()
+            .map_err(|(topic, reason)| KafkaConfigError::InvalidTopic { topic, reason })
     }
 
     pub(crate) fn client_config(&self) -> rdkafka::ClientConfig {

@@ -33,6 +33,7 @@ mod config;
 pub mod env;
 pub mod headers;
 mod log;
+mod names;
 mod record;
 mod report;
 mod topic;

@@ -24,10 +24,12 @@ pub struct KafkaSink {
 }
 
 impl KafkaSink {
-    /// Builds the producer and starts its delivery thread. Fails only on a
-    /// configuration librdkafka rejects; an unreachable cluster is not an
-    /// error (events wait for it).
+    /// Builds the producer and starts its delivery thread. Fails on a
+    /// configuration librdkafka rejects, and on a bootstrap list or topic
+    /// name Kafka would reject ([`KafkaConfig::validate`]); an unreachable
+    /// cluster is not an error (events wait for it).
     pub fn new(config: KafkaConfig) -> Result<Self, KafkaConfigError> {
+        config.validate()?;
         let mut client_config = config.client_config();
         let message_timeout = match config.get("message.timeout.ms") {
             Some(ms) => Duration::from_millis(ms.trim().parse().unwrap_or(300_000)),
