@@ -6,7 +6,8 @@
 use super::retry_buffer::{Pending, RetryQueue};
 use super::stats::Counters;
 use crate::envelope::Event;
-use crate::kafka::{DeliveryListener, DeliveryReport, Outcome};
+use crate::kafka::{is_configuration_failure, DeliveryListener, DeliveryReport, Outcome};
+use rdkafka::error::{KafkaError, RDKafkaErrorCode};
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
@@ -39,6 +40,19 @@ pub(super) struct DeliveryState {
     pub(super) ttl: Duration,
     pub(super) fallback_log: bool,
     pub(super) listener: Option<DeliveryListener>,
+    /// Why the cluster cannot be reached, as librdkafka last said.
+    pub(super) cause: Mutex<ClientCause>,
+    /// `security.protocol` is `SSL` or `SASL_SSL`.
+    pub(super) tls: bool,
+}
+
+/// The last client error that kept events from the cluster, and which kinds
+/// were logged already (each kind once until the cluster is reached again:
+/// librdkafka repeats them on every reconnect).
+#[derive(Debug, Default)]
+pub(super) struct ClientCause {
+    last: Option<String>,
+    logged: Vec<RDKafkaErrorCode>,
 }
 
 impl DeliveryState {
@@ -110,9 +124,57 @@ impl DeliveryState {
         }
     }
 
+    fn lock_cause(&self) -> std::sync::MutexGuard<'_, ClientCause> {
+        self.cause.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// The cause of the current trouble reaching the cluster, if any.
+    pub(super) fn last_error(&self) -> Option<String> {
+        self.lock_cause().last.clone()
+    }
+
+    /// A client error from librdkafka: kept as the cause
+    /// ([`last_error`](Self::last_error)); logged at ERROR the first time
+    /// its kind is seen if it names a configuration failure
+    /// (authentication, TLS, SASL mechanism), at DEBUG otherwise. "All
+    /// brokers down" is kept only when nothing better is known, with a hint
+    /// for TLS: a listener that does not speak TLS leaves the handshake
+    /// hanging until `socket.connection.setup.timeout.ms` (30 s by default)
+    /// and librdkafka reports nothing more.
+    pub(super) fn client_error(&self, error: &KafkaError, reason: &str) {
+        let code = error.rdkafka_error_code();
+        let mut cause = self.lock_cause();
+        if code == Some(RDKafkaErrorCode::AllBrokersDown) {
+            if cause.last.is_none() {
+                let hint = if self.tls {
+                    " (security.protocol uses TLS: no broker completed the connection; \
+                     a listener that does not speak TLS never answers the handshake)"
+                } else {
+                    ""
+                };
+                cause.last = Some(format!("{error}: {reason}{hint}"));
+            }
+            return;
+        }
+        cause.last = Some(format!("{error}: {reason}"));
+        let first = code.is_some_and(|c| !cause.logged.contains(&c));
+        if first {
+            cause.logged.extend(code);
+        }
+        drop(cause);
+        if is_configuration_failure(code) {
+            if first {
+                tracing::error!(target: "onex_events::kafka", %error, reason, "Kafka refuses this client's configuration; events are kept until it is fixed");
+            }
+        } else {
+            tracing::debug!(target: "onex_events::kafka", %error, reason, "Kafka client error");
+        }
+    }
+
     pub(super) fn set_available(&self, available: bool, reason: &str) {
         if self.available.swap(available, Ordering::Relaxed) != available {
             if available {
+                *self.lock_cause() = ClientCause::default();
                 tracing::info!(target: "onex_events::kafka", "Kafka available again; delivering buffered events");
             } else {
                 tracing::warn!(target: "onex_events::kafka", reason, "Kafka unavailable; events are logged and kept until it returns");

@@ -58,6 +58,10 @@ impl KafkaSink {
             ttl: config.buffer_ttl,
             fallback_log: config.fallback_log,
             listener: config.listener.clone(),
+            cause: Mutex::default(),
+            tls: config
+                .get("security.protocol")
+                .is_some_and(|p| p.to_ascii_uppercase().contains("SSL")),
         });
         let producer: BaseProducer<ProducerCallbacks> = client_config
             .create_with_context(ProducerCallbacks {
@@ -175,6 +179,14 @@ impl Sink for KafkaSink {
 
     fn name(&self) -> &'static str {
         "kafka"
+    }
+
+    /// Why the cluster cannot be reached, as librdkafka last reported it:
+    /// an authentication or TLS failure, an unsupported SASL mechanism, a
+    /// transport error, or all brokers down. Cleared once events are
+    /// delivered again.
+    fn last_error(&self) -> Option<String> {
+        self.dispatcher.state.last_error()
     }
 }
 
