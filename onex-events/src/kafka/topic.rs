@@ -52,7 +52,15 @@ enum Routing {
 /// event of a request (across operations) in one ordered stream uses
 /// [`TopicRouting::per_service`] or [`TopicRouting::single`]. Characters
 /// Kafka does not allow in topic names (anything but `[A-Za-z0-9._-]`) are
-/// replaced by `_`. The `.v1` suffix is the envelope's major version: a
+/// replaced by `_` in a prefix; a service or namespace holding them is
+/// refused when the node is set up (`NodeContext`'s builder, and
+/// `#[onex_node]` at compile time), so that two different names never share
+/// topics unnoticed. Node ids are not part of any topic: every node of a
+/// service shares its topics (the `source_node_id` field and header tell
+/// them apart). Namespace and service are joined with `.`, which both may
+/// hold: namespace `a.b` with service `c` and namespace `a` with service
+/// `b.c` share topics; choose names that do not overlap that way.
+/// The `.v1` suffix is the envelope's major version: a
 /// breaking change of the envelope would go to `.v2` topics.
 ///
 /// ```
