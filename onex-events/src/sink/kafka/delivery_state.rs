@@ -55,6 +55,27 @@ pub(super) struct ClientCause {
     logged: Vec<RDKafkaErrorCode>,
 }
 
+impl ClientCause {
+    /// Keeps `text` as the cause; true the first time `code` is seen (to
+    /// be logged then, not on every reconnect).
+    fn record(&mut self, code: Option<RDKafkaErrorCode>, text: String) -> bool {
+        self.last = Some(text);
+        let first = code.is_some_and(|c| !self.logged.contains(&c));
+        if first {
+            self.logged.extend(code);
+        }
+        first
+    }
+
+    /// "All brokers down" names no cause: kept only when nothing better is
+    /// known.
+    fn all_brokers_down(&mut self, text: impl FnOnce() -> String) {
+        if self.last.is_none() {
+            self.last = Some(text());
+        }
+    }
+}
+
 impl DeliveryState {
     pub(super) fn now(&self) -> usize {
         usize::try_from(self.epoch.elapsed().as_nanos()).unwrap_or(usize::MAX)
@@ -143,25 +164,18 @@ impl DeliveryState {
     /// and librdkafka reports nothing more.
     pub(super) fn client_error(&self, error: &KafkaError, reason: &str) {
         let code = error.rdkafka_error_code();
-        let mut cause = self.lock_cause();
         if code == Some(RDKafkaErrorCode::AllBrokersDown) {
-            if cause.last.is_none() {
-                let hint = if self.tls {
-                    " (security.protocol uses TLS: no broker completed the connection; \
-                     a listener that does not speak TLS never answers the handshake)"
-                } else {
-                    ""
-                };
-                cause.last = Some(format!("{error}: {reason}{hint}"));
-            }
+            let hint = if self.tls {
+                " (security.protocol uses TLS: no broker completed the connection; \
+                 a listener that does not speak TLS never answers the handshake)"
+            } else {
+                ""
+            };
+            self.lock_cause()
+                .all_brokers_down(|| format!("{error}: {reason}{hint}"));
             return;
         }
-        cause.last = Some(format!("{error}: {reason}"));
-        let first = code.is_some_and(|c| !cause.logged.contains(&c));
-        if first {
-            cause.logged.extend(code);
-        }
-        drop(cause);
+        let first = self.lock_cause().record(code, format!("{error}: {reason}"));
         if is_configuration_failure(code) {
             if first {
                 tracing::error!(target: "onex_events::kafka", %error, reason, "Kafka refuses this client's configuration; events are kept until it is fixed");
@@ -180,5 +194,32 @@ impl DeliveryState {
                 tracing::warn!(target: "onex_events::kafka", reason, "Kafka unavailable; events are logged and kept until it returns");
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_kind_of_client_error_is_logged_once_and_the_latest_is_the_cause() {
+        let mut cause = ClientCause::default();
+        let auth = Some(RDKafkaErrorCode::Authentication);
+        assert!(cause.record(auth, "SASL handshake failed".to_owned()));
+        cause.all_brokers_down(|| "1/1 brokers are down".to_owned());
+        assert_eq!(cause.last.as_deref(), Some("SASL handshake failed"));
+        for _ in 0..100 {
+            assert!(!cause.record(auth, "SASL handshake failed again".to_owned()));
+        }
+        assert!(cause.record(
+            Some(RDKafkaErrorCode::SSL),
+            "TLS handshake failed".to_owned()
+        ));
+        assert_eq!(cause.last.as_deref(), Some("TLS handshake failed"));
+        assert_eq!(cause.logged.len(), 2, "bounded by the kinds seen");
+
+        let mut down = ClientCause::default();
+        down.all_brokers_down(|| "1/1 brokers are down".to_owned());
+        assert_eq!(down.last.as_deref(), Some("1/1 brokers are down"));
     }
 }
