@@ -284,7 +284,9 @@ fn ssl_against_a_plaintext_listener_names_the_cause() {
     let bootstrap = bootstrap();
     let config = KafkaConfig::new(&bootstrap)
         .topics(TopicRouting::single("ssl-cause"))
-        .property("security.protocol", "SSL");
+        .property("security.protocol", "SSL")
+        // The handshake hangs until this timeout (librdkafka's default: 30 s).
+        .property("socket.connection.setup.timeout.ms", "3000");
     let sink = KafkaSink::new(config).unwrap();
     sink.publish(event(&node("ssl"), Uuid::new_v4(), 0));
     let cause = first_cause(&sink);

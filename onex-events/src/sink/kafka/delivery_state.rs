@@ -60,19 +60,25 @@ impl ClientCause {
     /// be logged then, not on every reconnect).
     fn record(&mut self, code: Option<RDKafkaErrorCode>, text: String) -> bool {
         self.last = Some(text);
+        self.record_kind(code)
+    }
+
+    /// "All brokers down" names no cause: kept only when nothing better is
+    /// known; true the first time it is kept so (to be logged then).
+    fn all_brokers_down(&mut self, text: String) -> bool {
+        if self.last.is_some() {
+            return false;
+        }
+        self.last = Some(text);
+        self.record_kind(Some(RDKafkaErrorCode::AllBrokersDown))
+    }
+
+    fn record_kind(&mut self, code: Option<RDKafkaErrorCode>) -> bool {
         let first = code.is_some_and(|c| !self.logged.contains(&c));
         if first {
             self.logged.extend(code);
         }
         first
-    }
-
-    /// "All brokers down" names no cause: kept only when nothing better is
-    /// known.
-    fn all_brokers_down(&mut self, text: impl FnOnce() -> String) {
-        if self.last.is_none() {
-            self.last = Some(text());
-        }
     }
 }
 
@@ -159,9 +165,10 @@ impl DeliveryState {
     /// its kind is seen if it names a configuration failure
     /// (authentication, TLS, SASL mechanism), at DEBUG otherwise. "All
     /// brokers down" is kept only when nothing better is known, with a hint
-    /// for TLS: a listener that does not speak TLS leaves the handshake
-    /// hanging until `socket.connection.setup.timeout.ms` (30 s by default)
-    /// and librdkafka reports nothing more.
+    /// for TLS, logged at ERROR once: a listener that does not speak TLS
+    /// leaves the handshake hanging until
+    /// `socket.connection.setup.timeout.ms` (30 s by default; set it lower
+    /// to learn sooner) and librdkafka reports nothing more.
     pub(super) fn client_error(&self, error: &KafkaError, reason: &str) {
         let code = error.rdkafka_error_code();
         if code == Some(RDKafkaErrorCode::AllBrokersDown) {
@@ -171,8 +178,11 @@ impl DeliveryState {
             } else {
                 ""
             };
-            self.lock_cause()
-                .all_brokers_down(|| format!("{error}: {reason}{hint}"));
+            let text = format!("{error}: {reason}{hint}");
+            let first = self.lock_cause().all_brokers_down(text);
+            if first && self.tls {
+                tracing::error!(target: "onex_events::kafka", %error, reason, "no broker completed a TLS connection: check that the listener speaks TLS (security.protocol)");
+            }
             return;
         }
         let first = self.lock_cause().record(code, format!("{error}: {reason}"));
@@ -206,7 +216,7 @@ mod tests {
         let mut cause = ClientCause::default();
         let auth = Some(RDKafkaErrorCode::Authentication);
         assert!(cause.record(auth, "SASL handshake failed".to_owned()));
-        cause.all_brokers_down(|| "1/1 brokers are down".to_owned());
+        assert!(!cause.all_brokers_down("1/1 brokers are down".to_owned()));
         assert_eq!(cause.last.as_deref(), Some("SASL handshake failed"));
         for _ in 0..100 {
             assert!(!cause.record(auth, "SASL handshake failed again".to_owned()));
@@ -219,7 +229,9 @@ mod tests {
         assert_eq!(cause.logged.len(), 2, "bounded by the kinds seen");
 
         let mut down = ClientCause::default();
-        down.all_brokers_down(|| "1/1 brokers are down".to_owned());
+        assert!(down.all_brokers_down("1/1 brokers are down".to_owned()));
         assert_eq!(down.last.as_deref(), Some("1/1 brokers are down"));
+        down.last = None;
+        assert!(!down.all_brokers_down("1/1 brokers are down".to_owned()));
     }
 }

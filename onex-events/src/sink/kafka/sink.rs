@@ -184,7 +184,11 @@ impl Sink for KafkaSink {
     /// Why the cluster cannot be reached, as librdkafka last reported it:
     /// an authentication or TLS failure, an unsupported SASL mechanism, a
     /// transport error, or all brokers down. Cleared once events are
-    /// delivered again.
+    /// delivered again. An authentication or SASL failure shows within
+    /// moments of the first connection; TLS against a listener that does
+    /// not speak it only once `socket.connection.setup.timeout.ms` has
+    /// passed (librdkafka's 30 s by default), as the handshake hangs
+    /// without an answer.
     fn last_error(&self) -> Option<String> {
         self.dispatcher.state.last_error()
     }
