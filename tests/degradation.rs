@@ -73,6 +73,34 @@ fn invalid_identity_is_a_clear_error() {
     );
 }
 
+/// Names the default routings would sanitize into another's topics
+/// (`name.space/../x` and `name.space_.._x`) are refused when the node is
+/// set up, not merged unnoticed.
+#[test]
+fn a_service_or_namespace_that_would_share_another_ones_topic_is_refused() {
+    let err = NodeContext::builder::<Node>()
+        .namespace("name.space/../x")
+        .build()
+        .unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "namespace \"name.space/../x\" may hold only ASCII letters, digits, `.`, `_` and `-` (it names Kafka topics)"
+    );
+    let err = NodeContext::builder::<Node>()
+        .service("billing/eu")
+        .build()
+        .unwrap_err();
+    assert!(
+        err.to_string().starts_with("service \"billing/eu\""),
+        "{err}"
+    );
+    assert!(NodeContext::builder::<Node>()
+        .namespace("name.space_.._x")
+        .service("billing-eu")
+        .build()
+        .is_ok());
+}
+
 #[tokio::test]
 async fn non_finite_metric_is_not_published() {
     let recorder = onex_events::Recorder::new();

@@ -238,3 +238,61 @@ fn broker_stopped_and_restarted_mid_stream_every_event_accounted_for() {
         .collect();
     assert!(lost.is_empty());
 }
+
+/// Waits (a generous bound, only against hanging) until the sink's
+/// `last_error()` is set, and returns it.
+fn first_cause(sink: &KafkaSink) -> String {
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    loop {
+        if let Some(cause) = sink.last_error() {
+            return cause;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no cause reported; stats: {:?}",
+            sink.stats()
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// SASL against a broker that speaks none: the cause is the sink's
+/// `last_error()` (and logged at ERROR), not only "brokers are down".
+#[test]
+#[ignore = "needs a Kafka broker: set KAFKA_BOOTSTRAP_SERVERS (scripts/test.sh starts one)"]
+fn sasl_against_a_broker_without_sasl_names_the_cause() {
+    let bootstrap = bootstrap();
+    let config = KafkaConfig::new(&bootstrap)
+        .topics(TopicRouting::single("sasl-cause"))
+        .sasl("SASL_PLAINTEXT", "SCRAM-SHA-512", "user", "hunter2");
+    let sink = KafkaSink::new(config).unwrap();
+    sink.publish(event(&node("sasl"), Uuid::new_v4(), 0));
+    let cause = first_cause(&sink);
+    eprintln!("cause: {cause}");
+    assert!(
+        cause.to_ascii_lowercase().contains("sasl") || cause.contains("uthentication"),
+        "{cause}"
+    );
+    assert!(!cause.contains("hunter2"));
+}
+
+/// TLS against a plaintext listener: the handshake's failure is the sink's
+/// `last_error()` (and logged at ERROR).
+#[test]
+#[ignore = "needs a Kafka broker: set KAFKA_BOOTSTRAP_SERVERS (scripts/test.sh starts one)"]
+fn ssl_against_a_plaintext_listener_names_the_cause() {
+    let bootstrap = bootstrap();
+    let config = KafkaConfig::new(&bootstrap)
+        .topics(TopicRouting::single("ssl-cause"))
+        .property("security.protocol", "SSL")
+        // The handshake hangs until this timeout (librdkafka's default: 30 s).
+        .property("socket.connection.setup.timeout.ms", "3000");
+    let sink = KafkaSink::new(config).unwrap();
+    sink.publish(event(&node("ssl"), Uuid::new_v4(), 0));
+    let cause = first_cause(&sink);
+    eprintln!("cause: {cause}");
+    assert!(
+        cause.contains("SSL") || cause.contains("TLS") || cause.contains("handshake"),
+        "{cause}"
+    );
+}

@@ -398,3 +398,26 @@ fn out_of_range_librdkafka_time_property_is_a_configuration_error() {
         );
     }
 }
+
+/// A topic name or bootstrap list Kafka would reject is refused when the
+/// sink is built, not every event lost later; a well-formed address nothing
+/// answers at is still accepted (an outage: events wait).
+#[test]
+fn kafka_sink_refuses_a_topic_or_bootstrap_list_kafka_would_reject() {
+    use onex_events::kafka::KafkaConfigError;
+    for topic in ["bad topic!", &"t".repeat(300), "..", ""] {
+        let error = KafkaSink::new(config("127.0.0.1:1", topic)).expect_err(topic);
+        assert!(
+            matches!(&error, KafkaConfigError::InvalidTopic { topic: t, .. } if t == topic),
+            "{topic}: {error}"
+        );
+    }
+    for servers in ["127.0.0.1:99999", ",,", "not a host", "b1:9092,,b2:9092"] {
+        let error = KafkaSink::new(config(servers, "t")).expect_err(servers);
+        assert!(
+            matches!(error, KafkaConfigError::InvalidBootstrapServers { .. }),
+            "{servers}: {error}"
+        );
+    }
+    assert!(KafkaSink::new(config("127.0.0.1:1", "t")).is_ok());
+}

@@ -22,4 +22,16 @@ pub enum ConfigError {
         /// The value given, unescaped.
         value: String,
     },
+    /// A service or namespace holds characters Kafka topic names cannot:
+    /// the default routings would replace them by `_`, so two different
+    /// names (`a/b`, `a_b`) would share their topics unnoticed.
+    #[error(
+        "{field} {value:?} may hold only ASCII letters, digits, `.`, `_` and `-` (it names Kafka topics)"
+    )]
+    NotATopicName {
+        /// The field: `service` or `namespace`.
+        field: &'static str,
+        /// The value given.
+        value: String,
+    },
 }

@@ -109,6 +109,25 @@ fn check(field: &'static str, value: &str) -> Result<(), ConfigError> {
     Ok(())
 }
 
+/// The service and namespace name Kafka topics (see
+/// [`TopicRouting`](crate::kafka::TopicRouting)): refused, as
+/// `#[onex_node]` refuses them at compile time, when they hold characters a
+/// topic cannot, rather than replaced by `_` so that two different names
+/// would share topics unnoticed.
+fn check_topic_segment(field: &'static str, value: &str) -> Result<(), ConfigError> {
+    if value
+        .bytes()
+        .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'))
+    {
+        Ok(())
+    } else {
+        Err(ConfigError::NotATopicName {
+            field,
+            value: value.to_owned(),
+        })
+    }
+}
+
 impl NodeContextBuilder {
     /// The node id published as `source_node_id`. Default:
     /// `{node_type}-{first 8 hex digits of the instance id}`.
@@ -118,12 +137,14 @@ impl NodeContextBuilder {
     }
 
     /// The service name. Default: `service` of `#[onex_node]`, else the node type.
+    /// Only ASCII letters, digits, `.`, `_` and `-`: it names Kafka topics.
     pub fn service(mut self, service: impl Into<String>) -> Self {
         self.service = Some(service.into());
         self
     }
 
     /// The namespace. Default: `namespace` of `#[onex_node]`, else `onex`.
+    /// Only ASCII letters, digits, `.`, `_` and `-`: it names Kafka topics.
     pub fn namespace(mut self, namespace: impl Into<String>) -> Self {
         self.namespace = Some(namespace.into());
         self
@@ -154,6 +175,8 @@ impl NodeContextBuilder {
         check("node_id", &node_id)?;
         check("service", &service)?;
         check("namespace", &namespace)?;
+        check_topic_segment("service", &service)?;
+        check_topic_segment("namespace", &namespace)?;
         let catalog = self.catalog;
         let parse = |events: &'static [&'static str]| {
             events.first().and_then(|name| EventType::parse(name).ok())

@@ -238,7 +238,10 @@ mod tests {
             ("SERVICE_NAME", "orchestrator"),
         ]);
         assert_eq!(publisher.sink_name(), "kafka");
-        assert!(publisher.last_error().is_none());
+        // The only error it may report is the outage (nothing on port 1).
+        if let Some(error) = publisher.last_error() {
+            assert!(!error.contains("outbox"), "{error}");
+        }
     }
 
     /// A value of `USE_OUTBOX_PATTERN` that is neither on nor off is a
@@ -280,5 +283,23 @@ mod tests {
         assert_eq!(publisher.sink_name(), "stdout");
         let publisher = Publisher::from_lookup(|_| None);
         assert_eq!(publisher.sink_name(), "stdout");
+    }
+
+    /// A topic or bootstrap list Kafka would reject is refused at start
+    /// (stdout, logged at ERROR), not a loss of every event later.
+    #[test]
+    fn a_topic_or_bootstrap_list_kafka_would_reject_falls_back_at_start() {
+        for (servers, topic) in [
+            ("127.0.0.1:1", "bad topic!"),
+            ("127.0.0.1:99999", "ok"),
+            (",,", "ok"),
+            ("not a host", "ok"),
+        ] {
+            let publisher = Publisher::from_vars([
+                ("KAFKA_BOOTSTRAP_SERVERS", servers),
+                ("KAFKA_TOPIC", topic),
+            ]);
+            assert_eq!(publisher.sink_name(), "stdout", "{servers} {topic}");
+        }
     }
 }

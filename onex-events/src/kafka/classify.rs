@@ -24,6 +24,24 @@ pub fn is_permanent(code: Option<RDKafkaErrorCode>) -> bool {
     )
 }
 
+/// A client error that names why the cluster cannot be used with this
+/// configuration — authentication, TLS, an unsupported SASL mechanism —
+/// rather than an outage: worth an ERROR for the operator.
+#[inline]
+pub fn is_configuration_failure(code: Option<RDKafkaErrorCode>) -> bool {
+    use RDKafkaErrorCode as C;
+    matches!(
+        code,
+        Some(
+            C::Authentication
+                | C::SSL
+                | C::SaslAuthenticationFailed
+                | C::UnsupportedSASLMechanism
+                | C::IllegalSASLState
+        )
+    )
+}
+
 /// The producer's queue is full: the record was not taken, and may be sent
 /// again once the queue drains.
 #[inline]
@@ -64,6 +82,16 @@ mod tests {
             RDKafkaErrorCode::MessageSizeTooLarge
         )));
         assert!(is_purged(Some(RDKafkaErrorCode::PurgeInflight)));
+        assert!(is_configuration_failure(Some(
+            RDKafkaErrorCode::Authentication
+        )));
+        assert!(is_configuration_failure(Some(RDKafkaErrorCode::SSL)));
+        assert!(!is_configuration_failure(Some(
+            RDKafkaErrorCode::AllBrokersDown
+        )));
+        assert!(!is_configuration_failure(Some(
+            RDKafkaErrorCode::BrokerTransportFailure
+        )));
         assert!(!is_purged(Some(RDKafkaErrorCode::MessageTimedOut)));
     }
 }

@@ -4,6 +4,7 @@
 //! ([`KafkaConfig::from_env`], in [`env`](super::env)).
 
 use super::env;
+use super::names::check_bootstrap_servers;
 use super::report::{DeliveryListener, DeliveryReport};
 use super::topic::TopicRouting;
 use std::collections::BTreeMap;
@@ -11,18 +12,39 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
-/// librdkafka properties whose values are secrets: redacted in `Debug`.
+/// librdkafka properties that hold a secret or inline key material under a
+/// name [`is_secret`]'s patterns do not catch.
 const SECRET_PROPERTIES: &[&str] = &[
-    "sasl.password",
-    "sasl.oauthbearer.client.secret",
-    "ssl.key.password",
-    "ssl.key.pem",
-    "ssl.keystore.password",
+    // `principal=… clientSecret=…` for the unsecured and OIDC flows.
+    "sasl.oauthbearer.config",
+    // Inline keys and certificates (the `_` names are set through the C API).
     "ssl_key",
+    "ssl_certificate",
 ];
 
+/// Whether the value of librdkafka property `key` is redacted in `Debug`:
+/// passwords, secrets, passphrases (`sasl.password`,
+/// `sasl.oauthbearer.client.secret`, `ssl.key.password`,
+/// `ssl.keystore.password`, `sasl.oauthbearer.assertion.private.key.passphrase`),
+/// inline PEM material (`ssl.key.pem`, `ssl.certificate.pem`,
+/// `sasl.oauthbearer.assertion.private.key.pem`), private keys, tokens
+/// and credentials (`sasl.oauthbearer.token.endpoint.url` may carry some),
+/// and [`SECRET_PROPERTIES`]. Matched without regard to case. File paths
+/// (`ssl.key.location`) are not secrets and stay visible.
 fn is_secret(key: &str) -> bool {
-    SECRET_PROPERTIES.contains(&key) || key.contains("password") || key.contains("secret")
+    let key = key.to_ascii_lowercase();
+    SECRET_PROPERTIES.contains(&key.as_str())
+        || [
+            "password",
+            "secret",
+            "passphrase",
+            "private",
+            ".pem",
+            "credential",
+            "token",
+        ]
+        .iter()
+        .any(|word| key.contains(word))
 }
 
 /// A Kafka configuration could not be read or used.
@@ -39,6 +61,24 @@ pub enum KafkaConfigError {
         name: &'static str,
         /// Its value (never a secret).
         value: String,
+        /// What is wrong.
+        reason: &'static str,
+    },
+    /// A topic name, or a prefix of topic names, that Kafka would reject
+    /// (see [`KafkaConfig::validate`]).
+    #[error("topic name {topic:?} cannot be used: {reason}")]
+    InvalidTopic {
+        /// The name.
+        topic: String,
+        /// The rule it breaks.
+        reason: &'static str,
+    },
+    /// A bootstrap list that is not `host:port[,host:port…]` (see
+    /// [`KafkaConfig::validate`]).
+    #[error("bootstrap servers {servers:?} cannot be used: {reason}")]
+    InvalidBootstrapServers {
+        /// The list.
+        servers: String,
         /// What is wrong.
         reason: &'static str,
     },
@@ -149,7 +189,10 @@ impl KafkaConfig {
     }
 
     /// Sets any librdkafka producer property, e.g. `("linger.ms", "10")`.
-    /// Overrides the defaults; checked when the sink is built.
+    /// Overrides the defaults; checked when the sink is built. The value of
+    /// any property that can hold a secret (passwords, secrets, passphrases,
+    /// tokens, inline PEM keys and certificates, `sasl.oauthbearer.config`)
+    /// is shown as `"***"` in `Debug`.
     pub fn property(mut self, key: impl Into<String>, value: impl Into<String>) -> Self {
         self.properties.insert(key.into(), value.into());
         self
@@ -266,6 +309,42 @@ impl KafkaConfig {
         &self.topics
     }
 
+    /// Checks the names librdkafka would otherwise take and fail on per
+    /// event: the bootstrap list (every entry `host:port` — an IPv6 address
+    /// in brackets —, a port from 1 to 65535, no empty entry; librdkafka
+    /// would treat `,,` or `not a host` as an outage and silently wrap port
+    /// 99999 to another) and the topic names of the routing (see
+    /// [`TopicRouting`]: a single topic must be a name Kafka accepts, a
+    /// prefix must leave room for the rest of the topic).
+    /// [`KafkaSink::new`](crate::KafkaSink::new), the outbox relays and
+    /// [`KafkaConfig::from_lookup`] call it; a well-formed address nothing
+    /// answers at is not an error (events wait for it).
+    ///
+    /// ```
+    /// use onex_events::kafka::{KafkaConfig, KafkaConfigError, TopicRouting};
+    ///
+    /// assert!(KafkaConfig::new("b1:9092").validate().is_ok());
+    /// let bad_port = KafkaConfig::new("127.0.0.1:99999").validate();
+    /// assert!(matches!(bad_port, Err(KafkaConfigError::InvalidBootstrapServers { .. })));
+    /// let bad_topic = KafkaConfig::new("b1:9092").topics(TopicRouting::single("bad topic!"));
+    /// assert!(matches!(bad_topic.validate(), Err(KafkaConfigError::InvalidTopic { .. })));
+    /// ```
+    pub fn validate(&self) -> Result<(), KafkaConfigError> {
+        let servers = self.bootstrap_servers();
+        if servers.trim().is_empty() {
+            return Err(KafkaConfigError::MissingBootstrapServers);
+        }
+        check_bootstrap_servers(servers).map_err(|reason| {
+            KafkaConfigError::InvalidBootstrapServers {
+                servers: servers.to_owned(),
+                reason,
+            }
+        })?;
+        self.topics
+            .check_names()
+            .map_err(|(topic, reason)| KafkaConfigError::InvalidTopic { topic, reason })
+    }
+
     pub(crate) fn client_config(&self) -> rdkafka::ClientConfig {
         let mut cc = rdkafka::ClientConfig::new();
         for (k, v) in &self.properties {
@@ -316,5 +395,35 @@ mod tests {
             .property("ssl.key.password", "pw");
         assert_eq!(config.get("acks"), Some("1"));
         assert!(!format!("{config:?}").contains("\"pw\""));
+    }
+
+    #[test]
+    fn no_property_that_can_hold_a_secret_appears_in_debug() {
+        let secrets = [
+            "sasl.password",
+            "sasl.oauthbearer.config",
+            "sasl.oauthbearer.client.secret",
+            "sasl.oauthbearer.assertion.private.key.passphrase",
+            "sasl.oauthbearer.assertion.private.key.pem",
+            "ssl.key.password",
+            "ssl.key.pem",
+            "ssl.keystore.password",
+            "ssl.certificate.pem",
+            "ssl_key",
+            "ssl_certificate",
+            "SSL.Key.Password",
+        ];
+        let config = secrets.iter().fold(KafkaConfig::new("b:9092"), |c, key| {
+            c.property(*key, format!("secret-value-of-{key}"))
+        });
+        let debug = format!("{config:?}");
+        assert!(!debug.contains("secret-value-of"), "{debug}");
+        for key in secrets {
+            assert!(debug.contains(key), "the key stays visible: {debug}");
+        }
+        assert!(
+            debug.contains("\"b:9092\""),
+            "other values stay visible: {debug}"
+        );
     }
 }

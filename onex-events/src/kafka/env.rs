@@ -3,6 +3,7 @@
 //! from the process environment or from any map of variables.
 
 use super::config::{KafkaConfig, KafkaConfigError, OffsetReset};
+use super::names::{check_bootstrap_servers, check_topic};
 use super::topic::TopicRouting;
 
 /// Comma-separated `host:port` list; required.
@@ -38,6 +39,11 @@ impl KafkaConfig {
     /// `KAFKA_TOPIC_PREFIX`, `KAFKA_TOPIC`, `SERVICE_NAME`, and for
     /// consumers `KAFKA_CONSUMER_GROUP` and `KAFKA_AUTO_OFFSET_RESET`.
     /// Unset or empty variables keep the defaults.
+    ///
+    /// A value that cannot be used is an error naming the variable,
+    /// including a bootstrap list or topic name Kafka would reject (see
+    /// [`KafkaConfig::validate`]); a well-formed address nothing answers at
+    /// is not an error (events wait for the cluster).
     pub fn from_env() -> Result<Self, KafkaConfigError> {
         Self::from_lookup(|name| std::env::var(name).ok())
     }
@@ -57,6 +63,7 @@ impl KafkaConfig {
     pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, KafkaConfigError> {
         let get = |name: &str| lookup(name).filter(|v| !v.trim().is_empty());
         let servers = get(BOOTSTRAP_SERVERS).ok_or(KafkaConfigError::MissingBootstrapServers)?;
+        check_bootstrap_servers(&servers).map_err(invalid(BOOTSTRAP_SERVERS, &servers))?;
         let mut config = KafkaConfig::new(servers.trim());
         if let Some(v) = get(SECURITY_PROTOCOL) {
             config = config.property("security.protocol", v.trim());
@@ -87,9 +94,13 @@ impl KafkaConfig {
             config = config.property("client.id", v.trim());
         }
         if let Some(topic) = get(TOPIC) {
+            check_topic(topic.trim()).map_err(invalid(TOPIC, &topic))?;
             config = config.topics(TopicRouting::single(topic.trim()));
         } else if let Some(prefix) = get(TOPIC_PREFIX) {
             config = config.topics(TopicRouting::prefixed(prefix.trim()));
+            if let Err((_, reason)) = config.topics.check_names() {
+                return Err(invalid(TOPIC_PREFIX, &prefix)(reason));
+            }
         }
         if let Some(group) = get(CONSUMER_GROUP) {
             config = config.consumer_group(group.trim());
@@ -106,6 +117,16 @@ impl KafkaConfig {
             config = config.auto_offset_reset(reset);
         }
         Ok(config)
+    }
+}
+
+/// A `map_err` for variable `name` holding `value`.
+fn invalid(name: &'static str, value: &str) -> impl FnOnce(&'static str) -> KafkaConfigError {
+    let value = value.to_owned();
+    move |reason| KafkaConfigError::InvalidEnv {
+        name,
+        value,
+        reason,
     }
 }
 
@@ -171,6 +192,63 @@ mod tests {
         assert!(
             matches!(err, KafkaConfigError::InvalidEnv { name, .. } if name == "KAFKA_MAX_IN_FLIGHT")
         );
+    }
+
+    #[test]
+    fn a_topic_name_kafka_would_reject_is_a_configuration_error() {
+        for bad in ["bad topic!", &"t".repeat(300), ".", "..", "näme"] {
+            let err = KafkaConfig::from_lookup(lookup(&[
+                ("KAFKA_BOOTSTRAP_SERVERS", "b:9092"),
+                ("KAFKA_TOPIC", bad),
+            ]))
+            .unwrap_err();
+            assert!(
+                matches!(&err, KafkaConfigError::InvalidEnv { name, value, .. } if *name == "KAFKA_TOPIC" && value == bad),
+                "{bad}: {err:?}"
+            );
+        }
+        let long_prefix = "p".repeat(300);
+        let err = KafkaConfig::from_lookup(lookup(&[
+            ("KAFKA_BOOTSTRAP_SERVERS", "b:9092"),
+            ("KAFKA_TOPIC_PREFIX", &long_prefix),
+        ]))
+        .unwrap_err();
+        assert!(
+            matches!(err, KafkaConfigError::InvalidEnv { name, .. } if name == "KAFKA_TOPIC_PREFIX")
+        );
+        let good = KafkaConfig::from_lookup(lookup(&[
+            ("KAFKA_BOOTSTRAP_SERVERS", "b:9092"),
+            ("KAFKA_TOPIC", " onex.events-all_v1 "),
+        ]));
+        assert!(good.is_ok());
+    }
+
+    #[test]
+    fn a_bootstrap_port_out_of_range_is_a_configuration_error() {
+        for bad in ["127.0.0.1:99999", "b:0", "b:-1"] {
+            let err =
+                KafkaConfig::from_lookup(lookup(&[("KAFKA_BOOTSTRAP_SERVERS", bad)])).unwrap_err();
+            assert!(
+                matches!(&err, KafkaConfigError::InvalidEnv { name, .. } if *name == "KAFKA_BOOTSTRAP_SERVERS"),
+                "{bad}: {err:?}"
+            );
+            assert!(err.to_string().contains("65535"), "{err}");
+        }
+    }
+
+    #[test]
+    fn empty_or_malformed_bootstrap_entries_are_a_configuration_error() {
+        for bad in [",,", "b1:9092,,b2:9092", "not a host", "b1", "b1:9092,"] {
+            let err =
+                KafkaConfig::from_lookup(lookup(&[("KAFKA_BOOTSTRAP_SERVERS", bad)])).unwrap_err();
+            assert!(
+                matches!(&err, KafkaConfigError::InvalidEnv { name, .. } if *name == "KAFKA_BOOTSTRAP_SERVERS"),
+                "{bad}: {err:?}"
+            );
+        }
+        // Well formed, if nothing answers there: an outage, not an error.
+        let unreachable = lookup(&[("KAFKA_BOOTSTRAP_SERVERS", "127.0.0.1:1,[::1]:1")]);
+        assert!(KafkaConfig::from_lookup(unreachable).is_ok());
     }
 
     #[test]

@@ -33,11 +33,12 @@ mod config;
 pub mod env;
 pub mod headers;
 mod log;
+mod names;
 mod record;
 mod report;
 mod topic;
 
-pub use self::classify::{is_permanent, is_purged, is_queue_full};
+pub use self::classify::{is_configuration_failure, is_permanent, is_purged, is_queue_full};
 pub use self::config::{KafkaConfig, KafkaConfigError, OffsetReset};
 pub use self::log::{forward_librdkafka_log, TracingContext};
 pub use self::record::{

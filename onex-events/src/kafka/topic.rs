@@ -2,6 +2,7 @@
 //! ([`TopicRouting::topic`]), and which topics can carry an event type, for
 //! a consumer to subscribe to ([`TopicRouting::topics_carrying`]).
 
+use super::names::{check_topic, is_legal_topic_byte, MAX_TOPIC_LEN};
 use crate::envelope::Event;
 use crate::event_type::{EventType, Stage};
 use std::fmt;
@@ -51,7 +52,15 @@ enum Routing {
 /// event of a request (across operations) in one ordered stream uses
 /// [`TopicRouting::per_service`] or [`TopicRouting::single`]. Characters
 /// Kafka does not allow in topic names (anything but `[A-Za-z0-9._-]`) are
-/// replaced by `_`. The `.v1` suffix is the envelope's major version: a
+/// replaced by `_` in a prefix; a service or namespace holding them is
+/// refused when the node is set up (`NodeContext`'s builder, and
+/// `#[onex_node]` at compile time), so that two different names never share
+/// topics unnoticed. Node ids are not part of any topic: every node of a
+/// service shares its topics (the `source_node_id` field and header tell
+/// them apart). Namespace and service are joined with `.`, which both may
+/// hold: namespace `a.b` with service `c` and namespace `a` with service
+/// `b.c` share topics; choose names that do not overlap that way.
+/// The `.v1` suffix is the envelope's major version: a
 /// breaking change of the envelope would go to `.v2` topics.
 ///
 /// ```
@@ -92,6 +101,29 @@ impl TopicRouting {
     /// Every event to `topic`.
     pub fn single(topic: impl Into<String>) -> Self {
         TopicRouting(Routing::Single(Arc::from(topic.into())))
+    }
+
+    /// Checks the names this routing is given against Kafka's rules: a
+    /// [`single`](TopicRouting::single) topic must be a name Kafka accepts
+    /// (not empty, at most 249 characters of `[A-Za-z0-9._-]`, neither `.`
+    /// nor `..`); a prefix, whose other characters are replaced by `_`, must
+    /// leave room for the shortest topic under it (at most
+    /// 249 - `".x.y.events.v1"`.len() = 235 characters). A custom routing's
+    /// topics, and topics made too long by a namespace or service, are
+    /// rejected by Kafka per event. The error gives the name and the rule.
+    pub(crate) fn check_names(&self) -> Result<(), (String, &'static str)> {
+        match &self.0 {
+            Routing::Single(topic) => check_topic(topic).map_err(|e| (topic.to_string(), e)),
+            Routing::PerOperation { prefix: Some(p) } | Routing::PerService { prefix: Some(p) }
+                if p.len() > MAX_PREFIX_LEN =>
+            {
+                Err((
+                    p.to_string(),
+                    "a topic prefix leaves room for the rest of the topic (at most 235 characters)",
+                ))
+            }
+            _ => Ok(()),
+        }
     }
 
     /// A user-supplied strategy.
@@ -220,6 +252,10 @@ fn family(event_type: EventType) -> &'static str {
     }
 }
 
+/// The longest prefix under which the shortest topic, `{prefix}.x.y.events.v1`,
+/// is a legal name.
+const MAX_PREFIX_LEN: usize = MAX_TOPIC_LEN - ".x.y.events.v1".len();
+
 fn non_empty(s: String) -> Option<Arc<str>> {
     let s = s.trim().trim_end_matches('.');
     (!s.is_empty()).then(|| Arc::from(s))
@@ -239,21 +275,17 @@ fn push_parts(topic: &mut String, prefix: Option<&str>, parts: &[&str]) {
 }
 
 fn push_sanitized(topic: &mut String, s: &str) {
-    if s.bytes().all(is_legal) {
+    if s.bytes().all(is_legal_topic_byte) {
         topic.push_str(s);
     } else {
         topic.extend(s.chars().map(|c| {
-            if c.is_ascii() && is_legal(c as u8) {
+            if c.is_ascii() && is_legal_topic_byte(c as u8) {
                 c
             } else {
                 '_'
             }
         }));
     }
-}
-
-fn is_legal(b: u8) -> bool {
-    b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-')
 }
 
 impl fmt::Debug for TopicRouting {

@@ -88,6 +88,7 @@ impl<S: RelayStore> Worker<S> {
         stop: Arc<AtomicBool>,
     ) -> Result<Self, OutboxError> {
         let kafka = &config.kafka;
+        kafka.validate()?;
         let mut client = kafka.client_config();
         if kafka.get("message.timeout.ms").is_none() {
             // librdkafka's maximum: a longer timeout waits as long as that.

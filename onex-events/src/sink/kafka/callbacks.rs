@@ -25,16 +25,21 @@ impl ClientContext for ProducerCallbacks {
         forward_librdkafka_log(level, fac, message);
     }
 
+    /// Client errors: all brokers down marks the cluster unavailable; a
+    /// fatal error has the producer replaced; every error but a fatal one is
+    /// kept as the sink's `last_error()`, a configuration failure
+    /// (authentication, TLS, SASL mechanism) logged at ERROR once per kind.
     fn error(&self, error: KafkaError, reason: &str) {
         match error.rdkafka_error_code() {
-            Some(RDKafkaErrorCode::AllBrokersDown) => self.state.set_available(false, reason),
+            Some(RDKafkaErrorCode::AllBrokersDown) => {
+                self.state.client_error(&error, reason);
+                self.state.set_available(false, reason);
+            }
             Some(RDKafkaErrorCode::Fatal) => {
                 tracing::error!(target: "onex_events::kafka", %error, reason, "fatal Kafka producer error; replacing the producer");
                 self.state.fatal.store(true, Ordering::Release);
             }
-            _ => {
-                tracing::debug!(target: "onex_events::kafka", %error, reason, "Kafka client error")
-            }
+            _ => self.state.client_error(&error, reason),
         }
     }
 }

@@ -6,7 +6,8 @@
 use super::retry_buffer::{Pending, RetryQueue};
 use super::stats::Counters;
 use crate::envelope::Event;
-use crate::kafka::{DeliveryListener, DeliveryReport, Outcome};
+use crate::kafka::{is_configuration_failure, DeliveryListener, DeliveryReport, Outcome};
+use rdkafka::error::{KafkaError, RDKafkaErrorCode};
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
@@ -39,6 +40,46 @@ pub(super) struct DeliveryState {
     pub(super) ttl: Duration,
     pub(super) fallback_log: bool,
     pub(super) listener: Option<DeliveryListener>,
+    /// Why the cluster cannot be reached, as librdkafka last said.
+    pub(super) cause: Mutex<ClientCause>,
+    /// `security.protocol` is `SSL` or `SASL_SSL`.
+    pub(super) tls: bool,
+}
+
+/// The last client error that kept events from the cluster, and which kinds
+/// were logged already (each kind once until the cluster is reached again:
+/// librdkafka repeats them on every reconnect).
+#[derive(Debug, Default)]
+pub(super) struct ClientCause {
+    last: Option<String>,
+    logged: Vec<RDKafkaErrorCode>,
+}
+
+impl ClientCause {
+    /// Keeps `text` as the cause; true the first time `code` is seen (to
+    /// be logged then, not on every reconnect).
+    fn record(&mut self, code: Option<RDKafkaErrorCode>, text: String) -> bool {
+        self.last = Some(text);
+        self.record_kind(code)
+    }
+
+    /// "All brokers down" names no cause: kept only when nothing better is
+    /// known; true the first time it is kept so (to be logged then).
+    fn all_brokers_down(&mut self, text: String) -> bool {
+        if self.last.is_some() {
+            return false;
+        }
+        self.last = Some(text);
+        self.record_kind(Some(RDKafkaErrorCode::AllBrokersDown))
+    }
+
+    fn record_kind(&mut self, code: Option<RDKafkaErrorCode>) -> bool {
+        let first = code.is_some_and(|c| !self.logged.contains(&c));
+        if first {
+            self.logged.extend(code);
+        }
+        first
+    }
 }
 
 impl DeliveryState {
@@ -110,13 +151,87 @@ impl DeliveryState {
         }
     }
 
+    fn lock_cause(&self) -> std::sync::MutexGuard<'_, ClientCause> {
+        self.cause.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// The cause of the current trouble reaching the cluster, if any.
+    pub(super) fn last_error(&self) -> Option<String> {
+        self.lock_cause().last.clone()
+    }
+
+    /// A client error from librdkafka: kept as the cause
+    /// ([`last_error`](Self::last_error)); logged at ERROR the first time
+    /// its kind is seen if it names a configuration failure
+    /// (authentication, TLS, SASL mechanism), at DEBUG otherwise. "All
+    /// brokers down" is kept only when nothing better is known, with a hint
+    /// for TLS, logged at ERROR once: a listener that does not speak TLS
+    /// leaves the handshake hanging until
+    /// `socket.connection.setup.timeout.ms` (30 s by default; set it lower
+    /// to learn sooner) and librdkafka reports nothing more.
+    pub(super) fn client_error(&self, error: &KafkaError, reason: &str) {
+        let code = error.rdkafka_error_code();
+        if code == Some(RDKafkaErrorCode::AllBrokersDown) {
+            let hint = if self.tls {
+                " (security.protocol uses TLS: no broker completed the connection; \
+                 a listener that does not speak TLS never answers the handshake)"
+            } else {
+                ""
+            };
+            let text = format!("{error}: {reason}{hint}");
+            let first = self.lock_cause().all_brokers_down(text);
+            if first && self.tls {
+                tracing::error!(target: "onex_events::kafka", %error, reason, "no broker completed a TLS connection: check that the listener speaks TLS (security.protocol)");
+            }
+            return;
+        }
+        let first = self.lock_cause().record(code, format!("{error}: {reason}"));
+        if is_configuration_failure(code) {
+            if first {
+                tracing::error!(target: "onex_events::kafka", %error, reason, "Kafka refuses this client's configuration; events are kept until it is fixed");
+            }
+        } else {
+            tracing::debug!(target: "onex_events::kafka", %error, reason, "Kafka client error");
+        }
+    }
+
     pub(super) fn set_available(&self, available: bool, reason: &str) {
         if self.available.swap(available, Ordering::Relaxed) != available {
             if available {
+                *self.lock_cause() = ClientCause::default();
                 tracing::info!(target: "onex_events::kafka", "Kafka available again; delivering buffered events");
             } else {
                 tracing::warn!(target: "onex_events::kafka", reason, "Kafka unavailable; events are logged and kept until it returns");
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_kind_of_client_error_is_logged_once_and_the_latest_is_the_cause() {
+        let mut cause = ClientCause::default();
+        let auth = Some(RDKafkaErrorCode::Authentication);
+        assert!(cause.record(auth, "SASL handshake failed".to_owned()));
+        assert!(!cause.all_brokers_down("1/1 brokers are down".to_owned()));
+        assert_eq!(cause.last.as_deref(), Some("SASL handshake failed"));
+        for _ in 0..100 {
+            assert!(!cause.record(auth, "SASL handshake failed again".to_owned()));
+        }
+        assert!(cause.record(
+            Some(RDKafkaErrorCode::SSL),
+            "TLS handshake failed".to_owned()
+        ));
+        assert_eq!(cause.last.as_deref(), Some("TLS handshake failed"));
+        assert_eq!(cause.logged.len(), 2, "bounded by the kinds seen");
+
+        let mut down = ClientCause::default();
+        assert!(down.all_brokers_down("1/1 brokers are down".to_owned()));
+        assert_eq!(down.last.as_deref(), Some("1/1 brokers are down"));
+        down.last = None;
+        assert!(!down.all_brokers_down("1/1 brokers are down".to_owned()));
     }
 }

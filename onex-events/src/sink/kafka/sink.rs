@@ -24,10 +24,12 @@ pub struct KafkaSink {
 }
 
 impl KafkaSink {
-    /// Builds the producer and starts its delivery thread. Fails only on a
-    /// configuration librdkafka rejects; an unreachable cluster is not an
-    /// error (events wait for it).
+    /// Builds the producer and starts its delivery thread. Fails on a
+    /// configuration librdkafka rejects, and on a bootstrap list or topic
+    /// name Kafka would reject ([`KafkaConfig::validate`]); an unreachable
+    /// cluster is not an error (events wait for it).
     pub fn new(config: KafkaConfig) -> Result<Self, KafkaConfigError> {
+        config.validate()?;
         let mut client_config = config.client_config();
         let message_timeout = match config.get("message.timeout.ms") {
             Some(ms) => Duration::from_millis(ms.trim().parse().unwrap_or(300_000)),
@@ -56,6 +58,10 @@ impl KafkaSink {
             ttl: config.buffer_ttl,
             fallback_log: config.fallback_log,
             listener: config.listener.clone(),
+            cause: Mutex::default(),
+            tls: config
+                .get("security.protocol")
+                .is_some_and(|p| p.to_ascii_uppercase().contains("SSL")),
         });
         let producer: BaseProducer<ProducerCallbacks> = client_config
             .create_with_context(ProducerCallbacks {
@@ -173,6 +179,18 @@ impl Sink for KafkaSink {
 
     fn name(&self) -> &'static str {
         "kafka"
+    }
+
+    /// Why the cluster cannot be reached, as librdkafka last reported it:
+    /// an authentication or TLS failure, an unsupported SASL mechanism, a
+    /// transport error, or all brokers down. Cleared once events are
+    /// delivered again. An authentication or SASL failure shows within
+    /// moments of the first connection; TLS against a listener that does
+    /// not speak it only once `socket.connection.setup.timeout.ms` has
+    /// passed (librdkafka's 30 s by default), as the handshake hangs
+    /// without an answer.
+    fn last_error(&self) -> Option<String> {
+        self.dispatcher.state.last_error()
     }
 }
 
