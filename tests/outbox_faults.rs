@@ -15,7 +15,7 @@ use onex_events::kafka::rdkafka::ClientConfig;
 use onex_events::kafka::{KafkaConfig, TopicRouting};
 use onex_events::outbox::sqlite::rusqlite::{Connection, OpenFlags};
 use onex_events::outbox::{OutboxConfig, OutboxError, OutboxSink, RelayConfig};
-use onex_events::sink::Blocking;
+use onex_events::sink::{Blocking, SinkError};
 use onex_events::{onex_node, NodeContext, OnexNode, Publisher, Recorder, Sink};
 use outbox_support::{block_on, committed_ids, TempDir};
 use std::sync::Arc;
@@ -234,6 +234,33 @@ fn read_only_file_is_a_clear_error() {
     assert_eq!(n, 0);
 }
 
+/// `flush` on an outbox that could not be opened says how many events it
+/// could not keep, and why, once: the next flush reports only later ones.
+#[test]
+fn flush_reports_events_an_unavailable_outbox_could_not_keep() {
+    let dir = TempDir::new("unavailable-flush");
+    let config = OutboxConfig::sqlite(dir.path("no/such/dir/o.db"));
+    let publisher = Publisher::new(OutboxSink::open_or_unavailable(config));
+    let node = shop(publisher.clone());
+    assert_results_unchanged(&node);
+    match publisher.flush(Duration::from_secs(5)) {
+        Err(SinkError::Undelivered { lost, detail }) => {
+            assert_eq!(lost, 4, "2 operations x 2 events: {detail}");
+            assert!(detail.contains("does not exist"), "{detail}");
+        }
+        other => panic!("expected Undelivered, got {other:?}"),
+    }
+    assert!(
+        publisher.flush(Duration::from_secs(5)).is_ok(),
+        "reported once"
+    );
+    block_on(node.place(1)).unwrap();
+    assert!(matches!(
+        publisher.flush(Duration::from_secs(5)),
+        Err(SinkError::Undelivered { lost: 2, .. })
+    ));
+}
+
 #[test]
 fn full_disk_is_counted_logged_and_reported_and_never_changes_results() {
     let dir = TempDir::new("full");
@@ -261,6 +288,11 @@ fn full_disk_is_counted_logged_and_reported_and_never_changes_results() {
     assert_eq!(
         Publisher::new(sink.clone()).last_error(),
         Some(error.to_string())
+    );
+    let flushed = sink.flush(Duration::from_secs(10));
+    assert!(
+        matches!(&flushed, Err(SinkError::Undelivered { lost, .. }) if *lost == stats.not_committed),
+        "{flushed:?}"
     );
 }
 

@@ -16,7 +16,7 @@ use super::OutboxError;
 use crate::envelope::Event;
 use crate::event_type::Stage;
 use crate::kafka::TopicRouting;
-use crate::sink::SinkError;
+use crate::sink::{describe_losses, ReportedLosses, SinkError};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -34,6 +34,8 @@ pub(crate) struct Outbox<S: Store> {
     // not delivered stays pending for the next start).
     committer: Option<Committer<S>>,
     relay: Option<Relay>,
+    /// The events not committed that a flush reported.
+    reported: ReportedLosses<1>,
 }
 
 impl<S: Store> Outbox<S> {
@@ -70,6 +72,7 @@ impl<S: Store> Outbox<S> {
             store: Some(store),
             committer: Some(committer),
             relay,
+            reported: ReportedLosses::default(),
         })
     }
 
@@ -88,6 +91,7 @@ impl<S: Store> Outbox<S> {
             store: None,
             committer: None,
             relay: None,
+            reported: ReportedLosses::default(),
         }
     }
 
@@ -168,14 +172,23 @@ impl<S: Store> Outbox<S> {
     }
 
     /// The sink's `flush`: everything queued committed, then, with a relay
-    /// in this process, nothing pending.
+    /// in this process, nothing pending; then
+    /// [`SinkError::Undelivered`] for the events not committed since the
+    /// previous flush (a failed commit, an outbox that could not be opened).
     pub fn flush(&self, timeout: Duration) -> Result<(), SinkError> {
         if let Some(committer) = &self.committer {
             committer.sync();
         }
-        if self.relay.is_none() {
-            return Ok(());
+        if self.relay.is_some() {
+            stats::wait_until_drained(timeout, || self.stats())?;
         }
-        stats::wait_until_drained(timeout, || self.stats())
+        self.reported
+            .report([self.failures.not_committed()], |new| {
+                describe_losses(&[(new[0], &|| {
+                    let error = self.failures.last_error();
+                    let error = error.map_or_else(|| "unknown".to_owned(), |e| e.to_string());
+                    format!("not committed to the outbox, logged instead (last error: {error})")
+                })])
+            })
     }
 }

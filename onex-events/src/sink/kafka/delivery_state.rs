@@ -7,6 +7,7 @@ use super::retry_buffer::{Pending, RetryQueue};
 use super::stats::Counters;
 use crate::envelope::Event;
 use crate::kafka::{DeliveryListener, DeliveryReport, Outcome};
+use crate::sink::describe_losses as describe;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
@@ -32,6 +33,8 @@ pub(super) struct DeliveryState {
     /// `retrying` holds one extra count so that new events wait behind them.
     pub(super) replacing: AtomicBool,
     pub(super) purged: Mutex<Vec<Pending>>,
+    /// The error of the last event the cluster rejected, for `flush`.
+    pub(super) last_failure: Mutex<Option<String>>,
     pub(super) epoch: Instant,
     /// The retry buffer's limits: events, bytes, and age.
     pub(super) capacity: usize,
@@ -68,6 +71,7 @@ impl DeliveryState {
         match &outcome {
             Outcome::Delivered { .. } => {}
             Outcome::Failed { error } => {
+                *self.last_failure.lock().unwrap_or_else(|e| e.into_inner()) = Some(error.clone());
                 tracing::error!(target: "onex_events::kafka", %event_id, %error, "event not delivered to Kafka: rejected")
             }
             Outcome::Overflowed => {
@@ -87,6 +91,33 @@ impl DeliveryState {
                 latency: self.age(published_at),
             });
         }
+    }
+
+    /// Events given up, per kind (failed, overflowed, expired, lost), in
+    /// words for [`SinkError::Undelivered`](crate::sink::SinkError::Undelivered).
+    pub(super) fn describe_losses(&self, counts: &[u64; 4]) -> String {
+        let last_failure = || {
+            let error = self.last_failure.lock().unwrap_or_else(|e| e.into_inner());
+            format!(
+                "rejected by Kafka (last error: {})",
+                error.as_deref().unwrap_or("unknown")
+            )
+        };
+        describe(&[
+            (counts[0], &last_failure),
+            (counts[1], &|| {
+                format!(
+                    "not taken: the retry buffer was full (capacity {})",
+                    self.capacity
+                )
+            }),
+            (counts[2], &|| {
+                format!("expired: undelivered after {:?}", self.ttl)
+            }),
+            (counts[3], &|| {
+                "lost: the sink was dropped before flush".to_owned()
+            }),
+        ])
     }
 
     /// The seed's fallback: the event logged while Kafka is unavailable.

@@ -9,7 +9,7 @@ use super::stats::{Counters, KafkaStats};
 use crate::deadline::Deadline;
 use crate::envelope::Event;
 use crate::kafka::{KafkaConfig, KafkaConfigError, Outcome, RecordEncoder};
-use crate::sink::{Sink, SinkError};
+use crate::sink::{ReportedLosses, Sink, SinkError};
 use rdkafka::producer::{BaseProducer, Producer};
 use std::fmt;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
@@ -21,6 +21,8 @@ use std::time::{Duration, Instant};
 pub struct KafkaSink {
     pub(super) dispatcher: Arc<Dispatcher>,
     worker: Option<JoinHandle<()>>,
+    /// Failed, overflowed, expired and lost events reported by `flush`.
+    reported: ReportedLosses<4>,
 }
 
 impl KafkaSink {
@@ -50,6 +52,7 @@ impl KafkaSink {
             fatal: AtomicBool::new(false),
             replacing: AtomicBool::new(false),
             purged: Mutex::default(),
+            last_failure: Mutex::default(),
             epoch: Instant::now(),
             capacity: config.buffer_capacity,
             max_bytes: config.buffer_max_bytes,
@@ -89,6 +92,7 @@ impl KafkaSink {
         Ok(KafkaSink {
             dispatcher,
             worker: Some(worker),
+            reported: ReportedLosses::default(),
         })
     }
 
@@ -134,13 +138,22 @@ impl Sink for KafkaSink {
     /// between them. Events published meanwhile are waited for too.
     /// `Duration::MAX` (or any timeout too large for the clock) waits as
     /// long as it takes.
+    ///
+    /// Then [`SinkError::Undelivered`] if events were given up since the
+    /// previous flush (rejected by the cluster, not taken by a full retry
+    /// buffer, expired), with their counts per kind and the last error;
+    /// `Ok(())` when every one was delivered.
     fn flush(&self, timeout: Duration) -> Result<(), SinkError> {
         let dispatcher = &*self.dispatcher;
         let state = &*dispatcher.state;
         let deadline = Deadline::after(timeout);
         loop {
             if state.counters.unsettled() == 0 {
-                return Ok(());
+                let stats = self.stats();
+                let totals = [stats.failed, stats.overflowed, stats.expired, stats.lost];
+                return self
+                    .reported
+                    .report(totals, |new| state.describe_losses(new));
             }
             let remaining = deadline.remaining();
             // Serve the producer's callbacks here too. While the retry buffer

@@ -5,6 +5,7 @@
 use super::loss_log::{LossLog, SUMMARY_EVERY};
 use super::stats::Counters;
 use crate::deadline::Deadline;
+use crate::sink::{describe_losses as describe, ReportedLosses, SinkError};
 use std::io::{self, Write};
 use std::sync::{Condvar, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
@@ -112,6 +113,8 @@ pub(super) struct LineQueue {
     pub(super) capacity: usize,
     pub(super) counters: Counters,
     pub(super) loss_log: LossLog,
+    /// The dropped and failed events a flush reported.
+    reported: ReportedLosses<2>,
 }
 
 impl LineQueue {
@@ -123,6 +126,7 @@ impl LineQueue {
             capacity,
             counters: Counters::default(),
             loss_log: LossLog::new(),
+            reported: ReportedLosses::default(),
         }
     }
 
@@ -191,6 +195,26 @@ impl LineQueue {
             ));
         }
         Some(format!("stdout sink: {}", parts.join("; ")))
+    }
+
+    /// The flush's verdict once nothing is queued: `Err` for the events
+    /// dropped or failed since the previous flush.
+    pub(super) fn report_undelivered(&self) -> Result<(), SinkError> {
+        let stats = self.counters.snapshot();
+        self.reported.report([stats.dropped, stats.failed], |new| {
+            describe(&[
+                (new[0], &|| {
+                    format!(
+                        "dropped: the reader was too slow and the queue of {} bytes was full",
+                        self.capacity
+                    )
+                }),
+                (new[1], &|| {
+                    let error = self.lock().error.clone().unwrap_or_default();
+                    format!("lost to failed writes (last error: {error})")
+                }),
+            ])
+        })
     }
 
     /// Records a loss not caused by a write (e.g. serialization).

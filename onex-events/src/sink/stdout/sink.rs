@@ -193,6 +193,11 @@ impl Sink for StdoutSink {
     /// Lines dropped or lost to a failed write are not waited for: see
     /// [`StdoutSink::stats`] and [`Sink::last_error`]; losses not logged
     /// yet are logged now.
+    ///
+    /// Then [`SinkError::Undelivered`] if events were dropped or lost to a
+    /// failed write since the previous flush (for [`StdoutSink::new`]: the
+    /// previous flush of any stdout sink of the process), with their
+    /// counts; `Ok(())` when every one was written.
     fn flush(&self, timeout: Duration) -> Result<(), SinkError> {
         let pending = match self.writer {
             WriterThread::Missing => 0,
@@ -200,7 +205,7 @@ impl Sink for StdoutSink {
         };
         self.queue.report_losses(true);
         match pending {
-            0 => Ok(()),
+            0 => self.queue.report_undelivered(),
             pending => Err(SinkError::Timeout {
                 pending: usize::try_from(pending).unwrap_or(usize::MAX),
                 timeout,
