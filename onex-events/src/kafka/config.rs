@@ -4,6 +4,7 @@
 //! ([`KafkaConfig::from_env`], in [`env`](super::env)).
 
 use super::env;
+use super::fallback_log::FallbackLog;
 use super::report::{DeliveryListener, DeliveryReport};
 use super::topic::TopicRouting;
 use std::collections::BTreeMap;
@@ -77,7 +78,7 @@ pub struct KafkaConfig {
     pub(crate) buffer_capacity: usize,
     pub(crate) buffer_max_bytes: usize,
     pub(crate) buffer_ttl: Duration,
-    pub(crate) fallback_log: bool,
+    pub(crate) fallback_log: FallbackLog,
     pub(crate) listener: Option<DeliveryListener>,
     pub(crate) consumer_group: Option<String>,
     pub(crate) auto_offset_reset: Option<OffsetReset>,
@@ -140,7 +141,7 @@ impl KafkaConfig {
             buffer_capacity: 100_000,
             buffer_max_bytes: 64 << 20,
             buffer_ttl: Duration::from_secs(600),
-            fallback_log: true,
+            fallback_log: FallbackLog::Bounded,
             listener: None,
             consumer_group: None,
             auto_offset_reset: None,
@@ -208,10 +209,24 @@ impl KafkaConfig {
         self
     }
 
-    /// Whether each event published while Kafka is unavailable is also
-    /// logged through `tracing` (the seed's fallback). Default: true.
-    pub fn fallback_log(mut self, on: bool) -> Self {
-        self.fallback_log = on;
+    /// Whether the events published while Kafka is unavailable are also
+    /// logged through `tracing` (the seed's fallback): `true` is
+    /// [`FallbackLog::Bounded`] (the default), `false` is
+    /// [`FallbackLog::Off`]. See [`KafkaConfig::fallback_log_mode`].
+    pub fn fallback_log(self, on: bool) -> Self {
+        self.fallback_log_mode(if on {
+            FallbackLog::Bounded
+        } else {
+            FallbackLog::Off
+        })
+    }
+
+    /// How the events published while Kafka is unavailable are logged
+    /// (the variable `ONEX_FALLBACK_LOG`). Default:
+    /// [`FallbackLog::Bounded`], the first 100 of each outage one by one,
+    /// then summaries with counts.
+    pub fn fallback_log_mode(mut self, mode: FallbackLog) -> Self {
+        self.fallback_log = mode;
         self
     }
 

@@ -31,6 +31,7 @@
 mod classify;
 mod config;
 pub mod env;
+mod fallback_log;
 pub mod headers;
 mod log;
 mod record;
@@ -39,6 +40,7 @@ mod topic;
 
 pub use self::classify::{is_permanent, is_purged, is_queue_full};
 pub use self::config::{KafkaConfig, KafkaConfigError, OffsetReset};
+pub use self::fallback_log::FallbackLog;
 pub use self::log::{forward_librdkafka_log, TracingContext};
 pub use self::record::{
     record_key, DecodeError, DecodedRecord, OwnedRecord, Record, RecordEncoder, KEY_BUFFER_LEN,

@@ -17,6 +17,7 @@
 //! threads) picks a sink that does not, e.g. the Kafka sink, whose retry
 //! buffer rides out broker outages in memory, instead of an outbox.
 
+mod bounded_log;
 #[cfg(feature = "kafka")]
 pub mod kafka;
 mod log;

@@ -3,12 +3,13 @@
 //! the [`Dispatcher`] and its delivery thread.
 
 use super::callbacks::ProducerCallbacks;
-use super::delivery_state::DeliveryState;
+use super::delivery_state::{DeliveryState, LOSS_LINES};
 use super::dispatcher::{Dispatcher, ENCODER};
 use super::stats::{Counters, KafkaStats};
 use crate::deadline::Deadline;
 use crate::envelope::Event;
 use crate::kafka::{KafkaConfig, KafkaConfigError, Outcome, RecordEncoder};
+use crate::sink::bounded_log::BoundedLog;
 use crate::sink::{ReportedLosses, Sink, SinkError};
 use rdkafka::producer::{BaseProducer, Producer};
 use std::fmt;
@@ -57,7 +58,9 @@ impl KafkaSink {
             capacity: config.buffer_capacity,
             max_bytes: config.buffer_max_bytes,
             ttl: config.buffer_ttl,
-            fallback_log: config.fallback_log,
+            fallback: config.fallback_log,
+            fallback_lines: BoundedLog::new(config.fallback_log.budget()),
+            loss_lines: BoundedLog::new(LOSS_LINES),
             listener: config.listener.clone(),
         });
         let producer: BaseProducer<ProducerCallbacks> = client_config
@@ -149,6 +152,7 @@ impl Sink for KafkaSink {
         let deadline = Deadline::after(timeout);
         loop {
             if state.counters.unsettled() == 0 {
+                state.summarize(true);
                 let stats = self.stats();
                 let totals = [stats.failed, stats.overflowed, stats.expired, stats.lost];
                 return self

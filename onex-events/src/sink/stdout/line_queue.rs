@@ -2,7 +2,7 @@
 //! publish order, bounded in bytes; and the writer thread itself, which
 //! writes each batch of lines with as few writes as the writer allows.
 
-use super::loss_log::{LossLog, SUMMARY_EVERY};
+use super::loss_log::{Loss, LossLog, SUMMARY_EVERY};
 use super::stats::Counters;
 use crate::deadline::Deadline;
 use crate::sink::{describe_losses as describe, ReportedLosses, SinkError};
@@ -222,10 +222,20 @@ impl LineQueue {
         self.lock().error = Some(error);
     }
 
+    /// Counts `n` events lost for `loss`, for the stats and the loss log.
+    pub(super) fn lose(&self, loss: Loss, n: u64) {
+        let counter = match loss {
+            Loss::Dropped => &self.counters.dropped,
+            Loss::Failed => &self.counters.failed,
+        };
+        Counters::add(counter, n);
+        self.loss_log.count(loss, n);
+    }
+
     /// Logs the losses not logged yet: if a summary is due, or `now`.
     pub(super) fn report_losses(&self, now: bool) {
         self.loss_log.report(
-            &self.counters,
+            &|| self.counters.snapshot(),
             &|| self.describe_losses().unwrap_or_default(),
             now,
         );
@@ -277,7 +287,9 @@ impl LineQueue {
                 }
             };
             Counters::add(&self.counters.written, count - failed);
-            Counters::add(&self.counters.failed, failed);
+            if failed > 0 {
+                self.lose(Loss::Failed, failed);
+            }
             // Logged before flush returns, so that a process exiting right
             // after it still says what was lost.
             if failed > 0 {
