@@ -138,7 +138,7 @@ impl DeliveryState {
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .clone()
-            .unwrap_or_default();
+            .unwrap_or_else(|| "none".to_owned());
         tracing::error!(
             target: "onex_events::kafka",
             events = summary.total(),
@@ -224,7 +224,7 @@ impl DeliveryState {
                 events,
                 total = self.counters.fallback_logged.load(Ordering::Relaxed),
                 mode = %self.fallback,
-                "Kafka unavailable, {events} more events kept for delivery without a line each (ONEX_FALLBACK_LOG=full logs every one)"
+                "Kafka unavailable, {events} more events kept for delivery without a line each (summarized at most every {SUMMARY_EVERY:?}; ONEX_FALLBACK_LOG=full logs every one)"
             );
         }
     }
