@@ -424,6 +424,51 @@ fn duration_max_anywhere_never_panics_and_flush_waits_until_delivered() {
     assert_eq!(records_on(&mock.bootstrap_servers(), "forever"), 4);
 }
 
+/// Events the cluster keeps rejecting end in the dead-letter table: the
+/// flush of the sink whose relay moved them says how many, once; a sink
+/// opened later on the same file does not report them again.
+#[test]
+fn flush_reports_events_moved_to_dead_letters() {
+    let mock = MockCluster::new(1).unwrap();
+    mock.create_topic("dead", 1, 1).unwrap();
+    let dir = TempDir::new("dead-flush");
+    let path = dir.path("o.db");
+    let open = || {
+        // The events below are larger than the producer accepts.
+        let kafka = KafkaConfig::new(mock.bootstrap_servers())
+            .topics(TopicRouting::single("dead"))
+            .property("message.max.bytes", "1000");
+        let relay = RelayConfig::new(kafka)
+            .max_attempts(2)
+            .backoff(Duration::from_millis(1), Duration::from_millis(5));
+        OutboxSink::open(OutboxConfig::sqlite(&path).relay(relay)).unwrap()
+    };
+    let sink = open();
+    let node = shop(Publisher::new(sink.clone()));
+    for _ in 0..4 {
+        node.ctx.state_changed("a", "b", "x".repeat(2_000));
+    }
+    match sink.flush(Duration::from_secs(60)) {
+        Err(SinkError::Undelivered { lost, detail }) => {
+            assert_eq!(lost, 4, "{detail}");
+            assert!(
+                detail.contains("4 moved to the dead-letter table"),
+                "{detail}"
+            );
+        }
+        other => panic!("expected Undelivered, got {other:?}"),
+    }
+    assert_eq!(sink.stats().unwrap().dead, 4);
+    assert!(sink.flush(Duration::from_secs(60)).is_ok(), "reported once");
+    drop(node);
+    drop(sink);
+    let again = open();
+    assert!(
+        again.flush(Duration::from_secs(60)).is_ok(),
+        "not this sink's"
+    );
+}
+
 /// A relay that cannot mark what the cluster acknowledged (here a trigger
 /// refusing the update, as a full disk would) sends nothing new and
 /// retries the marking, never sending those rows again; the stats count
