@@ -10,8 +10,9 @@ use onex_events::kafka::rdkafka::mocking::MockCluster;
 use onex_events::kafka::rdkafka::producer::DefaultProducerContext;
 use onex_events::kafka::rdkafka::types::{RDKafkaApiKey, RDKafkaRespErr};
 use onex_events::kafka::{KafkaConfig, Outcome, TopicRouting};
+use onex_events::sink::SinkError;
 use onex_events::KafkaSink;
-use onex_events::{Publisher, Sink};
+use onex_events::{Payload, Publisher, Sink};
 use std::collections::HashSet;
 use std::time::{Duration, Instant};
 use uuid::Uuid;
@@ -222,7 +223,11 @@ fn overflow_is_counted_and_reported_never_silent() {
     assert!(overflowed.iter().all(|r| !kept.contains(&r.event_id)));
 
     mock.broker_up(1).unwrap();
-    sink.flush(Duration::from_secs(30)).expect("flush");
+    let flushed = sink.flush(Duration::from_secs(30));
+    assert!(
+        matches!(&flushed, Err(SinkError::Undelivered { lost: 70, detail }) if detail.contains("70 not taken")),
+        "flush reports the overflowed events: {flushed:?}"
+    );
     let stats = sink.stats();
     assert_eq!(stats.delivered, 30, "{stats:?}");
     assert_eq!(stats.delivered + stats.overflowed, stats.published);
@@ -231,6 +236,47 @@ fn overflow_is_counted_and_reported_never_silent() {
         ids.len(),
         "every event has one report"
     );
+}
+
+/// An event larger than `message.max.bytes` is rejected for good: `flush`
+/// says so with the count and the cause, once, while the events around it
+/// are delivered.
+#[test]
+fn flush_reports_an_event_kafka_rejected() {
+    let topic = unique_topic("rejected");
+    let mock = cluster(&topic);
+    let reports = Reports::default();
+    let sink = KafkaSink::new(reports.attach(config(&mock.bootstrap_servers(), &topic))).unwrap();
+    let node = node("mock");
+    let correlation = Uuid::new_v4();
+    let mut big = event(&node, correlation, 1);
+    if let Payload::StateChanged {
+        transition_reason, ..
+    } = &mut big.payload
+    {
+        *transition_reason = "x".repeat(3 << 20);
+    }
+    let big_id = big.event_id;
+    sink.publish(event(&node, correlation, 0));
+    sink.publish(big);
+    sink.publish(event(&node, correlation, 2));
+    match sink.flush(Duration::from_secs(30)) {
+        Err(SinkError::Undelivered { lost, detail }) => {
+            assert_eq!(lost, 1, "{detail}");
+            assert!(detail.contains("1 rejected by Kafka"), "{detail}");
+            assert!(detail.to_lowercase().contains("size"), "{detail}");
+        }
+        other => panic!("expected Undelivered, got {other:?}"),
+    }
+    let stats = sink.stats();
+    assert_eq!((stats.delivered, stats.failed), (2, 1), "{stats:?}");
+    assert!(matches!(
+        reports.by_id()[&big_id].outcome,
+        Outcome::Failed { .. }
+    ));
+    sink.publish(event(&node, correlation, 3));
+    sink.flush(Duration::from_secs(30))
+        .expect("the rejection was reported by the previous flush");
 }
 
 #[test]

@@ -21,6 +21,7 @@ use kafka_support::{
 use onex_events::kafka::{KafkaConfig, TopicRouting};
 use onex_events::outbox::sqlite::rusqlite::Connection;
 use onex_events::outbox::{OutboxConfig, OutboxSink, RelayConfig};
+use onex_events::sink::SinkError;
 use onex_events::{EventType, NodeContext, NodeIdentity, Payload, Publisher, Sink};
 use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
@@ -410,7 +411,11 @@ fn an_event_that_keeps_failing_moves_to_the_dead_letter_table() {
     sink.publish(event("small-1".to_owned()));
     sink.publish(big);
     sink.publish(event("small-2".to_owned()));
-    sink.flush(Duration::from_secs(60)).unwrap();
+    let flushed = sink.flush(Duration::from_secs(60));
+    assert!(
+        matches!(&flushed, Err(SinkError::Undelivered { lost: 1, detail }) if detail.contains("dead-letter")),
+        "flush reports the dead letter: {flushed:?}"
+    );
     let stats = sink.stats().unwrap();
     assert_eq!(
         (stats.committed, stats.delivered, stats.dead),

@@ -17,7 +17,7 @@ use onex_events::kafka::rdkafka::ClientConfig;
 use onex_events::kafka::{KafkaConfig, TopicRouting};
 use onex_events::outbox::sqlite::rusqlite::{Connection, OpenFlags};
 use onex_events::outbox::{OutboxConfig, OutboxError, OutboxSink, RelayConfig};
-use onex_events::sink::Blocking;
+use onex_events::sink::{Blocking, SinkError};
 use onex_events::{onex_node, NodeContext, OnexNode, Publisher, Recorder, Sink};
 use outbox_support::{block_on, committed_ids, TempDir};
 use std::sync::Arc;
@@ -236,6 +236,33 @@ fn read_only_file_is_a_clear_error() {
     assert_eq!(n, 0);
 }
 
+/// `flush` on an outbox that could not be opened says how many events it
+/// could not keep, and why, once: the next flush reports only later ones.
+#[test]
+fn flush_reports_events_an_unavailable_outbox_could_not_keep() {
+    let dir = TempDir::new("unavailable-flush");
+    let config = OutboxConfig::sqlite(dir.path("no/such/dir/o.db"));
+    let publisher = Publisher::new(OutboxSink::open_or_unavailable(config));
+    let node = shop(publisher.clone());
+    assert_results_unchanged(&node);
+    match publisher.flush(Duration::from_secs(5)) {
+        Err(SinkError::Undelivered { lost, detail }) => {
+            assert_eq!(lost, 4, "2 operations x 2 events: {detail}");
+            assert!(detail.contains("does not exist"), "{detail}");
+        }
+        other => panic!("expected Undelivered, got {other:?}"),
+    }
+    assert!(
+        publisher.flush(Duration::from_secs(5)).is_ok(),
+        "reported once"
+    );
+    block_on(node.place(1)).unwrap();
+    assert!(matches!(
+        publisher.flush(Duration::from_secs(5)),
+        Err(SinkError::Undelivered { lost: 2, .. })
+    ));
+}
+
 #[test]
 fn full_disk_is_counted_logged_and_reported_and_never_changes_results() {
     let dir = TempDir::new("full");
@@ -263,6 +290,11 @@ fn full_disk_is_counted_logged_and_reported_and_never_changes_results() {
     assert_eq!(
         Publisher::new(sink.clone()).last_error(),
         Some(error.to_string())
+    );
+    let flushed = sink.flush(Duration::from_secs(10));
+    assert!(
+        matches!(&flushed, Err(SinkError::Undelivered { lost, .. }) if *lost == stats.not_committed),
+        "{flushed:?}"
     );
 }
 
@@ -392,6 +424,51 @@ fn duration_max_anywhere_never_panics_and_flush_waits_until_delivered() {
     let stats = sink.stats().unwrap();
     assert_eq!((stats.committed, stats.delivered, stats.pending), (4, 4, 0));
     assert_eq!(records_on(&mock.bootstrap_servers(), "forever"), 4);
+}
+
+/// Events the cluster keeps rejecting end in the dead-letter table: the
+/// flush of the sink whose relay moved them says how many, once; a sink
+/// opened later on the same file does not report them again.
+#[test]
+fn flush_reports_events_moved_to_dead_letters() {
+    let mock = MockCluster::new(1).unwrap();
+    mock.create_topic("dead", 1, 1).unwrap();
+    let dir = TempDir::new("dead-flush");
+    let path = dir.path("o.db");
+    let open = || {
+        // The events below are larger than the producer accepts.
+        let kafka = KafkaConfig::new(mock.bootstrap_servers())
+            .topics(TopicRouting::single("dead"))
+            .property("message.max.bytes", "1000");
+        let relay = RelayConfig::new(kafka)
+            .max_attempts(2)
+            .backoff(Duration::from_millis(1), Duration::from_millis(5));
+        OutboxSink::open(OutboxConfig::sqlite(&path).relay(relay)).unwrap()
+    };
+    let sink = open();
+    let node = shop(Publisher::new(sink.clone()));
+    for _ in 0..4 {
+        node.ctx.state_changed("a", "b", "x".repeat(2_000));
+    }
+    match sink.flush(Duration::from_secs(60)) {
+        Err(SinkError::Undelivered { lost, detail }) => {
+            assert_eq!(lost, 4, "{detail}");
+            assert!(
+                detail.contains("4 moved to the dead-letter table"),
+                "{detail}"
+            );
+        }
+        other => panic!("expected Undelivered, got {other:?}"),
+    }
+    assert_eq!(sink.stats().unwrap().dead, 4);
+    assert!(sink.flush(Duration::from_secs(60)).is_ok(), "reported once");
+    drop(node);
+    drop(sink);
+    let again = open();
+    assert!(
+        again.flush(Duration::from_secs(60)).is_ok(),
+        "not this sink's"
+    );
 }
 
 /// A relay that cannot mark what the cluster acknowledged (here a trigger

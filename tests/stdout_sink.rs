@@ -3,7 +3,7 @@
 //! lost event, and the losses are reported and logged in a bounded way.
 //! Lines stay whole and in publish order.
 
-use onex_events::sink::{Sink, StdoutStats};
+use onex_events::sink::{Sink, SinkError, StdoutStats};
 use onex_events::{onex_node, Event, NodeContext, OnexNode, Publisher, StdoutSink};
 use serde_json::Value;
 use std::io::{self, Write};
@@ -129,8 +129,12 @@ fn operations_complete_while_the_stdout_reader_stalls() {
     // counted, and flush (even unbounded) returns.
     reader.kill().expect("kill the reader");
     reader.wait().expect("reap the reader");
-    sink.flush(Duration::MAX).expect("flush");
+    let flushed = sink.flush(Duration::MAX);
     let stats = sink.stats();
+    assert!(
+        matches!(&flushed, Err(SinkError::Undelivered { lost, .. }) if *lost == stats.lost()),
+        "flush reports every event dropped or lost: {flushed:?} {stats:?}"
+    );
     assert_eq!(stats.queued, 0, "{stats:?}");
     assert!(stats.failed > 0, "{stats:?}");
     assert_accounted(stats);
@@ -162,7 +166,10 @@ fn every_event_lost_to_a_broken_writer_is_counted_reported_and_logged_boundedly(
     for n in 0..500 {
         assert_eq!(run(node.write(n)).unwrap(), n);
     }
-    sink.flush(Duration::MAX).expect("flush");
+    assert!(matches!(
+        sink.flush(Duration::MAX),
+        Err(SinkError::Undelivered { lost: 1000, .. })
+    ));
     let stats = sink.stats();
     assert_eq!(stats.published, 1000);
     assert_eq!(stats.failed, 1000, "{stats:?}");
@@ -188,6 +195,31 @@ fn every_event_lost_to_a_broken_writer_is_counted_reported_and_logged_boundedly(
         lines[0].contains("events not written to stdout"),
         "{}",
         lines[0]
+    );
+}
+
+/// `flush` says how many events the sink could not write since the
+/// previous flush, and why; once written again, it says `Ok`.
+#[test]
+fn flush_reports_events_the_stdout_sink_could_not_write() {
+    let sink = Arc::new(StdoutSink::with_writer(BrokenPipe));
+    let node = node(&sink);
+    for n in 0..10 {
+        assert_eq!(run(node.write(n)).unwrap(), n);
+    }
+    match node.ctx.publisher().flush(Duration::from_secs(30)) {
+        Err(SinkError::Undelivered { lost, detail }) => {
+            assert_eq!(lost, 20, "{detail}");
+            assert!(
+                detail.contains("20 lost to failed writes") && detail.contains("test reader gone"),
+                "{detail}"
+            );
+        }
+        other => panic!("expected Undelivered, got {other:?}"),
+    }
+    assert!(
+        node.ctx.publisher().flush(Duration::from_secs(30)).is_ok(),
+        "each loss is reported once"
     );
 }
 

@@ -174,6 +174,26 @@ impl Publisher {
     /// Call it before the process exits. `Duration::MAX` waits as long as
     /// it takes (for Kafka: until the cluster has taken every event, or
     /// each one's buffer time-to-live ran out).
+    ///
+    /// `Ok(())` only when no event was given up since the previous flush:
+    /// otherwise [`SinkError::Undelivered`] with their count (events Kafka
+    /// rejected, a stdout reader too slow, an outbox that could not commit
+    /// …), reported once. [`SinkError::Timeout`] when events are still
+    /// pending at the timeout.
+    ///
+    /// ```
+    /// use onex_events::sink::SinkError;
+    /// use onex_events::Publisher;
+    /// use std::time::Duration;
+    ///
+    /// let publisher = Publisher::stdout();
+    /// // … run nodes with `publisher` …
+    /// match publisher.flush(Duration::from_secs(10)) {
+    ///     Ok(()) => {}
+    ///     Err(SinkError::Undelivered { lost, detail }) => eprintln!("{lost} events lost: {detail}"),
+    ///     Err(e) => eprintln!("flush: {e}"),
+    /// }
+    /// ```
     pub fn flush(&self, timeout: Duration) -> Result<(), SinkError> {
         match catch_unwind(AssertUnwindSafe(|| self.sink.flush(timeout))) {
             Ok(result) => result,

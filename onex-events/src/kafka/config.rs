@@ -4,6 +4,7 @@
 //! ([`KafkaConfig::from_env`], in [`env`](super::env)).
 
 use super::env;
+use super::fallback_log::FallbackLog;
 use super::names::check_bootstrap_servers;
 use super::report::{DeliveryListener, DeliveryReport};
 use super::topic::TopicRouting;
@@ -117,7 +118,7 @@ pub struct KafkaConfig {
     pub(crate) buffer_capacity: usize,
     pub(crate) buffer_max_bytes: usize,
     pub(crate) buffer_ttl: Duration,
-    pub(crate) fallback_log: bool,
+    pub(crate) fallback_log: FallbackLog,
     pub(crate) listener: Option<DeliveryListener>,
     pub(crate) consumer_group: Option<String>,
     pub(crate) auto_offset_reset: Option<OffsetReset>,
@@ -180,7 +181,7 @@ impl KafkaConfig {
             buffer_capacity: 100_000,
             buffer_max_bytes: 64 << 20,
             buffer_ttl: Duration::from_secs(600),
-            fallback_log: true,
+            fallback_log: FallbackLog::Bounded,
             listener: None,
             consumer_group: None,
             auto_offset_reset: None,
@@ -251,10 +252,24 @@ impl KafkaConfig {
         self
     }
 
-    /// Whether each event published while Kafka is unavailable is also
-    /// logged through `tracing` (the seed's fallback). Default: true.
-    pub fn fallback_log(mut self, on: bool) -> Self {
-        self.fallback_log = on;
+    /// Whether the events published while Kafka is unavailable are also
+    /// logged through `tracing` (the seed's fallback): `true` is
+    /// [`FallbackLog::Bounded`] (the default), `false` is
+    /// [`FallbackLog::Off`]. See [`KafkaConfig::fallback_log_mode`].
+    pub fn fallback_log(self, on: bool) -> Self {
+        self.fallback_log_mode(if on {
+            FallbackLog::Bounded
+        } else {
+            FallbackLog::Off
+        })
+    }
+
+    /// How the events published while Kafka is unavailable are logged
+    /// (the variable `ONEX_FALLBACK_LOG`). Default:
+    /// [`FallbackLog::Bounded`], the first 100 of each outage one by one,
+    /// then summaries with counts.
+    pub fn fallback_log_mode(mut self, mode: FallbackLog) -> Self {
+        self.fallback_log = mode;
         self
     }
 
@@ -345,14 +360,32 @@ impl KafkaConfig {
             .map_err(|(topic, reason)| KafkaConfigError::InvalidTopic { topic, reason })
     }
 
+    /// The librdkafka configuration. With TLS (`security.protocol` `SSL` or
+    /// `SASL_SSL`) and no `socket.connection.setup.timeout.ms` of the
+    /// user's, a connection setup times out after [`TLS_SETUP_TIMEOUT_MS`]
+    /// rather than librdkafka's 30 s: a listener that does not speak TLS
+    /// leaves the handshake hanging, and this is how soon the sink can say
+    /// so (`last_error()`).
     pub(crate) fn client_config(&self) -> rdkafka::ClientConfig {
         let mut cc = rdkafka::ClientConfig::new();
         for (k, v) in &self.properties {
             cc.set(k, v);
         }
+        let tls = self
+            .get("security.protocol")
+            .is_some_and(|p| p.to_ascii_uppercase().contains("SSL"));
+        if tls && self.get(SETUP_TIMEOUT).is_none() {
+            cc.set(SETUP_TIMEOUT, TLS_SETUP_TIMEOUT_MS.to_string());
+        }
         cc
     }
 }
+
+/// librdkafka's connection setup timeout (TCP, TLS and SASL handshakes).
+const SETUP_TIMEOUT: &str = "socket.connection.setup.timeout.ms";
+
+/// The connection setup timeout with TLS, unless set: 10 s.
+pub const TLS_SETUP_TIMEOUT_MS: u32 = 10_000;
 
 /// Property values, with secrets replaced by `"***"`.
 struct Redacted<'a>(&'a BTreeMap<String, String>);
@@ -387,6 +420,16 @@ impl fmt::Debug for KafkaConfig {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn tls_connection_setup_times_out_within_seconds_unless_set() {
+        let setup = |c: &KafkaConfig| c.client_config().get(SETUP_TIMEOUT).map(str::to_owned);
+        assert_eq!(setup(&KafkaConfig::new("b:9092")), None);
+        let tls = KafkaConfig::new("b:9092").property("security.protocol", "SASL_SSL");
+        assert_eq!(setup(&tls), Some(TLS_SETUP_TIMEOUT_MS.to_string()));
+        let own = tls.property(SETUP_TIMEOUT, "3000");
+        assert_eq!(setup(&own), Some("3000".to_owned()));
+    }
 
     #[test]
     fn pass_through_properties_override_defaults() {

@@ -3,6 +3,7 @@
 //! from the process environment or from any map of variables.
 
 use super::config::{KafkaConfig, KafkaConfigError, OffsetReset};
+use super::fallback_log::FallbackLog;
 use super::names::{check_bootstrap_servers, check_topic};
 use super::topic::TopicRouting;
 
@@ -30,14 +31,20 @@ pub const CONSUMER_GROUP: &str = "KAFKA_CONSUMER_GROUP";
 /// Where a consumer group with no committed offset starts:
 /// `earliest` or `latest` (`auto.offset.reset`).
 pub const AUTO_OFFSET_RESET: &str = "KAFKA_AUTO_OFFSET_RESET";
+/// How the events published while Kafka is unavailable are logged:
+/// `bounded` (the default: the first 100 of each outage one by one, then
+/// summaries with counts), `full` (every one), `summary` or `off`; see
+/// [`FallbackLog`].
+pub const FALLBACK_LOG: &str = "ONEX_FALLBACK_LOG";
 
 impl KafkaConfig {
     /// Reads the configuration from the environment (see
     /// [`env`](crate::kafka::env)): `KAFKA_BOOTSTRAP_SERVERS` (required),
     /// `KAFKA_SECURITY_PROTOCOL`, `KAFKA_SASL_MECHANISM`,
     /// `KAFKA_SASL_USERNAME`, `KAFKA_SASL_PASSWORD`, `KAFKA_MAX_IN_FLIGHT`,
-    /// `KAFKA_TOPIC_PREFIX`, `KAFKA_TOPIC`, `SERVICE_NAME`, and for
-    /// consumers `KAFKA_CONSUMER_GROUP` and `KAFKA_AUTO_OFFSET_RESET`.
+    /// `KAFKA_TOPIC_PREFIX`, `KAFKA_TOPIC`, `SERVICE_NAME`,
+    /// `ONEX_FALLBACK_LOG`, and for consumers `KAFKA_CONSUMER_GROUP` and
+    /// `KAFKA_AUTO_OFFSET_RESET`.
     /// Unset or empty variables keep the defaults.
     ///
     /// A value that cannot be used is an error naming the variable,
@@ -115,6 +122,17 @@ impl KafkaConfig {
                         reason: "expected `earliest` or `latest`",
                     })?;
             config = config.auto_offset_reset(reset);
+        }
+        if let Some(v) = get(FALLBACK_LOG) {
+            let mode =
+                v.trim()
+                    .parse::<FallbackLog>()
+                    .map_err(|()| KafkaConfigError::InvalidEnv {
+                        name: FALLBACK_LOG,
+                        value: v.clone(),
+                        reason: "expected `bounded`, `full`, `summary` or `off`",
+                    })?;
+            config = config.fallback_log_mode(mode);
         }
         Ok(config)
     }
@@ -249,6 +267,27 @@ mod tests {
         // Well formed, if nothing answers there: an outage, not an error.
         let unreachable = lookup(&[("KAFKA_BOOTSTRAP_SERVERS", "127.0.0.1:1,[::1]:1")]);
         assert!(KafkaConfig::from_lookup(unreachable).is_ok());
+    }
+
+    #[test]
+    fn reads_the_fallback_log_switch() {
+        let read = |value: &str| {
+            KafkaConfig::from_lookup(lookup(&[
+                ("KAFKA_BOOTSTRAP_SERVERS", "b:9092"),
+                ("ONEX_FALLBACK_LOG", value),
+            ]))
+        };
+        assert_eq!(read("").unwrap().fallback_log, FallbackLog::Bounded);
+        assert_eq!(
+            read(" Summary ").unwrap().fallback_log,
+            FallbackLog::Summary
+        );
+        assert_eq!(read("off").unwrap().fallback_log, FallbackLog::Off);
+        assert_eq!(read("FULL").unwrap().fallback_log, FallbackLog::Full);
+        assert!(matches!(
+            read("quiet").unwrap_err(),
+            KafkaConfigError::InvalidEnv { name, .. } if name == "ONEX_FALLBACK_LOG"
+        ));
     }
 
     #[test]

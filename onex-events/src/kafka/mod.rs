@@ -31,6 +31,7 @@
 mod classify;
 mod config;
 pub mod env;
+mod fallback_log;
 pub mod headers;
 mod log;
 mod names;
@@ -39,7 +40,8 @@ mod report;
 mod topic;
 
 pub use self::classify::{is_configuration_failure, is_permanent, is_purged, is_queue_full};
-pub use self::config::{KafkaConfig, KafkaConfigError, OffsetReset};
+pub use self::config::{KafkaConfig, KafkaConfigError, OffsetReset, TLS_SETUP_TIMEOUT_MS};
+pub use self::fallback_log::FallbackLog;
 pub use self::log::{forward_librdkafka_log, TracingContext};
 pub use self::record::{
     record_key, DecodeError, DecodedRecord, OwnedRecord, Record, RecordEncoder, KEY_BUFFER_LEN,

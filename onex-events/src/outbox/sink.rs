@@ -16,7 +16,7 @@ use super::OutboxError;
 use crate::envelope::Event;
 use crate::event_type::Stage;
 use crate::kafka::TopicRouting;
-use crate::sink::SinkError;
+use crate::sink::{describe_losses, ReportedLosses, SinkError};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -34,6 +34,12 @@ pub(crate) struct Outbox<S: Store> {
     // not delivered stays pending for the next start).
     committer: Option<Committer<S>>,
     relay: Option<Relay>,
+    /// The outbox's dead letters when its relay started here: those a
+    /// flush reports are the ones moved since.
+    dead_at_start: u64,
+    /// The events not committed, and those moved to the dead-letter
+    /// table, that a flush reported.
+    reported: ReportedLosses<2>,
 }
 
 impl<S: Store> Outbox<S> {
@@ -54,6 +60,10 @@ impl<S: Store> Outbox<S> {
             Arc::clone(&wake),
             Arc::clone(&failures),
         )?;
+        let dead_at_start = match &config.relay {
+            Some(_) => store.stats()?.dead,
+            None => 0,
+        };
         let relay = match &config.relay {
             Some(relay) => Some(Relay::spawn(
                 relay,
@@ -70,6 +80,8 @@ impl<S: Store> Outbox<S> {
             store: Some(store),
             committer: Some(committer),
             relay,
+            dead_at_start,
+            reported: ReportedLosses::default(),
         })
     }
 
@@ -88,6 +100,8 @@ impl<S: Store> Outbox<S> {
             store: None,
             committer: None,
             relay: None,
+            dead_at_start: 0,
+            reported: ReportedLosses::default(),
         }
     }
 
@@ -168,14 +182,36 @@ impl<S: Store> Outbox<S> {
     }
 
     /// The sink's `flush`: everything queued committed, then, with a relay
-    /// in this process, nothing pending.
+    /// in this process, nothing pending; then [`SinkError::Undelivered`]
+    /// for the events not committed since the previous flush (a failed
+    /// commit, an outbox that could not be opened) and, with a relay here,
+    /// for those moved to the dead-letter table since then (by any relay
+    /// of the outbox).
     pub fn flush(&self, timeout: Duration) -> Result<(), SinkError> {
         if let Some(committer) = &self.committer {
             committer.sync();
         }
-        if self.relay.is_none() {
-            return Ok(());
+        let mut dead = 0;
+        if self.relay.is_some() {
+            stats::wait_until_drained(timeout, || self.stats())?;
+            // Read again: a failure to read leaves the dead letters to the
+            // next flush.
+            if let Ok(stats) = self.stats() {
+                dead = stats.dead.saturating_sub(self.dead_at_start);
+            }
         }
-        stats::wait_until_drained(timeout, || self.stats())
+        self.reported
+            .report([self.failures.not_committed(), dead], |new| {
+                describe_losses(&[
+                    (new[0], &|| {
+                        let error = self.failures.last_error();
+                        let error = error.map_or_else(|| "unknown".to_owned(), |e| e.to_string());
+                        format!("not committed to the outbox, logged instead (last error: {error})")
+                    }),
+                    (new[1], &|| {
+                        "moved to the dead-letter table: Kafka kept rejecting them".to_owned()
+                    }),
+                ])
+            })
     }
 }

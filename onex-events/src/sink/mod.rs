@@ -17,15 +17,19 @@
 //! threads) picks a sink that does not, e.g. the Kafka sink, whose retry
 //! buffer rides out broker outages in memory, instead of an outbox.
 
+mod bounded_log;
 #[cfg(feature = "kafka")]
 pub mod kafka;
 mod log;
 mod recorder;
+mod reported_losses;
 mod stdout;
 
 pub use self::log::LogSink;
 pub use self::recorder::Recorder;
 pub use self::stdout::{StdoutSink, StdoutStats};
+
+pub(crate) use self::reported_losses::{describe as describe_losses, ReportedLosses};
 
 use crate::envelope::Event;
 use std::time::Duration;
@@ -66,6 +70,15 @@ pub trait Sink: Send + Sync + 'static {
     /// Waits up to `timeout` until every event taken is delivered.
     /// `Duration::MAX` (or any timeout too large for the clock) waits as
     /// long as it takes; no timeout may panic.
+    ///
+    /// `Ok(())` only when every event taken since the previous flush that
+    /// returned (`Ok` or [`SinkError::Undelivered`]) reached its
+    /// destination. Events given up since then (rejected, dropped, not
+    /// committed…) make it return [`SinkError::Undelivered`] with their
+    /// count, once: the next flush reports only later losses. Events still
+    /// pending when `timeout` runs out make it return
+    /// [`SinkError::Timeout`], and losses seen meanwhile are left for the
+    /// next flush to report.
     fn flush(&self, _timeout: Duration) -> Result<(), SinkError> {
         Ok(())
     }
@@ -91,6 +104,17 @@ pub enum SinkError {
         pending: usize,
         /// The timeout given.
         timeout: Duration,
+    },
+    /// Events taken since the previous flush were given up: they will
+    /// never be delivered. Each was counted in the sink's stats and
+    /// logged (in a bounded way); a sink's `last_error` says more.
+    #[error("{lost} events taken since the previous flush were not delivered: {detail}")]
+    Undelivered {
+        /// How many.
+        lost: u64,
+        /// What became of them, with counts and the last error, e.g.
+        /// `1 rejected by Kafka (last error: Message size too large)`.
+        detail: String,
     },
     /// Writing failed.
     #[error("writing events failed: {0}")]

@@ -144,7 +144,12 @@ impl Sink for PgOutboxSink {
 
     /// Waits until no event is pending in the table (whichever relay
     /// delivers it). Without a relay in this process, returns once
-    /// everything queued is committed.
+    /// everything queued is committed. Then [`SinkError::Undelivered`] for
+    /// the events this sink could not commit since the previous flush
+    /// (logged instead; also when the database could not be reached at
+    /// open) and, with a relay in this process, for those moved to the
+    /// dead-letter table since then (by any relay on the table), with their
+    /// counts and the last error.
     fn flush(&self, timeout: Duration) -> Result<(), SinkError> {
         self.outbox.flush(timeout)
     }

@@ -159,7 +159,12 @@ impl Sink for OutboxSink {
 
     /// Waits until the relay has delivered every committed event (none
     /// pending). Without a relay in this process, returns once everything
-    /// queued is committed: another process relays it.
+    /// queued is committed: another process relays it. Then
+    /// [`SinkError::Undelivered`] for the events this sink could not
+    /// commit since the previous flush (logged instead; also every event
+    /// of an outbox that could not be opened) and, with a relay in this
+    /// process, for those moved to the dead-letter table since then, with
+    /// their counts and the last error.
     fn flush(&self, timeout: Duration) -> Result<(), SinkError> {
         self.outbox.flush(timeout)
     }

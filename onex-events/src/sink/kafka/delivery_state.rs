@@ -1,17 +1,28 @@
 //! [`DeliveryState`]: what the sink knows about its events, shared by the
 //! publishing threads, the delivery thread and librdkafka's callbacks —
 //! counters, whether the cluster is reachable, the retry buffer, and each
-//! event's final outcome, logged and reported to the listener.
+//! event's final outcome, logged and reported to the listener. The
+//! per-event lines (the fallback's, and those of events given up) are
+//! bounded: the first [`LOSS_LINES`] of each outage one by one, then
+//! summaries with counts (see [`BoundedLog`]).
 
 use super::retry_buffer::{Pending, RetryQueue};
 use super::stats::Counters;
 use crate::envelope::Event;
-use crate::kafka::{is_configuration_failure, DeliveryListener, DeliveryReport, Outcome};
+use crate::kafka::{
+    is_configuration_failure, DeliveryListener, DeliveryReport, FallbackLog, Outcome,
+};
+use crate::sink::bounded_log::{BoundedLog, SUMMARY_EVERY};
+use crate::sink::describe_losses as describe;
 use rdkafka::error::{KafkaError, RDKafkaErrorCode};
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 use uuid::Uuid;
+
+/// Events given up that are logged one by one per outage; the rest are
+/// summarized with counts.
+pub(super) const LOSS_LINES: u64 = 100;
 
 /// The sink's state shared with librdkafka's callbacks.
 pub(super) struct DeliveryState {
@@ -33,12 +44,20 @@ pub(super) struct DeliveryState {
     /// `retrying` holds one extra count so that new events wait behind them.
     pub(super) replacing: AtomicBool,
     pub(super) purged: Mutex<Vec<Pending>>,
+    /// The error of the last event the cluster rejected, for `flush`.
+    pub(super) last_failure: Mutex<Option<String>>,
     pub(super) epoch: Instant,
     /// The retry buffer's limits: events, bytes, and age.
     pub(super) capacity: usize,
     pub(super) max_bytes: usize,
     pub(super) ttl: Duration,
-    pub(super) fallback_log: bool,
+    /// How events published while Kafka is unavailable are logged, and
+    /// the log's budget and summaries (one kind: events).
+    pub(super) fallback: FallbackLog,
+    pub(super) fallback_lines: BoundedLog<1>,
+    /// The per-event lines of events given up (kinds: failed, overflowed,
+    /// expired, lost), bounded per outage like the fallback's.
+    pub(super) loss_lines: BoundedLog<4>,
     pub(super) listener: Option<DeliveryListener>,
     /// Why the cluster cannot be reached, as librdkafka last said.
     pub(super) cause: Mutex<ClientCause>,
@@ -104,9 +123,36 @@ impl DeliveryState {
         Counters::settle(counter);
     }
 
-    /// Logs an event's final outcome unless delivered, and tells the listener.
+    /// Logs an event's final outcome unless delivered (one by one within
+    /// the budget, else in the next summary), and tells the listener.
     pub(super) fn report(&self, event_id: Uuid, outcome: Outcome, published_at: usize) {
-        match &outcome {
+        let kind = match &outcome {
+            Outcome::Delivered { .. } => None,
+            Outcome::Failed { error } => {
+                *self.last_failure.lock().unwrap_or_else(|e| e.into_inner()) = Some(error.clone());
+                Some(0)
+            }
+            Outcome::Overflowed => Some(1),
+            Outcome::Expired => Some(2),
+            Outcome::Lost => Some(3),
+        };
+        match kind {
+            Some(kind) if self.loss_lines.admit(kind) => self.log_loss(event_id, &outcome),
+            Some(_) if self.loss_lines.due() => self.summarize_losses(false),
+            _ => {}
+        }
+        if let Some(listener) = &self.listener {
+            listener(&DeliveryReport {
+                event_id,
+                outcome,
+                latency: self.age(published_at),
+            });
+        }
+    }
+
+    /// The line of one event given up.
+    fn log_loss(&self, event_id: Uuid, outcome: &Outcome) {
+        match outcome {
             Outcome::Delivered { .. } => {}
             Outcome::Failed { error } => {
                 tracing::error!(target: "onex_events::kafka", %event_id, %error, "event not delivered to Kafka: rejected")
@@ -121,21 +167,81 @@ impl DeliveryState {
                 tracing::error!(target: "onex_events::kafka", %event_id, "event not delivered to Kafka: sink dropped before flush")
             }
         }
-        if let Some(listener) = &self.listener {
-            listener(&DeliveryReport {
-                event_id,
-                outcome,
-                latency: self.age(published_at),
-            });
-        }
+    }
+
+    /// Logs the summary of the events given up and not logged one by one,
+    /// if one is due or `now`.
+    pub(super) fn summarize_losses(&self, now: bool) {
+        let Some(summary) = self.loss_lines.summary(now) else {
+            return;
+        };
+        let [failed, overflowed, expired, lost] = summary.counts;
+        let last_error = self
+            .last_failure
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+            .unwrap_or_else(|| "none".to_owned());
+        tracing::error!(
+            target: "onex_events::kafka",
+            events = summary.total(),
+            failed,
+            overflowed,
+            expired,
+            lost,
+            last_error,
+            "events not delivered to Kafka (beyond the first {LOSS_LINES} of an outage, summarized at most every {SUMMARY_EVERY:?}; each is reported to the delivery listener and counted in the stats)"
+        );
+    }
+
+    /// Logs the summaries due (or all, `now`): the fallback's and the
+    /// losses'.
+    pub(super) fn summarize(&self, now: bool) {
+        self.summarize_fallback(now);
+        self.summarize_losses(now);
+    }
+
+    /// Events given up, per kind (failed, overflowed, expired, lost), in
+    /// words for [`SinkError::Undelivered`](crate::sink::SinkError::Undelivered).
+    pub(super) fn describe_losses(&self, counts: &[u64; 4]) -> String {
+        let last_failure = || {
+            let error = self.last_failure.lock().unwrap_or_else(|e| e.into_inner());
+            format!(
+                "rejected by Kafka (last error: {})",
+                error.as_deref().unwrap_or("unknown")
+            )
+        };
+        describe(&[
+            (counts[0], &last_failure),
+            (counts[1], &|| {
+                format!(
+                    "not taken: the retry buffer was full (capacity {})",
+                    self.capacity
+                )
+            }),
+            (counts[2], &|| {
+                format!("expired: undelivered after {:?}", self.ttl)
+            }),
+            (counts[3], &|| {
+                "lost: the sink was dropped before flush".to_owned()
+            }),
+        ])
     }
 
     /// The seed's fallback: the event logged while Kafka is unavailable.
+    /// One by one within the budget of [`FallbackLog`], else counted for
+    /// the next summary.
     pub(super) fn log_fallback(&self, event: &Event) {
-        if !self.fallback_log {
+        if self.fallback == FallbackLog::Off {
             return;
         }
         Counters::bump(&self.counters.fallback_logged);
+        if !self.fallback_lines.admit(0) {
+            if self.fallback_lines.due() {
+                self.summarize_fallback(false);
+            }
+            return;
+        }
         if tracing::enabled!(target: "onex_events::event", tracing::Level::INFO) {
             let mut envelope = Vec::with_capacity(640);
             // Our own types always serialize; a failure leaves it empty.
@@ -167,7 +273,7 @@ impl DeliveryState {
     /// brokers down" is kept only when nothing better is known, with a hint
     /// for TLS, logged at ERROR once: a listener that does not speak TLS
     /// leaves the handshake hanging until
-    /// `socket.connection.setup.timeout.ms` (30 s by default; set it lower
+    /// `socket.connection.setup.timeout.ms` (10 s with TLS unless set, [`TLS_SETUP_TIMEOUT_MS`](crate::kafka::TLS_SETUP_TIMEOUT_MS); set it lower
     /// to learn sooner) and librdkafka reports nothing more.
     pub(super) fn client_error(&self, error: &KafkaError, reason: &str) {
         let code = error.rdkafka_error_code();
@@ -195,15 +301,42 @@ impl DeliveryState {
         }
     }
 
+    /// Logs the summary of the events the fallback did not log one by one,
+    /// if one is due or `now`.
+    pub(super) fn summarize_fallback(&self, now: bool) {
+        if let Some(summary) = self.fallback_lines.summary(now) {
+            let [events] = summary.counts;
+            tracing::info!(
+                target: "onex_events::event",
+                events,
+                total = self.counters.fallback_logged.load(Ordering::Relaxed),
+                mode = %self.fallback,
+                "Kafka unavailable, {events} more events kept for delivery without a line each (summarized at most every {SUMMARY_EVERY:?}; ONEX_FALLBACK_LOG=full logs every one)"
+            );
+        }
+    }
+
+    /// An outage starts (a new budget of lines) or ends (its summaries now,
+    /// and the cause cleared).
     pub(super) fn set_available(&self, available: bool, reason: &str) {
         if self.available.swap(available, Ordering::Relaxed) != available {
             if available {
                 *self.lock_cause() = ClientCause::default();
+                self.summarize(true);
                 tracing::info!(target: "onex_events::kafka", "Kafka available again; delivering buffered events");
             } else {
-                tracing::warn!(target: "onex_events::kafka", reason, "Kafka unavailable; events are logged and kept until it returns");
+                self.fallback_lines.restart();
+                self.loss_lines.restart();
+                tracing::warn!(target: "onex_events::kafka", reason, fallback_log = %self.fallback, "Kafka unavailable; events are kept until it returns (and logged as ONEX_FALLBACK_LOG says)");
             }
         }
+    }
+}
+
+impl Drop for DeliveryState {
+    /// The last summaries, once the producer's purged records are settled.
+    fn drop(&mut self) {
+        self.summarize(true);
     }
 }
 

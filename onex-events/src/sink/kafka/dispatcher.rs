@@ -87,8 +87,8 @@ impl Dispatcher {
         }
     }
 
-    /// The delivery thread: runs librdkafka's callbacks and re-enqueues the
-    /// retry buffer.
+    /// The delivery thread: runs librdkafka's callbacks, re-enqueues the
+    /// retry buffer and logs the summaries due.
     pub(super) fn run(&self) {
         while !self.stop.load(Ordering::Acquire) {
             let busy = self.state.retrying.load(Ordering::Acquire) > 0;
@@ -100,6 +100,7 @@ impl Dispatcher {
             if self.stuck() {
                 self.recycle();
             }
+            self.state.summarize(false);
         }
     }
 

@@ -19,12 +19,19 @@
 //!   thread serializes it and moves it into librdkafka's queue
 //!   (`queue.buffering.max.messages`, default 100,000) as room allows, so
 //!   an operation pays about a microsecond per event for a broker that is
-//!   down; each event published meanwhile is also logged through `tracing`
-//!   (target `onex_events::event`, the seed's "Kafka unavailable"
-//!   fallback). They are delivered when the cluster returns. What cannot
-//!   be kept is counted ([`KafkaSink::stats`]), logged with its event id
-//!   and reported to the [`KafkaConfig::on_delivery`] listener: nothing is
-//!   dropped silently.
+//!   down. The events published meanwhile are also logged through
+//!   `tracing` (target `onex_events::event`, the seed's "Kafka
+//!   unavailable, logging … event" fallback), in a bounded way: the first
+//!   100 of each outage with their envelope, then a summary with counts at
+//!   most every 10 seconds and when the cluster returns
+//!   ([`FallbackLog`]; `ONEX_FALLBACK_LOG=full|summary|off` changes it).
+//!   They are delivered when the cluster returns. What cannot be kept is
+//!   counted ([`KafkaSink::stats`]), reported to the
+//!   [`KafkaConfig::on_delivery`] listener, logged at `ERROR` (with its
+//!   event id for the first 100 of an outage, then in summaries with
+//!   counts), and reported by the next [`Sink::flush`](crate::Sink::flush)
+//!   ([`SinkError::Undelivered`](crate::sink::SinkError::Undelivered)):
+//!   nothing is dropped silently.
 //! - **Shutdown**: call [`Sink::flush`](crate::Sink::flush) (or
 //!   [`Publisher::flush`]) before exiting; dropping the sink purges what is
 //!   still queued, and reports each such event as [`Outcome::Lost`].
@@ -64,6 +71,6 @@ pub use self::stats::KafkaStats;
 /// here for the paths of earlier releases.
 pub use crate::kafka::headers;
 pub use crate::kafka::{
-    env, rdkafka, DeliveryReport, KafkaConfig, KafkaConfigError, Outcome, TopicRouting,
-    TopicStrategy,
+    env, rdkafka, DeliveryReport, FallbackLog, KafkaConfig, KafkaConfigError, Outcome,
+    TopicRouting, TopicStrategy,
 };

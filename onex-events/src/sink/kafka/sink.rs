@@ -3,13 +3,14 @@
 //! the [`Dispatcher`] and its delivery thread.
 
 use super::callbacks::ProducerCallbacks;
-use super::delivery_state::DeliveryState;
+use super::delivery_state::{DeliveryState, LOSS_LINES};
 use super::dispatcher::{Dispatcher, ENCODER};
 use super::stats::{Counters, KafkaStats};
 use crate::deadline::Deadline;
 use crate::envelope::Event;
 use crate::kafka::{KafkaConfig, KafkaConfigError, Outcome, RecordEncoder};
-use crate::sink::{Sink, SinkError};
+use crate::sink::bounded_log::BoundedLog;
+use crate::sink::{ReportedLosses, Sink, SinkError};
 use rdkafka::producer::{BaseProducer, Producer};
 use std::fmt;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
@@ -21,6 +22,8 @@ use std::time::{Duration, Instant};
 pub struct KafkaSink {
     pub(super) dispatcher: Arc<Dispatcher>,
     worker: Option<JoinHandle<()>>,
+    /// Failed, overflowed, expired and lost events reported by `flush`.
+    reported: ReportedLosses<4>,
 }
 
 impl KafkaSink {
@@ -52,11 +55,14 @@ impl KafkaSink {
             fatal: AtomicBool::new(false),
             replacing: AtomicBool::new(false),
             purged: Mutex::default(),
+            last_failure: Mutex::default(),
             epoch: Instant::now(),
             capacity: config.buffer_capacity,
             max_bytes: config.buffer_max_bytes,
             ttl: config.buffer_ttl,
-            fallback_log: config.fallback_log,
+            fallback: config.fallback_log,
+            fallback_lines: BoundedLog::new(config.fallback_log.budget()),
+            loss_lines: BoundedLog::new(LOSS_LINES),
             listener: config.listener.clone(),
             cause: Mutex::default(),
             tls: config
@@ -95,6 +101,7 @@ impl KafkaSink {
         Ok(KafkaSink {
             dispatcher,
             worker: Some(worker),
+            reported: ReportedLosses::default(),
         })
     }
 
@@ -140,13 +147,23 @@ impl Sink for KafkaSink {
     /// between them. Events published meanwhile are waited for too.
     /// `Duration::MAX` (or any timeout too large for the clock) waits as
     /// long as it takes.
+    ///
+    /// Then [`SinkError::Undelivered`] if events were given up since the
+    /// previous flush (rejected by the cluster, not taken by a full retry
+    /// buffer, expired), with their counts per kind and the last error;
+    /// `Ok(())` when every one was delivered.
     fn flush(&self, timeout: Duration) -> Result<(), SinkError> {
         let dispatcher = &*self.dispatcher;
         let state = &*dispatcher.state;
         let deadline = Deadline::after(timeout);
         loop {
             if state.counters.unsettled() == 0 {
-                return Ok(());
+                state.summarize(true);
+                let stats = self.stats();
+                let totals = [stats.failed, stats.overflowed, stats.expired, stats.lost];
+                return self
+                    .reported
+                    .report(totals, |new| state.describe_losses(new));
             }
             let remaining = deadline.remaining();
             // Serve the producer's callbacks here too. While the retry buffer

@@ -23,7 +23,10 @@ pub struct KafkaStats {
     pub lost: u64,
     /// Times an event was put in the retry buffer (queue full, broker down).
     pub retried: u64,
-    /// Events logged through the fallback while Kafka was unavailable.
+    /// Events published while Kafka was unavailable that the fallback log
+    /// took ([`FallbackLog`](crate::kafka::FallbackLog)): each logged on a
+    /// line of its own or counted in a summary line; 0 with
+    /// [`FallbackLog::Off`](crate::kafka::FallbackLog::Off).
     pub fallback_logged: u64,
     /// Events in the retry buffer now.
     pub buffered: u64,

@@ -2,9 +2,10 @@
 //! publish order, bounded in bytes; and the writer thread itself, which
 //! writes each batch of lines with as few writes as the writer allows.
 
-use super::loss_log::{LossLog, SUMMARY_EVERY};
+use super::loss_log::{Loss, LossLog, SUMMARY_EVERY};
 use super::stats::Counters;
 use crate::deadline::Deadline;
+use crate::sink::{describe_losses as describe, ReportedLosses, SinkError};
 use std::io::{self, Write};
 use std::sync::{Condvar, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
@@ -112,6 +113,8 @@ pub(super) struct LineQueue {
     pub(super) capacity: usize,
     pub(super) counters: Counters,
     pub(super) loss_log: LossLog,
+    /// The dropped and failed events a flush reported.
+    reported: ReportedLosses<2>,
 }
 
 impl LineQueue {
@@ -123,6 +126,7 @@ impl LineQueue {
             capacity,
             counters: Counters::default(),
             loss_log: LossLog::new(),
+            reported: ReportedLosses::default(),
         }
     }
 
@@ -193,15 +197,45 @@ impl LineQueue {
         Some(format!("stdout sink: {}", parts.join("; ")))
     }
 
+    /// The flush's verdict once nothing is queued: `Err` for the events
+    /// dropped or failed since the previous flush.
+    pub(super) fn report_undelivered(&self) -> Result<(), SinkError> {
+        let stats = self.counters.snapshot();
+        self.reported.report([stats.dropped, stats.failed], |new| {
+            describe(&[
+                (new[0], &|| {
+                    format!(
+                        "dropped: the reader was too slow and the queue of {} bytes was full",
+                        self.capacity
+                    )
+                }),
+                (new[1], &|| {
+                    let error = self.lock().error.clone().unwrap_or_default();
+                    format!("lost to failed writes (last error: {error})")
+                }),
+            ])
+        })
+    }
+
     /// Records a loss not caused by a write (e.g. serialization).
     pub(super) fn record_error(&self, error: String) {
         self.lock().error = Some(error);
     }
 
+    /// Counts `n` events lost for `loss`, for the stats and the loss log.
+    pub(super) fn lose(&self, loss: Loss, n: u64) {
+        let counter = match loss {
+            Loss::Dropped => &self.counters.dropped,
+            Loss::Failed => &self.counters.failed,
+        };
+        Counters::add(counter, n);
+        self.loss_log.count(loss, n);
+    }
+
     /// Logs the losses not logged yet: if a summary is due, or `now`.
     pub(super) fn report_losses(&self, now: bool) {
         self.loss_log.report(
-            &self.counters,
+            &|| self.counters.snapshot(),
             &|| self.describe_losses().unwrap_or_default(),
             now,
         );
@@ -253,7 +287,9 @@ impl LineQueue {
                 }
             };
             Counters::add(&self.counters.written, count - failed);
-            Counters::add(&self.counters.failed, failed);
+            if failed > 0 {
+                self.lose(Loss::Failed, failed);
+            }
             // Logged before flush returns, so that a process exiting right
             // after it still says what was lost.
             if failed > 0 {

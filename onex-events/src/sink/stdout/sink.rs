@@ -3,6 +3,7 @@
 //! on its writer thread ([`LineQueue::run`]).
 
 use super::line_queue::{LineQueue, Output};
+use super::loss_log::Loss;
 use super::stats::{Counters, StdoutStats};
 use crate::deadline::Deadline;
 use crate::envelope::Event;
@@ -127,8 +128,8 @@ impl StdoutSink {
         self.queue.counters.snapshot()
     }
 
-    fn lose(&self, counter: &std::sync::atomic::AtomicU64) {
-        Counters::add(counter, 1);
+    fn lose(&self, loss: Loss) {
+        self.queue.lose(loss, 1);
         if self.queue.loss_log.due() {
             self.queue.report_losses(false);
         }
@@ -168,7 +169,7 @@ impl Sink for StdoutSink {
         let counters = &self.queue.counters;
         Counters::add(&counters.published, 1);
         if let WriterThread::Missing = self.writer {
-            return self.lose(&counters.failed);
+            return self.lose(Loss::Failed);
         }
         let queued = LINE.with(|line| {
             let mut line = line.borrow_mut();
@@ -179,11 +180,11 @@ impl Sink for StdoutSink {
         });
         match queued {
             Ok(true) => {}
-            Ok(false) => self.lose(&counters.dropped),
+            Ok(false) => self.lose(Loss::Dropped),
             Err(e) => {
                 self.queue
                     .record_error(format!("event {} not serialized: {e}", event.event_id));
-                self.lose(&counters.failed);
+                self.lose(Loss::Failed);
             }
         }
     }
@@ -193,6 +194,11 @@ impl Sink for StdoutSink {
     /// Lines dropped or lost to a failed write are not waited for: see
     /// [`StdoutSink::stats`] and [`Sink::last_error`]; losses not logged
     /// yet are logged now.
+    ///
+    /// Then [`SinkError::Undelivered`] if events were dropped or lost to a
+    /// failed write since the previous flush (for [`StdoutSink::new`]: the
+    /// previous flush of any stdout sink of the process), with their
+    /// counts; `Ok(())` when every one was written.
     fn flush(&self, timeout: Duration) -> Result<(), SinkError> {
         let pending = match self.writer {
             WriterThread::Missing => 0,
@@ -200,7 +206,7 @@ impl Sink for StdoutSink {
         };
         self.queue.report_losses(true);
         match pending {
-            0 => Ok(()),
+            0 => self.queue.report_undelivered(),
             pending => Err(SinkError::Timeout {
                 pending: usize::try_from(pending).unwrap_or(usize::MAX),
                 timeout,
@@ -243,7 +249,7 @@ impl Drop for StdoutSink {
             }
         } else {
             // The writer is stuck on its reader: leave it, count the rest.
-            Counters::add(&self.queue.counters.failed, pending);
+            self.queue.lose(Loss::Failed, pending);
             self.queue.record_error(format!(
                 "{pending} lines still queued after waiting {DROP_WAIT:?} for the reader when the sink was dropped"
             ));
