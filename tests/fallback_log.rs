@@ -5,46 +5,17 @@
 //! every line of the process, whichever thread wrote it.
 #![cfg(feature = "kafka")]
 
+mod common;
 mod kafka_support;
 
+use common::take_logs;
 use kafka_support::*;
 use onex_events::kafka::rdkafka::mocking::MockCluster;
 use onex_events::kafka::rdkafka::producer::DefaultProducerContext;
 use onex_events::kafka::{FallbackLog, KafkaConfig, Outcome, TopicRouting};
 use onex_events::{KafkaSink, Sink};
-use std::io;
-use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 use uuid::Uuid;
-
-/// Every line logged in this process since the last call.
-fn take_logs() -> String {
-    static LOGS: OnceLock<Arc<Mutex<Vec<u8>>>> = OnceLock::new();
-    let logs = LOGS.get_or_init(|| {
-        let logs = Arc::new(Mutex::new(Vec::new()));
-        let writer = Arc::clone(&logs);
-        let subscriber = tracing_subscriber::fmt()
-            .with_writer(move || LogWriter(Arc::clone(&writer)))
-            .with_ansi(false)
-            .finish();
-        tracing::subscriber::set_global_default(subscriber).expect("one subscriber");
-        logs
-    });
-    String::from_utf8(std::mem::take(&mut *logs.lock().unwrap())).unwrap()
-}
-
-struct LogWriter(Arc<Mutex<Vec<u8>>>);
-
-impl io::Write for LogWriter {
-    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-
-    fn flush(&mut self) -> io::Result<()> {
-        Ok(())
-    }
-}
 
 /// The number in `field=N` of `line`.
 fn field(line: &str, field: &str) -> u64 {

@@ -3,11 +3,14 @@
 //! lost event, and the losses are reported and logged in a bounded way.
 //! Lines stay whole and in publish order.
 
+mod common;
+
+use common::take_logs;
 use onex_events::sink::{Sink, SinkError, StdoutStats};
 use onex_events::{onex_node, Event, NodeContext, OnexNode, Publisher, StdoutSink};
 use serde_json::Value;
 use std::io::{self, Write};
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 /// A sink the test keeps a handle on after giving it to a publisher.
@@ -65,34 +68,6 @@ fn assert_accounted(stats: StdoutStats) {
         stats.published,
         "{stats:?}"
     );
-}
-
-/// Every `tracing` line of this test binary, from every thread.
-fn logs() -> &'static Arc<Mutex<Vec<u8>>> {
-    static LOGS: OnceLock<Arc<Mutex<Vec<u8>>>> = OnceLock::new();
-    LOGS.get_or_init(|| {
-        let logs = Arc::new(Mutex::new(Vec::new()));
-        let writer = Arc::clone(&logs);
-        let subscriber = tracing_subscriber::fmt()
-            .with_writer(move || LogWriter(Arc::clone(&writer)))
-            .with_ansi(false)
-            .finish();
-        tracing::subscriber::set_global_default(subscriber).expect("one subscriber");
-        logs
-    })
-}
-
-struct LogWriter(Arc<Mutex<Vec<u8>>>);
-
-impl Write for LogWriter {
-    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-
-    fn flush(&mut self) -> io::Result<()> {
-        Ok(())
-    }
 }
 
 /// A pipe nobody reads: a child process that never reads its stdin. Once
@@ -160,7 +135,7 @@ impl Write for BrokenPipe {
 
 #[test]
 fn every_event_lost_to_a_broken_writer_is_counted_reported_and_logged_boundedly() {
-    let logs = logs();
+    take_logs(); // installs the capture before any event
     let sink = Arc::new(StdoutSink::with_writer(BrokenPipe));
     let node = node(&sink);
     for n in 0..500 {
@@ -181,7 +156,7 @@ fn every_event_lost_to_a_broken_writer_is_counted_reported_and_logged_boundedly(
     );
     drop(node);
     drop(Arc::into_inner(sink).expect("the only handle"));
-    let logged = String::from_utf8(logs.lock().unwrap().clone()).unwrap();
+    let logged = take_logs();
     let lines: Vec<&str> = logged
         .lines()
         .filter(|l| l.contains("test reader gone"))

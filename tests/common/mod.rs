@@ -67,3 +67,32 @@ pub fn assert_contract_valid(envelope: &Value) {
         "payload invalid: {errors:?}\n{envelope:#}"
     );
 }
+
+/// Every `tracing` line this test binary logged, from every thread, since
+/// the previous call. The first call installs the process-wide subscriber
+/// that captures them.
+pub fn take_logs() -> String {
+    use std::sync::{Arc, Mutex};
+    struct LogWriter(Arc<Mutex<Vec<u8>>>);
+    impl std::io::Write for LogWriter {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(buf);
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    static LOGS: OnceLock<Arc<Mutex<Vec<u8>>>> = OnceLock::new();
+    let logs = LOGS.get_or_init(|| {
+        let logs = Arc::new(Mutex::new(Vec::new()));
+        let writer = Arc::clone(&logs);
+        let subscriber = tracing_subscriber::fmt()
+            .with_writer(move || LogWriter(Arc::clone(&writer)))
+            .with_ansi(false)
+            .finish();
+        tracing::subscriber::set_global_default(subscriber).expect("one subscriber");
+        logs
+    });
+    String::from_utf8(std::mem::take(&mut *logs.lock().unwrap())).unwrap()
+}
