@@ -53,6 +53,7 @@
 #![warn(missing_docs)]
 
 mod catalog;
+pub mod consume;
 mod correlation;
 mod deadline;
 mod envelope;

@@ -1,0 +1,20 @@
+//! The consuming half: node methods that handle incoming events.
+//!
+//! A method marked `#[onex_handler("event.type", ..)]` in an `#[onex_node]`
+//! block takes one [`Incoming<T>`]: the envelope's fields, its payload
+//! decoded with serde into `T`, and the record it came in. `#[onex_node]`
+//! implements [`EventHandlers`] for the node, which is what a consumer (or
+//! the in-process bus of tests) calls: [`EventHandlers::handle`] decodes the
+//! payload for the handler and runs it, and tells [`Handled`] how it ended.
+
+mod handler;
+mod incoming;
+mod received;
+mod record_headers;
+mod retry;
+
+pub use handler::{EventHandlers, Handled, HandlerFuture, HandlerSpec};
+pub use incoming::{HandlerInput, Incoming, PayloadError};
+pub use received::{MalformedEvent, ReceivedEvent, RecordParts};
+pub use record_headers::RecordHeaders;
+pub use retry::RetryPolicy;

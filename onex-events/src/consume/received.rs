@@ -1,0 +1,235 @@
+//! A record as a consumer received it, with its envelope checked and its
+//! fields located: what every handler of the event shares.
+
+use super::record_headers::RecordHeaders;
+use crate::envelope::ENVELOPE_VERSION;
+use serde::Deserialize;
+use serde_json::value::RawValue;
+use std::borrow::Cow;
+use std::ops::Range;
+use std::sync::Arc;
+use uuid::Uuid;
+
+/// The parts of a record as they came off the wire (or the in-process bus).
+#[derive(Debug, Clone, Default)]
+pub struct RecordParts {
+    /// The topic.
+    pub topic: Arc<str>,
+    /// The partition.
+    pub partition: i32,
+    /// The offset in the partition.
+    pub offset: i64,
+    /// The key, if any.
+    pub key: Option<Vec<u8>>,
+    /// The value: an OnexEnvelopeV1 as JSON, if all is well.
+    pub value: Vec<u8>,
+    /// The headers.
+    pub headers: RecordHeaders,
+}
+
+/// Why a record is not an OnexEnvelopeV1 event. Such a record goes to the
+/// dead-letter topic at once, with this as its reason.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum MalformedEvent {
+    /// The record has no value.
+    #[error("the record has no value")]
+    Empty,
+    /// The value is not JSON, or not an envelope (a field missing or of the
+    /// wrong type).
+    #[error("not an OnexEnvelopeV1: {0}")]
+    NotAnEnvelope(String),
+    /// The envelope has another version.
+    #[error("envelope_version is {0:?}, expected \"{ENVELOPE_VERSION}\"")]
+    Version(String),
+}
+
+/// Where a text field of the envelope is: a range of the value, or a copy
+/// for text the JSON escaped.
+#[derive(Debug, Clone)]
+enum Text {
+    At(Range<usize>),
+    Unescaped(Box<str>),
+}
+
+/// A received record whose value is an OnexEnvelopeV1: its envelope fields
+/// read once, its payload left as JSON for each handler to decode.
+#[derive(Debug, Clone)]
+pub struct ReceivedEvent {
+    parts: RecordParts,
+    event_id: Uuid,
+    correlation_id: Option<Uuid>,
+    causation_id: Option<Uuid>,
+    event_type: Text,
+    timestamp: Text,
+    source_node_id: Text,
+    payload: Range<usize>,
+}
+
+#[derive(Deserialize)]
+struct EnvelopeFields<'a> {
+    #[serde(borrow)]
+    envelope_version: Cow<'a, str>,
+    event_id: Uuid,
+    #[serde(borrow)]
+    event_type: Cow<'a, str>,
+    #[serde(borrow)]
+    event_timestamp: Cow<'a, str>,
+    #[serde(borrow)]
+    source_node_id: Cow<'a, str>,
+    correlation_id: Option<Uuid>,
+    #[serde(borrow)]
+    payload: &'a RawValue,
+    metadata: Metadata,
+}
+
+#[derive(Deserialize)]
+struct Metadata {
+    #[serde(default)]
+    causation_id: Option<Uuid>,
+}
+
+fn locate(base: &[u8], text: Cow<'_, str>) -> Text {
+    match text {
+        Cow::Borrowed(s) => {
+            let start = s.as_ptr() as usize - base.as_ptr() as usize;
+            Text::At(start..start + s.len())
+        }
+        Cow::Owned(s) => Text::Unescaped(s.into_boxed_str()),
+    }
+}
+
+impl ReceivedEvent {
+    /// Reads the envelope of a record, or says why it is not one.
+    pub fn decode(parts: RecordParts) -> Result<Self, MalformedEvent> {
+        if parts.value.is_empty() {
+            return Err(MalformedEvent::Empty);
+        }
+        let fields: EnvelopeFields<'_> = serde_json::from_slice(&parts.value)
+            .map_err(|e| MalformedEvent::NotAnEnvelope(e.to_string()))?;
+        if fields.envelope_version != ENVELOPE_VERSION {
+            return Err(MalformedEvent::Version(
+                fields.envelope_version.into_owned(),
+            ));
+        }
+        let base = parts.value.as_slice();
+        let payload = fields.payload.get();
+        let payload_start = payload.as_ptr() as usize - base.as_ptr() as usize;
+        let event = ReceivedEvent {
+            event_id: fields.event_id,
+            correlation_id: fields.correlation_id,
+            causation_id: fields.metadata.causation_id,
+            event_type: locate(base, fields.event_type),
+            timestamp: locate(base, fields.event_timestamp),
+            source_node_id: locate(base, fields.source_node_id),
+            payload: payload_start..payload_start + payload.len(),
+            parts: RecordParts::default(),
+        };
+        Ok(ReceivedEvent { parts, ..event })
+    }
+
+    fn text<'a>(&'a self, text: &'a Text) -> &'a str {
+        match text {
+            // Ranges of `&str`s serde borrowed from the value: UTF-8.
+            Text::At(range) => {
+                std::str::from_utf8(&self.parts.value[range.clone()]).unwrap_or_default()
+            }
+            Text::Unescaped(s) => s,
+        }
+    }
+
+    /// `event_id`.
+    pub fn event_id(&self) -> Uuid {
+        self.event_id
+    }
+
+    /// `event_type`.
+    pub fn event_type(&self) -> &str {
+        self.text(&self.event_type)
+    }
+
+    /// `event_timestamp`, RFC 3339 in UTC as the producer wrote it.
+    pub fn timestamp(&self) -> &str {
+        self.text(&self.timestamp)
+    }
+
+    /// `source_node_id`.
+    pub fn source_node_id(&self) -> &str {
+        self.text(&self.source_node_id)
+    }
+
+    /// `correlation_id`.
+    pub fn correlation_id(&self) -> Option<Uuid> {
+        self.correlation_id
+    }
+
+    /// `metadata.causation_id`.
+    pub fn causation_id(&self) -> Option<Uuid> {
+        self.causation_id
+    }
+
+    /// The payload's JSON text.
+    pub fn payload_json(&self) -> &str {
+        std::str::from_utf8(&self.parts.value[self.payload.clone()]).unwrap_or_default()
+    }
+
+    /// The record: topic, partition, offset, key, value and headers.
+    pub fn record(&self) -> &RecordParts {
+        &self.parts
+    }
+
+    /// The record, given back.
+    pub fn into_record(self) -> RecordParts {
+        self.parts
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parts(value: &str) -> RecordParts {
+        RecordParts {
+            value: value.as_bytes().to_vec(),
+            ..RecordParts::default()
+        }
+    }
+
+    const ENVELOPE: &str = r#"{"envelope_version":"1.0","event_id":"6f1f2c3e-8d7a-4b8e-9a0b-1c2d3e4f5a6b","event_type":"orchestrator.orchestration.completed","event_timestamp":"2026-11-30T12:00:00.000000Z","source_node_id":"orch\"1","correlation_id":"0b7d8c9e-1f2a-4b3c-8d4e-5f6a7b8c9d0e","payload":{"operation":"orchestration","execution_time_ms":1.5},"metadata":{"node_type":"orchestrator","causation_id":"1b7d8c9e-1f2a-4b3c-8d4e-5f6a7b8c9d0e"}}"#;
+
+    #[test]
+    fn an_envelope_is_read_with_its_fields_located() {
+        let event = ReceivedEvent::decode(parts(ENVELOPE)).unwrap();
+        assert_eq!(event.event_type(), "orchestrator.orchestration.completed");
+        assert_eq!(event.timestamp(), "2026-11-30T12:00:00.000000Z");
+        assert_eq!(event.source_node_id(), "orch\"1");
+        assert_eq!(
+            event.payload_json(),
+            r#"{"operation":"orchestration","execution_time_ms":1.5}"#
+        );
+        assert_eq!(
+            event.causation_id().map(|c| c.to_string()).as_deref(),
+            Some("1b7d8c9e-1f2a-4b3c-8d4e-5f6a7b8c9d0e")
+        );
+    }
+
+    #[test]
+    fn a_record_that_is_not_an_envelope_says_why() {
+        assert_eq!(
+            ReceivedEvent::decode(parts("")).unwrap_err(),
+            MalformedEvent::Empty
+        );
+        let not_json = ReceivedEvent::decode(parts("not json")).unwrap_err();
+        assert!(
+            matches!(not_json, MalformedEvent::NotAnEnvelope(_)),
+            "{not_json}"
+        );
+        let missing = ReceivedEvent::decode(parts(r#"{"envelope_version":"1.0"}"#)).unwrap_err();
+        assert!(missing.to_string().contains("missing field"), "{missing}");
+        let v2 = ENVELOPE.replace(r#""envelope_version":"1.0""#, r#""envelope_version":"2.0""#);
+        assert_eq!(
+            ReceivedEvent::decode(parts(&v2)).unwrap_err(),
+            MalformedEvent::Version("2.0".into())
+        );
+    }
+}
