@@ -7,13 +7,17 @@
 //! the in-process bus of tests) calls: [`EventHandlers::handle`] decodes the
 //! payload for the handler and runs it, and tells [`Handled`] how it ended.
 
+mod attempts;
 mod handler;
+mod handler_set;
 mod incoming;
 mod received;
 mod record_headers;
 mod retry;
 
+pub use attempts::{settle, Failure, Settled};
 pub use handler::{EventHandlers, Handled, HandlerFuture, HandlerSpec};
+pub use handler_set::{HandlerSet, Route};
 pub use incoming::{HandlerInput, Incoming, PayloadError};
 pub use received::{MalformedEvent, ReceivedEvent, RecordParts};
 pub use record_headers::RecordHeaders;

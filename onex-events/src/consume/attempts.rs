@@ -1,0 +1,121 @@
+//! One handler on one event until it settles: runs it, within its time
+//! limit and with its panics caught, and runs it again after a backoff while
+//! its retry policy allows.
+
+use super::handler::Handled;
+use super::handler_set::Route;
+use super::incoming::PayloadError;
+use super::received::ReceivedEvent;
+use crate::panic_message::panic_message;
+use crate::payload::ErrorInfo;
+use std::future::Future;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+
+/// How a handler's work on one event ended.
+#[derive(Debug)]
+pub enum Settled {
+    /// A run acknowledged it.
+    Acknowledged {
+        /// Runs it took.
+        attempts: u32,
+    },
+    /// Every run failed, or the payload does not decode: the event goes to
+    /// the dead-letter topic.
+    Failed {
+        /// Runs made.
+        attempts: u32,
+        /// The last failure.
+        failure: Failure,
+    },
+}
+
+/// Why a handler failed on an event.
+#[derive(Debug)]
+pub enum Failure {
+    /// It returned `Err`, panicked (`kind` `panic`) or ran out of time.
+    Handler(ErrorInfo),
+    /// The payload does not decode into its argument type.
+    Undecodable(PayloadError),
+}
+
+impl Failure {
+    /// The error's type: the Rust type of an `Err`, `panic`, `timeout` or
+    /// `undecodable_payload`.
+    pub fn error_type(&self) -> &str {
+        match self {
+            Failure::Handler(e) => &e.error_type,
+            Failure::Undecodable(_) => "undecodable_payload",
+        }
+    }
+
+    /// The error's message.
+    pub fn message(&self) -> String {
+        match self {
+            Failure::Handler(e) => e.message.clone(),
+            Failure::Undecodable(e) => e.to_string(),
+        }
+    }
+}
+
+/// Runs `route` on `event` until it settles; `on_retry(attempt, error)` is
+/// called before each run after the first.
+pub async fn settle(
+    route: Route<'_>,
+    event: &Arc<ReceivedEvent>,
+    mut on_retry: impl FnMut(u32, &ErrorInfo),
+) -> Settled {
+    let spec = route.spec();
+    let mut attempt = 1;
+    loop {
+        let run = CatchPanic(route.run(Arc::clone(event)));
+        let handled = match spec.timeout {
+            None => run.await,
+            Some(limit) => match tokio::time::timeout(limit, run).await {
+                Ok(handled) => handled,
+                Err(_) => Handled::Failed(ErrorInfo::from_message(
+                    "timeout",
+                    format!("the handler did not finish within {limit:?}"),
+                )),
+            },
+        };
+        let error = match handled {
+            Handled::Acknowledged => return Settled::Acknowledged { attempts: attempt },
+            Handled::Undecodable(e) => {
+                return Settled::Failed {
+                    attempts: attempt,
+                    failure: Failure::Undecodable(e),
+                }
+            }
+            Handled::Failed(error) => error,
+        };
+        if attempt >= spec.retry.attempts {
+            return Settled::Failed {
+                attempts: attempt,
+                failure: Failure::Handler(error),
+            };
+        }
+        attempt += 1;
+        on_retry(attempt, &error);
+        tokio::time::sleep(spec.retry.delay_before(attempt)).await;
+    }
+}
+
+/// A run whose panic becomes a failure.
+struct CatchPanic(super::handler::HandlerFuture);
+
+impl Future for CatchPanic {
+    type Output = Handled;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Handled> {
+        let inner = self.0.as_mut();
+        match catch_unwind(AssertUnwindSafe(move || inner.poll(cx))) {
+            Ok(poll) => poll,
+            Err(payload) => {
+                Poll::Ready(Handled::Failed(ErrorInfo::panic(panic_message(&*payload))))
+            }
+        }
+    }
+}
