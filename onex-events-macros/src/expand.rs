@@ -7,6 +7,7 @@
 use crate::ast::{Body, Node, Operation};
 use crate::attr::{is_operation_attr, CratePath, NodeAttr};
 use crate::fallback;
+use crate::handlers;
 use crate::names::type_string;
 use proc_macro2::{Span, TokenStream, TokenTree};
 use quote::{format_ident, quote, quote_spanned, ToTokens};
@@ -83,6 +84,11 @@ fn generate(node: &Node) -> TokenStream {
     for op in &node.operations {
         rewritten.items[op.index] = ImplItem::Verbatim(operation(op, &site, &k, self_ty));
     }
+    if let Site::Declaration { node_type } = &site {
+        for h in &node.handlers {
+            rewritten.items[h.index] = ImplItem::Verbatim(handlers::method(h, node_type, &k));
+        }
+    }
 
     // One inherent associated const per operation: the same operation in
     // two blocks of one node is E0592 (duplicate definitions) at both names.
@@ -95,11 +101,22 @@ fn generate(node: &Node) -> TokenStream {
             const #ident: () = ();
         })
     });
+    // A handler is an operation of the node: its name is taken too.
+    let handler_markers = node.handlers.iter().map(|h| {
+        let span = h.name_span();
+        let ident = format_ident!("__onex_operation_{}", h.name(), span = span);
+        quote_spanned! {span=>
+            #[doc(hidden)]
+            #[allow(dead_code, non_upper_case_globals)]
+            const #ident: () = ();
+        }
+    });
 
     let declaration = match &site {
         Site::Extension => None,
         Site::Declaration { node_type } => {
             let catalog = catalog(node, node_type);
+            let event_handlers = handlers::event_handlers(item, &node.handlers, &k);
             Some(quote! {
                 /// The event catalog of this node: the operations of all its blocks.
                 #[allow(dead_code)]
@@ -121,6 +138,8 @@ fn generate(node: &Node) -> TokenStream {
                                 }
                             }
                         };
+
+                        #event_handlers
                     },
                 )
             })
@@ -134,6 +153,7 @@ fn generate(node: &Node) -> TokenStream {
         impl #impl_generics #self_ty #where_clause {
             #catalog_const
             #(#markers)*
+            #(#handler_markers)*
         }
 
         #registry
@@ -150,11 +170,27 @@ fn catalog(node: &Node, node_type: &str) -> TokenStream {
         .namespace
         .as_ref()
         .map_or_else(|| "onex".to_owned(), |l| l.value());
-    let ops: Vec<String> = node
+    // Operations and handlers with lifecycle events, in source order.
+    let mut named: Vec<(usize, String)> = node
         .operations
         .iter()
-        .filter_map(|op| op.attr.name.as_ref().map(|l| l.value()))
+        .filter_map(|op| op.attr.name.as_ref().map(|l| (op.index, l.value())))
+        .chain(
+            node.handlers
+                .iter()
+                .filter(|h| h.lifecycle())
+                .map(|h| (h.index, h.name())),
+        )
         .collect();
+    named.sort_by_key(|(index, _)| *index);
+    let ops: Vec<String> = named.into_iter().map(|(_, name)| name).collect();
+    let mut consumed: Vec<String> = Vec::new();
+    for lit in node.handlers.iter().flat_map(|h| &h.attr.event_types) {
+        if !consumed.contains(&lit.value()) {
+            consumed.push(lit.value());
+        }
+    }
+    let consumes_any = node.handlers.iter().any(|h| h.attr.any.is_some());
     let lifecycle = ops.iter().flat_map(|op| {
         ["started", "completed", "failed"].map(|stage| format!("{node_type}.{op}.{stage}"))
     });
@@ -177,12 +213,35 @@ fn catalog(node: &Node, node_type: &str) -> TokenStream {
             operation_lifecycle: &[#(#lifecycle),*],
             state_events: &[#(#state),*],
             metric_events: &[#(#metric),*],
+            consumed_events: &[#(#consumed),*],
+            consumes_any: #consumes_any,
         }
     }
 }
 
+/// A statement that never runs but tells type inference that the `async`
+/// block holding it returns `ty`, so `return` and `?` in the user's body
+/// work as in the method; none for a type with `impl Trait` in it.
+pub(crate) fn fake_return(ty: &TokenStream, span: Span) -> Option<TokenStream> {
+    (!contains_impl_trait(ty)).then(|| {
+        quote_spanned! {span=>
+            #[allow(
+                unreachable_code,
+                clippy::diverging_sub_expression,
+                clippy::empty_loop,
+                clippy::let_unit_value,
+                clippy::needless_return
+            )]
+            if false {
+                let __onex_fake_return: #ty = loop {};
+                return __onex_fake_return;
+            }
+        }
+    })
+}
+
 /// `tokens` with every span set to `span`.
-fn respan(tokens: &TokenStream, span: Span) -> TokenStream {
+pub(crate) fn respan(tokens: &TokenStream, span: Span) -> TokenStream {
     tokens
         .clone()
         .into_iter()
@@ -310,23 +369,7 @@ fn operation(op: &Operation, site: &Site, k: &TokenStream, self_ty: &Type) -> To
         (Body::Boxed { .. }, _) | (_, ReturnType::Default) => sig.ident.span(),
         (_, ReturnType::Type(_, ty)) => ty.span(),
     };
-    let fake_return = output
-        .filter(|(ty, _)| !contains_impl_trait(ty))
-        .map(|(ty, span)| {
-            quote_spanned! {span=>
-                #[allow(
-                    unreachable_code,
-                    clippy::diverging_sub_expression,
-                    clippy::empty_loop,
-                    clippy::let_unit_value,
-                    clippy::needless_return
-                )]
-                if false {
-                    let __onex_fake_return: #ty = loop {};
-                    return __onex_fake_return;
-                }
-            }
-        });
+    let fake_return = output.and_then(|(ty, span)| fake_return(&ty, span));
 
     // The body's `async` block carries the span of the declared return type,
     // so rustc's notes about it (e.g. "this function should return `Result`
