@@ -89,7 +89,8 @@ pub fn method(h: &Handler, node_type: &str, k: &TokenStream) -> TokenStream {
         let payload = match &h.attr.payload {
             Some(kw) => {
                 let kp = respan(k, kw.span);
-                let capture = quote_spanned! {kw.span=> #kp::capture(&#binding.payload)};
+                let event = syn::Ident::new(&binding.to_string(), kw.span);
+                let capture = quote_spanned! {kw.span=> #kp::capture(&#event.payload)};
                 quote!(#k::core::option::Option::Some(#capture))
             }
             None => quote!(#k::core::option::Option::None),
@@ -149,16 +150,20 @@ pub fn event_handlers(item: &ItemImpl, handlers: &[Handler], k: &TokenStream) ->
     let mut predicates: Vec<TokenStream> = where_clause
         .map(|w| w.predicates.iter().map(ToTokens::to_token_stream).collect())
         .unwrap_or_default();
-    // A node without handlers, or a generic one, implements the trait only
-    // where it can be shared between threads; the bound names a lifetime of
-    // its own so it is never "trivially false" (a node that is not `Sync`
-    // and handles nothing still compiles). A node with handlers that is
-    // not `Send + Sync` is an error here, at the trait's bounds.
-    if handlers.is_empty() || !item.generics.params.is_empty() {
-        predicates.push(
-            quote!(for<'__onex> Self: #k::core::marker::Send + #k::core::marker::Sync + 'static),
-        );
-    }
+    // The trait asks for a node shared between threads. The impl holds only
+    // where it is: its bound names a lifetime of its own so it is never
+    // "trivially false", and a node that is not `Send + Sync` and handles
+    // nothing still compiles. One with handlers is told so once, at its type
+    // (a generic one where it is served).
+    predicates
+        .push(quote!(for<'__onex> Self: #k::core::marker::Send + #k::core::marker::Sync + 'static));
+    let assert_shareable = (!handlers.is_empty() && item.generics.params.is_empty()).then(|| {
+        let ks = respan(k, self_ty.span());
+        let assert = quote_spanned! {self_ty.span()=> #ks::assert_shareable::<#self_ty>};
+        quote! {
+            const _: fn() = || #assert();
+        }
+    });
 
     let specs = handlers.iter().map(|h| {
         let name = h.name();
@@ -203,19 +208,22 @@ pub fn event_handlers(item: &ItemImpl, handlers: &[Handler], k: &TokenStream) ->
         };
         // Spanned at the method's name: a handler whose future is not
         // `Send` is reported there.
-        let pin = quote_spanned! {ident.span()=> #k::Box::pin};
-        quote! {
-            #index => #pin(async move {
-                let __onex_input = match #decode(__onex_event) {
-                    #k::core::result::Result::Ok(input) => input,
-                    #k::core::result::Result::Err(e) => return #k::Handled::Undecodable(e),
-                };
-                #[allow(clippy::let_unit_value)]
-                let __onex_ret = #call(&*self, __onex_input).await;
-                #[allow(unused_imports)]
-                use #k::via::*;
-                #k::handled((&&&&&&#k::Wrap(&__onex_ret)).__onex_outcome())
-            }),
+        let ki = respan(k, ident.span());
+        quote_spanned! {ident.span()=>
+            #index => {
+                let __onex_run: #ki::HandlerFuture = #ki::Box::pin(async move {
+                    let __onex_input = match #decode(__onex_event) {
+                        #ki::core::result::Result::Ok(input) => input,
+                        #ki::core::result::Result::Err(e) => return #ki::Handled::Undecodable(e),
+                    };
+                    #[allow(clippy::let_unit_value)]
+                    let __onex_ret = #call(&*self, __onex_input).await;
+                    #[allow(unused_imports)]
+                    use #ki::via::*;
+                    #ki::handled((&&&&&&#ki::Wrap(&__onex_ret)).__onex_outcome())
+                });
+                __onex_run
+            }
         }
     });
     let event = if handlers.is_empty() {
@@ -225,6 +233,8 @@ pub fn event_handlers(item: &ItemImpl, handlers: &[Handler], k: &TokenStream) ->
     };
 
     quote! {
+        #assert_shareable
+
         impl #impl_generics #k::EventHandlers for #self_ty where #(#predicates,)* {
             const HANDLERS: &'static [#k::HandlerSpec] = &[#(#specs),*];
 

@@ -170,7 +170,7 @@ impl Node<'_> {
                 "an `#[onex_node(extend)]` block cannot be generic: its operations join the node's catalog through a link-time registry entry, which names one concrete type; put a generic node's operations in its declaring `#[onex_node(\"..\")]` block",
             );
         }
-        if self.operations.is_empty() {
+        if self.operations.is_empty() && self.handlers.is_empty() {
             errors.push(
                 extend,
                 "this `#[onex_node(extend)]` block has no `#[onex_operation]` method",

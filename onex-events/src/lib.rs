@@ -146,6 +146,25 @@ pub use trace_parent::{TraceParent, TraceParentError};
 /// assert!(Reducer::EVENT_CATALOG.metric_events.is_empty());
 /// ```
 ///
+/// # Handlers
+///
+/// The declaring block may also hold `#[onex_handler("event.type", ..)]`
+/// methods, which handle incoming events (see [`onex_handler`] for their
+/// options): `async fn name(&self, event: Incoming<T>)`. The block then
+/// implements [`consume::EventHandlers`] for the node, which consumers call;
+/// every declaring block implements it, with no handler if it has none, so
+/// any node can be served (a node that is not `Send + Sync` and has no
+/// handler still compiles: the impl then applies to no type). A handler's
+/// event types must be three or more lowercase snake_case segments, each
+/// handled by one handler of the node; a node has one catch-all
+/// (`#[onex_handler(any)]`) at most. A handler with lifecycle events is an
+/// operation of the node: its name is unique among the node's operations
+/// and it is listed in `operations` and `operation_lifecycle`; the event
+/// types the handlers name are the catalog's
+/// [`consumed_events`](Catalog::consumed_events). Handlers cannot go in an
+/// `extend` block (the node's `EventHandlers` impl is generated where the
+/// node is declared).
+///
 /// # A node in several blocks, trait impls included
 ///
 /// ONEX nodes implement base behaviour (`NodeCompute::process`,
@@ -323,7 +342,9 @@ pub use onex_events_macros::OnexNode;
 pub mod __private {
     pub use crate::__onex_extension_operation as extension_operation;
     pub use crate::catalog::{NodeCatalog, NodeEntry, OperationEntry, NODES, OPERATIONS};
-    pub use crate::consume::handling::{handled, handled_event, no_handler, HandlerScope};
+    pub use crate::consume::handling::{
+        assert_shareable, handled, handled_event, no_handler, HandlerScope,
+    };
     pub use crate::consume::{
         EventHandlers, Handled, HandlerFuture, HandlerInput, HandlerSpec, ReceivedEvent,
         RetryPolicy,

@@ -91,3 +91,7 @@ pub fn no_handler(node_type: &'static str, index: usize) -> HandlerFuture {
         ),
     )))
 }
+
+/// Compiles only for a node that can be shared between threads, as a node
+/// with handlers must be: the consumer runs them concurrently.
+pub fn assert_shareable<N: Send + Sync + 'static>() {}
