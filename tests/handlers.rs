@@ -485,3 +485,32 @@ fn the_registry_knows_every_consumed_event_type() {
     );
     assert!(onex_events::all_event_types().contains(&"effect.execute_intent.started"));
 }
+
+/// With the feature `opentelemetry`, the incoming record's `traceparent` is
+/// the parent of what the handler publishes.
+#[cfg(feature = "opentelemetry")]
+#[tokio::test]
+async fn incoming_traceparent_is_the_parent_of_the_handlers_events() {
+    const TRACEPARENT: &str = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
+    let w = wired();
+    let completed = w.upstream(7).await.pop().unwrap();
+    let mut parts = Arc::unwrap_or_clone(received(&completed)).into_record();
+    parts
+        .headers
+        .push("traceparent", Some(TRACEPARENT.as_bytes()));
+    let incoming = Arc::new(onex_events::consume::ReceivedEvent::decode(parts).unwrap());
+
+    Arc::clone(&w.effect)
+        .handle(handler_index("execute_intent"), incoming)
+        .await;
+    let events = w.effect_events.events();
+    assert!(!events.is_empty());
+    for event in &events {
+        assert_eq!(
+            event.trace_parent.map(|tp| tp.to_string()).as_deref(),
+            Some(TRACEPARENT),
+            "{}",
+            event.event_type
+        );
+    }
+}

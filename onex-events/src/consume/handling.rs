@@ -15,11 +15,28 @@ use uuid::Uuid;
 
 /// What a handler of one event runs in: the incoming correlation id (a
 /// fresh one if it has none), caused by the incoming event. Everything the
-/// handler publishes carries it on, its `started` event included.
+/// handler publishes carries it on, its `started` event included. With the
+/// feature `opentelemetry`, the record's `traceparent` header is the remote
+/// parent of OpenTelemetry's current context while the handler runs, so
+/// its events (and its spans) join the incoming trace.
 #[derive(Debug)]
 pub struct HandlerScope {
     correlation: Correlation,
+    #[cfg(feature = "opentelemetry")]
+    trace_parent: Option<crate::TraceParent>,
 }
+
+/// A handler's body running in its [`HandlerScope`].
+#[cfg(not(feature = "opentelemetry"))]
+pub type InHandlerScope<F> = InCorrelation<F>;
+
+/// A handler's body running in its [`HandlerScope`].
+#[cfg(feature = "opentelemetry")]
+pub type InHandlerScope<F> = opentelemetry::context::WithContext<InCorrelation<F>>;
+
+/// The W3C Trace Context header, as the Kafka layer writes it.
+#[cfg(feature = "opentelemetry")]
+const TRACEPARENT: &str = "traceparent";
 
 impl HandlerScope {
     /// The scope of a handler of `event`.
@@ -30,13 +47,40 @@ impl HandlerScope {
                 correlation_id: event.correlation_id().unwrap_or_else(Uuid::new_v4),
                 causation_id: Some(event.event_id()),
             },
+            #[cfg(feature = "opentelemetry")]
+            trace_parent: event
+                .record()
+                .headers
+                .get_str(TRACEPARENT)
+                .and_then(|text| text.parse().ok()),
         }
     }
 
     /// Runs `body` in this scope.
     #[inline]
-    pub fn run<F: Future>(self, body: F) -> InCorrelation<F> {
-        body.with_correlation(self.correlation)
+    pub fn run<F: Future>(self, body: F) -> InHandlerScope<F> {
+        let body = body.with_correlation(self.correlation);
+        #[cfg(feature = "opentelemetry")]
+        {
+            use opentelemetry::context::FutureExt;
+            use opentelemetry::trace::{
+                SpanContext, SpanId, TraceContextExt, TraceFlags, TraceId, TraceState,
+            };
+            let cx = opentelemetry::Context::current();
+            let cx = match self.trace_parent {
+                Some(tp) => cx.with_remote_span_context(SpanContext::new(
+                    TraceId::from_bytes(tp.trace_id()),
+                    SpanId::from_bytes(tp.parent_id()),
+                    TraceFlags::new(tp.flags()),
+                    true,
+                    TraceState::default(),
+                )),
+                None => cx,
+            };
+            body.with_context(cx)
+        }
+        #[cfg(not(feature = "opentelemetry"))]
+        body
     }
 }
 
