@@ -90,6 +90,18 @@ fn set<T>(slot: &mut Option<T>, value: T, name: &str, span: Span) -> Result<()> 
     Ok(())
 }
 
+/// `= value` of option `name` (whose keyword is at `span`), into `slot`.
+fn assign<T: Parse>(
+    input: ParseStream,
+    slot: &mut Option<T>,
+    name: &str,
+    span: Span,
+) -> Result<()> {
+    input.parse::<Token![=]>()?;
+    let value = input.parse()?;
+    set(slot, value, name, span)
+}
+
 const NODE_OPTIONS: &str =
     "expected `node_type = \"..\"`, `service = \"..\"`, `namespace = \"..\"`, `include_state_events = bool`, `include_metric_events = bool`, `extend` or `crate = path`";
 
@@ -392,34 +404,27 @@ impl Parse for HandlerAttr {
                 set(&mut attr.any, k, "any", k.span)?;
             } else if lookahead.peek(kw::name) {
                 let k: kw::name = input.parse()?;
-                input.parse::<Token![=]>()?;
-                set(&mut attr.name, input.parse()?, "name", k.span)?;
+                assign(input, &mut attr.name, "name", k.span)?;
                 options = true;
             } else if lookahead.peek(kw::lifecycle) {
                 let k: kw::lifecycle = input.parse()?;
-                input.parse::<Token![=]>()?;
-                set(&mut attr.lifecycle, input.parse()?, "lifecycle", k.span)?;
+                assign(input, &mut attr.lifecycle, "lifecycle", k.span)?;
                 options = true;
             } else if lookahead.peek(kw::attempts) {
                 let k: kw::attempts = input.parse()?;
-                input.parse::<Token![=]>()?;
-                set(&mut attr.attempts, input.parse()?, "attempts", k.span)?;
+                assign(input, &mut attr.attempts, "attempts", k.span)?;
                 options = true;
             } else if lookahead.peek(kw::backoff_ms) {
                 let k: kw::backoff_ms = input.parse()?;
-                input.parse::<Token![=]>()?;
-                set(&mut attr.backoff_ms, input.parse()?, "backoff_ms", k.span)?;
+                assign(input, &mut attr.backoff_ms, "backoff_ms", k.span)?;
                 options = true;
             } else if lookahead.peek(kw::max_backoff_ms) {
                 let k: kw::max_backoff_ms = input.parse()?;
-                input.parse::<Token![=]>()?;
-                let v = input.parse()?;
-                set(&mut attr.max_backoff_ms, v, "max_backoff_ms", k.span)?;
+                assign(input, &mut attr.max_backoff_ms, "max_backoff_ms", k.span)?;
                 options = true;
             } else if lookahead.peek(kw::timeout_ms) {
                 let k: kw::timeout_ms = input.parse()?;
-                input.parse::<Token![=]>()?;
-                set(&mut attr.timeout_ms, input.parse()?, "timeout_ms", k.span)?;
+                assign(input, &mut attr.timeout_ms, "timeout_ms", k.span)?;
                 options = true;
             } else if lookahead.peek(kw::payload) {
                 let k: kw::payload = input.parse()?;
