@@ -102,6 +102,20 @@ struct Silent {
 #[onex_node("silent")]
 impl Silent {}
 
+/// A node whose handler panics.
+#[derive(OnexNode)]
+struct Fragile {
+    ctx: NodeContext,
+}
+
+#[onex_node("fragile")]
+impl Fragile {
+    #[onex_handler("orchestrator.orchestration.completed", attempts = 1)]
+    async fn explode(&self, _event: Incoming<Value>) {
+        panic!("handler exploded");
+    }
+}
+
 struct Wired {
     upstream: Orchestrator,
     upstream_events: Recorder,
@@ -426,6 +440,33 @@ async fn a_served_node_routes_by_event_type_and_retries_as_its_handler_says() {
         .filter(|t| *t == "effect.execute_intent.started")
         .count();
     assert_eq!(started, 5);
+}
+
+#[tokio::test]
+async fn a_panicking_handler_publishes_failed_and_settles_as_a_failure() {
+    let w = wired();
+    let completed = received(&w.upstream(7).await.pop().unwrap());
+    let events = Recorder::new();
+    let mut set = HandlerSet::new();
+    set.add(Arc::new(Fragile {
+        ctx: NodeContext::new::<Fragile>(Publisher::new(events.clone())),
+    }));
+    let route = set.routes(completed.event_type()).next().unwrap();
+    let settled = settle(route, &completed, |_, _| {}).await;
+    let Settled::Failed {
+        attempts: 1,
+        failure,
+    } = settled
+    else {
+        panic!("expected one failed run, got {settled:?}");
+    };
+    assert_eq!(failure.error_type(), "panic");
+    assert_eq!(failure.message(), "handler exploded");
+    assert_eq!(
+        events.event_types(),
+        ["fragile.explode.started", "fragile.explode.failed"]
+    );
+    assert_eq!(events.json()[1]["payload"]["error"]["kind"], "panic");
 }
 
 #[test]
