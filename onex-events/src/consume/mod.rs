@@ -11,6 +11,8 @@ mod attempts;
 mod handler;
 mod handler_set;
 mod incoming;
+#[cfg(feature = "kafka")]
+pub mod kafka;
 mod received;
 mod record_headers;
 mod retry;
@@ -19,6 +21,6 @@ pub use attempts::{settle, Failure, Settled};
 pub use handler::{EventHandlers, Handled, HandlerFuture, HandlerSpec};
 pub use handler_set::{HandlerSet, Route};
 pub use incoming::{HandlerInput, Incoming, PayloadError};
-pub use received::{MalformedEvent, ReceivedEvent, RecordParts};
+pub use received::{MalformedEvent, ReceivedEvent, RecordParts, Undecoded};
 pub use record_headers::RecordHeaders;
 pub use retry::RetryPolicy;
