@@ -48,6 +48,7 @@ enum Action {
     Panic,
     Block,
     Sleep,
+    Slow,
 }
 
 /// A node whose one handler, `apply`, takes `orchestration.completed`.
@@ -92,6 +93,7 @@ impl EventHandlers for Effects {
                 Action::Block => {
                     let _permit = self.gate.acquire().await;
                 }
+                Action::Slow => tokio::time::sleep(Duration::from_millis(20)).await,
                 Action::Sleep => {
                     let ms = (step.seq * 7 + step.key.len() as u64) % 4;
                     tokio::time::sleep(Duration::from_millis(ms)).await;
@@ -529,4 +531,56 @@ async fn dead_letters_are_reprocessed_once_and_then_handled() {
     handle.shutdown();
     run.await.unwrap();
     assert_eq!(node.seen(), [("r".to_owned(), 0)]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_member_joining_mid_stream_loses_no_event() {
+    let cluster = Cluster::new("rebalance", 4);
+    let first = Arc::new(Effects::default());
+    let second = Arc::new(Effects::default());
+    let keys: Vec<String> = (0..40).map(|k| format!("key-{k}")).collect();
+    let mut records = Vec::new();
+    for seq in 0..40 {
+        for key in &keys {
+            records.push(step(key, seq, "slow"));
+        }
+    }
+    cluster.produce(&records);
+    let a = cluster.consumer(&first).max_in_flight(8).build().unwrap();
+    let a_handle = a.shutdown_handle();
+    let a_run = tokio::spawn(a.run());
+    wait_for_stats(&a_handle, WAIT, |s| s.handled >= 50).await;
+    let b = cluster.consumer(&second).max_in_flight(8).build().unwrap();
+    let b_handle = b.shutdown_handle();
+    let b_run = tokio::spawn(b.run());
+    let distinct = || {
+        let mut seen: std::collections::HashSet<_> = first.seen().into_iter().collect();
+        seen.extend(second.seen());
+        seen.len()
+    };
+    wait_until("every event handled", WAIT, || distinct() == records.len()).await;
+    // Events in hand where a partition was revoked are handled again by
+    // its next owner, and only then committed.
+    let bootstrap = cluster.bootstrap();
+    let committed = || -> i64 {
+        committed(&bootstrap, &cluster.group, &cluster.topic, 4)
+            .into_iter()
+            .map(|o| o.unwrap_or(0))
+            .sum()
+    };
+    wait_until("every offset committed", WAIT, || {
+        committed() == records.len() as i64
+    })
+    .await;
+    a_handle.shutdown();
+    b_handle.shutdown();
+    let (a_stats, b_stats) = (a_run.await.unwrap(), b_run.await.unwrap());
+    let handled = a_stats.handled + b_stats.handled;
+    assert!(handled >= records.len() as u64);
+    assert!(b_stats.handled > 0, "the second member got partitions");
+    assert_eq!(
+        committed(),
+        records.len() as i64,
+        "nothing committed twice or back"
+    );
 }
