@@ -584,3 +584,63 @@ async fn a_member_joining_mid_stream_loses_no_event() {
         "nothing committed twice or back"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn subscriptions_follow_the_producer_routing_and_report_lag() {
+    let mock: MockCluster<'static, DefaultProducerContext> = MockCluster::new(1).unwrap();
+    // Where the default routing sends `orchestrator.orchestration.*` events
+    // of two services, and a topic it never writes to.
+    let (ours, theirs) = (
+        "onex.billing.orchestrator.orchestration.v1",
+        "onex.shipping.orchestrator.orchestration.v1",
+    );
+    for topic in [ours, theirs, "unrelated.v1"] {
+        mock.create_topic(topic, 1, 1).unwrap();
+    }
+    let bootstrap = mock.bootstrap_servers();
+    produce(&bootstrap, ours, &[step("a", 0, "ok")]);
+    produce(&bootstrap, theirs, &[step("b", 1, "ok")]);
+    produce(&bootstrap, "unrelated.v1", &[step("c", 2, "ok")]);
+    let config = || {
+        KafkaConfig::new(&bootstrap)
+            .auto_offset_reset(OffsetReset::Earliest)
+            .property("topic.metadata.refresh.interval.ms", "500")
+    };
+
+    let node = Arc::new(Effects::default());
+    let from_billing = EventConsumer::builder(config())
+        .group("from-billing")
+        .source("onex", "billing")
+        .node(Arc::clone(&node))
+        .stats_interval(Duration::from_millis(100))
+        .build()
+        .unwrap();
+    assert_eq!(from_billing.subscription(), [ours]);
+    let handle = from_billing.shutdown_handle();
+    let run = tokio::spawn(from_billing.run());
+    let stats = wait_for_stats(&handle, WAIT, |s| s.handled == 1 && !s.lag.is_empty()).await;
+    assert_eq!(stats.lag[0].topic, ours);
+    assert_eq!(stats.total_lag(), 0, "everything read is stored");
+    handle.shutdown();
+    run.await.unwrap();
+    assert_eq!(node.seen(), [("a".to_owned(), 0)]);
+
+    let node = Arc::new(Effects::default());
+    let from_anyone = EventConsumer::builder(config())
+        .group("from-anyone")
+        .node(Arc::clone(&node))
+        .build()
+        .unwrap();
+    assert_eq!(
+        from_anyone.subscription(),
+        [r"^.+\..+\.orchestrator\.orchestration\.v1$"]
+    );
+    let handle = from_anyone.shutdown_handle();
+    let run = tokio::spawn(from_anyone.run());
+    wait_for_stats(&handle, WAIT, |s| s.handled == 2).await;
+    handle.shutdown();
+    run.await.unwrap();
+    let mut seen = node.seen();
+    seen.sort();
+    assert_eq!(seen, [("a".to_owned(), 0), ("b".to_owned(), 1)]);
+}
