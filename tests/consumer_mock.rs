@@ -644,3 +644,38 @@ async fn subscriptions_follow_the_producer_routing_and_report_lag() {
     seen.sort();
     assert_eq!(seen, [("a".to_owned(), 0), ("b".to_owned(), 1)]);
 }
+
+#[test]
+fn a_consumer_needs_a_runtime_and_reads_its_variables() {
+    use onex_events::consume::kafka::ConsumerError;
+    let vars = |pairs: &'static [(&'static str, &'static str)]| {
+        move |name: &str| {
+            pairs
+                .iter()
+                .find(|(k, _)| *k == name)
+                .map(|(_, v)| v.to_string())
+        }
+    };
+    let node = Arc::new(Effects::default());
+    let outside = EventConsumer::from_lookup(vars(&[
+        ("KAFKA_BOOTSTRAP_SERVERS", "127.0.0.1:9"),
+        ("KAFKA_CONSUMER_GROUP", "effects"),
+    ]))
+    .unwrap()
+    .node(Arc::clone(&node))
+    .build();
+    assert!(
+        matches!(outside, Err(ConsumerError::NoRuntime)),
+        "{outside:?}"
+    );
+    let no_group = EventConsumer::from_lookup(vars(&[("KAFKA_BOOTSTRAP_SERVERS", "127.0.0.1:9")]))
+        .unwrap()
+        .node(Arc::clone(&node))
+        .build();
+    assert!(matches!(no_group, Err(ConsumerError::MissingGroup)));
+    let zero = EventConsumer::from_lookup(vars(&[
+        ("KAFKA_BOOTSTRAP_SERVERS", "127.0.0.1:9"),
+        ("KAFKA_MAX_IN_FLIGHT", "0"),
+    ]));
+    assert!(matches!(zero, Err(ConsumerError::Config(_))));
+}
