@@ -184,9 +184,11 @@ async fn a_failed_event_is_retried_then_dead_lettered_with_its_headers() {
     poison.headers.push(("x-custom".into(), "kept".into()));
     cluster.produce(&[poison.clone(), step("k1", 1, "ok")]);
     let consumer = cluster.consumer(&node).build().unwrap();
-    let handle = consumer.shutdown_handle();
-    let run = tokio::spawn(consumer.run());
-    let stats = wait_for_stats(&handle, WAIT, |s| s.dead_lettered == 1 && s.handled == 1).await;
+    let running = start(consumer);
+    let stats = wait_for_stats(&running.handle, WAIT, |s| {
+        s.dead_lettered == 1 && s.handled == 1
+    })
+    .await;
     assert_eq!((stats.failed, stats.retried), (1, 2));
     assert_eq!(
         node.runs.load(Ordering::Relaxed),
@@ -215,8 +217,7 @@ async fn a_failed_event_is_retried_then_dead_lettered_with_its_headers() {
     assert_eq!(h["onex_dead_letter_offset"], "0");
     assert_eq!(h["onex_dead_letter_group"], cluster.group);
     assert_eq!(h["onex_dead_letter_handler"], "effect.apply");
-    handle.shutdown();
-    run.await.unwrap();
+    running.stop().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -240,9 +241,11 @@ async fn a_malformed_record_is_dead_lettered_at_once_while_the_next_events_flow(
     records.push(v2);
     cluster.produce(&records);
     let consumer = cluster.consumer(&node).build().unwrap();
-    let handle = consumer.shutdown_handle();
-    let run = tokio::spawn(consumer.run());
-    let stats = wait_for_stats(&handle, WAIT, |s| s.handled == 5 && s.dead_lettered == 2).await;
+    let running = start(consumer);
+    let stats = wait_for_stats(&running.handle, WAIT, |s| {
+        s.handled == 5 && s.dead_lettered == 2
+    })
+    .await;
     assert_eq!((stats.malformed, stats.failed, stats.retried), (2, 0, 0));
     let dead = consume(&cluster.bootstrap(), &cluster.dlq, 2, WAIT);
     assert_eq!(dead[0].value, b"not json");
@@ -258,8 +261,7 @@ async fn a_malformed_record_is_dead_lettered_at_once_while_the_next_events_flow(
     );
     assert!(dead[1].headers["onex_dead_letter_error"].contains("2.0"));
     assert!(!dead[0].headers.contains_key("onex_dead_letter_handler"));
-    handle.shutdown();
-    run.await.unwrap();
+    running.stop().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -275,9 +277,8 @@ async fn events_of_a_key_are_handled_in_order_under_concurrency() {
     }
     cluster.produce(&records);
     let consumer = cluster.consumer(&node).max_in_flight(64).build().unwrap();
-    let handle = consumer.shutdown_handle();
-    let run = tokio::spawn(consumer.run());
-    wait_for_stats(&handle, WAIT, |s| s.handled == 500).await;
+    let running = start(consumer);
+    wait_for_stats(&running.handle, WAIT, |s| s.handled == 500).await;
     let mut per_key: HashMap<String, Vec<u64>> = HashMap::new();
     for (key, seq) in node.seen() {
         per_key.entry(key).or_default().push(seq);
@@ -286,8 +287,7 @@ async fn events_of_a_key_are_handled_in_order_under_concurrency() {
     for (key, seqs) in per_key {
         assert_eq!(seqs, (0..25).collect::<Vec<_>>(), "key {key}");
     }
-    handle.shutdown();
-    let stats = run.await.unwrap();
+    let stats = running.stop().await;
     assert_eq!((stats.handled, stats.failed), (500, 0));
 }
 
@@ -300,9 +300,8 @@ async fn no_offset_is_committed_past_an_event_in_flight() {
     records.extend((4..14).map(|seq| step(&format!("c{seq}"), seq, "ok")));
     cluster.produce(&records);
     let consumer = cluster.consumer(&node).build().unwrap();
-    let handle = consumer.shutdown_handle();
-    let run = tokio::spawn(consumer.run());
-    wait_for_stats(&handle, WAIT, |s| s.handled == 13).await;
+    let running = start(consumer);
+    wait_for_stats(&running.handle, WAIT, |s| s.handled == 13).await;
     let bootstrap = cluster.bootstrap();
     let committed = || committed(&bootstrap, &cluster.group, &cluster.topic, 1)[0];
     wait_until("the commit of offsets 0..3", WAIT, || {
@@ -317,8 +316,7 @@ async fn no_offset_is_committed_past_an_event_in_flight() {
         committed() == Some(14)
     })
     .await;
-    handle.shutdown();
-    let stats = run.await.unwrap();
+    let stats = running.stop().await;
     assert_eq!(stats.handled, 14);
 }
 
@@ -328,16 +326,17 @@ async fn a_panicking_handler_is_a_failure_and_its_event_is_dead_lettered() {
     let node = Arc::new(Effects::default());
     cluster.produce(&[step("p", 0, "panic"), step("p", 1, "ok")]);
     let consumer = cluster.consumer(&node).build().unwrap();
-    let handle = consumer.shutdown_handle();
-    let run = tokio::spawn(consumer.run());
-    let stats = wait_for_stats(&handle, WAIT, |s| s.dead_lettered == 1 && s.handled == 1).await;
+    let running = start(consumer);
+    let stats = wait_for_stats(&running.handle, WAIT, |s| {
+        s.dead_lettered == 1 && s.handled == 1
+    })
+    .await;
     assert_eq!(stats.failed, 1);
     let dead = consume(&cluster.bootstrap(), &cluster.dlq, 1, WAIT);
     assert_eq!(dead[0].headers["onex_dead_letter_error_type"], "panic");
     assert!(dead[0].headers["onex_dead_letter_error"].contains("step 0 exploded"));
     assert_eq!(dead[0].headers["onex_dead_letter_attempts"], "3");
-    handle.shutdown();
-    run.await.unwrap();
+    running.stop().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -350,12 +349,10 @@ async fn an_unhandled_event_is_skipped_or_dead_lettered_as_configured() {
         step("u", 2, "ok"),
     ]);
     let skipping = cluster.consumer(&node).build().unwrap();
-    let handle = skipping.shutdown_handle();
-    let run = tokio::spawn(skipping.run());
-    let stats = wait_for_stats(&handle, WAIT, |s| s.handled == 1 && s.skipped == 2).await;
+    let running = start(skipping);
+    let stats = wait_for_stats(&running.handle, WAIT, |s| s.handled == 1 && s.skipped == 2).await;
     assert_eq!(stats.dead_lettered, 0);
-    handle.shutdown();
-    run.await.unwrap();
+    running.stop().await;
 
     let dead_lettering = cluster
         .consumer(&node)
@@ -363,17 +360,18 @@ async fn an_unhandled_event_is_skipped_or_dead_lettered_as_configured() {
         .unhandled(Unhandled::DeadLetter)
         .build()
         .unwrap();
-    let handle = dead_lettering.shutdown_handle();
-    let run = tokio::spawn(dead_lettering.run());
-    let stats = wait_for_stats(&handle, WAIT, |s| s.handled == 1 && s.dead_lettered == 2).await;
+    let running = start(dead_lettering);
+    let stats = wait_for_stats(&running.handle, WAIT, |s| {
+        s.handled == 1 && s.dead_lettered == 2
+    })
+    .await;
     assert_eq!(stats.skipped, 0);
     let dead = consume(&cluster.bootstrap(), &cluster.dlq, 2, WAIT);
     for d in &dead {
         assert_eq!(d.headers["onex_dead_letter_error_type"], "unhandled_event");
         assert!(d.headers["onex_dead_letter_error"].contains(OTHER));
     }
-    handle.shutdown();
-    run.await.unwrap();
+    running.stop().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -385,11 +383,9 @@ async fn a_graceful_shutdown_commits_what_was_handled() {
         .collect();
     cluster.produce(&records);
     let consumer = cluster.consumer(&node).build().unwrap();
-    let handle = consumer.shutdown_handle();
-    let run = tokio::spawn(consumer.run());
-    wait_for_stats(&handle, WAIT, |s| s.handled == 10).await;
-    handle.shutdown();
-    let stats = run.await.unwrap();
+    let running = start(consumer);
+    wait_for_stats(&running.handle, WAIT, |s| s.handled == 10).await;
+    let stats = running.stop().await;
     assert_eq!(stats.handled, 10);
     let committed: i64 = committed(&cluster.bootstrap(), &cluster.group, &cluster.topic, 2)
         .into_iter()
@@ -401,11 +397,9 @@ async fn a_graceful_shutdown_commits_what_was_handled() {
     cluster.produce(&[step("s10", 10, "ok")]);
     let next = Arc::new(Effects::default());
     let consumer = cluster.consumer(&next).build().unwrap();
-    let handle = consumer.shutdown_handle();
-    let run = tokio::spawn(consumer.run());
-    wait_for_stats(&handle, WAIT, |s| s.handled == 1).await;
-    handle.shutdown();
-    run.await.unwrap();
+    let running = start(consumer);
+    wait_for_stats(&running.handle, WAIT, |s| s.handled == 1).await;
+    running.stop().await;
     assert_eq!(next.seen(), [("s10".to_owned(), 10)]);
 }
 
@@ -473,11 +467,9 @@ async fn dead_letters_are_reprocessed_once_and_then_handled() {
         }],
     );
     let consumer = cluster.consumer(&node).build().unwrap();
-    let handle = consumer.shutdown_handle();
-    let run = tokio::spawn(consumer.run());
-    wait_for_stats(&handle, WAIT, |s| s.dead_lettered == 1).await;
-    handle.shutdown();
-    run.await.unwrap();
+    let running = start(consumer);
+    wait_for_stats(&running.handle, WAIT, |s| s.dead_lettered == 1).await;
+    running.stop().await;
 
     let config = KafkaConfig::new(cluster.bootstrap());
     let mut options = ReprocessOptions::new(&cluster.dlq);
@@ -525,11 +517,9 @@ async fn dead_letters_are_reprocessed_once_and_then_handled() {
     // The cause fixed, the group handles the moved event.
     node.fixed.store(true, Ordering::Relaxed);
     let consumer = cluster.consumer(&node).build().unwrap();
-    let handle = consumer.shutdown_handle();
-    let run = tokio::spawn(consumer.run());
-    wait_for_stats(&handle, WAIT, |s| s.handled == 1).await;
-    handle.shutdown();
-    run.await.unwrap();
+    let running = start(consumer);
+    wait_for_stats(&running.handle, WAIT, |s| s.handled == 1).await;
+    running.stop().await;
     assert_eq!(node.seen(), [("r".to_owned(), 0)]);
 }
 
@@ -547,12 +537,10 @@ async fn a_member_joining_mid_stream_loses_no_event() {
     }
     cluster.produce(&records);
     let a = cluster.consumer(&first).max_in_flight(8).build().unwrap();
-    let a_handle = a.shutdown_handle();
-    let a_run = tokio::spawn(a.run());
-    wait_for_stats(&a_handle, WAIT, |s| s.handled >= 50).await;
+    let a_running = start(a);
+    wait_for_stats(&a_running.handle, WAIT, |s| s.handled >= 50).await;
     let b = cluster.consumer(&second).max_in_flight(8).build().unwrap();
-    let b_handle = b.shutdown_handle();
-    let b_run = tokio::spawn(b.run());
+    let b_running = start(b);
     let distinct = || {
         let mut seen: std::collections::HashSet<_> = first.seen().into_iter().collect();
         seen.extend(second.seen());
@@ -572,9 +560,7 @@ async fn a_member_joining_mid_stream_loses_no_event() {
         committed() == records.len() as i64
     })
     .await;
-    a_handle.shutdown();
-    b_handle.shutdown();
-    let (a_stats, b_stats) = (a_run.await.unwrap(), b_run.await.unwrap());
+    let (a_stats, b_stats) = (a_running.stop().await, b_running.stop().await);
     let handled = a_stats.handled + b_stats.handled;
     assert!(handled >= records.len() as u64);
     assert!(b_stats.handled > 0, "the second member got partitions");
@@ -616,13 +602,14 @@ async fn subscriptions_follow_the_producer_routing_and_report_lag() {
         .build()
         .unwrap();
     assert_eq!(from_billing.subscription(), [ours]);
-    let handle = from_billing.shutdown_handle();
-    let run = tokio::spawn(from_billing.run());
-    let stats = wait_for_stats(&handle, WAIT, |s| s.handled == 1 && !s.lag.is_empty()).await;
+    let running = start(from_billing);
+    let stats = wait_for_stats(&running.handle, WAIT, |s| {
+        s.handled == 1 && !s.lag.is_empty()
+    })
+    .await;
     assert_eq!(stats.lag[0].topic, ours);
     assert_eq!(stats.total_lag(), 0, "everything read is stored");
-    handle.shutdown();
-    run.await.unwrap();
+    running.stop().await;
     assert_eq!(node.seen(), [("a".to_owned(), 0)]);
 
     let node = Arc::new(Effects::default());
@@ -635,11 +622,9 @@ async fn subscriptions_follow_the_producer_routing_and_report_lag() {
         from_anyone.subscription(),
         [r"^.+\..+\.orchestrator\.orchestration\.v1$"]
     );
-    let handle = from_anyone.shutdown_handle();
-    let run = tokio::spawn(from_anyone.run());
-    wait_for_stats(&handle, WAIT, |s| s.handled == 2).await;
-    handle.shutdown();
-    run.await.unwrap();
+    let running = start(from_anyone);
+    wait_for_stats(&running.handle, WAIT, |s| s.handled == 2).await;
+    running.stop().await;
     let mut seen = node.seen();
     seen.sort();
     assert_eq!(seen, [("a".to_owned(), 0), ("b".to_owned(), 1)]);

@@ -1,7 +1,7 @@
 //! Helpers of the consumer tests: envelopes written as raw records, the
 //! offsets a group committed, and waiting on a consumer's stats.
 
-use onex_events::consume::kafka::{ConsumerStats, ShutdownHandle};
+use onex_events::consume::kafka::{ConsumerStats, EventConsumer, ShutdownHandle};
 use onex_events::kafka::rdkafka::consumer::{BaseConsumer, Consumer};
 use onex_events::kafka::rdkafka::message::{Header, OwnedHeaders};
 use onex_events::kafka::rdkafka::producer::{BaseProducer, BaseRecord, Producer};
@@ -131,5 +131,27 @@ pub async fn wait_until(what: &str, timeout: Duration, mut done: impl FnMut() ->
     while !done() {
         assert!(Instant::now() < deadline, "timed out waiting for {what}");
         tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// A consumer running in a task of its own.
+pub struct Running {
+    pub handle: ShutdownHandle,
+    run: tokio::task::JoinHandle<ConsumerStats>,
+}
+
+/// Runs `consumer` in a task.
+pub fn start(consumer: EventConsumer) -> Running {
+    Running {
+        handle: consumer.shutdown_handle(),
+        run: tokio::spawn(consumer.run()),
+    }
+}
+
+impl Running {
+    /// Stops it gracefully; its final stats.
+    pub async fn stop(self) -> ConsumerStats {
+        self.handle.shutdown();
+        self.run.await.expect("the consumer task")
     }
 }

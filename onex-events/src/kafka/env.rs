@@ -87,17 +87,7 @@ impl KafkaConfig {
             config = config.property("sasl.password", v);
         }
         if let Some(v) = get(MAX_IN_FLIGHT) {
-            let n = v
-                .trim()
-                .parse::<u32>()
-                .ok()
-                .filter(|n| *n > 0)
-                .ok_or_else(|| KafkaConfigError::InvalidEnv {
-                    name: MAX_IN_FLIGHT,
-                    value: v.clone(),
-                    reason: "expected a positive integer",
-                })?;
-            config = config.max_in_flight(n);
+            config = config.max_in_flight(positive(MAX_IN_FLIGHT, &v)?);
         }
         if let Some(v) = get(SERVICE_NAME) {
             config = config.property("client.id", v.trim());
@@ -154,21 +144,28 @@ pub(crate) fn consumer_from_lookup(
             lookup(name)
         }
     })?;
-    let limit = match lookup(MAX_IN_FLIGHT).filter(|v| !v.trim().is_empty()) {
-        None => None,
-        Some(v) => Some(
-            v.trim()
-                .parse::<usize>()
-                .ok()
-                .filter(|n| *n > 0)
-                .ok_or_else(|| KafkaConfigError::InvalidEnv {
-                    name: MAX_IN_FLIGHT,
-                    value: v.clone(),
-                    reason: "expected a positive integer",
-                })?,
-        ),
-    };
+    let limit = lookup(MAX_IN_FLIGHT)
+        .filter(|v| !v.trim().is_empty())
+        .map(|v| positive(MAX_IN_FLIGHT, &v))
+        .transpose()?;
     Ok((config, limit))
+}
+
+/// The positive integer variable `name` holds as `value`.
+fn positive<T: std::str::FromStr + Default + PartialOrd>(
+    name: &'static str,
+    value: &str,
+) -> Result<T, KafkaConfigError> {
+    value
+        .trim()
+        .parse::<T>()
+        .ok()
+        .filter(|n| *n > T::default())
+        .ok_or_else(|| KafkaConfigError::InvalidEnv {
+            name,
+            value: value.to_owned(),
+            reason: "expected a positive integer",
+        })
 }
 
 /// A `map_err` for variable `name` holding `value`.
