@@ -91,7 +91,10 @@ impl EventHandlers for Effects {
                 }
                 Action::Panic => panic!("step {} exploded", step.seq),
                 Action::Block => {
-                    let _permit = self.gate.acquire().await;
+                    // Each permit lets one blocked step through.
+                    if let Ok(permit) = self.gate.acquire().await {
+                        permit.forget();
+                    }
                 }
                 Action::Slow => tokio::time::sleep(Duration::from_millis(20)).await,
                 Action::Sleep => {
@@ -663,4 +666,33 @@ fn a_consumer_needs_a_runtime_and_reads_its_variables() {
         ("KAFKA_MAX_IN_FLIGHT", "0"),
     ]));
     assert!(matches!(zero, Err(ConsumerError::Config(_))));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn at_the_in_flight_limit_no_more_records_are_taken() {
+    let cluster = Cluster::new("limit", 1);
+    let node = Arc::new(Effects::default());
+    let records: Vec<Raw> = (0..10)
+        .map(|seq| step(&format!("l{seq}"), seq, "block"))
+        .collect();
+    cluster.produce(&records);
+    let running = start(cluster.consumer(&node).max_in_flight(3).build().unwrap());
+    wait_until("3 handlers running", WAIT, || {
+        node.runs.load(Ordering::Relaxed) == 3
+    })
+    .await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(
+        node.runs.load(Ordering::Relaxed),
+        3,
+        "no fourth record taken"
+    );
+    node.gate.add_permits(1);
+    wait_until("a fourth handler", WAIT, || {
+        node.runs.load(Ordering::Relaxed) == 4
+    })
+    .await;
+    node.gate.add_permits(100);
+    wait_for_stats(&running.handle, WAIT, |s| s.handled == 10).await;
+    running.stop().await;
 }
