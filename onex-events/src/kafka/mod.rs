@@ -1,9 +1,11 @@
 //! The Kafka layer (feature `kafka`): what every part of this crate that
 //! talks to Kafka stands on — the [`KafkaSink`](crate::KafkaSink), the
-//! outbox relays, and the clients that read what they wrote.
+//! outbox relays, the [`EventConsumer`](crate::consume::kafka::EventConsumer),
+//! and the clients that read what they wrote.
 //!
 //! - [`KafkaConfig`]: client configuration, from code or from variables
-//!   ([`env`](mod@env) names every variable the seeds use);
+//!   ([`env`](mod@env) names every variable the seeds use), for producers
+//!   and for consumers (at-least-once offset handling);
 //! - [`TopicRouting`]: an event to its topic, and an event type to the
 //!   topics that can carry it ([`TopicRouting::topics_carrying`]);
 //! - the record codec: an event to its record ([`RecordEncoder`]: value,
