@@ -696,3 +696,28 @@ async fn at_the_in_flight_limit_no_more_records_are_taken() {
     wait_for_stats(&running.handle, WAIT, |s| s.handled == 10).await;
     running.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_dead_letter_the_topic_refuses_is_sent_again_until_it_is_taken() {
+    use onex_events::kafka::rdkafka::types::{RDKafkaApiKey, RDKafkaRespErr};
+    let cluster = Cluster::new("dlq-refused", 1);
+    let node = Arc::new(Effects::default());
+    cluster.produce(&[step("d", 0, "fail")]);
+    // The next three produce requests (the dead letter's) are refused.
+    cluster.mock.request_errors(
+        RDKafkaApiKey::Produce,
+        &[RDKafkaRespErr::RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED; 3],
+    );
+    let running = start(cluster.consumer(&node).build().unwrap());
+    let stats = wait_for_stats(&running.handle, WAIT, |s| s.dead_lettered == 1).await;
+    assert_eq!(stats.failed, 1);
+    let bootstrap = cluster.bootstrap();
+    wait_until("the commit past the dead letter", WAIT, || {
+        committed(&bootstrap, &cluster.group, &cluster.topic, 1)[0] == Some(1)
+    })
+    .await;
+    running.stop().await;
+    let dead = consume(&cluster.bootstrap(), &cluster.dlq, 1, WAIT);
+    assert_eq!(dead.len(), 1);
+    assert_eq!(dead[0].headers["onex_dead_letter_handler"], "effect.apply");
+}
