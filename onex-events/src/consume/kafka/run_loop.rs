@@ -37,11 +37,17 @@ const STORE_EVERY: u32 = 256;
 /// Steps taken without giving the runtime's thread back, at most.
 const STEPS_BEFORE_YIELD: u32 = 128;
 
+/// What woke the task.
 enum Step<'c> {
+    /// A record (or a consumer error) came.
     Received(Result<BorrowedMessage<'c>, KafkaError>),
+    /// A record's work is done.
     Done(Job),
+    /// Time to log the stats.
     Tick,
+    /// Nothing to do: store the settled offsets.
     Idle,
+    /// Stop.
     Shutdown,
 }
 
