@@ -176,7 +176,15 @@ pub fn reprocess(
         let message = match polled {
             Ok(message) => message,
             Err(KafkaError::PartitionEOF(partition)) => {
-                positions.reached_end(partition);
+                // The end of what the partition holds now: done, if it is
+                // past the end it had at the start.
+                if let Ok(position) = consumer.position() {
+                    if let Some(Offset::Offset(next)) =
+                        position.find_partition(dlq, partition).map(|e| e.offset())
+                    {
+                        positions.reached(partition, next);
+                    }
+                }
                 continue;
             }
             Err(error) => {
@@ -307,16 +315,23 @@ fn send(
 }
 
 /// Per partition of the dead-letter topic: where reading started, where it
-/// stops (the end when the run started), and how far it got.
+/// How far reprocessing got in each partition of the dead-letter topic.
+///
+/// A partition is done when librdkafka reports its end at a position at or
+/// past the end it had at the start (its high watermark), or at once if it
+/// had nothing past the group's offset. Records are taken until its end is
+/// reported, not only up to the watermark: tansu 0.6 reports a watermark
+/// too low right after a batch of several records.
 struct Positions {
     topic: String,
-    /// Per partition: the next offset to read and the end.
-    partitions: BTreeMap<i32, (i64, i64)>,
+    /// Per partition: the next offset to read, the end at the start, and
+    /// whether it is done.
+    partitions: BTreeMap<i32, (i64, i64, bool)>,
 }
 
 impl Positions {
     /// Reads the partitions, their ends and the group's committed offsets,
-    /// and assigns the partitions left to read.
+    /// and assigns the partitions left to read from where the last run stopped.
     fn read(
         consumer: &BaseConsumer<TracingContext>,
         topic: &str,
@@ -345,8 +360,8 @@ impl Positions {
             };
             if start < high {
                 assignment.add_partition_offset(topic, p, Offset::Offset(start))?;
-                partitions.insert(p, (start, high));
             }
+            partitions.insert(p, (start, high, start >= high));
         }
         consumer.assign(&assignment)?;
         Ok(Positions {
@@ -355,36 +370,33 @@ impl Positions {
         })
     }
 
-    /// True once every partition was read to its end.
+    /// True once every partition is done.
     fn done(&self) -> bool {
-        self.partitions.values().all(|(next, end)| next >= end)
+        self.partitions.values().all(|&(_, _, done)| done)
     }
 
-    /// A record was read: true if it is before its partition's end.
+    /// A record was read: true if its partition is not done yet.
     fn take(&mut self, partition: i32, offset: i64) -> bool {
         match self.partitions.get_mut(&partition) {
-            Some((next, end)) if offset < *end => {
+            Some((next, _, false)) => {
                 *next = offset + 1;
                 true
             }
-            Some((next, end)) => {
-                *next = *end;
-                false
-            }
-            None => false,
+            _ => false,
         }
     }
 
-    /// The partition has no record past the last one read.
-    fn reached_end(&mut self, partition: i32) {
-        if let Some((next, end)) = self.partitions.get_mut(&partition) {
-            *next = *end;
+    /// librdkafka reports the end of `partition`, at `position`.
+    fn reached(&mut self, partition: i32, position: i64) {
+        if let Some((next, end, done)) = self.partitions.get_mut(&partition) {
+            *next = (*next).max(position);
+            *done = *next >= *end;
         }
     }
 
     /// The record at `offset` was not moved: the commit stops before it.
     fn failed(&mut self, partition: i32, offset: i64) {
-        if let Some((next, _)) = self.partitions.get_mut(&partition) {
+        if let Some((next, _, _)) = self.partitions.get_mut(&partition) {
             *next = (*next).min(offset);
         }
     }
@@ -392,7 +404,7 @@ impl Positions {
     /// Commits how far each partition got.
     fn commit(&self, consumer: &BaseConsumer<TracingContext>) -> Result<(), KafkaError> {
         let mut offsets = TopicPartitionList::new();
-        for (&p, &(next, _)) in &self.partitions {
+        for (&p, &(next, _, _)) in &self.partitions {
             offsets.add_partition_offset(&self.topic, p, Offset::Offset(next))?;
         }
         if offsets.count() > 0 {
