@@ -8,6 +8,7 @@
 //! payload for the handler and runs it, and tells [`Handled`] how it ended.
 
 mod attempts;
+mod bus;
 mod handler;
 mod handler_set;
 mod incoming;
@@ -16,6 +17,7 @@ mod record_headers;
 mod retry;
 
 pub use attempts::{settle, Failure, Settled};
+pub use bus::{BusStats, DeadLetter, InProcessBus};
 pub use handler::{EventHandlers, Handled, HandlerFuture, HandlerSpec};
 pub use handler_set::{HandlerSet, Route};
 pub use incoming::{HandlerInput, Incoming, PayloadError};
