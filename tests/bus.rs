@@ -178,6 +178,11 @@ async fn run_a(bus: &InProcessBus) {
     assert_eq!(a.x(21).await.unwrap(), 42);
 }
 
+async fn run_a_then_settle(bus: &InProcessBus) {
+    run_a(bus).await;
+    bus.settle().await;
+}
+
 #[tokio::test]
 async fn two_wired_nodes_publish_in_exact_sequence() {
     let bus = InProcessBus::new();
@@ -235,8 +240,7 @@ async fn events_handlers_publish_are_delivered_in_turn() {
         ctx: context::<C>(&bus, "c-1"),
     }));
 
-    run_a(&bus).await;
-    bus.settle().await;
+    run_a_then_settle(&bus).await;
 
     assert_eq!(
         bus.event_types(),
@@ -258,8 +262,7 @@ async fn the_incoming_correlation_is_carried_to_every_event_the_handler_publishe
     let bus = InProcessBus::new();
     bus.subscribe(b(&bus));
 
-    run_a(&bus).await;
-    bus.settle().await;
+    run_a_then_settle(&bus).await;
 
     let events = bus.recorder().json();
     let find = |event_type: &str| {
@@ -291,8 +294,7 @@ async fn a_failing_handler_is_retried_then_dead_lettered() {
     let flaky = flaky(&bus, u32::MAX, false);
     bus.subscribe(Arc::clone(&flaky));
 
-    run_a(&bus).await;
-    bus.settle().await;
+    run_a_then_settle(&bus).await;
 
     assert_eq!(flaky.runs.load(Ordering::SeqCst), 3);
     let dead = bus.dead_letters();
@@ -321,8 +323,7 @@ async fn a_handler_that_recovers_within_its_retries_acknowledges() {
     let flaky = flaky(&bus, 2, false);
     bus.subscribe(Arc::clone(&flaky));
 
-    run_a(&bus).await;
-    bus.settle().await;
+    run_a_then_settle(&bus).await;
 
     assert_eq!(flaky.runs.load(Ordering::SeqCst), 3);
     assert!(bus.dead_letters().is_empty());
@@ -336,8 +337,7 @@ async fn a_panicking_handler_is_a_failure_like_an_error() {
     let flaky = flaky(&bus, 0, true);
     bus.subscribe(Arc::clone(&flaky));
 
-    run_a(&bus).await;
-    bus.settle().await;
+    run_a_then_settle(&bus).await;
 
     assert_eq!(flaky.runs.load(Ordering::SeqCst), 3);
     let dead = bus.dead_letters();
@@ -386,8 +386,7 @@ async fn an_undecodable_payload_is_dead_lettered_at_once() {
     });
     bus.subscribe(Arc::clone(&strict));
 
-    run_a(&bus).await;
-    bus.settle().await;
+    run_a_then_settle(&bus).await;
 
     assert_eq!(strict.runs.load(Ordering::SeqCst), 0, "the body never ran");
     let dead = bus.dead_letters();
@@ -410,8 +409,7 @@ async fn a_record_that_is_not_an_envelope_is_dead_lettered_at_once() {
         value: b"not json".to_vec(),
         ..RecordParts::default()
     });
-    run_a(&bus).await;
-    bus.settle().await;
+    run_a_then_settle(&bus).await;
 
     let dead = bus.dead_letters();
     assert_eq!(dead.len(), 1);
@@ -479,8 +477,7 @@ async fn a_catch_all_takes_every_event_no_other_handler_of_its_node_takes() {
     });
     bus.subscribe(Arc::clone(&audit)).subscribe(b(&bus));
 
-    run_a(&bus).await;
-    bus.settle().await;
+    run_a_then_settle(&bus).await;
 
     assert_eq!(*audit.named.lock().unwrap(), ["a.x.completed"]);
     assert_eq!(
@@ -527,8 +524,7 @@ async fn a_handler_past_its_time_limit_is_dead_lettered() {
         ctx: context::<Slow>(&bus, "slow-1"),
     }));
 
-    run_a(&bus).await;
-    bus.settle().await;
+    run_a_then_settle(&bus).await;
 
     let dead = bus.dead_letters();
     assert_eq!(dead.len(), 1);
@@ -543,8 +539,7 @@ async fn every_node_that_handles_an_event_type_gets_the_event() {
     bus.subscribe(Arc::clone(&first))
         .subscribe(Arc::clone(&second));
 
-    run_a(&bus).await;
-    bus.settle().await;
+    run_a_then_settle(&bus).await;
 
     assert_eq!(first.seen.lock().unwrap().len(), 1);
     assert_eq!(second.seen.lock().unwrap().len(), 1);

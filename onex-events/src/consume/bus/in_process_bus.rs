@@ -153,7 +153,7 @@ impl Default for InProcessBus {
 
 impl InProcessBus {
     /// An empty bus with no node subscribed; with the `kafka` feature its
-    /// records' topics follow the default [`TopicRouting`](crate::kafka::TopicRouting).
+    /// records' topics follow the default `kafka::TopicRouting`.
     pub fn new() -> Self {
         #[cfg(feature = "kafka")]
         let writer = RecordWriter::new(crate::kafka::TopicRouting::default());
