@@ -6,6 +6,7 @@ use onex_events::consume::{
     EventHandlers, Handled, HandlerFuture, HandlerInput, HandlerSpec, InProcessBus, Incoming,
     ReceivedEvent, RecordParts, RetryPolicy,
 };
+use onex_events::sink::Blocking;
 use onex_events::{onex_node, CorrelationExt, ErrorInfo, NodeContext, OnexNode};
 use serde::de::DeserializeOwned;
 use serde_json::Value;
@@ -189,6 +190,7 @@ async fn two_wired_nodes_publish_in_exact_sequence() {
     let b = b(&bus);
     bus.subscribe(Arc::clone(&b));
 
+    assert_eq!(bus.publisher().blocking(), Blocking::Never);
     run_a(&bus).await;
     assert_eq!(bus.pending(), 2, "publishing only queues");
     bus.settle().await;
