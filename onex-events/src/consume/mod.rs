@@ -11,6 +11,8 @@ mod attempts;
 mod bus;
 mod handler;
 mod handler_set;
+#[doc(hidden)]
+pub(crate) mod handling;
 mod incoming;
 mod received;
 mod record_headers;
