@@ -14,6 +14,8 @@ mod handler_set;
 #[doc(hidden)]
 pub(crate) mod handling;
 mod incoming;
+#[cfg(feature = "kafka")]
+pub mod kafka;
 mod received;
 mod record_headers;
 mod retry;
@@ -23,6 +25,6 @@ pub use bus::{BusStats, DeadLetter, InProcessBus};
 pub use handler::{EventHandlers, Handled, HandlerFuture, HandlerSpec};
 pub use handler_set::{HandlerSet, Route};
 pub use incoming::{HandlerInput, Incoming, PayloadError};
-pub use received::{MalformedEvent, ReceivedEvent, RecordParts};
+pub use received::{MalformedEvent, ReceivedEvent, RecordParts, Undecoded};
 pub use record_headers::RecordHeaders;
 pub use retry::RetryPolicy;

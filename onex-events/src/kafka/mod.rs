@@ -53,6 +53,8 @@ pub use self::topic::{TopicRouting, TopicStrategy, TopicSubscription};
 /// tools: use it from here so its version matches this crate's.
 pub use rdkafka;
 
+pub(crate) use self::env::consumer_from_lookup;
+pub(crate) use self::names::check_topic;
 pub(crate) use self::report::DeliveryListener;
 
 /// An event for unit tests: a state change of node `node-1` of service
