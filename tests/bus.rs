@@ -2,54 +2,13 @@
 //! their handlers through the consumer's own path (record, decode, settle),
 //! with exact-sequence assertions, retries, dead letters and correlation.
 
-use onex_events::consume::{
-    EventHandlers, Handled, HandlerFuture, HandlerInput, HandlerSpec, InProcessBus, Incoming,
-    ReceivedEvent, RecordParts, RetryPolicy,
-};
+use onex_events::consume::{InProcessBus, Incoming, RecordParts};
 use onex_events::sink::Blocking;
-use onex_events::{onex_node, CorrelationExt, ErrorInfo, NodeContext, OnexNode};
-use serde::de::DeserializeOwned;
+use onex_events::{onex_node, NodeContext, OnexNode};
 use serde_json::Value;
-use std::future::Future;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
-
-/// What `#[onex_handler]` generates around a handler body: the payload
-/// decoded, the body run with the incoming event's correlation in scope,
-/// its `Result` told as [`Handled`].
-fn run_handler<T, E, Fut>(
-    event: Arc<ReceivedEvent>,
-    body: impl FnOnce(Incoming<T>) -> Fut,
-) -> HandlerFuture
-where
-    T: DeserializeOwned + Send + 'static,
-    E: std::error::Error + 'static,
-    Fut: Future<Output = Result<(), E>> + Send + 'static,
-{
-    let incoming = match Incoming::<T>::decode(event) {
-        Ok(incoming) => incoming,
-        Err(e) => return Box::pin(async move { Handled::Undecodable(e) }),
-    };
-    let correlation = incoming.correlation();
-    let run = body(incoming).with_correlation(correlation);
-    Box::pin(async move {
-        match run.await {
-            Ok(()) => Handled::Acknowledged,
-            Err(e) => Handled::Failed(ErrorInfo::from_error(std::any::type_name::<E>(), &e)),
-        }
-    })
-}
-
-const fn spec(name: &'static str, event_types: &'static [&'static str]) -> HandlerSpec {
-    HandlerSpec {
-        name,
-        event_types,
-        lifecycle: true,
-        retry: RetryPolicy::new(3, Duration::from_millis(1), Duration::from_millis(2)),
-        timeout: None,
-    }
-}
 
 fn context<N: onex_events::NodeDescriptor>(bus: &InProcessBus, id: &str) -> NodeContext {
     NodeContext::builder::<N>()
@@ -87,19 +46,11 @@ struct B {
 
 #[onex_node("b")]
 impl B {
-    #[onex_operation("on_x_completed")]
+    #[onex_handler("a.x.completed")]
     async fn on_x_completed(&self, event: Incoming<Value>) -> Result<(), LedgerDown> {
         self.ctx.state_changed("idle", "recorded", "a.x completed");
         self.seen.lock().unwrap().push(event);
         Ok(())
-    }
-}
-
-impl EventHandlers for B {
-    const HANDLERS: &'static [HandlerSpec] = &[spec("on_x_completed", &["a.x.completed"])];
-
-    fn handle(self: Arc<Self>, _index: usize, event: Arc<ReceivedEvent>) -> HandlerFuture {
-        run_handler(event, |e| async move { self.on_x_completed(e).await })
     }
 }
 
@@ -118,17 +69,9 @@ struct C {
 
 #[onex_node("c")]
 impl C {
-    #[onex_operation("on_b_done")]
+    #[onex_handler("b.on_x_completed.completed")]
     async fn on_b_done(&self, _event: Incoming<Value>) -> Result<(), LedgerDown> {
         Ok(())
-    }
-}
-
-impl EventHandlers for C {
-    const HANDLERS: &'static [HandlerSpec] = &[spec("on_b_done", &["b.on_x_completed.completed"])];
-
-    fn handle(self: Arc<Self>, _index: usize, event: Arc<ReceivedEvent>) -> HandlerFuture {
-        run_handler(event, |e| async move { self.on_b_done(e).await })
     }
 }
 
@@ -142,24 +85,22 @@ struct Flaky {
 }
 
 #[onex_node("flaky")]
-impl Flaky {}
-
-impl EventHandlers for Flaky {
-    const HANDLERS: &'static [HandlerSpec] = &[HandlerSpec {
-        lifecycle: false,
-        ..spec("on_x", &["a.x.completed"])
-    }];
-
-    fn handle(self: Arc<Self>, _index: usize, event: Arc<ReceivedEvent>) -> HandlerFuture {
-        run_handler(event, |_: Incoming<Value>| async move {
-            let run = self.runs.fetch_add(1, Ordering::SeqCst) + 1;
-            assert!(!self.panics, "flaky handler exploded on run {run}");
-            if run <= self.failures {
-                Err(LedgerDown)
-            } else {
-                Ok(())
-            }
-        })
+impl Flaky {
+    #[onex_handler(
+        "a.x.completed",
+        lifecycle = false,
+        attempts = 3,
+        backoff_ms = 1,
+        max_backoff_ms = 2
+    )]
+    async fn on_x(&self, _event: Incoming<Value>) -> Result<(), LedgerDown> {
+        let run = self.runs.fetch_add(1, Ordering::SeqCst) + 1;
+        assert!(!self.panics, "flaky handler exploded on run {run}");
+        if run <= self.failures {
+            Err(LedgerDown)
+        } else {
+            Ok(())
+        }
     }
 }
 
@@ -359,23 +300,18 @@ struct Strict {
     runs: AtomicU32,
 }
 
-#[onex_node("strict")]
-impl Strict {}
-
 #[derive(Debug, serde::Deserialize)]
 #[allow(dead_code)]
 struct Order {
     order_id: u64,
 }
 
-impl EventHandlers for Strict {
-    const HANDLERS: &'static [HandlerSpec] = &[spec("on_order", &["a.x.completed"])];
-
-    fn handle(self: Arc<Self>, _index: usize, event: Arc<ReceivedEvent>) -> HandlerFuture {
-        run_handler(event, |_: Incoming<Order>| async move {
-            self.runs.fetch_add(1, Ordering::SeqCst);
-            Ok::<(), LedgerDown>(())
-        })
+#[onex_node("strict")]
+impl Strict {
+    #[onex_handler("a.x.completed")]
+    async fn on_order(&self, _event: Incoming<Order>) -> Result<(), LedgerDown> {
+        self.runs.fetch_add(1, Ordering::SeqCst);
+        Ok(())
     }
 }
 
@@ -442,30 +378,21 @@ struct Audit {
 }
 
 #[onex_node("audit")]
-impl Audit {}
+impl Audit {
+    #[onex_handler(any, lifecycle = false)]
+    async fn any_event(&self, event: Incoming<Value>) {
+        self.caught
+            .lock()
+            .unwrap()
+            .push(event.event_type().to_owned());
+    }
 
-impl EventHandlers for Audit {
-    const HANDLERS: &'static [HandlerSpec] = &[
-        HandlerSpec {
-            lifecycle: false,
-            ..spec("any_event", &[])
-        },
-        HandlerSpec {
-            lifecycle: false,
-            ..spec("on_x_completed", &["a.x.completed"])
-        },
-    ];
-
-    fn handle(self: Arc<Self>, index: usize, event: Arc<ReceivedEvent>) -> HandlerFuture {
-        run_handler(event, move |e: Incoming<Value>| async move {
-            let seen = if index == 0 {
-                &self.caught
-            } else {
-                &self.named
-            };
-            seen.lock().unwrap().push(e.event_type().to_owned());
-            Ok::<(), LedgerDown>(())
-        })
+    #[onex_handler("a.x.completed", lifecycle = false)]
+    async fn on_x_completed(&self, event: Incoming<Value>) {
+        self.named
+            .lock()
+            .unwrap()
+            .push(event.event_type().to_owned());
     }
 }
 
@@ -502,20 +429,10 @@ struct Slow {
 }
 
 #[onex_node("slow")]
-impl Slow {}
-
-impl EventHandlers for Slow {
-    const HANDLERS: &'static [HandlerSpec] = &[HandlerSpec {
-        retry: RetryPolicy::none(),
-        timeout: Some(Duration::from_millis(10)),
-        ..spec("on_x", &["a.x.completed"])
-    }];
-
-    fn handle(self: Arc<Self>, _index: usize, event: Arc<ReceivedEvent>) -> HandlerFuture {
-        run_handler(event, |_: Incoming<Value>| async move {
-            tokio::time::sleep(Duration::from_secs(3600)).await;
-            Ok::<(), LedgerDown>(())
-        })
+impl Slow {
+    #[onex_handler("a.x.completed", attempts = 1, timeout_ms = 10)]
+    async fn on_x(&self, _event: Incoming<Value>) {
+        tokio::time::sleep(Duration::from_secs(3600)).await;
     }
 }
 

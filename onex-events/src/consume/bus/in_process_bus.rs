@@ -6,7 +6,7 @@ use super::dead_letter::DeadLetter;
 use super::record::RecordWriter;
 use super::stats::BusStats;
 use crate::consume::{
-    settle, EventHandlers, HandlerSet, ReceivedEvent, RecordParts, Route, Settled,
+    settle, EventHandlers, HandlerSet, ReceivedEvent, RecordParts, Route, Settled, Undecoded,
 };
 use crate::envelope::Event;
 use crate::publisher::Publisher;
@@ -33,7 +33,7 @@ const SETTLE_LIMIT: u64 = 100_000;
 ///   writes: topic under the routing, key, envelope JSON and CloudEvents
 ///   headers; without it the event type as topic and no headers), on
 ///   partition 0 at an offset that counts the records published, read back
-///   with [`ReceivedEvent::decode`] and run with [`settle`]: retries with
+///   with [`ReceivedEvent::try_decode`] and run with [`settle`]: retries with
 ///   backoff, the time limit, panics caught.
 /// - An event a handler gives up on (or whose payload does not decode, or
 ///   a record that is not an envelope) becomes a [`DeadLetter`].
@@ -47,9 +47,7 @@ const SETTLE_LIMIT: u64 = 100_000;
 /// the backoff and time limits. Clones share one bus.
 ///
 /// ```
-/// use onex_events::consume::{
-///     EventHandlers, Handled, HandlerFuture, HandlerSpec, InProcessBus, ReceivedEvent, RetryPolicy,
-/// };
+/// use onex_events::consume::{InProcessBus, Incoming};
 /// use onex_events::{onex_node, NodeContext, OnexNode};
 /// use std::sync::{Arc, Mutex};
 ///
@@ -67,49 +65,47 @@ const SETTLE_LIMIT: u64 = 100_000;
 /// }
 ///
 /// #[derive(OnexNode)]
-/// struct Audit {
+/// struct Effect {
 ///     ctx: NodeContext,
-///     seen: Mutex<Vec<String>>,
+///     executed: Mutex<u32>,
 /// }
 ///
-/// #[onex_node("audit")]
-/// impl Audit {}
-///
-/// // What `#[onex_handler]` writes for a handler of every event type.
-/// impl EventHandlers for Audit {
-///     const HANDLERS: &'static [HandlerSpec] = &[HandlerSpec {
-///         name: "any_event",
-///         event_types: &[],
-///         lifecycle: false,
-///         retry: RetryPolicy::DEFAULT,
-///         timeout: None,
-///     }];
-///
-///     fn handle(self: Arc<Self>, _handler: usize, event: Arc<ReceivedEvent>) -> HandlerFuture {
-///         Box::pin(async move {
-///             self.seen.lock().unwrap().push(event.event_type().to_owned());
-///             Handled::Acknowledged
-///         })
+/// #[onex_node("effect")]
+/// impl Effect {
+///     #[onex_handler("orchestrator.orchestration.completed")]
+///     async fn execute_intent(&self, _event: Incoming<serde_json::Value>) -> Result<(), std::io::Error> {
+///         *self.executed.lock().unwrap() += 1;
+///         self.ctx.state_changed("idle", "executed", "intent executed");
+///         Ok(())
 ///     }
 /// }
 ///
 /// # let rt = tokio::runtime::Builder::new_current_thread().enable_time().build().unwrap();
 /// # rt.block_on(async {
 /// let bus = InProcessBus::new();
-/// let context = |id: &str| NodeContext::builder::<Orchestrator>().node_id(id).publisher(bus.publisher());
-/// let orchestrator = Orchestrator { ctx: context("orchestrator-1").build().unwrap() };
-/// let audit = Arc::new(Audit {
-///     ctx: NodeContext::builder::<Audit>().node_id("audit-1").publisher(bus.publisher()).build().unwrap(),
-///     seen: Mutex::default(),
+/// let orchestrator = Orchestrator {
+///     ctx: NodeContext::builder::<Orchestrator>().node_id("orchestrator-1").publisher(bus.publisher()).build().unwrap(),
+/// };
+/// let effect = Arc::new(Effect {
+///     ctx: NodeContext::builder::<Effect>().node_id("effect-1").publisher(bus.publisher()).build().unwrap(),
+///     executed: Mutex::new(0),
 /// });
-/// bus.subscribe(Arc::clone(&audit));
+/// bus.subscribe(Arc::clone(&effect));
 ///
 /// orchestrator.orchestrate().await.unwrap();
 /// bus.settle().await;
 ///
-/// let expected = ["orchestrator.orchestration.started", "orchestrator.orchestration.completed"];
-/// assert_eq!(bus.event_types(), expected);
-/// assert_eq!(*audit.seen.lock().unwrap(), expected);
+/// assert_eq!(
+///     bus.event_types(),
+///     [
+///         "orchestrator.orchestration.started",
+///         "orchestrator.orchestration.completed",
+///         "effect.execute_intent.started",
+///         "effect.state.changed",
+///         "effect.execute_intent.completed",
+///     ]
+/// );
+/// assert_eq!(*effect.executed.lock().unwrap(), 1);
 /// assert!(bus.dead_letters().is_empty());
 /// # });
 /// ```
@@ -248,10 +244,11 @@ impl InProcessBus {
             }
             Queued::Record(record) => (None, record),
         };
-        let received = match ReceivedEvent::decode(record.clone()) {
+        let received = match ReceivedEvent::try_decode(record) {
             Ok(received) => Arc::new(received),
-            Err(malformed) => {
-                let message = malformed.to_string();
+            Err(undecoded) => {
+                let Undecoded { reason, record } = *undecoded;
+                let message = reason.to_string();
                 return self.dead_letter(event, record, None, "malformed_event", message, 0);
             }
         };
