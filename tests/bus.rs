@@ -255,8 +255,13 @@ async fn a_failing_handler_is_retried_then_dead_lettered() {
     );
     let stats = bus.stats();
     assert_eq!(
-        (stats.handled, stats.retried, stats.dead_lettered),
-        (0, 2, 1)
+        (
+            stats.handled,
+            stats.failed,
+            stats.retried,
+            stats.dead_lettered
+        ),
+        (0, 1, 2, 1)
     );
 }
 
@@ -362,6 +367,16 @@ async fn a_record_that_is_not_an_envelope_is_dead_lettered_at_once() {
         dead[0].message
     );
     assert_eq!(flaky.runs.load(Ordering::SeqCst), 1, "the rest flows");
+    let stats = bus.stats();
+    assert_eq!(
+        (
+            stats.malformed,
+            stats.failed,
+            stats.dead_lettered,
+            stats.handled
+        ),
+        (1, 0, 1, 1)
+    );
     assert!(bus
         .recorder()
         .event_types()

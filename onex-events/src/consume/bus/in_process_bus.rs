@@ -238,6 +238,7 @@ impl InProcessBus {
                             ..RecordParts::default()
                         };
                         let error_type = "unserializable_envelope";
+                        lock(&self.state.stats).malformed += 1;
                         return self.dead_letter(Some(event), record, None, error_type, message, 0);
                     }
                 }
@@ -249,6 +250,7 @@ impl InProcessBus {
             Err(undecoded) => {
                 let Undecoded { reason, record } = *undecoded;
                 let message = reason.to_string();
+                lock(&self.state.stats).malformed += 1;
                 return self.dead_letter(event, record, None, "malformed_event", message, 0);
             }
         };
@@ -282,14 +284,17 @@ impl InProcessBus {
         .await;
         match settled {
             Settled::Acknowledged { .. } => lock(&self.state.stats).handled += 1,
-            Settled::Failed { attempts, failure } => self.dead_letter(
-                event.cloned(),
-                received.record().clone(),
-                Some(format!("{}.{}", route.node_type(), route.spec().name)),
-                failure.error_type(),
-                failure.message(),
-                attempts,
-            ),
+            Settled::Failed { attempts, failure } => {
+                lock(&self.state.stats).failed += 1;
+                self.dead_letter(
+                    event.cloned(),
+                    received.record().clone(),
+                    Some(format!("{}.{}", route.node_type(), route.spec().name)),
+                    failure.error_type(),
+                    failure.message(),
+                    attempts,
+                );
+            }
         }
     }
 
