@@ -8,7 +8,9 @@ mod kafka_support;
 
 use kafka_support::consumer::*;
 use kafka_support::{consume, unique_topic};
-use onex_events::consume::kafka::{EventConsumer, EventConsumerBuilder, Unhandled};
+use onex_events::consume::kafka::{
+    reprocess, EventConsumer, EventConsumerBuilder, ReprocessOptions, Unhandled,
+};
 use onex_events::consume::{
     EventHandlers, Handled, HandlerFuture, HandlerInput, HandlerSpec, Incoming, ReceivedEvent,
     RetryPolicy,
@@ -20,7 +22,7 @@ use onex_events::{onex_node, ErrorInfo};
 use serde::Deserialize;
 use serde_json::json;
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -53,6 +55,8 @@ struct Effects {
     seen: Mutex<Vec<(String, u64)>>,
     runs: AtomicU32,
     gate: tokio::sync::Semaphore,
+    /// Once set, `fail` steps succeed: the cause was fixed.
+    fixed: AtomicBool,
 }
 
 #[onex_node("effect")]
@@ -77,6 +81,7 @@ impl EventHandlers for Effects {
             let step = &event.payload;
             match step.action {
                 Action::Ok => {}
+                Action::Fail if self.fixed.load(Ordering::Relaxed) => {}
                 Action::Fail => {
                     return Handled::Failed(ErrorInfo::from_message(
                         "test_error",
@@ -104,6 +109,7 @@ impl Default for Effects {
             seen: Mutex::default(),
             runs: AtomicU32::default(),
             gate: tokio::sync::Semaphore::new(0),
+            fixed: AtomicBool::new(false),
         }
     }
 }
@@ -151,7 +157,12 @@ impl Cluster {
 
     fn consumer(&self, node: &Arc<Effects>) -> EventConsumerBuilder {
         EventConsumer::builder(
-            KafkaConfig::new(self.bootstrap()).auto_offset_reset(OffsetReset::Earliest),
+            // The mock cluster waits for a member that left to time out
+            // before the next one joins: keep that short.
+            KafkaConfig::new(self.bootstrap())
+                .auto_offset_reset(OffsetReset::Earliest)
+                .property("session.timeout.ms", "6000")
+                .property("heartbeat.interval.ms", "500"),
         )
         .group(&self.group)
         .topic(&self.topic)
@@ -440,4 +451,82 @@ async fn bad_configurations_are_errors() {
         built.subscription(),
         ["onex.orchestrator.orchestrator.orchestration.v1"]
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dead_letters_are_reprocessed_once_and_then_handled() {
+    let cluster = Cluster::new("reprocess", 1);
+    let node = Arc::new(Effects::default());
+    let poison = step("r", 0, "fail");
+    cluster.produce(std::slice::from_ref(&poison));
+    // A dead letter without its original topic stays where it is.
+    produce(
+        &cluster.bootstrap(),
+        &cluster.dlq,
+        &[Raw {
+            key: None,
+            value: b"orphan".to_vec(),
+            headers: vec![],
+            partition: None,
+        }],
+    );
+    let consumer = cluster.consumer(&node).build().unwrap();
+    let handle = consumer.shutdown_handle();
+    let run = tokio::spawn(consumer.run());
+    wait_for_stats(&handle, WAIT, |s| s.dead_lettered == 1).await;
+    handle.shutdown();
+    run.await.unwrap();
+
+    let config = KafkaConfig::new(cluster.bootstrap());
+    let mut options = ReprocessOptions::new(&cluster.dlq);
+    options.dry_run = true;
+    let reprocess_now = |options: ReprocessOptions| {
+        let config = config.clone();
+        tokio::task::spawn_blocking(move || reprocess(&config, &options))
+    };
+    let dry = reprocess_now(options.clone()).await.unwrap().unwrap();
+    assert_eq!(dry.moved, 1);
+    assert!(dry.dry_run);
+    assert_eq!(dry.per_target[&cluster.topic], 1);
+    assert_eq!(dry.skipped["no original topic header"], 1);
+
+    options.dry_run = false;
+    let real = reprocess_now(options.clone()).await.unwrap().unwrap();
+    assert_eq!(
+        (real.moved, real.failed),
+        (1, 0),
+        "the dry run moved nothing"
+    );
+    let again = reprocess_now(options).await.unwrap().unwrap();
+    assert_eq!(again.moved, 0, "a second run moves nothing again");
+    assert!(again.skipped.is_empty());
+
+    let back = consume(&cluster.bootstrap(), &cluster.topic, 2, WAIT);
+    assert_eq!(back.len(), 2);
+    let moved = &back[1];
+    assert_eq!(
+        moved.value, poison.value,
+        "the same event, event_id included"
+    );
+    assert_eq!(moved.key.as_deref(), Some("r"));
+    assert_eq!(moved.headers["ce_type"], COMPLETED);
+    assert_eq!(moved.headers["ce_id"], back[0].headers["ce_id"]);
+    assert!(
+        moved
+            .headers
+            .keys()
+            .all(|k| !k.starts_with("onex_dead_letter_")),
+        "{:?}",
+        moved.headers
+    );
+
+    // The cause fixed, the group handles the moved event.
+    node.fixed.store(true, Ordering::Relaxed);
+    let consumer = cluster.consumer(&node).build().unwrap();
+    let handle = consumer.shutdown_handle();
+    let run = tokio::spawn(consumer.run());
+    wait_for_stats(&handle, WAIT, |s| s.handled == 1).await;
+    handle.shutdown();
+    run.await.unwrap();
+    assert_eq!(node.seen(), [("r".to_owned(), 0)]);
 }

@@ -415,6 +415,21 @@ impl KafkaConfig {
     }
 }
 
+impl KafkaConfig {
+    /// The librdkafka configuration of a reader in group `group` that
+    /// commits itself, synchronously (`enable.auto.commit=false`), and is
+    /// told when it reached the end of a partition
+    /// (`enable.partition.eof=true`): for tools that read a topic to its
+    /// end once, such as reprocessing a dead-letter topic.
+    pub(crate) fn reader_client_config(&self, group: &str) -> rdkafka::ClientConfig {
+        let mut cc = self.consumer_client_config(group, 0);
+        cc.set("enable.auto.commit", "false")
+            .set("enable.partition.eof", "true")
+            .set("auto.offset.reset", "earliest");
+        cc
+    }
+}
+
 /// Producer properties a consumer does not take (librdkafka would warn
 /// about each): the defaults of [`KafkaConfig::new`] and their kin.
 const PRODUCER_ONLY: &[&str] = &[
