@@ -7,7 +7,9 @@
 mod common;
 
 use common::received;
-use onex_events::consume::{EventHandlers, Handled, Incoming, RetryPolicy};
+use onex_events::consume::{
+    settle, EventHandlers, Handled, HandlerSet, Incoming, RetryPolicy, Settled,
+};
 use onex_events::{onex_node, Event, NodeContext, NodeDescriptor, OnexNode, Publisher, Recorder};
 use serde_json::Value;
 use std::sync::Arc;
@@ -99,6 +101,20 @@ struct Silent {
 
 #[onex_node("silent")]
 impl Silent {}
+
+/// A node whose handler panics.
+#[derive(OnexNode)]
+struct Fragile {
+    ctx: NodeContext,
+}
+
+#[onex_node("fragile")]
+impl Fragile {
+    #[onex_handler("orchestrator.orchestration.completed", attempts = 1)]
+    async fn explode(&self, _event: Incoming<Value>) {
+        panic!("handler exploded");
+    }
+}
 
 struct Wired {
     upstream: Orchestrator,
@@ -388,6 +404,69 @@ async fn an_index_with_no_handler_is_a_failure_not_a_panic() {
         silent.handle(0, received(&started)).await,
         Handled::Failed(_)
     ));
+}
+
+#[tokio::test]
+async fn a_served_node_routes_by_event_type_and_retries_as_its_handler_says() {
+    let w = wired();
+    let mut set = HandlerSet::new();
+    set.add(Arc::clone(&w.effect));
+    let route = |event_type: &str| {
+        let routes: Vec<&str> = set.routes(event_type).map(|r| r.spec().name).collect();
+        routes
+    };
+    assert_eq!(
+        route("orchestrator.orchestration.failed"),
+        ["execute_intent"]
+    );
+    assert_eq!(route("orchestrator.state.changed"), ["audit"]);
+    assert_eq!(route("reducer.aggregation.completed"), ["everything_else"]);
+    assert!(set.has_catch_all());
+
+    let failed = received(&w.upstream(0).await.pop().unwrap());
+    let route = set.routes(failed.event_type()).next().unwrap();
+    let mut retries = Vec::new();
+    let settled = settle(route, &failed, |attempt, _| retries.push(attempt)).await;
+    let Settled::Failed { attempts, .. } = settled else {
+        panic!("expected a failure, got {settled:?}");
+    };
+    assert_eq!(attempts, 5);
+    assert_eq!(retries, [2, 3, 4, 5]);
+    // Each run is an operation of its own.
+    let started = w
+        .effect_events
+        .event_types()
+        .into_iter()
+        .filter(|t| *t == "effect.execute_intent.started")
+        .count();
+    assert_eq!(started, 5);
+}
+
+#[tokio::test]
+async fn a_panicking_handler_publishes_failed_and_settles_as_a_failure() {
+    let w = wired();
+    let completed = received(&w.upstream(7).await.pop().unwrap());
+    let events = Recorder::new();
+    let mut set = HandlerSet::new();
+    set.add(Arc::new(Fragile {
+        ctx: NodeContext::new::<Fragile>(Publisher::new(events.clone())),
+    }));
+    let route = set.routes(completed.event_type()).next().unwrap();
+    let settled = settle(route, &completed, |_, _| {}).await;
+    let Settled::Failed {
+        attempts: 1,
+        failure,
+    } = settled
+    else {
+        panic!("expected one failed run, got {settled:?}");
+    };
+    assert_eq!(failure.error_type(), "panic");
+    assert_eq!(failure.message(), "handler exploded");
+    assert_eq!(
+        events.event_types(),
+        ["fragile.explode.started", "fragile.explode.failed"]
+    );
+    assert_eq!(events.json()[1]["payload"]["error"]["kind"], "panic");
 }
 
 #[test]

@@ -89,7 +89,7 @@ pub enum Body<'a> {
 }
 
 impl<'a> Body<'a> {
-    fn of(method: &'a ImplItemFn) -> Self {
+    pub fn of(method: &'a ImplItemFn) -> Self {
         if method.sig.asyncness.is_some() {
             return Body::Async;
         }

@@ -410,9 +410,13 @@ impl Handler<'_> {
                 "a handler cannot be a `const fn`: it must be an `async fn`",
             );
         } else if sig.asyncness.is_none() {
+            let hint = match Body::of(self.method) {
+                Body::Boxed { .. } => " (with `#[async_trait]`, put `#[onex_node]` above it, so it sees the `async fn`)",
+                _ => "",
+            };
             errors.push(
                 sig.fn_token.span,
-                "a handler must be an `async fn`: `async fn handle(&self, event: Incoming<MyPayload>)`",
+                format!("a handler must be an `async fn`: `async fn handle(&self, event: Incoming<MyPayload>)`{hint}"),
             );
         }
         match self.receiver {

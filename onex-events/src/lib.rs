@@ -274,7 +274,8 @@ pub use onex_events_macros::onex_operation;
 /// and `R` anything: the `Err` of a `Result` (any alias) is a failure,
 /// retried as configured and then dead-lettered; any other value
 /// acknowledges the event. A payload that does not decode into `T` is
-/// dead-lettered at once.
+/// dead-lettered at once. In a trait impl under `#[async_trait]`, put
+/// `#[onex_node]` above `#[async_trait]` so that it sees the `async fn`.
 ///
 /// The handler runs in the incoming event's correlation: its correlation id
 /// is the incoming one and its causation id the incoming `event_id`, for
