@@ -44,7 +44,8 @@ const SETTLE_LIMIT: u64 = 100_000;
 ///   another handler's reaction would wait forever: nothing runs beside it.
 ///
 /// `settle` needs a Tokio runtime with its timer (`#[tokio::test]`), for
-/// the backoff and time limits. Clones share one bus.
+/// the backoff and time limits. [`Sink::flush`] delivers nothing (it
+/// returns at once): `settle` does. Clones share one bus.
 ///
 /// ```
 /// use onex_events::consume::{InProcessBus, Incoming};
