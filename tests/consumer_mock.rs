@@ -48,6 +48,7 @@ enum Action {
     Panic,
     Block,
     Sleep,
+    Slow,
 }
 
 /// A node whose one handler, `apply`, takes `orchestration.completed`.
@@ -92,6 +93,7 @@ impl EventHandlers for Effects {
                 Action::Block => {
                     let _permit = self.gate.acquire().await;
                 }
+                Action::Slow => tokio::time::sleep(Duration::from_millis(20)).await,
                 Action::Sleep => {
                     let ms = (step.seq * 7 + step.key.len() as u64) % 4;
                     tokio::time::sleep(Duration::from_millis(ms)).await;
@@ -529,4 +531,116 @@ async fn dead_letters_are_reprocessed_once_and_then_handled() {
     handle.shutdown();
     run.await.unwrap();
     assert_eq!(node.seen(), [("r".to_owned(), 0)]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_member_joining_mid_stream_loses_no_event() {
+    let cluster = Cluster::new("rebalance", 4);
+    let first = Arc::new(Effects::default());
+    let second = Arc::new(Effects::default());
+    let keys: Vec<String> = (0..40).map(|k| format!("key-{k}")).collect();
+    let mut records = Vec::new();
+    for seq in 0..40 {
+        for key in &keys {
+            records.push(step(key, seq, "slow"));
+        }
+    }
+    cluster.produce(&records);
+    let a = cluster.consumer(&first).max_in_flight(8).build().unwrap();
+    let a_handle = a.shutdown_handle();
+    let a_run = tokio::spawn(a.run());
+    wait_for_stats(&a_handle, WAIT, |s| s.handled >= 50).await;
+    let b = cluster.consumer(&second).max_in_flight(8).build().unwrap();
+    let b_handle = b.shutdown_handle();
+    let b_run = tokio::spawn(b.run());
+    let distinct = || {
+        let mut seen: std::collections::HashSet<_> = first.seen().into_iter().collect();
+        seen.extend(second.seen());
+        seen.len()
+    };
+    wait_until("every event handled", WAIT, || distinct() == records.len()).await;
+    // Events in hand where a partition was revoked are handled again by
+    // its next owner, and only then committed.
+    let bootstrap = cluster.bootstrap();
+    let committed = || -> i64 {
+        committed(&bootstrap, &cluster.group, &cluster.topic, 4)
+            .into_iter()
+            .map(|o| o.unwrap_or(0))
+            .sum()
+    };
+    wait_until("every offset committed", WAIT, || {
+        committed() == records.len() as i64
+    })
+    .await;
+    a_handle.shutdown();
+    b_handle.shutdown();
+    let (a_stats, b_stats) = (a_run.await.unwrap(), b_run.await.unwrap());
+    let handled = a_stats.handled + b_stats.handled;
+    assert!(handled >= records.len() as u64);
+    assert!(b_stats.handled > 0, "the second member got partitions");
+    assert_eq!(
+        committed(),
+        records.len() as i64,
+        "nothing committed twice or back"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn subscriptions_follow_the_producer_routing_and_report_lag() {
+    let mock: MockCluster<'static, DefaultProducerContext> = MockCluster::new(1).unwrap();
+    // Where the default routing sends `orchestrator.orchestration.*` events
+    // of two services, and a topic it never writes to.
+    let (ours, theirs) = (
+        "onex.billing.orchestrator.orchestration.v1",
+        "onex.shipping.orchestrator.orchestration.v1",
+    );
+    for topic in [ours, theirs, "unrelated.v1"] {
+        mock.create_topic(topic, 1, 1).unwrap();
+    }
+    let bootstrap = mock.bootstrap_servers();
+    produce(&bootstrap, ours, &[step("a", 0, "ok")]);
+    produce(&bootstrap, theirs, &[step("b", 1, "ok")]);
+    produce(&bootstrap, "unrelated.v1", &[step("c", 2, "ok")]);
+    let config = || {
+        KafkaConfig::new(&bootstrap)
+            .auto_offset_reset(OffsetReset::Earliest)
+            .property("topic.metadata.refresh.interval.ms", "500")
+    };
+
+    let node = Arc::new(Effects::default());
+    let from_billing = EventConsumer::builder(config())
+        .group("from-billing")
+        .source("onex", "billing")
+        .node(Arc::clone(&node))
+        .stats_interval(Duration::from_millis(100))
+        .build()
+        .unwrap();
+    assert_eq!(from_billing.subscription(), [ours]);
+    let handle = from_billing.shutdown_handle();
+    let run = tokio::spawn(from_billing.run());
+    let stats = wait_for_stats(&handle, WAIT, |s| s.handled == 1 && !s.lag.is_empty()).await;
+    assert_eq!(stats.lag[0].topic, ours);
+    assert_eq!(stats.total_lag(), 0, "everything read is stored");
+    handle.shutdown();
+    run.await.unwrap();
+    assert_eq!(node.seen(), [("a".to_owned(), 0)]);
+
+    let node = Arc::new(Effects::default());
+    let from_anyone = EventConsumer::builder(config())
+        .group("from-anyone")
+        .node(Arc::clone(&node))
+        .build()
+        .unwrap();
+    assert_eq!(
+        from_anyone.subscription(),
+        [r"^.+\..+\.orchestrator\.orchestration\.v1$"]
+    );
+    let handle = from_anyone.shutdown_handle();
+    let run = tokio::spawn(from_anyone.run());
+    wait_for_stats(&handle, WAIT, |s| s.handled == 2).await;
+    handle.shutdown();
+    run.await.unwrap();
+    let mut seen = node.seen();
+    seen.sort();
+    assert_eq!(seen, [("a".to_owned(), 0), ("b".to_owned(), 1)]);
 }

@@ -6,6 +6,10 @@
 //! implements [`EventHandlers`] for the node, which is what a consumer (or
 //! the in-process bus of tests) calls: [`EventHandlers::handle`] decodes the
 //! payload for the handler and runs it, and tells [`Handled`] how it ended.
+//!
+//! With the `kafka` feature, [`kafka::EventConsumer`] runs them on the
+//! events of Kafka topics, in a consumer group, at least once, with dead
+//! letters; [`kafka::reprocess`] moves dead letters back.
 
 mod attempts;
 mod bus;

@@ -430,6 +430,47 @@ impl KafkaConfig {
     }
 }
 
+impl KafkaConfig {
+    /// The librdkafka configuration of a producer beside a consumer (its
+    /// dead letters, reprocessing): [`client_config`](Self::client_config)
+    /// without the consumer-only properties a consumer's configuration may
+    /// hold (librdkafka would warn about each).
+    pub(crate) fn producer_client_config(&self) -> rdkafka::ClientConfig {
+        let mut cc = self.client_config();
+        for key in CONSUMER_ONLY {
+            cc.remove(key);
+        }
+        cc
+    }
+}
+
+/// Consumer properties a producer does not take.
+const CONSUMER_ONLY: &[&str] = &[
+    "group.id",
+    "group.instance.id",
+    "group.protocol",
+    "group.remote.assignor",
+    "partition.assignment.strategy",
+    "session.timeout.ms",
+    "heartbeat.interval.ms",
+    "max.poll.interval.ms",
+    "enable.auto.commit",
+    "auto.commit.interval.ms",
+    "enable.auto.offset.store",
+    "auto.offset.reset",
+    "queued.min.messages",
+    "queued.max.messages.kbytes",
+    "fetch.wait.max.ms",
+    "fetch.queue.backoff.ms",
+    "fetch.message.max.bytes",
+    "fetch.max.bytes",
+    "fetch.min.bytes",
+    "fetch.error.backoff.ms",
+    "enable.partition.eof",
+    "check.crcs",
+    "isolation.level",
+];
+
 /// Producer properties a consumer does not take (librdkafka would warn
 /// about each): the defaults of [`KafkaConfig::new`] and their kin.
 const PRODUCER_ONLY: &[&str] = &[
@@ -516,6 +557,9 @@ mod tests {
         assert_eq!(cc.get("enable.idempotence"), None);
         assert_eq!(cc.get("acks"), None);
         assert_eq!(cc.get("linger.ms"), None);
+        let producer = config.producer_client_config();
+        assert_eq!(producer.get("session.timeout.ms"), None);
+        assert_eq!(producer.get("enable.idempotence"), Some("true"));
         let own = config.property("auto.commit.interval.ms", "200");
         assert_eq!(
             own.consumer_client_config("g", 0)

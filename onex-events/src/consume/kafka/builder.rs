@@ -245,7 +245,7 @@ impl EventConsumerBuilder {
         consumer.subscribe(&names)?;
         let producer: FutureProducer<TracingContext> = self
             .kafka
-            .client_config()
+            .producer_client_config()
             .create_with_context(TracingContext)?;
         tracing::info!(%group, subscription = ?topics, "consumer subscribed");
         Ok(EventConsumer {

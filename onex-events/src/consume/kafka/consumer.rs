@@ -43,7 +43,10 @@ use std::sync::Arc;
 ///   shutdown timeout to finish, settled offsets are committed, and the
 ///   consumer leaves its group. Before partitions are revoked in a
 ///   rebalance, what is settled is committed; records of those partitions
-///   still in hand are read again by their next owner.
+///   still in hand are read again by their next owner. While the consumer
+///   is at its in-flight limit it does not poll: handlers that stay stuck
+///   longer than `max.poll.interval.ms` (5 min by default) make librdkafka
+///   leave the group, and their partitions go to another member.
 ///
 /// ```no_run
 /// use onex_events::consume::kafka::EventConsumer;

@@ -2,7 +2,7 @@
 //! goes to the dead-letter topic.
 
 use super::dead_letter::{Cause, DeadLetters};
-use super::lanes::Keyed;
+use super::lanes::Lane;
 use super::offsets::PartitionRef;
 use super::stats::Counters;
 use crate::consume::{settle, HandlerSet, MalformedEvent, ReceivedEvent, RecordParts, Settled};
@@ -25,6 +25,9 @@ pub(crate) struct Job {
     pub partition: PartitionRef,
     /// Its offset.
     pub offset: i64,
+    /// The lane of its key; `None` for a record without a key (no order
+    /// to keep).
+    pub lane: Option<Lane>,
     /// What to do with it.
     pub work: Work,
 }
@@ -38,27 +41,6 @@ pub(crate) enum Work {
     Malformed(RecordParts, MalformedEvent),
     /// Dead-letter it: no handler takes this event type.
     Unhandled(RecordParts, String),
-}
-
-impl Job {
-    /// The record.
-    pub fn record(&self) -> &RecordParts {
-        match &self.work {
-            Work::Handle(event) => event.record(),
-            Work::Malformed(record, _) | Work::Unhandled(record, _) => record,
-        }
-    }
-
-    /// The record's key, if any.
-    pub fn record_key(&self) -> Option<&[u8]> {
-        self.record().key.as_deref()
-    }
-}
-
-impl Keyed for Job {
-    fn key(&self) -> &[u8] {
-        self.record_key().unwrap_or_default()
-    }
 }
 
 /// What runs jobs: the handlers, the dead-letter producer, the counters.

@@ -153,7 +153,7 @@ pub fn reprocess(
     } else {
         Some(
             config
-                .client_config()
+                .producer_client_config()
                 .create_with_context(Tally::default())?,
         )
     };

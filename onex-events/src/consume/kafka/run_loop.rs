@@ -5,7 +5,7 @@
 use super::context::{lock, store_settled, GroupContext};
 use super::dead_letter::DeadLetters;
 use super::job::{Job, Unhandled, Work, Worker};
-use super::lanes::Lanes;
+use super::lanes::{Lane, Lanes};
 use super::offsets::Offsets;
 use super::shutdown::ShutdownSignal;
 use super::stats::Counters;
@@ -77,6 +77,14 @@ pub(crate) async fn run(
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
 
     loop {
+        if unstored >= STORE_EVERY {
+            store(consumer, offsets, &mut unstored);
+        }
+        steps += 1;
+        if steps >= STEPS_BEFORE_YIELD {
+            steps = 0;
+            YieldNow(false).await;
+        }
         let step = poll_fn(|cx| {
             if shutdown.is_requested() {
                 return Poll::Ready(Step::Shutdown);
@@ -118,19 +126,33 @@ pub(crate) async fn run(
                         counters,
                     )
                 };
-                match job {
-                    Some(job) => {
-                        held += 1;
-                        let runnable = if job.record_key().is_some() {
-                            lanes.admit(job.partition.index, job)
-                        } else {
-                            Some(job)
-                        };
-                        if let Some(job) = runnable {
-                            in_flight.push(worker.run(job));
+                let Some(job) = job else {
+                    // Skipped at once, and settled.
+                    unstored += 1;
+                    continue;
+                };
+                held += 1;
+                match job.lane {
+                    Some(lane) if lanes.is_busy(lane) => lanes.enqueue(lane, job),
+                    lane => {
+                        // Polled once here: a handler that does not wait
+                        // settles without a lane or a slot in `in_flight`.
+                        let mut run = Box::pin(worker.run(job));
+                        match poll_fn(|cx| Poll::Ready(run.as_mut().poll(cx))).await {
+                            Poll::Ready(job) => {
+                                held -= 1;
+                                if lock(offsets).settle(job.partition, job.offset) {
+                                    unstored += 1;
+                                }
+                            }
+                            Poll::Pending => {
+                                if let Some(lane) = lane {
+                                    lanes.open(lane);
+                                }
+                                in_flight.push(run);
+                            }
                         }
                     }
-                    None => unstored += 1,
                 }
             }
             Step::Received(Err(error)) => {
@@ -141,13 +163,8 @@ pub(crate) async fn run(
                 if lock(offsets).settle(job.partition, job.offset) {
                     unstored += 1;
                 }
-                if let Some(key) = job.record_key() {
-                    if let Some(next) = lanes.finish(job.partition.index, key) {
-                        in_flight.push(worker.run(next));
-                    }
-                }
-                if unstored >= STORE_EVERY {
-                    store(consumer, offsets, &mut unstored);
+                if let Some(next) = job.lane.and_then(|lane| lanes.finish(lane)) {
+                    in_flight.push(Box::pin(worker.run(next)));
                 }
             }
             Step::Idle => store(consumer, offsets, &mut unstored),
@@ -156,11 +173,6 @@ pub(crate) async fn run(
                 tracing::info!(in_hand = held, "consumer stats: {}", counters.snapshot());
             }
             Step::Shutdown => break,
-        }
-        steps += 1;
-        if steps >= STEPS_BEFORE_YIELD {
-            steps = 0;
-            YieldNow(false).await;
         }
     }
 
@@ -253,9 +265,11 @@ fn accept(
             }
         },
     };
+    let lane = message.key().map(|key| Lane::of(partition.index, key));
     Some(Job {
         partition,
         offset,
+        lane,
         work,
     })
 }
