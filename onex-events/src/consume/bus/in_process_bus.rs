@@ -6,7 +6,7 @@ use super::dead_letter::DeadLetter;
 use super::record::RecordWriter;
 use super::stats::BusStats;
 use crate::consume::{
-    settle, EventHandlers, HandlerSet, ReceivedEvent, RecordParts, Route, Settled,
+    settle, EventHandlers, HandlerSet, ReceivedEvent, RecordParts, Route, Settled, Undecoded,
 };
 use crate::envelope::Event;
 use crate::publisher::Publisher;
@@ -33,7 +33,7 @@ const SETTLE_LIMIT: u64 = 100_000;
 ///   writes: topic under the routing, key, envelope JSON and CloudEvents
 ///   headers; without it the event type as topic and no headers), on
 ///   partition 0 at an offset that counts the records published, read back
-///   with [`ReceivedEvent::decode`] and run with [`settle`]: retries with
+///   with [`ReceivedEvent::try_decode`] and run with [`settle`]: retries with
 ///   backoff, the time limit, panics caught.
 /// - An event a handler gives up on (or whose payload does not decode, or
 ///   a record that is not an envelope) becomes a [`DeadLetter`].
@@ -246,9 +246,10 @@ impl InProcessBus {
             }
             Queued::Record(record) => (None, record),
         };
-        let received = match ReceivedEvent::decode(record.clone()) {
+        let received = match ReceivedEvent::try_decode(record) {
             Ok(received) => Arc::new(received),
-            Err(reason) => {
+            Err(undecoded) => {
+                let Undecoded { reason, record } = *undecoded;
                 let message = reason.to_string();
                 lock(&self.state.stats).malformed += 1;
                 return self.dead_letter(event, record, None, "malformed_event", message, 0);
