@@ -4,7 +4,7 @@
 //! block takes one [`Incoming<T>`]: the envelope's fields, its payload
 //! decoded with serde into `T`, and the record it came in. `#[onex_node]`
 //! implements [`EventHandlers`] for the node, which is what a consumer (or
-//! the in-process bus of tests) calls: [`EventHandlers::handle`] decodes the
+//! the [`InProcessBus`] of tests) calls: [`EventHandlers::handle`] decodes the
 //! payload for the handler and runs it, and tells [`Handled`] how it ended.
 //!
 //! With the `kafka` feature, [`kafka::EventConsumer`] runs them on the
