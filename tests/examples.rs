@@ -95,3 +95,72 @@ fn catalog_mode_prints_the_seed_catalogs() {
         assert_eq!(printed, expected, "{name}");
     }
 }
+
+/// Without a broker, the effect node handles the stand-in orchestrator's
+/// two orchestration ends on the in-process bus.
+#[test]
+fn effect_consumer_example_executes_the_intents_of_both_orchestration_ends() {
+    let stdout = run("effect_consumer", &[]);
+    let mut lines: Vec<&str> = stdout.lines().collect();
+    assert_eq!(lines.pop(), Some("handled=2 failed=0 dead_lettered=0"));
+    let events: Vec<Value> = lines
+        .iter()
+        .map(|line| serde_json::from_str(line).expect("every line but the last is an envelope"))
+        .collect();
+    for e in &events {
+        common::assert_contract_valid(e);
+    }
+    let handling = |end: &Value| -> Vec<&str> {
+        let correlation = &end["correlation_id"];
+        events
+            .iter()
+            .filter(|e| e["correlation_id"] == *correlation)
+            .map(|e| e["event_type"].as_str().unwrap())
+            .filter(|t| t.starts_with("effect."))
+            .collect()
+    };
+    let find = |event_type: &str| {
+        events
+            .iter()
+            .find(|e| e["event_type"] == event_type)
+            .unwrap()
+    };
+    let completed = find("orchestrator.orchestration.completed");
+    let failed = find("orchestrator.orchestration.failed");
+    let execution = [
+        "effect.intent_execution.started",
+        "effect.intent_execution.completed",
+    ];
+    let mut expected = vec![
+        "effect.orchestration_outcome.started",
+        "effect.state.changed",
+    ];
+    for _ in 0..3 {
+        expected.extend(execution); // PERSIST, NOTIFY, EXTERNAL_API
+    }
+    expected.extend([
+        "effect.state.changed",
+        "effect.orchestration_outcome.completed",
+    ]);
+    assert_eq!(handling(completed), expected);
+    let mut expected = vec![
+        "effect.orchestration_outcome.started",
+        "effect.state.changed",
+    ];
+    expected.extend(execution); // NOTIFY
+    expected.extend([
+        "effect.state.changed",
+        "effect.orchestration_outcome.completed",
+    ]);
+    assert_eq!(handling(failed), expected);
+    for end in [completed, failed] {
+        let started = events
+            .iter()
+            .find(|e| {
+                e["event_type"] == "effect.orchestration_outcome.started"
+                    && e["correlation_id"] == end["correlation_id"]
+            })
+            .unwrap();
+        assert_eq!(started["metadata"]["causation_id"], end["event_id"]);
+    }
+}

@@ -4,7 +4,7 @@
 //! block takes one [`Incoming<T>`]: the envelope's fields, its payload
 //! decoded with serde into `T`, and the record it came in. `#[onex_node]`
 //! implements [`EventHandlers`] for the node, which is what a consumer (or
-//! the in-process bus of tests) calls: [`EventHandlers::handle`] decodes the
+//! the [`InProcessBus`] of tests) calls: [`EventHandlers::handle`] decodes the
 //! payload for the handler and runs it, and tells [`Handled`] how it ended.
 //!
 //! With the `kafka` feature, [`kafka::EventConsumer`] runs them on the
@@ -12,6 +12,7 @@
 //! letters; [`kafka::reprocess`] moves dead letters back.
 
 mod attempts;
+mod bus;
 mod handler;
 mod handler_set;
 #[doc(hidden)]
@@ -24,6 +25,7 @@ mod record_headers;
 mod retry;
 
 pub use attempts::{settle, Failure, Settled};
+pub use bus::{BusStats, DeadLetter, InProcessBus};
 pub use handler::{EventHandlers, Handled, HandlerFuture, HandlerSpec};
 pub use handler_set::{HandlerSet, Route};
 pub use incoming::{HandlerInput, Incoming, PayloadError};
