@@ -1,7 +1,10 @@
 //! A typed view of an `#[onex_node]` impl block, borrowing the user's
 //! syntax so every later error can point at the user's code.
 
-use crate::attr::{is_operation_attr, NodeAttr, OperationAttr};
+use crate::attr::{
+    is_handler_attr, is_method_attr, is_operation_attr, HandlerAttr, NodeAttr, OperationAttr,
+};
+use syn::ext::IdentExt;
 use syn::{
     Expr, ExprAsync, ExprCall, FnArg, GenericArgument, Ident, ImplItem, ImplItemFn, ItemImpl, Pat,
     PathArguments, Receiver, Result, ReturnType, Stmt, Type, TypeParamBound,
@@ -11,6 +14,44 @@ pub struct Node<'a> {
     pub item: &'a ItemImpl,
     pub attr: NodeAttr,
     pub operations: Vec<Operation<'a>>,
+    pub handlers: Vec<Handler<'a>>,
+}
+
+/// An `#[onex_handler]` method.
+pub struct Handler<'a> {
+    /// Index of the method in `item.items`.
+    pub index: usize,
+    pub method: &'a ImplItemFn,
+    pub attr: HandlerAttr,
+    /// Every `#[onex_handler]` after the first (an error).
+    pub extra_attrs: Vec<&'a syn::Attribute>,
+    /// An `#[onex_operation]` on the same method (an error).
+    pub operation_attr: Option<&'a syn::Attribute>,
+    pub receiver: Option<&'a Receiver>,
+    pub args: Vec<Arg<'a>>,
+}
+
+impl Handler<'_> {
+    /// The handler's operation name: `name = ".."`, else the method's name.
+    pub fn name(&self) -> String {
+        match &self.attr.name {
+            Some(lit) => lit.value(),
+            None => self.method.sig.ident.unraw().to_string(),
+        }
+    }
+
+    /// The span naming the handler: its `name = ".."`, else the method's name.
+    pub fn name_span(&self) -> proc_macro2::Span {
+        match &self.attr.name {
+            Some(lit) => lit.span(),
+            None => self.method.sig.ident.span(),
+        }
+    }
+
+    /// True unless `lifecycle = false`.
+    pub fn lifecycle(&self) -> bool {
+        self.attr.lifecycle.as_ref().is_none_or(|b| b.value)
+    }
 }
 
 pub struct Operation<'a> {
@@ -48,7 +89,7 @@ pub enum Body<'a> {
 }
 
 impl<'a> Body<'a> {
-    fn of(method: &'a ImplItemFn) -> Self {
+    pub fn of(method: &'a ImplItemFn) -> Self {
         if method.sig.asyncness.is_some() {
             return Body::Async;
         }
@@ -123,12 +164,14 @@ pub struct Arg<'a> {
     pub ident: Option<&'a Ident>,
     /// The name shown in `input`: the identifier, or the pattern as written.
     pub name: String,
+    pub pat: &'a Pat,
     pub ty: &'a Type,
 }
 
 impl<'a> Node<'a> {
     pub fn from_syn(attr: NodeAttr, item: &'a ItemImpl) -> Result<Self> {
         let mut operations = Vec::new();
+        let mut handlers = Vec::new();
         let mut errors: Option<syn::Error> = None;
         let mut push = |e: syn::Error| match &mut errors {
             Some(all) => all.combine(e),
@@ -137,17 +180,38 @@ impl<'a> Node<'a> {
         for (index, impl_item) in item.items.iter().enumerate() {
             let ImplItem::Fn(method) = impl_item else {
                 // `#[onex_operation]` on a const, type or macro of the node.
-                for attr in item_attrs(impl_item)
-                    .iter()
-                    .filter(|a| is_operation_attr(a))
-                {
+                for attr in item_attrs(impl_item).iter().filter(|a| is_method_attr(a)) {
+                    let what = if is_handler_attr(attr) {
+                        "onex_handler"
+                    } else {
+                        "onex_operation"
+                    };
                     push(syn::Error::new_spanned(
                         attr,
-                        "`#[onex_operation]` goes on an `async fn` method of the node",
+                        format!("`#[{what}]` goes on an `async fn` method of the node"),
                     ));
                 }
                 continue;
             };
+            let mut handler_attrs = method.attrs.iter().filter(|a| is_handler_attr(a));
+            if let Some(first) = handler_attrs.next() {
+                match HandlerAttr::from_attribute(first) {
+                    Ok(attr) => {
+                        let (receiver, args) = signature(method);
+                        handlers.push(Handler {
+                            index,
+                            method,
+                            attr,
+                            extra_attrs: handler_attrs.collect(),
+                            operation_attr: method.attrs.iter().find(|a| is_operation_attr(a)),
+                            receiver,
+                            args,
+                        });
+                    }
+                    Err(e) => push(e),
+                }
+                continue;
+            }
             let mut attrs = method.attrs.iter().filter(|a| is_operation_attr(a));
             let Some(first) = attrs.next() else {
                 continue;
@@ -167,6 +231,7 @@ impl<'a> Node<'a> {
                 item,
                 attr,
                 operations,
+                handlers,
             }),
         }
     }
@@ -191,28 +256,7 @@ impl<'a> Operation<'a> {
         attr: OperationAttr,
         extra_attrs: Vec<&'a syn::Attribute>,
     ) -> Self {
-        let mut receiver = None;
-        let mut args = Vec::new();
-        for input in &method.sig.inputs {
-            match input {
-                FnArg::Receiver(r) => receiver = Some(r),
-                FnArg::Typed(pt) => {
-                    let ident = match &*pt.pat {
-                        Pat::Ident(pi) => Some(&pi.ident),
-                        _ => None,
-                    };
-                    let name = match ident {
-                        Some(i) => i.to_string(),
-                        None => crate::names::pattern_string(&pt.pat),
-                    };
-                    args.push(Arg {
-                        ident,
-                        name,
-                        ty: &pt.ty,
-                    });
-                }
-            }
-        }
+        let (receiver, args) = signature(method);
         Operation {
             index,
             position: 0,
@@ -229,4 +273,32 @@ impl<'a> Operation<'a> {
     pub fn arg(&self, ident: &Ident) -> Option<&Arg<'a>> {
         self.args.iter().find(|a| a.ident == Some(ident))
     }
+}
+
+/// The receiver and typed arguments of `method`.
+fn signature(method: &ImplItemFn) -> (Option<&Receiver>, Vec<Arg<'_>>) {
+    let mut receiver = None;
+    let mut args = Vec::new();
+    for input in &method.sig.inputs {
+        match input {
+            FnArg::Receiver(r) => receiver = Some(r),
+            FnArg::Typed(pt) => {
+                let ident = match &*pt.pat {
+                    Pat::Ident(pi) => Some(&pi.ident),
+                    _ => None,
+                };
+                let name = match ident {
+                    Some(i) => i.to_string(),
+                    None => crate::names::pattern_string(&pt.pat),
+                };
+                args.push(Arg {
+                    ident,
+                    name,
+                    pat: &pt.pat,
+                    ty: &pt.ty,
+                });
+            }
+        }
+    }
+    (receiver, args)
 }

@@ -1,10 +1,11 @@
-//! Parsing of `#[onex_node(..)]` and `#[onex_operation(..)]` arguments,
-//! keeping every span; unknown and repeated options are rejected here.
+//! Parsing of `#[onex_node(..)]`, `#[onex_operation(..)]` and
+//! `#[onex_handler(..)]` arguments, keeping every span; unknown and
+//! repeated options are rejected here.
 
 use proc_macro2::{Span, TokenStream};
 use syn::parse::{Parse, ParseStream, Parser};
 use syn::punctuated::Punctuated;
-use syn::{Error, Ident, LitBool, LitStr, Result, Token};
+use syn::{Error, Ident, LitBool, LitInt, LitStr, Result, Token};
 
 mod kw {
     syn::custom_keyword!(node_type);
@@ -17,6 +18,14 @@ mod kw {
     syn::custom_keyword!(skip_all);
     syn::custom_keyword!(ret);
     syn::custom_keyword!(extend);
+    syn::custom_keyword!(any);
+    syn::custom_keyword!(name);
+    syn::custom_keyword!(lifecycle);
+    syn::custom_keyword!(attempts);
+    syn::custom_keyword!(backoff_ms);
+    syn::custom_keyword!(max_backoff_ms);
+    syn::custom_keyword!(timeout_ms);
+    syn::custom_keyword!(payload);
 }
 
 /// `#[onex_node("orchestrator", service = "..", namespace = "..",
@@ -79,6 +88,18 @@ fn set<T>(slot: &mut Option<T>, value: T, name: &str, span: Span) -> Result<()> 
     }
     *slot = Some(value);
     Ok(())
+}
+
+/// `= value` of option `name` (whose keyword is at `span`), into `slot`.
+fn assign<T: Parse>(
+    input: ParseStream,
+    slot: &mut Option<T>,
+    name: &str,
+    span: Span,
+) -> Result<()> {
+    input.parse::<Token![=]>()?;
+    let value = input.parse()?;
+    set(slot, value, name, span)
 }
 
 const NODE_OPTIONS: &str =
@@ -300,4 +321,142 @@ pub fn is_operation_attr(attr: &syn::Attribute) -> bool {
         .segments
         .last()
         .is_some_and(|s| s.ident == "onex_operation")
+}
+
+/// `#[onex_handler("a.b.c", "d.e.f", name = "..", lifecycle = false,
+/// attempts = 3, backoff_ms = 100, max_backoff_ms = 10000, timeout_ms = 5000,
+/// payload)]`, or `#[onex_handler(any, ..)]` for a catch-all.
+pub struct HandlerAttr {
+    /// Span of the attribute's name (`onex_handler`).
+    pub span: Span,
+    /// The event types, in order (checked by `valid`).
+    pub event_types: Vec<LitStr>,
+    /// `any`: the catch-all.
+    pub any: Option<kw::any>,
+    pub name: Option<LitStr>,
+    pub lifecycle: Option<LitBool>,
+    pub attempts: Option<LitInt>,
+    pub backoff_ms: Option<LitInt>,
+    pub max_backoff_ms: Option<LitInt>,
+    pub timeout_ms: Option<LitInt>,
+    pub payload: Option<kw::payload>,
+}
+
+const HANDLER_OPTIONS: &str = "expected `name = \"..\"`, `lifecycle = bool`, `attempts = N`, `backoff_ms = N`, `max_backoff_ms = N`, `timeout_ms = N` or `payload`";
+
+impl HandlerAttr {
+    fn empty(span: Span) -> Self {
+        HandlerAttr {
+            span,
+            event_types: Vec::new(),
+            any: None,
+            name: None,
+            lifecycle: None,
+            attempts: None,
+            backoff_ms: None,
+            max_backoff_ms: None,
+            timeout_ms: None,
+            payload: None,
+        }
+    }
+
+    /// Parses the arguments of one `#[onex_handler(..)]` attribute.
+    pub fn from_attribute(attr: &syn::Attribute) -> Result<Self> {
+        match &attr.meta {
+            syn::Meta::Path(path) => Ok(HandlerAttr::empty(name_span(path))),
+            syn::Meta::List(list) => {
+                let mut parsed: HandlerAttr = list.parse_args()?;
+                parsed.span = name_span(&list.path);
+                Ok(parsed)
+            }
+            syn::Meta::NameValue(nv) => Err(Error::new_spanned(
+                nv,
+                "expected `#[onex_handler(\"node_type.operation.stage\", ..)]`",
+            )),
+        }
+    }
+}
+
+impl Parse for HandlerAttr {
+    fn parse(input: ParseStream) -> Result<Self> {
+        let mut attr = HandlerAttr::empty(input.span());
+        // The event types (or `any`) first.
+        let mut options = false;
+        while !input.is_empty() {
+            let lookahead = input.lookahead1();
+            if lookahead.peek(LitStr) {
+                let lit: LitStr = input.parse()?;
+                if options {
+                    return Err(Error::new(
+                        lit.span(),
+                        "the event types come first: `#[onex_handler(\"a.b.c\", \"d.e.f\", name = \"..\")]`",
+                    ));
+                }
+                attr.event_types.push(lit);
+            } else if lookahead.peek(kw::any) && !input.peek2(Token![=]) {
+                let k: kw::any = input.parse()?;
+                if options {
+                    return Err(Error::new(
+                        k.span,
+                        "`any` comes first: `#[onex_handler(any, name = \"..\")]`",
+                    ));
+                }
+                set(&mut attr.any, k, "any", k.span)?;
+            } else if lookahead.peek(kw::name) {
+                let k: kw::name = input.parse()?;
+                assign(input, &mut attr.name, "name", k.span)?;
+                options = true;
+            } else if lookahead.peek(kw::lifecycle) {
+                let k: kw::lifecycle = input.parse()?;
+                assign(input, &mut attr.lifecycle, "lifecycle", k.span)?;
+                options = true;
+            } else if lookahead.peek(kw::attempts) {
+                let k: kw::attempts = input.parse()?;
+                assign(input, &mut attr.attempts, "attempts", k.span)?;
+                options = true;
+            } else if lookahead.peek(kw::backoff_ms) {
+                let k: kw::backoff_ms = input.parse()?;
+                assign(input, &mut attr.backoff_ms, "backoff_ms", k.span)?;
+                options = true;
+            } else if lookahead.peek(kw::max_backoff_ms) {
+                let k: kw::max_backoff_ms = input.parse()?;
+                assign(input, &mut attr.max_backoff_ms, "max_backoff_ms", k.span)?;
+                options = true;
+            } else if lookahead.peek(kw::timeout_ms) {
+                let k: kw::timeout_ms = input.parse()?;
+                assign(input, &mut attr.timeout_ms, "timeout_ms", k.span)?;
+                options = true;
+            } else if lookahead.peek(kw::payload) {
+                let k: kw::payload = input.parse()?;
+                set(&mut attr.payload, k, "payload", k.span)?;
+                options = true;
+            } else if input.peek(Ident) {
+                let unknown: Ident = input.parse()?;
+                return Err(Error::new(
+                    unknown.span(),
+                    format!("unknown `onex_handler` option `{unknown}`: {HANDLER_OPTIONS}"),
+                ));
+            } else {
+                return Err(lookahead.error());
+            }
+            if !input.is_empty() {
+                input.parse::<Token![,]>()?;
+            }
+        }
+        Ok(attr)
+    }
+}
+
+/// True if `attr` is `#[onex_handler]` or `#[onex_events::onex_handler]`.
+pub fn is_handler_attr(attr: &syn::Attribute) -> bool {
+    attr.path()
+        .segments
+        .last()
+        .is_some_and(|s| s.ident == "onex_handler")
+}
+
+/// True if `attr` is one of the attributes `#[onex_node]` consumes on its
+/// methods.
+pub fn is_method_attr(attr: &syn::Attribute) -> bool {
+    is_operation_attr(attr) || is_handler_attr(attr)
 }

@@ -2,7 +2,7 @@
 //! `compile_error!`, plus stubs of what we would have generated, so one
 //! mistake gives one error and not a cascade.
 
-use crate::attr::is_operation_attr;
+use crate::attr::is_method_attr;
 use proc_macro2::{Span, TokenStream};
 use quote::quote;
 use syn::{ImplItem, ItemImpl};
@@ -15,7 +15,8 @@ pub fn unparsed(error: syn::Error, input: TokenStream) -> TokenStream {
 }
 
 /// `#[onex_node]` failed: emit the error, the impl without
-/// `#[onex_operation]` attributes, and stub catalog items.
+/// `#[onex_operation]` and `#[onex_handler]` attributes, and stub catalog
+/// items (and a stub `EventHandlers` with no handler).
 /// `k` is the runtime's `__private` path. An `extend` block gets no stubs:
 /// nothing refers to what it would have generated.
 pub fn node(item: &ItemImpl, error: syn::Error, k: &TokenStream, extend: bool) -> TokenStream {
@@ -28,10 +29,11 @@ pub fn node(item: &ItemImpl, error: syn::Error, k: &TokenStream, extend: bool) -
             ImplItem::Macro(m) => &mut m.attrs,
             _ => continue,
         };
-        attrs.retain(|a| !is_operation_attr(a));
+        attrs.retain(|a| !is_method_attr(a));
     }
     let error = error.to_compile_error();
     let stubs = (!extend).then(|| {
+        let handlers_stub = crate::handlers::event_handlers(&item, &[], k);
         let self_ty = &item.self_ty;
         let (impl_generics, _, where_clause) = item.generics.split_for_impl();
         let stub = quote! {
@@ -44,6 +46,8 @@ pub fn node(item: &ItemImpl, error: syn::Error, k: &TokenStream, extend: bool) -
                 operation_lifecycle: &[],
                 state_events: &[],
                 metric_events: &[],
+                consumed_events: &[],
+                consumes_any: false,
             }
         };
         quote! {
@@ -58,6 +62,7 @@ pub fn node(item: &ItemImpl, error: syn::Error, k: &TokenStream, extend: bool) -
                     &STUB
                 }
             }
+            #handlers_stub
         }
     });
     quote! {
@@ -72,6 +77,19 @@ pub fn operation_outside_node(_args: TokenStream, input: TokenStream) -> TokenSt
     let error = syn::Error::new(
         Span::call_site(),
         "`#[onex_operation]` must be inside an `#[onex_node]` impl block: put `#[onex_node(\"node_type\")]` on the `impl` that holds this method",
+    )
+    .to_compile_error();
+    quote! {
+        #error
+        #input
+    }
+}
+
+/// `#[onex_handler]` reached on its own: it is not inside `#[onex_node]`.
+pub fn handler_outside_node(_args: TokenStream, input: TokenStream) -> TokenStream {
+    let error = syn::Error::new(
+        Span::call_site(),
+        "`#[onex_handler]` must be inside an `#[onex_node(\"node_type\")]` impl block: put `#[onex_node(\"node_type\")]` on the `impl` that declares the node and holds this method",
     )
     .to_compile_error();
     quote! {

@@ -7,7 +7,8 @@
 //! `ast` gathers a typed view of the node borrowing the user's syntax
 //! (for spans), `valid` checks every rule, `expand` generates code, and
 //! `fallback` emits the user's item unchanged next to `compile_error!` so
-//! one mistake gives one error.
+//! one mistake gives one error. `handlers` generates the code of
+//! `#[onex_handler]` methods and the node's `EventHandlers` impl.
 
 #![allow(clippy::manual_let_else)]
 
@@ -16,6 +17,7 @@ mod attr;
 mod derive;
 mod expand;
 mod fallback;
+mod handlers;
 mod names;
 mod valid;
 
@@ -38,6 +40,16 @@ pub fn onex_node(args: TokenStream, input: TokenStream) -> TokenStream {
 #[proc_macro_attribute]
 pub fn onex_operation(args: TokenStream, input: TokenStream) -> TokenStream {
     fallback::operation_outside_node(args.into(), input.into()).into()
+}
+
+/// Marks an `async` method of an `#[onex_node]` impl block as a handler of
+/// incoming events.
+///
+/// `#[onex_node]` consumes these attributes; this entry point is reached only
+/// when the attribute is used outside a node, which is an error.
+#[proc_macro_attribute]
+pub fn onex_handler(args: TokenStream, input: TokenStream) -> TokenStream {
+    fallback::handler_outside_node(args.into(), input.into()).into()
 }
 
 /// Implements `onex_events::OnexNode` for a struct with a `NodeContext` field.

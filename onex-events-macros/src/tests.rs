@@ -1,4 +1,4 @@
-//! What the expansion holds: its size per operation (printed with
+//! What the expansion holds: its size per operation and per handler (printed with
 //! `cargo test -p onex-events-macros -- --nocapture`), and the runtime
 //! reached through `crate = path` alone.
 
@@ -67,4 +67,37 @@ fn crate_path_replaces_every_absolute_path() {
 fn catalog_literal_is_emitted_once_per_node() {
     let out = expand("\"orchestrator\"", node(3)).to_string();
     assert_eq!(out.matches("operation_lifecycle").count(), 1, "{out}");
+}
+
+/// A node of `n` handlers, each with `payload`.
+fn handlers(n: usize) -> TokenStream {
+    let mut body = String::new();
+    for i in 0..n {
+        body.push_str(&format!(
+            "#[onex_handler(\"up.op_{i}.completed\", payload, attempts = 5)] async fn on_{i}(&self, event: Incoming<u32>) -> Result<(), std::io::Error> {{ Ok(()) }}\n"
+        ));
+    }
+    TokenStream::from_str(&format!("impl Node {{ {body} }}")).unwrap()
+}
+
+#[test]
+fn expansion_grows_by_a_few_hundred_tokens_per_handler() {
+    let added = |n: usize| {
+        let input = handlers(n);
+        count(expand("\"effect\"", input.clone())) - count(input)
+    };
+    let (one, four) = (added(1), added(4));
+    let per_handler = (four - one) / 3;
+    println!("handlers: 1 handler +{one} tokens, 4 handlers +{four}, per handler +{per_handler}");
+    assert!(per_handler < 1000, "{per_handler} tokens per handler");
+}
+
+#[test]
+fn crate_path_replaces_every_absolute_path_in_handlers() {
+    let out = expand("\"effect\", crate = my_events", handlers(2)).to_string();
+    assert!(!out.contains("onex_events"), "{out}");
+    assert!(
+        out.contains("my_events :: __private :: EventHandlers"),
+        "{out}"
+    );
 }

@@ -12,7 +12,10 @@ use std::sync::OnceLock;
 /// The event catalog of one node type.
 ///
 /// Serializes in the seed's shape:
-/// `{"operation_lifecycle": [..], "state_events": [..], "metric_events": [..]}`.
+/// `{"operation_lifecycle": [..], "state_events": [..], "metric_events": [..]}`,
+/// plus `"consumed_events": [..]` for a node with handlers and
+/// `"consumes_any": true` for a node with a catch-all handler (neither
+/// appears for a node that only publishes).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Catalog {
     /// The node type, e.g. `orchestrator`.
@@ -23,18 +26,27 @@ pub struct Catalog {
     pub service: &'static str,
     /// The default namespace (topic routing).
     pub namespace: &'static str,
-    /// The operations, in declaration order.
+    /// The operations, in declaration order, handlers with lifecycle
+    /// events included (named as their `#[onex_handler]` names them).
     pub operations: &'static [&'static str],
-    /// `{node_type}.{operation}.{started|completed|failed}` for each operation.
+    /// `{node_type}.{operation}.{started|completed|failed}` for each
+    /// operation.
     pub operation_lifecycle: &'static [&'static str],
     /// `{node_type}.state.changed`, unless `include_state_events = false`.
     pub state_events: &'static [&'static str],
     /// `{node_type}.metric.recorded`, unless `include_metric_events = false`.
     pub metric_events: &'static [&'static str],
+    /// The event types the node's `#[onex_handler]` methods name, in
+    /// declaration order, each once.
+    pub consumed_events: &'static [&'static str],
+    /// True if the node has a catch-all handler (`#[onex_handler(any)]`):
+    /// it also takes every other event on the topics it subscribes to.
+    pub consumes_any: bool,
 }
 
 impl Catalog {
-    /// Every event type of the catalog, lifecycle first.
+    /// Every event type the node publishes, lifecycle first (the events it
+    /// consumes are [`Catalog::consumed_events`]).
     pub fn event_types(&self) -> impl Iterator<Item = &'static str> {
         self.operation_lifecycle
             .iter()
@@ -43,37 +55,51 @@ impl Catalog {
             .copied()
     }
 
-    /// The number of event types.
+    /// The number of event types the node publishes.
     pub const fn len(&self) -> usize {
         self.operation_lifecycle.len() + self.state_events.len() + self.metric_events.len()
     }
 
-    /// True if the catalog has no event type.
+    /// True if the node publishes no event type.
     pub const fn is_empty(&self) -> bool {
         self.len() == 0
     }
 
-    /// True if `event_type` is in the catalog.
+    /// True if the node publishes `event_type`.
     pub fn contains(&self, event_type: &str) -> bool {
         self.event_types().any(|t| t == event_type)
     }
 
-    /// The catalog as JSON in the seed's shape.
+    /// True if the node handles `event_type`: a handler names it (a
+    /// catch-all is not counted; see [`Catalog::consumes_any`]).
+    pub fn consumes(&self, event_type: &str) -> bool {
+        self.consumed_events.contains(&event_type)
+    }
+
+    /// The catalog as JSON in the seed's shape (see [`Catalog`]).
     pub fn to_json(&self) -> serde_json::Value {
-        serde_json::json!({
-            "operation_lifecycle": self.operation_lifecycle,
-            "state_events": self.state_events,
-            "metric_events": self.metric_events,
-        })
+        serde_json::to_value(self).unwrap_or_default()
     }
 }
 
 impl Serialize for Catalog {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let mut m = s.serialize_struct("Catalog", 3)?;
+        let consumed = !self.consumed_events.is_empty();
+        let len = 3 + usize::from(consumed) + usize::from(self.consumes_any);
+        let mut m = s.serialize_struct("Catalog", len)?;
         m.serialize_field("operation_lifecycle", self.operation_lifecycle)?;
         m.serialize_field("state_events", self.state_events)?;
         m.serialize_field("metric_events", self.metric_events)?;
+        if consumed {
+            m.serialize_field("consumed_events", self.consumed_events)?;
+        } else {
+            m.skip_field("consumed_events")?;
+        }
+        if self.consumes_any {
+            m.serialize_field("consumes_any", &true)?;
+        } else {
+            m.skip_field("consumes_any")?;
+        }
         m.end()
     }
 }
@@ -190,6 +216,25 @@ pub fn all_event_types() -> Vec<&'static str> {
     let mut all: Vec<&'static str> = NODES
         .iter()
         .flat_map(|n| n.catalog().event_types())
+        .collect();
+    all.sort_unstable();
+    all.dedup();
+    all
+}
+
+/// Every event type some handler of this program names, sorted and
+/// without duplicates: what its consumers subscribe to (catch-all handlers
+/// take more; see [`Catalog::consumes_any`]).
+///
+/// ```
+/// for event_type in onex_events::all_consumed_event_types() {
+///     println!("handled: {event_type}");
+/// }
+/// ```
+pub fn all_consumed_event_types() -> Vec<&'static str> {
+    let mut all: Vec<&'static str> = NODES
+        .iter()
+        .flat_map(|n| n.catalog().consumed_events.iter().copied())
         .collect();
     all.sort_unstable();
     all.dedup();

@@ -77,7 +77,7 @@ pub mod sink;
 mod timestamp;
 mod trace_parent;
 
-pub use catalog::{all_event_types, catalogs, Catalog, NodeCatalog};
+pub use catalog::{all_consumed_event_types, all_event_types, catalogs, Catalog, NodeCatalog};
 pub use correlation::{Correlation, CorrelationExt, InCorrelation};
 pub use envelope::{Event, PartitionKey, ENVELOPE_VERSION};
 pub use error::ConfigError;
@@ -145,6 +145,25 @@ pub use trace_parent::{TraceParent, TraceParentError};
 /// assert_eq!(Reducer::EVENT_CATALOG.state_events, ["reducer.state.changed"]);
 /// assert!(Reducer::EVENT_CATALOG.metric_events.is_empty());
 /// ```
+///
+/// # Handlers
+///
+/// The declaring block may also hold `#[onex_handler("event.type", ..)]`
+/// methods, which handle incoming events (see [`onex_handler`] for their
+/// options): `async fn name(&self, event: Incoming<T>)`. The block then
+/// implements [`consume::EventHandlers`] for the node, which consumers call;
+/// every declaring block implements it, with no handler if it has none, so
+/// any node can be served (a node that is not `Send + Sync` and has no
+/// handler still compiles: the impl then applies to no type). A handler's
+/// event types must be three or more lowercase snake_case segments, each
+/// handled by one handler of the node; a node has one catch-all
+/// (`#[onex_handler(any)]`) at most. A handler with lifecycle events is an
+/// operation of the node: its name is unique among the node's operations
+/// and it is listed in `operations` and `operation_lifecycle`; the event
+/// types the handlers name are the catalog's
+/// [`consumed_events`](Catalog::consumed_events). Handlers cannot go in an
+/// `extend` block (the node's `EventHandlers` impl is generated where the
+/// node is declared).
 ///
 /// # A node in several blocks, trait impls included
 ///
@@ -232,6 +251,76 @@ pub use onex_events_macros::onex_node;
 /// compile error.
 pub use onex_events_macros::onex_operation;
 
+/// Marks an `async` method of an [`onex_node`] block as a handler of
+/// incoming events: `#[onex_handler("event.type", ..)]`, or
+/// `#[onex_handler(any)]` for a catch-all. Outside `#[onex_node]` it is a
+/// compile error.
+///
+/// ```text
+/// #[onex_handler("orchestrator.orchestration.completed",   // event types: 3+ lowercase snake_case segments
+///                "orchestrator.orchestration.failed",
+///                name = "execute_intent",                   // operation name; default: the method's name
+///                lifecycle = false,                         // no started/completed/failed; default true
+///                attempts = 5,                              // runs in all, the first included; default 3
+///                backoff_ms = 100,                          // wait before the first retry, doubling; default 100
+///                max_backoff_ms = 10000,                    // longest wait; default 10000
+///                timeout_ms = 5000,                         // one run's time limit; default none
+///                payload)]                                  // record the payload in `started`; needs `T: Serialize`
+/// #[onex_handler(any)]                                      // every event no other handler of the node names
+/// ```
+///
+/// A handler is `async fn name(&self, event: Incoming<T>) -> R` with `T`
+/// any `serde::Deserialize` type (`serde_json::Value` takes any payload)
+/// and `R` anything: the `Err` of a `Result` (any alias) is a failure,
+/// retried as configured and then dead-lettered; any other value
+/// acknowledges the event. A payload that does not decode into `T` is
+/// dead-lettered at once. In a trait impl under `#[async_trait]`, put
+/// `#[onex_node]` above `#[async_trait]` so that it sees the `async fn`.
+///
+/// The handler runs in the incoming event's correlation: its correlation id
+/// is the incoming one and its causation id the incoming `event_id`, for
+/// everything it publishes (nested operations, state and metric events).
+/// Unless `lifecycle = false`, a handled event is also an operation of the
+/// node: `{node_type}.{name}.started`, then `completed` or `failed`, with
+/// `input` naming the incoming event (`event_type`, `event_id`, and the
+/// decoded payload only with `payload`). Calling the method directly does
+/// the same, which is how a test can drive it.
+///
+/// Handlers go in the block that declares the node, which implements
+/// [`consume::EventHandlers`] (what consumers and the in-process bus call)
+/// and lists the event types in the catalog's
+/// [`consumed_events`](Catalog::consumed_events).
+///
+/// ```
+/// use onex_events::consume::{EventHandlers, Incoming};
+/// use onex_events::{onex_node, NodeContext, OnexNode, Publisher, Recorder};
+///
+/// #[derive(serde::Deserialize)]
+/// struct Completed {
+///     operation: String,
+/// }
+///
+/// #[derive(OnexNode)]
+/// struct Effect {
+///     ctx: NodeContext,
+/// }
+///
+/// #[onex_node("effect")]
+/// impl Effect {
+///     #[onex_handler("orchestrator.orchestration.completed", name = "execute_intent", attempts = 5)]
+///     async fn execute(&self, event: Incoming<Completed>) -> anyhow::Result<()> {
+///         anyhow::ensure!(!event.payload.operation.is_empty(), "no operation");
+///         self.ctx.state_changed("idle", "executed", "intent executed");
+///         Ok(())
+///     }
+/// }
+///
+/// assert_eq!(Effect::EVENT_CATALOG.consumed_events, ["orchestrator.orchestration.completed"]);
+/// assert_eq!(Effect::EVENT_CATALOG.operations, ["execute_intent"]);
+/// assert_eq!(Effect::HANDLERS[0].retry.attempts, 5);
+/// ```
+pub use onex_events_macros::onex_handler;
+
 /// Implements [`OnexNode`] for a struct: the field of type [`NodeContext`]
 /// (or the one marked `#[onex(context)]`) gives the node its identity and
 /// publisher. With a renamed dependency, add `#[onex(crate = my_events)]`
@@ -254,6 +343,13 @@ pub use onex_events_macros::OnexNode;
 pub mod __private {
     pub use crate::__onex_extension_operation as extension_operation;
     pub use crate::catalog::{NodeCatalog, NodeEntry, OperationEntry, NODES, OPERATIONS};
+    pub use crate::consume::handling::{
+        assert_shareable, handled, handled_event, no_handler, HandlerScope,
+    };
+    pub use crate::consume::{
+        EventHandlers, Handled, HandlerFuture, HandlerInput, HandlerSpec, ReceivedEvent,
+        RetryPolicy,
+    };
     pub use crate::extension::{lifecycle_len, LifecycleNames};
     pub use crate::operation::{OperationDescriptor, OperationGuard};
     pub use crate::outcome::{via, Wrap};
@@ -261,4 +357,7 @@ pub mod __private {
     pub use crate::{Catalog, NodeContext, NodeDescriptor, OnexNode};
     pub use core;
     pub use linkme;
+    pub use std::boxed::Box;
+    pub use std::sync::Arc;
+    pub use std::time::Duration;
 }

@@ -379,6 +379,8 @@ mod tests {
         operation_lifecycle: &[],
         state_events: &[],
         metric_events: &[],
+        consumed_events: &[],
+        consumes_any: false,
     };
 
     #[test]

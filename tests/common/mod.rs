@@ -96,3 +96,17 @@ pub fn take_logs() -> String {
     });
     String::from_utf8(std::mem::take(&mut *logs.lock().unwrap())).unwrap()
 }
+
+/// `event` as a consumer would receive it: its envelope JSON as the value
+/// of a record of `topic`.
+pub fn received(event: &onex_events::Event) -> std::sync::Arc<onex_events::consume::ReceivedEvent> {
+    let parts = onex_events::consume::RecordParts {
+        topic: "onex.evt.test.v1".into(),
+        value: event
+            .to_json_string()
+            .expect("an event serializes")
+            .into_bytes(),
+        ..Default::default()
+    };
+    std::sync::Arc::new(onex_events::consume::ReceivedEvent::decode(parts).expect("an envelope"))
+}

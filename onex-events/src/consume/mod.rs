@@ -10,6 +10,8 @@
 mod attempts;
 mod handler;
 mod handler_set;
+#[doc(hidden)]
+pub(crate) mod handling;
 mod incoming;
 mod received;
 mod record_headers;

@@ -1,0 +1,17 @@
+use onex_events::consume::Incoming;
+use onex_events::{onex_node, NodeContext, OnexNode};
+
+#[derive(OnexNode)]
+struct Node {
+    ctx: NodeContext,
+}
+
+#[onex_node("effect")]
+impl Node {
+    #[onex_handler("orchestrator.orchestration.completed")]
+    fn execute(&self, event: Incoming<u32>) {
+        let _ = event;
+    }
+}
+
+fn main() {}

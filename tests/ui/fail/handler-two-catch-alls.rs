@@ -1,0 +1,22 @@
+use onex_events::consume::Incoming;
+use onex_events::{onex_node, NodeContext, OnexNode};
+
+#[derive(OnexNode)]
+struct Node {
+    ctx: NodeContext,
+}
+
+#[onex_node("effect")]
+impl Node {
+    #[onex_handler(any)]
+    async fn log(&self, event: Incoming<u32>) {
+        let _ = event;
+    }
+
+    #[onex_handler(any, name = "audit")]
+    async fn audit(&self, event: Incoming<u32>) {
+        let _ = event;
+    }
+}
+
+fn main() {}
