@@ -1,20 +1,22 @@
 //! Consume benchmark, in one run on a real broker (issue 10), on the same
 //! records: `BENCH_RECORDS` OnexEnvelopeV1 events (`orchestrator.state.changed`,
-//! about 645 bytes of JSON each, written by [`RecordEncoder`] with their
+//! about 650 bytes of JSON each, written by [`RecordEncoder`] with their
 //! CloudEvents headers, keyed by correlation id) on a 3-partition topic,
 //! each run reading all of them in a consumer group of its own:
 //!
 //! - **raw**: rdkafka's `StreamConsumer` in a group,
 //!   `enable.auto.offset.store=false`, `store_offset` after each message,
 //!   the envelope's payload decoded with serde into [`StateChange`];
-//! - **raw + produce**: the same, producing two records per message
-//!   (the bytes and headers of an operation's `started` and `completed`,
-//!   prepared beforehand) to a second topic: the baseline of a handler
-//!   with its lifecycle events on;
 //! - **peer**: ruststream-rdkafka (`#[subscriber]`, `Commit::Tracked`), a
 //!   handler decoding the same struct and acknowledging; a separate crate
 //!   (`benches/peer-ruststream/`, built by this bench with its own lock
-//!   file and target directory) run as a child process.
+//!   file and target directory) run as a child process;
+//! - **raw + produce**: raw, also producing two records per message (the
+//!   bytes and headers of the lifecycle handler's `started` and
+//!   `completed`, captured once) to a second topic.
+//!
+//! (The framework's variants, its `EventConsumer` serving the handler with
+//! lifecycle events off and on, join once the consumer is merged.)
 //!
 //! Runs alternate between the variants (`BENCH_RUNS` rounds), each in a
 //! new consumer group. Throughput is measured from the first message
@@ -22,16 +24,17 @@
 //! it; CPU per message is the process's user + system time (`getrusage`)
 //! over the same span, divided by the messages.
 //!
-//! Then latency and lag at a paced 10,000 events/s (`BENCH_PACED` events):
+//! Then latency and lag at a paced 10,000 events/s (`BENCH_PACED` events),
+//! with librdkafka's consumer defaults and again with `fetch.wait.max.ms=5`:
 //! - publish-to-handler: from the moment the producer is handed a record
 //!   to the moment the handler has decoded it (both in this process, one
 //!   monotonic clock; the handler finds the send time by the sequence
 //!   number in the payload);
-//! - consumer lag, as time: every 20 ms the group's committed offset of
-//!   each partition is read (`committed_offsets`, by a client of the same
-//!   group that does not join it); the lag of a partition is then the age
-//!   of its oldest record not committed (now minus the time that record
-//!   was sent), 0 when all are committed.
+//! - commit lag, the group's lag as time: every 20 ms the group's committed
+//!   offset of each partition is read (`committed_offsets`, by a client of
+//!   the group that does not join it); the lag of a partition is then the
+//!   age of its oldest record not committed (now minus the time that record
+//!   was sent, from the delivery reports), 0 when all are committed.
 //!
 //! ```text
 //! scripts/kafka-dev.sh start
@@ -39,15 +42,17 @@
 //! ```
 //!
 //! `BENCH_RECORDS` (default 300,000), `BENCH_RUNS` (default 7),
-//! `BENCH_PACED` (default 30,000), `BENCH_VARIANTS` (comma-separated
-//! subset of `raw,produce,peer`), `BENCH_PEER` (path of a built peer
-//! binary, instead of building it), `BENCH_CONSUMER_PROPERTIES=k=v,k=v`
-//! (librdkafka properties of every consumer, the peer's too).
+//! `BENCH_PACED` (default 30,000; 0: none), `BENCH_VARIANTS`
+//! (comma-separated subset of `raw,peer,produce`),
+//! `BENCH_PEER` (path of a built peer binary, instead of building it),
+//! `BENCH_CONSUMER_PROPERTIES=k=v,k=v` (librdkafka properties of every
+//! consumer, the peer's too).
 
 #[path = "../tests/kafka_support/mod.rs"]
 mod kafka_support;
 
 use kafka_support::create_topic;
+use onex_events::consume::{EventHandlers, Incoming, ReceivedEvent, RecordHeaders, RecordParts};
 use onex_events::kafka::rdkafka::admin::{AdminClient, AdminOptions};
 use onex_events::kafka::rdkafka::client::DefaultClientContext;
 use onex_events::kafka::rdkafka::config::ClientConfig;
@@ -149,14 +154,16 @@ fn sequence(change: &StateChange) -> Option<u64> {
     change.transition_reason.split(' ').next()?.parse().ok()
 }
 
-/// Writes `n` events to `topic`; returns the mean value size.
-fn fill(bootstrap: &str, topic: &str, n: u64) -> usize {
+/// Writes `n` events to `topic`; returns the mean value size and the
+/// first record.
+fn fill(bootstrap: &str, topic: &str, n: u64) -> (usize, RecordParts) {
     let producer = producer(bootstrap, Deliveries::default());
     let node = bench_node();
     let mut encoder = RecordEncoder::new();
     let routing = TopicRouting::single(topic);
     let mut correlation = Uuid::new_v4();
     let mut bytes = 0;
+    let mut first = RecordParts::default();
     for seq in 0..n {
         if seq % 4 == 0 {
             correlation = Uuid::new_v4();
@@ -164,6 +171,9 @@ fn fill(bootstrap: &str, topic: &str, n: u64) -> usize {
         let event = state_change(&node, correlation, seq);
         let record = encoder.encode(&event, &routing).expect("encodable");
         bytes += record.payload.len();
+        if seq == 0 {
+            first = record_parts(&record);
+        }
         send(&producer, record.into_base_record(0));
     }
     producer
@@ -171,7 +181,23 @@ fn fill(bootstrap: &str, topic: &str, n: u64) -> usize {
         .expect("filling the topic");
     let delivered = producer.context().delivered.load(Ordering::Relaxed);
     assert_eq!(delivered, n, "every record of the topic delivered");
-    bytes / n.max(1) as usize
+    (bytes / n.max(1) as usize, first)
+}
+
+/// A record as a consumer receives it.
+fn record_parts(record: &onex_events::kafka::Record<'_>) -> RecordParts {
+    let mut headers = RecordHeaders::with_capacity(record.headers.count(), 256);
+    for h in record.headers.iter() {
+        headers.push(h.key, h.value);
+    }
+    RecordParts {
+        topic: Arc::from(record.topic),
+        partition: 0,
+        offset: 0,
+        key: Some(record.key.to_vec()),
+        value: record.payload.to_vec(),
+        headers,
+    }
 }
 
 // -------------------------------------------------------------- producer --
@@ -248,20 +274,6 @@ struct Lifecycle {
     records: Vec<PreparedRecord>,
 }
 
-#[derive(OnexNode)]
-struct LifecycleNode {
-    ctx: NodeContext,
-}
-
-#[onex_node(node_type = "effect", service = "bench", namespace = "onex")]
-impl LifecycleNode {
-    /// Stands for a handler: `started`, then `completed`.
-    #[onex_operation("on_state_change")]
-    async fn on_state_change(&self, job: u64) -> Result<u64, std::io::Error> {
-        Ok(black_box(job))
-    }
-}
-
 /// Keeps every event.
 #[derive(Clone, Default)]
 struct Capture(Arc<Mutex<Vec<Event>>>);
@@ -277,19 +289,20 @@ impl Sink for Capture {
 }
 
 impl Lifecycle {
-    fn capture() -> Self {
+    /// The `started` and `completed` of the lifecycle-on handler, run once
+    /// on `record` with a capturing publisher.
+    fn capture(record: RecordParts) -> Self {
         let capture = Capture::default();
-        let ctx = NodeContext::builder::<LifecycleNode>()
-            .node_id("bench-effect-1")
-            .publisher(Publisher::new(capture.clone()))
-            .build()
-            .expect("valid node context");
-        let node = LifecycleNode { ctx };
+        let node = Arc::new(EffectNode::new(
+            Publisher::new(capture.clone()),
+            Probe::new(1, false),
+        ));
+        let event = Arc::new(ReceivedEvent::decode(record).expect("an envelope"));
         tokio::runtime::Builder::new_current_thread()
+            .enable_all()
             .build()
             .expect("runtime")
-            .block_on(node.on_state_change(7))
-            .expect("no failure");
+            .block_on(node.handle(0, event));
         let events = std::mem::take(&mut *capture.0.lock().unwrap());
         assert_eq!(events.len(), 2, "started and completed");
         let mut encoder = RecordEncoder::new();
@@ -334,6 +347,36 @@ impl Lifecycle {
                 .headers(headers);
             send(producer, record);
         }
+    }
+}
+
+// ------------------------------------------------------------- framework --
+
+/// The handler with its lifecycle events on (the default): each
+/// handled event also publishes `effect.on_state_change.started` and
+/// `.completed`.
+#[derive(OnexNode)]
+struct EffectNode {
+    ctx: NodeContext,
+    probe: Arc<Probe>,
+}
+
+#[onex_node(node_type = "effect", service = "bench", namespace = "onex")]
+impl EffectNode {
+    #[onex_handler("orchestrator.state.changed")]
+    async fn on_state_change(&self, event: Incoming<StateChange>) {
+        self.probe.handled(&event.payload);
+    }
+}
+
+impl EffectNode {
+    fn new(publisher: Publisher, probe: Arc<Probe>) -> Self {
+        let ctx = NodeContext::builder::<EffectNode>()
+            .node_id("bench-effect-1")
+            .publisher(publisher)
+            .build()
+            .expect("valid node context");
+        EffectNode { ctx, probe }
     }
 }
 
@@ -461,19 +504,28 @@ fn consumer_config(bootstrap: &str, group: &str) -> ClientConfig {
     config
 }
 
-/// `BENCH_CONSUMER_PROPERTIES=k=v,k=v`: librdkafka properties set on every
-/// consumer of the run (the peer's too), after [`CONSUMER_PROPERTIES`].
+/// librdkafka properties set on every consumer, after
+/// [`CONSUMER_PROPERTIES`]: `BENCH_CONSUMER_PROPERTIES=k=v,k=v` (the
+/// peer's too), and `fetch.wait.max.ms` in the second pass of paced runs.
+static EXTRA_CONSUMER_PROPERTIES: Mutex<Vec<(String, String)>> = Mutex::new(Vec::new());
+
 fn extra_consumer_properties() -> Vec<(String, String)> {
-    std::env::var("BENCH_CONSUMER_PROPERTIES")
+    EXTRA_CONSUMER_PROPERTIES.lock().unwrap().clone()
+}
+
+fn read_consumer_properties() {
+    let from_env = std::env::var("BENCH_CONSUMER_PROPERTIES")
         .unwrap_or_default()
         .split(',')
         .filter_map(|kv| kv.split_once('='))
         .map(|(k, v)| (k.trim().to_owned(), v.trim().to_owned()))
-        .collect()
+        .collect();
+    *EXTRA_CONSUMER_PROPERTIES.lock().unwrap() = from_env;
 }
 
 /// The raw consumer: decode, `store_offset` after each message; with
-/// `produce`, also the two lifecycle records per message.
+/// `produce`, also the two lifecycle records per message. Stored offsets
+/// are committed every second, as the framework's consumer does.
 async fn raw(
     bootstrap: &str,
     topic: &str,
@@ -482,6 +534,7 @@ async fn raw(
     produce: Option<(&Lifecycle, &ThreadedProducer<Deliveries>, &str)>,
 ) {
     let consumer: StreamConsumer = consumer_config(bootstrap, group)
+        .set("auto.commit.interval.ms", "1000")
         .create()
         .expect("consumer");
     consumer.subscribe(&[topic]).expect("subscribe");
@@ -537,7 +590,13 @@ struct PeerReport {
 fn peer(binary: &Path, bootstrap: &str, topic: &str, group: &str, expected: u64) -> Run {
     let out = Command::new(binary)
         .args([bootstrap, topic, group, &expected.to_string()])
-        .arg(std::env::var("BENCH_CONSUMER_PROPERTIES").unwrap_or_default())
+        .arg(
+            extra_consumer_properties()
+                .iter()
+                .map(|(k, v)| format!("{k}={v}"))
+                .collect::<Vec<_>>()
+                .join(","),
+        )
         .output()
         .expect("the peer runs");
     assert!(
@@ -746,20 +805,21 @@ fn main() {
     };
     let n = env_u64("BENCH_RECORDS", 300_000).max(2);
     let runs = env_u64("BENCH_RUNS", 7).max(1);
-    let paced_n = env_u64("BENCH_PACED", 30_000).max(2);
-    let wanted = std::env::var("BENCH_VARIANTS").unwrap_or_else(|_| "raw,produce,peer".to_owned());
+    let paced_n = env_u64("BENCH_PACED", 30_000);
+    let wanted = std::env::var("BENCH_VARIANTS").unwrap_or_else(|_| "raw,peer,produce".to_owned());
     let wants = |v: &str| wanted.split(',').any(|w| w.trim() == v);
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .expect("runtime");
     epoch();
+    read_consumer_properties();
 
     let peer_bin = if wants("peer") { peer_binary() } else { None };
     let topic = format!("onex-bench-consume.{}", short_id());
     create_topic(&bootstrap, &topic, 3);
-    let bytes = fill(&bootstrap, &topic, n);
-    let lifecycle = Lifecycle::capture();
+    let (bytes, first) = fill(&bootstrap, &topic, n);
+    let lifecycle = Lifecycle::capture(first);
     let lifecycle_bytes: Vec<usize> = lifecycle.records.iter().map(|r| r.value.len()).collect();
     println!(
         "consume bench: {n} records (~{bytes} bytes of JSON each) on {topic} at {bootstrap} \
@@ -856,39 +916,73 @@ fn main() {
             .collect();
         (medians[a].rate / medians[b].rate, per_round)
     };
-    if let (Some(p), Some(r)) = (by("peer"), by("raw")) {
-        let (m, per) = ratio(p, r);
-        println!(
-            "\npeer / raw: {m:.2}x (per round {per:?}); CPU over raw: {:+.3} µs/msg",
-            (medians[p].cpu_ns - medians[r].cpu_ns) / 1e3
-        );
+    println!();
+    for (a, b) in [
+        ("framework, lifecycle off", "raw"),
+        ("peer", "raw"),
+        ("framework, lifecycle off", "peer"),
+        ("framework, lifecycle on", "raw + produce"),
+    ] {
+        if let (Some(x), Some(y)) = (by(a), by(b)) {
+            let (m, per) = ratio(x, y);
+            println!(
+                "{a} / {b}: {m:.2}x (per round {per:?}); CPU over {b}: {:+.3} µs/msg",
+                (medians[x].cpu_ns - medians[y].cpu_ns) / 1e3
+            );
+        }
     }
     println!("load averages after each round: {loads:?}");
 
+    if paced_n < 2 {
+        return;
+    }
+    for fetch_wait in [None, Some("5")] {
+        if let Some(ms) = fetch_wait {
+            EXTRA_CONSUMER_PROPERTIES
+                .lock()
+                .unwrap()
+                .push(("fetch.wait.max.ms".to_owned(), ms.to_owned()));
+        }
+        paced_runs(&bootstrap, paced_n, &rt, &wants);
+    }
+}
+
+/// Latency and lag at 10,000 events/s, of each variant wanted.
+fn paced_runs(
+    bootstrap: &str,
+    paced_n: u64,
+    rt: &tokio::runtime::Runtime,
+    wants: &dyn Fn(&str) -> bool,
+) {
+    let bootstrap = bootstrap.to_owned();
+    println!(
+        "\n| at 10,000 events/s, {paced_n} events; extra consumer properties {:?} | publish→handler p50 | p95 | p99 | commit lag p99 | max |",
+        extra_consumer_properties()
+    );
+    println!("|---|---:|---:|---:|---:|---:|");
+    let show = |name: &str, p: Paced| {
+        println!(
+            "| {name} | {} | {} | {} | {} | {} |",
+            ms(p.p50),
+            ms(p.p95),
+            ms(p.p99),
+            ms(p.lag_p99),
+            ms(p.lag_max)
+        );
+    };
     if wants("raw") {
-        let paced_raw = paced(
+        let p = paced(
             &bootstrap,
             paced_n,
             10_000,
-            &rt,
+            rt,
             |b, t, g, probe| async move {
                 raw(&b, &t, &g, &probe, None).await;
             },
         );
-        println!(
-            "\n| at 10,000 events/s, {paced_n} events | publish→handler p50 | p95 | p99 | lag p99 | lag max |"
-        );
-        println!("|---|---:|---:|---:|---:|---:|");
-        println!(
-            "| raw | {} | {} | {} | {} | {} |",
-            ms(paced_raw.p50),
-            ms(paced_raw.p95),
-            ms(paced_raw.p99),
-            ms(paced_raw.lag_p99),
-            ms(paced_raw.lag_max)
-        );
-        println!("load average {}", load_average());
+        show("raw", p);
     }
+    println!("load average {}", load_average());
 }
 
 fn median(runs: &[Run]) -> Run {
