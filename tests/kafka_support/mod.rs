@@ -3,6 +3,8 @@
 //! group: group joins are slow on tansu).
 #![allow(dead_code)]
 
+pub mod consumer;
+
 use onex_events::kafka::rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
 use onex_events::kafka::rdkafka::client::DefaultClientContext;
 use onex_events::kafka::rdkafka::consumer::{BaseConsumer, Consumer};
@@ -74,7 +76,7 @@ impl Reports {
     }
 }
 
-/// One record read back.
+/// One record read back (`json` is `Null` for a value that is not JSON).
 #[derive(Debug, Clone)]
 pub struct Record {
     pub topic: String,
@@ -181,7 +183,7 @@ pub fn consume_until(
             key: message
                 .key()
                 .map(|k| String::from_utf8_lossy(k).into_owned()),
-            json: serde_json::from_slice(&value).expect("record value is JSON"),
+            json: serde_json::from_slice(&value).unwrap_or(Value::Null),
             value,
             headers,
         });

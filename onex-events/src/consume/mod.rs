@@ -6,6 +6,10 @@
 //! implements [`EventHandlers`] for the node, which is what a consumer (or
 //! the in-process bus of tests) calls: [`EventHandlers::handle`] decodes the
 //! payload for the handler and runs it, and tells [`Handled`] how it ended.
+//!
+//! With the `kafka` feature, [`kafka::EventConsumer`] runs them on the
+//! events of Kafka topics, in a consumer group, at least once, with dead
+//! letters; [`kafka::reprocess`] moves dead letters back.
 
 mod attempts;
 mod handler;
@@ -13,6 +17,8 @@ mod handler_set;
 #[doc(hidden)]
 pub(crate) mod handling;
 mod incoming;
+#[cfg(feature = "kafka")]
+pub mod kafka;
 mod received;
 mod record_headers;
 mod retry;
@@ -21,6 +27,6 @@ pub use attempts::{settle, Failure, Settled};
 pub use handler::{EventHandlers, Handled, HandlerFuture, HandlerSpec};
 pub use handler_set::{HandlerSet, Route};
 pub use incoming::{HandlerInput, Incoming, PayloadError};
-pub use received::{MalformedEvent, ReceivedEvent, RecordParts};
+pub use received::{MalformedEvent, ReceivedEvent, RecordParts, Undecoded};
 pub use record_headers::RecordHeaders;
 pub use retry::RetryPolicy;

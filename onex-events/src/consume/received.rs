@@ -44,6 +44,15 @@ pub enum MalformedEvent {
     Version(String),
 }
 
+/// A record that is not an OnexEnvelopeV1, given back with the reason.
+#[derive(Debug)]
+pub struct Undecoded {
+    /// Why it is not an envelope.
+    pub reason: MalformedEvent,
+    /// The record.
+    pub record: RecordParts,
+}
+
 /// Where a text field of the envelope is: a range of the value, or a copy
 /// for text the JSON escaped.
 #[derive(Debug, Clone)]
@@ -102,20 +111,37 @@ fn locate(base: &[u8], text: Cow<'_, str>) -> Text {
 impl ReceivedEvent {
     /// Reads the envelope of a record, or says why it is not one.
     pub fn decode(parts: RecordParts) -> Result<Self, MalformedEvent> {
-        if parts.value.is_empty() {
+        Self::try_decode(parts).map_err(|undecoded| undecoded.reason)
+    }
+
+    /// [`ReceivedEvent::decode`], giving the record back with the reason
+    /// when it is not an envelope (for its dead letter).
+    pub fn try_decode(parts: RecordParts) -> Result<Self, Box<Undecoded>> {
+        match Self::fields(&parts.value) {
+            Ok(event) => Ok(ReceivedEvent { parts, ..event }),
+            Err(reason) => Err(Box::new(Undecoded {
+                reason,
+                record: parts,
+            })),
+        }
+    }
+
+    /// The envelope fields located in `value`, with empty record parts.
+    fn fields(value: &[u8]) -> Result<Self, MalformedEvent> {
+        if value.is_empty() {
             return Err(MalformedEvent::Empty);
         }
-        let fields: EnvelopeFields<'_> = serde_json::from_slice(&parts.value)
+        let fields: EnvelopeFields<'_> = serde_json::from_slice(value)
             .map_err(|e| MalformedEvent::NotAnEnvelope(e.to_string()))?;
         if fields.envelope_version != ENVELOPE_VERSION {
             return Err(MalformedEvent::Version(
                 fields.envelope_version.into_owned(),
             ));
         }
-        let base = parts.value.as_slice();
+        let base = value;
         let payload = fields.payload.get();
         let payload_start = payload.as_ptr() as usize - base.as_ptr() as usize;
-        let event = ReceivedEvent {
+        Ok(ReceivedEvent {
             event_id: fields.event_id,
             correlation_id: fields.correlation_id,
             causation_id: fields.metadata.causation_id,
@@ -124,8 +150,7 @@ impl ReceivedEvent {
             source_node_id: locate(base, fields.source_node_id),
             payload: payload_start..payload_start + payload.len(),
             parts: RecordParts::default(),
-        };
-        Ok(ReceivedEvent { parts, ..event })
+        })
     }
 
     fn text<'a>(&'a self, text: &'a Text) -> &'a str {

@@ -381,6 +381,116 @@ impl KafkaConfig {
     }
 }
 
+impl KafkaConfig {
+    /// The librdkafka configuration of a consumer in group `group`: the
+    /// connection properties of [`client_config`](Self::client_config)
+    /// without the producer-only ones, set up for at-least-once delivery —
+    /// offsets committed in the background every second
+    /// (`enable.auto.commit=true`, `auto.commit.interval.ms=1000` unless
+    /// set), but only those the application stored after handling their
+    /// records (`enable.auto.offset.store=false`) — with
+    /// [`offset_reset`](Self::offset_reset) as `auto.offset.reset` and
+    /// librdkafka's statistics every `stats_interval_ms` (0: none).
+    pub(crate) fn consumer_client_config(
+        &self,
+        group: &str,
+        stats_interval_ms: u64,
+    ) -> rdkafka::ClientConfig {
+        let mut cc = self.client_config();
+        for key in PRODUCER_ONLY {
+            cc.remove(key);
+        }
+        cc.set("group.id", group)
+            .set("enable.auto.commit", "true")
+            .set("enable.auto.offset.store", "false")
+            .set("enable.partition.eof", "false")
+            .set("statistics.interval.ms", stats_interval_ms.to_string());
+        if self.get("auto.commit.interval.ms").is_none() {
+            cc.set("auto.commit.interval.ms", "1000");
+        }
+        if let Some(reset) = self.auto_offset_reset {
+            cc.set("auto.offset.reset", reset.as_str());
+        }
+        cc
+    }
+}
+
+impl KafkaConfig {
+    /// The librdkafka configuration of a reader in group `group` that
+    /// commits itself, synchronously (`enable.auto.commit=false`), and is
+    /// told when it reached the end of a partition
+    /// (`enable.partition.eof=true`): for tools that read a topic to its
+    /// end once, such as reprocessing a dead-letter topic.
+    pub(crate) fn reader_client_config(&self, group: &str) -> rdkafka::ClientConfig {
+        let mut cc = self.consumer_client_config(group, 0);
+        cc.set("enable.auto.commit", "false")
+            .set("enable.partition.eof", "true")
+            .set("auto.offset.reset", "earliest");
+        cc
+    }
+}
+
+impl KafkaConfig {
+    /// The librdkafka configuration of a producer beside a consumer (its
+    /// dead letters, reprocessing): [`client_config`](Self::client_config)
+    /// without the consumer-only properties a consumer's configuration may
+    /// hold (librdkafka would warn about each).
+    pub(crate) fn producer_client_config(&self) -> rdkafka::ClientConfig {
+        let mut cc = self.client_config();
+        for key in CONSUMER_ONLY {
+            cc.remove(key);
+        }
+        cc
+    }
+}
+
+/// Consumer properties a producer does not take.
+const CONSUMER_ONLY: &[&str] = &[
+    "group.id",
+    "group.instance.id",
+    "group.protocol",
+    "group.remote.assignor",
+    "partition.assignment.strategy",
+    "session.timeout.ms",
+    "heartbeat.interval.ms",
+    "max.poll.interval.ms",
+    "enable.auto.commit",
+    "auto.commit.interval.ms",
+    "enable.auto.offset.store",
+    "auto.offset.reset",
+    "queued.min.messages",
+    "queued.max.messages.kbytes",
+    "fetch.wait.max.ms",
+    "fetch.queue.backoff.ms",
+    "fetch.message.max.bytes",
+    "fetch.max.bytes",
+    "fetch.min.bytes",
+    "fetch.error.backoff.ms",
+    "enable.partition.eof",
+    "check.crcs",
+    "isolation.level",
+];
+
+/// Producer properties a consumer does not take (librdkafka would warn
+/// about each): the defaults of [`KafkaConfig::new`] and their kin.
+const PRODUCER_ONLY: &[&str] = &[
+    "enable.idempotence",
+    "acks",
+    "request.required.acks",
+    "linger.ms",
+    "queue.buffering.max.ms",
+    "queue.buffering.max.messages",
+    "queue.buffering.max.kbytes",
+    "message.timeout.ms",
+    "delivery.timeout.ms",
+    "compression.type",
+    "compression.codec",
+    "batch.num.messages",
+    "batch.size",
+    "retries",
+    "message.send.max.retries",
+];
+
 /// librdkafka's connection setup timeout (TCP, TLS and SASL handshakes).
 const SETUP_TIMEOUT: &str = "socket.connection.setup.timeout.ms";
 
@@ -429,6 +539,33 @@ mod tests {
         assert_eq!(setup(&tls), Some(TLS_SETUP_TIMEOUT_MS.to_string()));
         let own = tls.property(SETUP_TIMEOUT, "3000");
         assert_eq!(setup(&own), Some("3000".to_owned()));
+    }
+
+    #[test]
+    fn a_consumer_stores_offsets_itself_and_takes_no_producer_property() {
+        let config = KafkaConfig::new("b:9092")
+            .auto_offset_reset(OffsetReset::Earliest)
+            .property("session.timeout.ms", "6000");
+        let cc = config.consumer_client_config("billing", 5000);
+        assert_eq!(cc.get("group.id"), Some("billing"));
+        assert_eq!(cc.get("enable.auto.commit"), Some("true"));
+        assert_eq!(cc.get("enable.auto.offset.store"), Some("false"));
+        assert_eq!(cc.get("auto.commit.interval.ms"), Some("1000"));
+        assert_eq!(cc.get("auto.offset.reset"), Some("earliest"));
+        assert_eq!(cc.get("session.timeout.ms"), Some("6000"));
+        assert_eq!(cc.get("statistics.interval.ms"), Some("5000"));
+        assert_eq!(cc.get("enable.idempotence"), None);
+        assert_eq!(cc.get("acks"), None);
+        assert_eq!(cc.get("linger.ms"), None);
+        let producer = config.producer_client_config();
+        assert_eq!(producer.get("session.timeout.ms"), None);
+        assert_eq!(producer.get("enable.idempotence"), Some("true"));
+        let own = config.property("auto.commit.interval.ms", "200");
+        assert_eq!(
+            own.consumer_client_config("g", 0)
+                .get("auto.commit.interval.ms"),
+            Some("200")
+        );
     }
 
     #[test]

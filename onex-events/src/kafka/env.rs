@@ -17,8 +17,10 @@ pub const SASL_MECHANISM: &str = "KAFKA_SASL_MECHANISM";
 pub const SASL_USERNAME: &str = "KAFKA_SASL_USERNAME";
 /// SASL password (never logged).
 pub const SASL_PASSWORD: &str = "KAFKA_SASL_PASSWORD";
-/// Maximum in-flight requests per broker connection
-/// (`max.in.flight.requests.per.connection`, at most 5 with idempotence).
+/// For a producer, the maximum in-flight requests per broker connection
+/// (`max.in.flight.requests.per.connection`, at most 5 with idempotence);
+/// for a consumer (`EventConsumer::from_env`), as in the seeds, how many
+/// events its handlers may have in hand at once (backpressure).
 pub const MAX_IN_FLIGHT: &str = "KAFKA_MAX_IN_FLIGHT";
 /// Prefix prepended, with a `.`, to every topic of the default routing.
 pub const TOPIC_PREFIX: &str = "KAFKA_TOPIC_PREFIX";
@@ -85,17 +87,7 @@ impl KafkaConfig {
             config = config.property("sasl.password", v);
         }
         if let Some(v) = get(MAX_IN_FLIGHT) {
-            let n = v
-                .trim()
-                .parse::<u32>()
-                .ok()
-                .filter(|n| *n > 0)
-                .ok_or_else(|| KafkaConfigError::InvalidEnv {
-                    name: MAX_IN_FLIGHT,
-                    value: v.clone(),
-                    reason: "expected a positive integer",
-                })?;
-            config = config.max_in_flight(n);
+            config = config.max_in_flight(positive(MAX_IN_FLIGHT, &v)?);
         }
         if let Some(v) = get(SERVICE_NAME) {
             config = config.property("client.id", v.trim());
@@ -136,6 +128,44 @@ impl KafkaConfig {
         }
         Ok(config)
     }
+}
+
+/// What a consumer reads from variables: the configuration of
+/// [`KafkaConfig::from_lookup`], except that [`MAX_IN_FLIGHT`] is the
+/// consumer's in-flight limit (a positive integer) rather than a producer
+/// property.
+pub(crate) fn consumer_from_lookup(
+    lookup: impl Fn(&str) -> Option<String>,
+) -> Result<(KafkaConfig, Option<usize>), KafkaConfigError> {
+    let config = KafkaConfig::from_lookup(|name| {
+        if name == MAX_IN_FLIGHT {
+            None
+        } else {
+            lookup(name)
+        }
+    })?;
+    let limit = lookup(MAX_IN_FLIGHT)
+        .filter(|v| !v.trim().is_empty())
+        .map(|v| positive(MAX_IN_FLIGHT, &v))
+        .transpose()?;
+    Ok((config, limit))
+}
+
+/// The positive integer variable `name` holds as `value`.
+fn positive<T: std::str::FromStr + Default + PartialOrd>(
+    name: &'static str,
+    value: &str,
+) -> Result<T, KafkaConfigError> {
+    value
+        .trim()
+        .parse::<T>()
+        .ok()
+        .filter(|n| *n > T::default())
+        .ok_or_else(|| KafkaConfigError::InvalidEnv {
+            name,
+            value: value.to_owned(),
+            reason: "expected a positive integer",
+        })
 }
 
 /// A `map_err` for variable `name` holding `value`.
@@ -267,6 +297,31 @@ mod tests {
         // Well formed, if nothing answers there: an outage, not an error.
         let unreachable = lookup(&[("KAFKA_BOOTSTRAP_SERVERS", "127.0.0.1:1,[::1]:1")]);
         assert!(KafkaConfig::from_lookup(unreachable).is_ok());
+    }
+
+    #[test]
+    fn for_a_consumer_max_in_flight_is_its_handler_limit() {
+        let (config, limit) = consumer_from_lookup(lookup(&[
+            ("KAFKA_BOOTSTRAP_SERVERS", "b:9092"),
+            ("KAFKA_MAX_IN_FLIGHT", " 1000 "),
+        ]))
+        .unwrap();
+        assert_eq!(limit, Some(1000));
+        assert_eq!(config.get("max.in.flight.requests.per.connection"), None);
+        let (_, none) =
+            consumer_from_lookup(lookup(&[("KAFKA_BOOTSTRAP_SERVERS", "b:9092")])).unwrap();
+        assert_eq!(none, None);
+        for bad in ["0", "-1", "many"] {
+            let err = consumer_from_lookup(lookup(&[
+                ("KAFKA_BOOTSTRAP_SERVERS", "b:9092"),
+                ("KAFKA_MAX_IN_FLIGHT", bad),
+            ]))
+            .unwrap_err();
+            assert!(
+                matches!(err, KafkaConfigError::InvalidEnv { name, .. } if name == "KAFKA_MAX_IN_FLIGHT"),
+                "{bad}: {err:?}"
+            );
+        }
     }
 
     #[test]

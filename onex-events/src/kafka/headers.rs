@@ -40,9 +40,30 @@ pub const CORRELATION_ID: &str = "ce_correlationid";
 pub const CAUSATION_ID: &str = "ce_causationid";
 /// `traceparent` (W3C Trace Context).
 pub const TRACEPARENT: &str = "traceparent";
-/// The error that sent a record to an outbox's dead-letter topic (not a
-/// CloudEvents attribute; only on dead letters).
+/// The error that sent a record to a dead-letter topic (not a CloudEvents
+/// attribute; only on dead letters, of an outbox or of a consumer): its
+/// message.
 pub const DEAD_LETTER_ERROR: &str = "onex_dead_letter_error";
+/// The start of the name of every header a dead letter carries besides the
+/// original record's: what reprocessing strips.
+pub const DEAD_LETTER_PREFIX: &str = "onex_dead_letter_";
+/// A consumer's dead letter: the error's type (the Rust type of an `Err`,
+/// `panic`, `timeout`, `undecodable_payload`, `malformed_event` or
+/// `unhandled_event`).
+pub const DEAD_LETTER_ERROR_TYPE: &str = "onex_dead_letter_error_type";
+/// A consumer's dead letter: how many runs the handler made (0 when none ran).
+pub const DEAD_LETTER_ATTEMPTS: &str = "onex_dead_letter_attempts";
+/// A consumer's dead letter: the topic the record came from.
+pub const DEAD_LETTER_TOPIC: &str = "onex_dead_letter_topic";
+/// A consumer's dead letter: its partition there.
+pub const DEAD_LETTER_PARTITION: &str = "onex_dead_letter_partition";
+/// A consumer's dead letter: its offset there.
+pub const DEAD_LETTER_OFFSET: &str = "onex_dead_letter_offset";
+/// A consumer's dead letter: the consumer group that gave up on it.
+pub const DEAD_LETTER_GROUP: &str = "onex_dead_letter_group";
+/// A consumer's dead letter: the handler that failed, `{node_type}.{handler}`
+/// (absent when no handler ran).
+pub const DEAD_LETTER_HANDLER: &str = "onex_dead_letter_handler";
 /// `content-type` of every record the sink and the relays write.
 pub const JSON: &str = "application/json";
 

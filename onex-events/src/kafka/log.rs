@@ -31,7 +31,11 @@ impl ClientContext for TracingContext {
     }
 
     fn error(&self, error: KafkaError, reason: &str) {
-        tracing::warn!(target: "librdkafka", %error, reason, "Kafka client error");
+        // A reader with `enable.partition.eof` is told the end of a
+        // partition this way too: not an error.
+        if !matches!(error, KafkaError::PartitionEOF(_)) {
+            tracing::warn!(target: "librdkafka", %error, reason, "Kafka client error");
+        }
     }
 }
 

@@ -1,9 +1,11 @@
 //! The Kafka layer (feature `kafka`): what every part of this crate that
 //! talks to Kafka stands on — the [`KafkaSink`](crate::KafkaSink), the
-//! outbox relays, and the clients that read what they wrote.
+//! outbox relays, the [`EventConsumer`](crate::consume::kafka::EventConsumer),
+//! and the clients that read what they wrote.
 //!
 //! - [`KafkaConfig`]: client configuration, from code or from variables
-//!   ([`env`](mod@env) names every variable the seeds use);
+//!   ([`env`](mod@env) names every variable the seeds use), for producers
+//!   and for consumers (at-least-once offset handling);
 //! - [`TopicRouting`]: an event to its topic, and an event type to the
 //!   topics that can carry it ([`TopicRouting::topics_carrying`]);
 //! - the record codec: an event to its record ([`RecordEncoder`]: value,
@@ -53,6 +55,8 @@ pub use self::topic::{TopicRouting, TopicStrategy, TopicSubscription};
 /// tools: use it from here so its version matches this crate's.
 pub use rdkafka;
 
+pub(crate) use self::env::consumer_from_lookup;
+pub(crate) use self::names::check_topic;
 pub(crate) use self::report::DeliveryListener;
 
 /// An event for unit tests: a state change of node `node-1` of service

@@ -1,0 +1,115 @@
+//! One record's work: its handlers run until they settle, or the record
+//! goes to the dead-letter topic.
+
+use super::dead_letter::{Cause, DeadLetters};
+use super::lanes::Lane;
+use super::offsets::PartitionRef;
+use super::stats::Counters;
+use crate::consume::{settle, HandlerSet, MalformedEvent, ReceivedEvent, RecordParts, Settled};
+use std::sync::Arc;
+
+/// What to do with an event no handler takes.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Unhandled {
+    /// Skip it: its offset is committed like a handled one's (the default).
+    #[default]
+    Skip,
+    /// Send it to the dead-letter topic.
+    DeadLetter,
+}
+
+/// A record in hand.
+#[derive(Debug)]
+pub(crate) struct Job {
+    /// Its partition, as assigned when it came.
+    pub partition: PartitionRef,
+    /// Its offset.
+    pub offset: i64,
+    /// The lane of its key; `None` for a record without a key (no order
+    /// to keep).
+    pub lane: Option<Lane>,
+    /// What to do with it.
+    pub work: Work,
+}
+
+/// What to do with a record.
+#[derive(Debug)]
+pub(crate) enum Work {
+    /// Run the handlers of its event type.
+    Handle(Arc<ReceivedEvent>),
+    /// Dead-letter it: it is not an envelope.
+    Malformed(RecordParts, MalformedEvent),
+    /// Dead-letter it: no handler takes this event type.
+    Unhandled(RecordParts, String),
+}
+
+/// What runs jobs: the handlers, the dead-letter producer, the counters.
+pub(crate) struct Worker<'a> {
+    pub handlers: &'a HandlerSet,
+    pub dead_letters: &'a DeadLetters,
+    pub counters: &'a Counters,
+    pub unhandled: Unhandled,
+}
+
+impl Worker<'_> {
+    /// Does `job`'s work to the end — every handler settled, every dead
+    /// letter acknowledged — and gives the job back.
+    pub async fn run(&self, job: Job) -> Job {
+        match &job.work {
+            Work::Handle(event) => self.handle(event).await,
+            Work::Malformed(record, reason) => {
+                self.dead_letter(record, Cause::Malformed(reason)).await
+            }
+            Work::Unhandled(record, event_type) => {
+                self.dead_letter(record, Cause::Unhandled(event_type)).await
+            }
+        }
+        job
+    }
+
+    async fn handle(&self, event: &Arc<ReceivedEvent>) {
+        let mut routes = self.handlers.routes(event.event_type()).peekable();
+        if routes.peek().is_none() {
+            match self.unhandled {
+                Unhandled::Skip => Counters::add(&self.counters.skipped),
+                Unhandled::DeadLetter => {
+                    let cause = Cause::Unhandled(event.event_type());
+                    self.dead_letter(event.record(), cause).await;
+                }
+            }
+            return;
+        }
+        for route in routes {
+            let settled = settle(route, event, |attempt, error| {
+                Counters::add(&self.counters.retried);
+                tracing::debug!(
+                    handler = ?route,
+                    event_id = %event.event_id(),
+                    attempt,
+                    error_type = %error.error_type,
+                    error = %error.message,
+                    "handler failed; running it again"
+                );
+            })
+            .await;
+            match settled {
+                Settled::Acknowledged { .. } => Counters::add(&self.counters.handled),
+                Settled::Failed { attempts, failure } => {
+                    Counters::add(&self.counters.failed);
+                    let handler = format!("{}.{}", route.node_type(), route.spec().name);
+                    let cause = Cause::Handler {
+                        handler,
+                        attempts,
+                        failure: &failure,
+                    };
+                    self.dead_letter(event.record(), cause).await;
+                }
+            }
+        }
+    }
+
+    async fn dead_letter(&self, record: &RecordParts, cause: Cause<'_>) {
+        self.dead_letters.send(record, cause).await;
+        Counters::add(&self.counters.dead_lettered);
+    }
+}

@@ -1,0 +1,298 @@
+//! The consumer's task: records in, their handlers driven side by side in
+//! this one task up to the in-flight limit (one key at a time per
+//! partition), offsets stored as records settle, and a graceful end.
+
+use super::context::{lock, store_settled, GroupContext};
+use super::dead_letter::DeadLetters;
+use super::job::{Job, Unhandled, Work, Worker};
+use super::lanes::{Lane, Lanes};
+use super::offsets::Offsets;
+use super::shutdown::ShutdownSignal;
+use super::stats::Counters;
+use crate::consume::{HandlerSet, ReceivedEvent, RecordHeaders, RecordParts};
+use crate::kafka::headers::TYPE;
+use crate::kafka::rdkafka::consumer::{CommitMode, Consumer, StreamConsumer};
+use crate::kafka::rdkafka::error::{KafkaError, RDKafkaErrorCode};
+use crate::kafka::rdkafka::message::{BorrowedMessage, Headers, Message};
+use futures_util::stream::{FuturesUnordered, StreamExt};
+use std::future::{poll_fn, Future};
+use std::pin::Pin;
+use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+/// How the task behaves.
+#[derive(Debug, Clone)]
+pub(crate) struct Settings {
+    pub max_in_flight: usize,
+    pub unhandled: Unhandled,
+    pub shutdown_timeout: Duration,
+    pub stats_interval: Duration,
+}
+
+/// Settled records between two stores of their offsets while records keep
+/// coming (when none comes, offsets are stored at once).
+const STORE_EVERY: u32 = 256;
+
+/// Steps taken without giving the runtime's thread back, at most.
+const STEPS_BEFORE_YIELD: u32 = 128;
+
+/// What woke the task.
+enum Step<'c> {
+    /// A record (or a consumer error) came.
+    Received(Result<BorrowedMessage<'c>, KafkaError>),
+    /// A record's work is done.
+    Done(Job),
+    /// Time to log the stats.
+    Tick,
+    /// Nothing to do: store the settled offsets.
+    Idle,
+    /// Stop.
+    Shutdown,
+}
+
+/// Runs until `shutdown` is requested, then ends gracefully: handlers in
+/// hand get `settings.shutdown_timeout` to finish, what is settled is
+/// stored and committed.
+pub(crate) async fn run(
+    consumer: &StreamConsumer<GroupContext>,
+    handlers: &HandlerSet,
+    dead_letters: &DeadLetters,
+    counters: &Counters,
+    settings: &Settings,
+    shutdown: &ShutdownSignal,
+) {
+    let offsets: &Mutex<Offsets> = &consumer.context().offsets;
+    let worker = Worker {
+        handlers,
+        dead_letters,
+        counters,
+        unhandled: settings.unhandled,
+    };
+    let mut in_flight = FuturesUnordered::new();
+    let mut lanes: Lanes<Job> = Lanes::default();
+    // Records in hand: being handled, or waiting behind their key.
+    let mut held = 0usize;
+    let mut unstored = 0u32;
+    let mut steps = 0u32;
+    let mut stream = consumer.stream();
+    let mut ticker = tokio::time::interval_at(
+        tokio::time::Instant::now() + settings.stats_interval,
+        settings.stats_interval,
+    );
+    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+
+    loop {
+        if unstored >= STORE_EVERY {
+            store(consumer, offsets, &mut unstored);
+        }
+        steps += 1;
+        if steps >= STEPS_BEFORE_YIELD {
+            steps = 0;
+            YieldNow(false).await;
+        }
+        let step = poll_fn(|cx| {
+            if shutdown.is_requested() {
+                return Poll::Ready(Step::Shutdown);
+            }
+            if let Poll::Ready(Some(job)) = in_flight.poll_next_unpin(cx) {
+                return Poll::Ready(Step::Done(job));
+            }
+            if held < settings.max_in_flight {
+                if let Poll::Ready(Some(received)) = stream.poll_next_unpin(cx) {
+                    return Poll::Ready(Step::Received(received));
+                }
+            }
+            if ticker.poll_tick(cx).is_ready() {
+                return Poll::Ready(Step::Tick);
+            }
+            if unstored > 0 {
+                return Poll::Ready(Step::Idle);
+            }
+            if shutdown.poll_requested(cx) {
+                return Poll::Ready(Step::Shutdown);
+            }
+            Poll::Pending
+        })
+        .await;
+        match step {
+            Step::Received(Ok(message)) => {
+                let job = {
+                    let mut offsets = lock(offsets);
+                    if offsets.was_revoked() {
+                        for slot in offsets.take_revoked() {
+                            held -= lanes.drop_waiting(slot);
+                        }
+                    }
+                    accept(
+                        &message,
+                        &mut offsets,
+                        handlers,
+                        settings.unhandled,
+                        counters,
+                    )
+                };
+                let Some(job) = job else {
+                    // Skipped at once, and settled.
+                    unstored += 1;
+                    continue;
+                };
+                held += 1;
+                match job.lane {
+                    Some(lane) if lanes.is_busy(lane) => lanes.enqueue(lane, job),
+                    lane => {
+                        // Polled once here: a handler that does not wait
+                        // settles without a lane or a slot in `in_flight`.
+                        let mut run = Box::pin(worker.run(job));
+                        match poll_fn(|cx| Poll::Ready(run.as_mut().poll(cx))).await {
+                            Poll::Ready(job) => {
+                                held -= 1;
+                                if lock(offsets).settle(job.partition, job.offset) {
+                                    unstored += 1;
+                                }
+                            }
+                            Poll::Pending => {
+                                if let Some(lane) = lane {
+                                    lanes.open(lane);
+                                }
+                                in_flight.push(run);
+                            }
+                        }
+                    }
+                }
+            }
+            Step::Received(Err(error)) => {
+                tracing::warn!(%error, "Kafka consumer error");
+            }
+            Step::Done(job) => {
+                held -= 1;
+                if lock(offsets).settle(job.partition, job.offset) {
+                    unstored += 1;
+                }
+                if let Some(next) = job.lane.and_then(|lane| lanes.finish(lane)) {
+                    in_flight.push(Box::pin(worker.run(next)));
+                }
+            }
+            Step::Idle => store(consumer, offsets, &mut unstored),
+            Step::Tick => {
+                store(consumer, offsets, &mut unstored);
+                tracing::info!(in_hand = held, "consumer stats: {}", counters.snapshot());
+            }
+            Step::Shutdown => break,
+        }
+    }
+
+    drop(stream);
+    let running = in_flight.len();
+    tracing::info!(
+        running,
+        waiting = lanes.waiting(),
+        "consumer stopping: fetching stopped, letting running handlers finish"
+    );
+    let finish = async {
+        while let Some(job) = in_flight.next().await {
+            lock(offsets).settle(job.partition, job.offset);
+        }
+    };
+    if tokio::time::timeout(settings.shutdown_timeout, finish)
+        .await
+        .is_err()
+    {
+        tracing::warn!(
+            abandoned = in_flight.len(),
+            timeout = ?settings.shutdown_timeout,
+            "handlers still running at the shutdown timeout are dropped; their events will be delivered again"
+        );
+    }
+    drop(in_flight);
+    store(consumer, offsets, &mut unstored);
+    match consumer.commit_consumer_state(CommitMode::Sync) {
+        Ok(()) | Err(KafkaError::ConsumerCommit(RDKafkaErrorCode::NoOffset)) => {}
+        Err(error) => tracing::warn!(%error, "final commit failed"),
+    }
+    tracing::info!("consumer stopped: {}", counters.snapshot());
+}
+
+/// Stores the settled offsets.
+fn store(consumer: &StreamConsumer<GroupContext>, offsets: &Mutex<Offsets>, unstored: &mut u32) {
+    *unstored = 0;
+    let mut offsets = lock(offsets);
+    if offsets.has_settled() {
+        store_settled(consumer, &mut offsets);
+    }
+}
+
+/// Takes a record in hand: the job to do for it, or `None` if it is
+/// skipped at once (its `ce_type` header names an event type no handler
+/// takes, and such events are skipped) and so already settled.
+fn accept(
+    message: &BorrowedMessage<'_>,
+    offsets: &mut Offsets,
+    handlers: &HandlerSet,
+    unhandled: Unhandled,
+    counters: &Counters,
+) -> Option<Job> {
+    let offset = message.offset();
+    let headers = message.headers();
+    let event_type = headers
+        .and_then(|h| h.iter().find(|h| h.key == TYPE))
+        .and_then(|h| h.value)
+        .and_then(|v| std::str::from_utf8(v).ok());
+    let unwanted = event_type.filter(|t| handlers.routes(t).next().is_none());
+    let (partition, topic) = offsets.receive(message.topic(), message.partition(), offset);
+    if unwanted.is_some() && unhandled == Unhandled::Skip {
+        offsets.settle(partition, offset);
+        Counters::add(&counters.skipped);
+        return None;
+    }
+    let mut record_headers = RecordHeaders::default();
+    if let Some(headers) = headers {
+        record_headers = RecordHeaders::with_capacity(headers.count(), 256);
+        for h in headers.iter() {
+            record_headers.push(h.key, h.value);
+        }
+    }
+    let record = RecordParts {
+        topic,
+        partition: message.partition(),
+        offset,
+        key: message.key().map(<[u8]>::to_vec),
+        value: message.payload().map(<[u8]>::to_vec).unwrap_or_default(),
+        headers: record_headers,
+    };
+    let work = match unwanted {
+        Some(event_type) => Work::Unhandled(record, event_type.to_owned()),
+        None => match ReceivedEvent::try_decode(record) {
+            Ok(event) => Work::Handle(Arc::new(event)),
+            Err(undecoded) => {
+                Counters::add(&counters.malformed);
+                let undecoded = *undecoded;
+                Work::Malformed(undecoded.record, undecoded.reason)
+            }
+        },
+    };
+    let lane = message.key().map(|key| Lane::of(partition.index, key));
+    Some(Job {
+        partition,
+        offset,
+        lane,
+        work,
+    })
+}
+
+/// Gives the thread back to the runtime once.
+struct YieldNow(bool);
+
+impl Future for YieldNow {
+    type Output = ();
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        if self.0 {
+            Poll::Ready(())
+        } else {
+            self.0 = true;
+            cx.waker().wake_by_ref();
+            Poll::Pending
+        }
+    }
+}
