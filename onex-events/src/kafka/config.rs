@@ -408,6 +408,20 @@ impl KafkaConfig {
         if self.get("auto.commit.interval.ms").is_none() {
             cc.set("auto.commit.interval.ms", "1000");
         }
+        // A subscription by pattern sees a new topic at the next metadata
+        // refresh: every 10 s rather than librdkafka's 5 minutes.
+        if self.get("topic.metadata.refresh.interval.ms").is_none() {
+            cc.set("topic.metadata.refresh.interval.ms", "10000");
+        }
+        // librdkafka's 45 s session makes a member that died hold its
+        // partitions for 45 s, and group joins on some brokers (tansu) wait
+        // about half of it; 10 s was Kafka's default before 3.0.
+        if self.get("session.timeout.ms").is_none() {
+            cc.set("session.timeout.ms", "10000");
+            if self.get("heartbeat.interval.ms").is_none() {
+                cc.set("heartbeat.interval.ms", "3000");
+            }
+        }
         if let Some(reset) = self.auto_offset_reset {
             cc.set("auto.offset.reset", reset.as_str());
         }
@@ -566,6 +580,25 @@ mod tests {
                 .get("auto.commit.interval.ms"),
             Some("200")
         );
+    }
+
+    #[test]
+    fn a_consumer_has_a_short_session_and_metadata_refresh_unless_told() {
+        let cc = KafkaConfig::new("b:9092").consumer_client_config("g", 0);
+        assert_eq!(cc.get("session.timeout.ms"), Some("10000"));
+        assert_eq!(cc.get("heartbeat.interval.ms"), Some("3000"));
+        assert_eq!(cc.get("topic.metadata.refresh.interval.ms"), Some("10000"));
+        let own = KafkaConfig::new("b:9092")
+            .property("session.timeout.ms", "60000")
+            .property("topic.metadata.refresh.interval.ms", "1000")
+            .consumer_client_config("g", 0);
+        assert_eq!(own.get("session.timeout.ms"), Some("60000"));
+        assert_eq!(
+            own.get("heartbeat.interval.ms"),
+            None,
+            "librdkafka's, for a session of the user's"
+        );
+        assert_eq!(own.get("topic.metadata.refresh.interval.ms"), Some("1000"));
     }
 
     #[test]
