@@ -70,16 +70,11 @@ pub async fn settle(
     let spec = route.spec();
     let mut attempt = 1;
     loop {
-        let run = CatchPanic(route.run(Arc::clone(event)));
-        let handled = match spec.timeout {
-            None => run.await,
-            Some(limit) => match tokio::time::timeout(limit, run).await {
-                Ok(handled) => handled,
-                Err(_) => Handled::Failed(ErrorInfo::from_message(
-                    "timeout",
-                    format!("the handler did not finish within {limit:?}"),
-                )),
-            },
+        // A hand-written `handle` may panic before it returns its future.
+        let started = catch_unwind(AssertUnwindSafe(|| route.run(Arc::clone(event))));
+        let handled = match started {
+            Err(payload) => Handled::Failed(ErrorInfo::panic(panic_message(&*payload))),
+            Ok(run) => run_once(CatchPanic(run), spec.timeout).await,
         };
         let error = match handled {
             Handled::Acknowledged => return Settled::Acknowledged { attempts: attempt },
@@ -100,6 +95,20 @@ pub async fn settle(
         attempt += 1;
         on_retry(attempt, &error);
         tokio::time::sleep(spec.retry.delay_before(attempt)).await;
+    }
+}
+
+/// One run, within `limit` if there is one.
+async fn run_once(run: CatchPanic, limit: Option<std::time::Duration>) -> Handled {
+    match limit {
+        None => run.await,
+        Some(limit) => match tokio::time::timeout(limit, run).await {
+            Ok(handled) => handled,
+            Err(_) => Handled::Failed(ErrorInfo::from_message(
+                "timeout",
+                format!("the handler did not finish within {limit:?}"),
+            )),
+        },
     }
 }
 
