@@ -7,16 +7,18 @@
 //! - **raw**: rdkafka's `StreamConsumer` in a group,
 //!   `enable.auto.offset.store=false`, `store_offset` after each message,
 //!   the envelope's payload decoded with serde into [`StateChange`];
+//! - **framework, lifecycle off**: `EventConsumer` serving a node whose
+//!   `#[onex_handler(.., lifecycle = false)]` takes `Incoming<StateChange>`;
 //! - **peer**: ruststream-rdkafka (`#[subscriber]`, `Commit::Tracked`), a
 //!   handler decoding the same struct and acknowledging; a separate crate
 //!   (`benches/peer-ruststream/`, built by this bench with its own lock
 //!   file and target directory) run as a child process;
 //! - **raw + produce**: raw, also producing two records per message (the
 //!   bytes and headers of the lifecycle handler's `started` and
-//!   `completed`, captured once) to a second topic.
-//!
-//! (The framework's variants, its `EventConsumer` serving the handler with
-//! lifecycle events off and on, join once the consumer is merged.)
+//!   `completed`, captured once) to a second topic;
+//! - **framework, lifecycle on**: the same handler with its lifecycle
+//!   events on (the default), published through a `KafkaSink` to a second
+//!   topic.
 //!
 //! Runs alternate between the variants (`BENCH_RUNS` rounds), each in a
 //! new consumer group. Throughput is measured from the first message
@@ -43,7 +45,7 @@
 //!
 //! `BENCH_RECORDS` (default 300,000), `BENCH_RUNS` (default 7),
 //! `BENCH_PACED` (default 30,000; 0: none), `BENCH_VARIANTS`
-//! (comma-separated subset of `raw,peer,produce`),
+//! (comma-separated subset of `raw,framework,peer,produce,lifecycle`),
 //! `BENCH_PEER` (path of a built peer binary, instead of building it),
 //! `BENCH_CONSUMER_PROPERTIES=k=v,k=v` (librdkafka properties of every
 //! consumer, the peer's too).
@@ -52,6 +54,7 @@
 mod kafka_support;
 
 use kafka_support::create_topic;
+use onex_events::consume::kafka::EventConsumer;
 use onex_events::consume::{EventHandlers, Incoming, ReceivedEvent, RecordHeaders, RecordParts};
 use onex_events::kafka::rdkafka::admin::{AdminClient, AdminOptions};
 use onex_events::kafka::rdkafka::client::DefaultClientContext;
@@ -63,7 +66,8 @@ use onex_events::kafka::rdkafka::producer::{
     BaseRecord, DeliveryResult, Producer, ProducerContext, ThreadedProducer,
 };
 use onex_events::kafka::rdkafka::{ClientContext, Offset, TopicPartitionList};
-use onex_events::kafka::{KafkaConfig, RecordEncoder, TopicRouting};
+use onex_events::kafka::{KafkaConfig, OffsetReset, RecordEncoder, TopicRouting};
+use onex_events::sink::kafka::KafkaSink;
 use onex_events::{
     onex_node, Event, EventType, NodeContext, NodeIdentity, OnexNode, Payload, Publisher, Sink,
     Timestamp,
@@ -352,6 +356,22 @@ impl Lifecycle {
 
 // ------------------------------------------------------------- framework --
 
+/// The framework's handler with its lifecycle events off: decodes the
+/// payload (`Incoming<StateChange>`) and reports to the probe.
+#[derive(OnexNode)]
+struct QuietEffectNode {
+    ctx: NodeContext,
+    probe: Arc<Probe>,
+}
+
+#[onex_node(node_type = "quiet_effect", service = "bench", namespace = "onex")]
+impl QuietEffectNode {
+    #[onex_handler("orchestrator.state.changed", lifecycle = false)]
+    async fn on_state_change(&self, event: Incoming<StateChange>) {
+        self.probe.handled(&event.payload);
+    }
+}
+
 /// The handler with its lifecycle events on (the default): each
 /// handled event also publishes `effect.on_state_change.started` and
 /// `.completed`.
@@ -369,6 +389,17 @@ impl EffectNode {
     }
 }
 
+impl QuietEffectNode {
+    fn new(probe: Arc<Probe>) -> Self {
+        let ctx = NodeContext::builder::<QuietEffectNode>()
+            .node_id("bench-quiet-effect-1")
+            .publisher(Publisher::new(Noop))
+            .build()
+            .expect("valid node context");
+        QuietEffectNode { ctx, probe }
+    }
+}
+
 impl EffectNode {
     fn new(publisher: Publisher, probe: Arc<Probe>) -> Self {
         let ctx = NodeContext::builder::<EffectNode>()
@@ -378,6 +409,75 @@ impl EffectNode {
             .expect("valid node context");
         EffectNode { ctx, probe }
     }
+}
+
+/// Drops every event.
+struct Noop;
+
+impl Sink for Noop {
+    fn publish(&self, event: Event) {
+        black_box(&event);
+    }
+
+    fn name(&self) -> &'static str {
+        "noop"
+    }
+}
+
+/// A sink shared with the bench, which reads its stats.
+struct SharedSink(Arc<KafkaSink>);
+
+impl Sink for SharedSink {
+    fn publish(&self, event: Event) {
+        self.0.publish(event);
+    }
+
+    fn flush(&self, timeout: Duration) -> Result<(), onex_events::sink::SinkError> {
+        self.0.flush(timeout)
+    }
+
+    fn name(&self) -> &'static str {
+        self.0.name()
+    }
+}
+
+/// The consumer of `onex-events` serving `node` on `topic` in `group`,
+/// until the probe has seen every message; then shut down gracefully.
+async fn framework<N: EventHandlers>(
+    bootstrap: &str,
+    topic: &str,
+    group: &str,
+    node: Arc<N>,
+    probe: &Probe,
+) {
+    let config = CONSUMER_PROPERTIES
+        .iter()
+        .filter(|(k, _)| *k != "auto.offset.reset")
+        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+        .chain(extra_consumer_properties())
+        .fold(KafkaConfig::new(bootstrap), |c, (k, v)| c.property(k, v))
+        .auto_offset_reset(OffsetReset::Earliest);
+    let consumer = EventConsumer::builder(config)
+        .node(node)
+        .group(group)
+        .topic(topic)
+        .build()
+        .expect("consumer");
+    let handle = consumer.shutdown_handle();
+    let run = tokio::spawn(consumer.run());
+    probe.finished().await;
+    handle.shutdown();
+    let stats = run.await.expect("the consumer ran");
+    assert!(stats.handled >= probe.expected, "consumer stats: {stats:?}");
+}
+
+/// A `KafkaSink` publisher to `topic`, with the sink shared.
+fn sink_publisher(bootstrap: &str, topic: &str) -> (Publisher, Arc<KafkaSink>) {
+    let sink = Arc::new(
+        KafkaSink::new(KafkaConfig::new(bootstrap).topics(TopicRouting::single(topic)))
+            .expect("sink"),
+    );
+    (Publisher::new(SharedSink(Arc::clone(&sink))), sink)
 }
 
 // ----------------------------------------------------------------- probe --
@@ -806,7 +906,8 @@ fn main() {
     let n = env_u64("BENCH_RECORDS", 300_000).max(2);
     let runs = env_u64("BENCH_RUNS", 7).max(1);
     let paced_n = env_u64("BENCH_PACED", 30_000);
-    let wanted = std::env::var("BENCH_VARIANTS").unwrap_or_else(|_| "raw,peer,produce".to_owned());
+    let wanted = std::env::var("BENCH_VARIANTS")
+        .unwrap_or_else(|_| "raw,framework,peer,produce,lifecycle".to_owned());
     let wants = |v: &str| wanted.split(',').any(|w| w.trim() == v);
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -848,6 +949,14 @@ fn main() {
             let i = slot("raw", &mut names, &mut results);
             results[i].push(probe.result());
         }
+        if wants("framework") {
+            let probe = Probe::new(n, false);
+            let group = format!("bench-framework-{}", short_id());
+            let node = Arc::new(QuietEffectNode::new(Arc::clone(&probe)));
+            rt.block_on(framework(&bootstrap, &topic, &group, node, &probe));
+            let i = slot("framework, lifecycle off", &mut names, &mut results);
+            results[i].push(probe.result());
+        }
         if let Some(bin) = &peer_bin {
             let group = format!("bench-peer-{}", short_id());
             let run = peer(bin, &bootstrap, &topic, &group, n);
@@ -875,6 +984,28 @@ fn main() {
             let delivered = producer.context().delivered.load(Ordering::Relaxed);
             assert_eq!(delivered, 2 * n, "every lifecycle record delivered");
             drop(producer);
+            delete_topic(&bootstrap, &out, &rt);
+        }
+        if wants("lifecycle") {
+            let out = format!("onex-bench-lifecycle.{}", short_id());
+            create_topic(&bootstrap, &out, 3);
+            let (publisher, sink) = sink_publisher(&bootstrap, &out);
+            let probe = Probe::new(n, false);
+            let group = format!("bench-lifecycle-{}", short_id());
+            let node = Arc::new(EffectNode::new(publisher.clone(), Arc::clone(&probe)));
+            rt.block_on(framework(&bootstrap, &topic, &group, node, &probe));
+            let i = slot("framework, lifecycle on", &mut names, &mut results);
+            results[i].push(probe.result());
+            publisher
+                .flush(Duration::from_secs(120))
+                .expect("lifecycle events flushed");
+            let stats = sink.stats();
+            assert!(
+                stats.delivered >= 2 * n,
+                "every lifecycle event delivered: {stats:?}"
+            );
+            drop(publisher);
+            drop(sink);
             delete_topic(&bootstrap, &out, &rt);
         }
         let load = load_average();
@@ -981,6 +1112,38 @@ fn paced_runs(
             },
         );
         show("raw", p);
+    }
+    if wants("framework") {
+        let p = paced(
+            &bootstrap,
+            paced_n,
+            10_000,
+            rt,
+            |b, t, g, probe| async move {
+                let node = Arc::new(QuietEffectNode::new(Arc::clone(&probe)));
+                framework(&b, &t, &g, node, &probe).await;
+            },
+        );
+        show("framework, lifecycle off", p);
+    }
+    if wants("lifecycle") {
+        let out = format!("onex-bench-lifecycle.{}", short_id());
+        create_topic(&bootstrap, &out, 3);
+        let target = out.clone();
+        let p = paced(
+            &bootstrap,
+            paced_n,
+            10_000,
+            rt,
+            |b, t, g, probe| async move {
+                let (publisher, _sink) = sink_publisher(&b, &target);
+                let node = Arc::new(EffectNode::new(publisher.clone(), Arc::clone(&probe)));
+                framework(&b, &t, &g, node, &probe).await;
+                let _ = publisher.flush(Duration::from_secs(30));
+            },
+        );
+        show("framework, lifecycle on", p);
+        delete_topic(&bootstrap, &out, rt);
     }
     println!("load average {}", load_average());
 }
