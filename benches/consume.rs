@@ -625,7 +625,7 @@ fn read_consumer_properties() {
 
 /// The raw consumer: decode, `store_offset` after each message; with
 /// `produce`, also the two lifecycle records per message. Stored offsets
-/// are committed every second, as the framework's consumer does.
+/// are committed every 500 ms, as the framework's consumer does.
 async fn raw(
     bootstrap: &str,
     topic: &str,
@@ -634,7 +634,7 @@ async fn raw(
     produce: Option<(&Lifecycle, &ThreadedProducer<Deliveries>, &str)>,
 ) {
     let consumer: StreamConsumer = consumer_config(bootstrap, group)
-        .set("auto.commit.interval.ms", "1000")
+        .set("auto.commit.interval.ms", "500")
         .create()
         .expect("consumer");
     consumer.subscribe(&[topic]).expect("subscribe");

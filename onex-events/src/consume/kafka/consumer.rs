@@ -19,7 +19,7 @@ use std::sync::Arc;
 /// - **Delivery: at least once.** A record's offset is stored for commit
 ///   only once every handler of its event settled (acknowledged, or gave
 ///   it up and it reached the dead-letter topic), and never past a record
-///   still in hand; librdkafka commits the stored offsets every second
+///   still in hand; librdkafka commits the stored offsets every 500 ms
 ///   (`auto.commit.interval.ms`), in the background.
 /// - **Concurrency.** Handlers run side by side in the consumer's task, up
 ///   to [`max_in_flight`](EventConsumerBuilder::max_in_flight) records in
