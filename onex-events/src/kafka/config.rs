@@ -615,6 +615,16 @@ mod tests {
     }
 
     #[test]
+    fn a_consumer_fetches_again_soon_after_its_queue_was_full_unless_told() {
+        let cc = KafkaConfig::new("b:9092").consumer_client_config("g", 0);
+        assert_eq!(cc.get("fetch.queue.backoff.ms"), Some("10"));
+        let own = KafkaConfig::new("b:9092")
+            .property("fetch.queue.backoff.ms", "500")
+            .consumer_client_config("g", 0);
+        assert_eq!(own.get("fetch.queue.backoff.ms"), Some("500"));
+    }
+
+    #[test]
     fn pass_through_properties_override_defaults() {
         let config = KafkaConfig::new("b:9092")
             .property("acks", "1")
