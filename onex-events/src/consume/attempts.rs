@@ -65,16 +65,61 @@ impl Failure {
 pub async fn settle(
     route: Route<'_>,
     event: &Arc<ReceivedEvent>,
+    on_retry: impl FnMut(u32, &ErrorInfo),
+) -> Settled {
+    settle_after(route, event, FirstRun::NotStarted, on_retry).await
+}
+
+/// The first run of a handler, as far as [`first_run`] took it.
+pub(crate) enum FirstRun {
+    /// Not started.
+    NotStarted,
+    /// Started, not finished at its first poll.
+    Running(CatchPanic),
+    /// Finished at its first poll, without acknowledging.
+    Finished(Handled),
+}
+
+/// Starts `route`'s first run on `event` and polls it once, without a
+/// timer: `None` if it acknowledged, else how far it got, for
+/// [`settle_after`]. A handler with a time limit is not started (its limit
+/// runs from its first poll).
+pub(crate) fn first_run(
+    route: Route<'_>,
+    event: &Arc<ReceivedEvent>,
+    cx: &mut Context<'_>,
+) -> Option<FirstRun> {
+    if route.spec().timeout.is_some() {
+        return Some(FirstRun::NotStarted);
+    }
+    let mut run = match start(route, event) {
+        Ok(run) => run,
+        Err(failed) => return Some(FirstRun::Finished(failed)),
+    };
+    match Pin::new(&mut run).poll(cx) {
+        Poll::Ready(Handled::Acknowledged) => None,
+        Poll::Ready(handled) => Some(FirstRun::Finished(handled)),
+        Poll::Pending => Some(FirstRun::Running(run)),
+    }
+}
+
+/// [`settle`], its first run taken as far as `first`.
+pub(crate) async fn settle_after(
+    route: Route<'_>,
+    event: &Arc<ReceivedEvent>,
+    mut first: FirstRun,
     mut on_retry: impl FnMut(u32, &ErrorInfo),
 ) -> Settled {
     let spec = route.spec();
     let mut attempt = 1;
     loop {
-        // A hand-written `handle` may panic before it returns its future.
-        let started = catch_unwind(AssertUnwindSafe(|| route.run(Arc::clone(event))));
-        let handled = match started {
-            Err(payload) => Handled::Failed(ErrorInfo::panic(panic_message(&*payload))),
-            Ok(run) => run_once(CatchPanic(run), spec.timeout).await,
+        let handled = match std::mem::replace(&mut first, FirstRun::NotStarted) {
+            FirstRun::NotStarted => match start(route, event) {
+                Ok(run) => run_once(run, spec.timeout).await,
+                Err(failed) => failed,
+            },
+            FirstRun::Running(run) => run_once(run, spec.timeout).await,
+            FirstRun::Finished(handled) => handled,
         };
         let error = match handled {
             Handled::Acknowledged => return Settled::Acknowledged { attempts: attempt },
@@ -98,6 +143,15 @@ pub async fn settle(
     }
 }
 
+/// A run of `route` on `event`, or its failure: a hand-written `handle`
+/// may panic before it returns its future.
+fn start(route: Route<'_>, event: &Arc<ReceivedEvent>) -> Result<CatchPanic, Handled> {
+    match catch_unwind(AssertUnwindSafe(|| route.run(Arc::clone(event)))) {
+        Ok(run) => Ok(CatchPanic(run)),
+        Err(payload) => Err(Handled::Failed(ErrorInfo::panic(panic_message(&*payload)))),
+    }
+}
+
 /// One run, within `limit` if there is one.
 async fn run_once(run: CatchPanic, limit: Option<std::time::Duration>) -> Handled {
     match limit {
@@ -113,7 +167,7 @@ async fn run_once(run: CatchPanic, limit: Option<std::time::Duration>) -> Handle
 }
 
 /// A run whose panic becomes a failure.
-struct CatchPanic(super::handler::HandlerFuture);
+pub(crate) struct CatchPanic(super::handler::HandlerFuture);
 
 impl Future for CatchPanic {
     type Output = Handled;

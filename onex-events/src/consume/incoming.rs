@@ -141,7 +141,7 @@ pub trait HandlerInput: Sized + Send + 'static {
 
 impl<T: DeserializeOwned + Send + 'static> HandlerInput for Incoming<T> {
     fn decode(event: Arc<ReceivedEvent>) -> Result<Self, PayloadError> {
-        match serde_json::from_str(event.payload_json()) {
+        match serde_json::from_slice(event.payload_bytes()) {
             Ok(payload) => Ok(Incoming { payload, event }),
             Err(e) => Err(PayloadError {
                 event_type: event.event_type().to_owned(),

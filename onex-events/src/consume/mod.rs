@@ -24,6 +24,7 @@ mod received;
 mod record_headers;
 mod retry;
 
+pub(crate) use attempts::{first_run, settle_after, FirstRun};
 pub use attempts::{settle, Failure, Settled};
 pub use bus::{BusStats, DeadLetter, InProcessBus};
 pub use handler::{EventHandlers, Handled, HandlerFuture, HandlerSpec};

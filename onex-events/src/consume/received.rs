@@ -198,6 +198,12 @@ impl ReceivedEvent {
         std::str::from_utf8(&self.parts.value[self.payload.clone()]).unwrap_or_default()
     }
 
+    /// The payload's JSON, as bytes (no UTF-8 check: serde checked it
+    /// when it read the envelope).
+    pub(crate) fn payload_bytes(&self) -> &[u8] {
+        &self.parts.value[self.payload.clone()]
+    }
+
     /// The record: topic, partition, offset, key, value and headers.
     pub fn record(&self) -> &RecordParts {
         &self.parts

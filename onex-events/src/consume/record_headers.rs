@@ -42,7 +42,12 @@ impl RecordHeaders {
 
     /// The value of the first header named `name` (`None` if absent or null).
     pub fn get(&self, name: &str) -> Option<&[u8]> {
-        self.iter().find(|(n, _)| *n == name).and_then(|(_, v)| v)
+        let name = name.as_bytes();
+        let &(_, name_end, value_end) = self
+            .entries
+            .iter()
+            .find(|&&(start, name_end, _)| &self.bytes[start..name_end] == name)?;
+        value_end.map(|end| &self.bytes[name_end..end])
     }
 
     /// The value of the first header named `name`, as text.

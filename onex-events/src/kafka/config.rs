@@ -381,6 +381,10 @@ impl KafkaConfig {
     }
 }
 
+/// librdkafka's pause before fetching again once its fetch queue is full.
+const FETCH_QUEUE_BACKOFF: &str = "fetch.queue.backoff.ms";
+const FETCH_QUEUE_BACKOFF_MS: u64 = 10;
+
 impl KafkaConfig {
     /// The librdkafka configuration of a consumer in group `group`: the
     /// connection properties of [`client_config`](Self::client_config)
@@ -389,8 +393,11 @@ impl KafkaConfig {
     /// (`enable.auto.commit=true`, `auto.commit.interval.ms=500` unless
     /// set), but only those the application stored after handling their
     /// records (`enable.auto.offset.store=false`) — with
-    /// [`offset_reset`](Self::offset_reset) as `auto.offset.reset` and
-    /// librdkafka's statistics every `stats_interval_ms` (0: none).
+    /// [`offset_reset`](Self::offset_reset) as `auto.offset.reset`,
+    /// librdkafka's statistics every `stats_interval_ms` (0: none), and
+    /// fetching resumed 10 ms after the fetch queue was full
+    /// (`fetch.queue.backoff.ms`, librdkafka's default 1000 ms left a
+    /// consumer that drained the queue sooner waiting for the rest).
     pub(crate) fn consumer_client_config(
         &self,
         group: &str,
@@ -422,6 +429,12 @@ impl KafkaConfig {
             if self.get("heartbeat.interval.ms").is_none() {
                 cc.set("heartbeat.interval.ms", "3000");
             }
+        }
+        // librdkafka waits fetch.queue.backoff.ms (1000 ms) before fetching
+        // again once its fetch queue is full: a consumer that drains the
+        // queue sooner then sits idle for the rest.
+        if self.get(FETCH_QUEUE_BACKOFF).is_none() {
+            cc.set(FETCH_QUEUE_BACKOFF, FETCH_QUEUE_BACKOFF_MS.to_string());
         }
         if let Some(reset) = self.auto_offset_reset {
             cc.set("auto.offset.reset", reset.as_str());
@@ -600,6 +613,16 @@ mod tests {
             "librdkafka's, for a session of the user's"
         );
         assert_eq!(own.get("topic.metadata.refresh.interval.ms"), Some("1000"));
+    }
+
+    #[test]
+    fn a_consumer_fetches_again_soon_after_its_queue_was_full_unless_told() {
+        let cc = KafkaConfig::new("b:9092").consumer_client_config("g", 0);
+        assert_eq!(cc.get("fetch.queue.backoff.ms"), Some("10"));
+        let own = KafkaConfig::new("b:9092")
+            .property("fetch.queue.backoff.ms", "500")
+            .consumer_client_config("g", 0);
+        assert_eq!(own.get("fetch.queue.backoff.ms"), Some("500"));
     }
 
     #[test]

@@ -5,8 +5,12 @@ use super::dead_letter::{Cause, DeadLetters};
 use super::lanes::Lane;
 use super::offsets::PartitionRef;
 use super::stats::Counters;
-use crate::consume::{settle, HandlerSet, MalformedEvent, ReceivedEvent, RecordParts, Settled};
+use crate::consume::{
+    first_run, settle_after, FirstRun, HandlerSet, MalformedEvent, ReceivedEvent, RecordParts,
+    Settled,
+};
 use std::sync::Arc;
+use std::task::Context;
 
 /// What to do with an event no handler takes.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -25,11 +29,25 @@ pub(crate) struct Job {
     pub partition: PartitionRef,
     /// Its offset.
     pub offset: i64,
-    /// The lane of its key; `None` for a record without a key (no order
-    /// to keep).
+    /// The lane of its key, once it has one: set by the consumer's loop
+    /// when the record waits behind its key or runs on past one poll
+    /// (a record handled at once needs none).
     pub lane: Option<Lane>,
     /// What to do with it.
     pub work: Work,
+}
+
+impl Job {
+    /// The lane of the record's key; `None` for a record without a key (no
+    /// order to keep).
+    pub fn key_lane(&self) -> Option<Lane> {
+        let record = match &self.work {
+            Work::Handle(event) => event.record(),
+            Work::Malformed(record, _) | Work::Unhandled(record, _) => record,
+        };
+        let key = record.key.as_deref()?;
+        Some(Lane::of(self.partition.index, key))
+    }
 }
 
 /// What to do with a record.
@@ -52,11 +70,27 @@ pub(crate) struct Worker<'a> {
 }
 
 impl Worker<'_> {
+    /// The fast path: starts the handler of `event` and polls it once, if
+    /// it is its only handler. `None`: it acknowledged, the record is
+    /// handled; else [`Worker::run`] takes it on from there.
+    pub fn first_run(&self, event: &Arc<ReceivedEvent>, cx: &mut Context<'_>) -> Option<FirstRun> {
+        let mut routes = self.handlers.routes(event.event_type());
+        let (Some(route), None) = (routes.next(), routes.next()) else {
+            return Some(FirstRun::NotStarted);
+        };
+        let first = first_run(route, event, cx);
+        if first.is_none() {
+            Counters::add(&self.counters.handled);
+        }
+        first
+    }
+
     /// Does `job`'s work to the end — every handler settled, every dead
     /// letter acknowledged — and gives the job back.
-    pub async fn run(&self, job: Job) -> Job {
+    /// Its first handler's first run is taken on from `first`.
+    pub async fn run(&self, job: Job, first: FirstRun) -> Job {
         match &job.work {
-            Work::Handle(event) => self.handle(event).await,
+            Work::Handle(event) => self.handle(event, first).await,
             Work::Malformed(record, reason) => {
                 self.dead_letter(record, Cause::Malformed(reason)).await
             }
@@ -67,7 +101,7 @@ impl Worker<'_> {
         job
     }
 
-    async fn handle(&self, event: &Arc<ReceivedEvent>) {
+    async fn handle(&self, event: &Arc<ReceivedEvent>, mut first: FirstRun) {
         let mut routes = self.handlers.routes(event.event_type()).peekable();
         if routes.peek().is_none() {
             match self.unhandled {
@@ -80,7 +114,8 @@ impl Worker<'_> {
             return;
         }
         for route in routes {
-            let settled = settle(route, event, |attempt, error| {
+            let first = std::mem::replace(&mut first, FirstRun::NotStarted);
+            let settled = settle_after(route, event, first, |attempt, error| {
                 Counters::add(&self.counters.retried);
                 tracing::debug!(
                     handler = ?route,

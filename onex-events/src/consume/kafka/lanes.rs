@@ -44,6 +44,11 @@ impl<T> Default for Lanes<T> {
 }
 
 impl<T> Lanes<T> {
+    /// True if no lane is busy.
+    pub fn is_empty(&self) -> bool {
+        self.lanes.is_empty()
+    }
+
     /// True if a record of `lane` is in hand.
     pub fn is_busy(&self, lane: Lane) -> bool {
         self.lanes.contains_key(&lane)

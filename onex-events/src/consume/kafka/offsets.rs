@@ -39,6 +39,8 @@ pub(crate) struct Offsets {
     slots: HashMap<Arc<str>, HashMap<i32, usize>>,
     partitions: Vec<Partition>,
     last_epoch: u64,
+    /// The slot of the partition of the last record received.
+    last_slot: usize,
     dirty: Vec<usize>,
     revoked: Vec<usize>,
 }
@@ -82,6 +84,18 @@ impl Offsets {
     }
 
     fn slot(&mut self, topic: &str, partition: i32) -> usize {
+        // Records come in runs of one partition: try the last one's first.
+        if let Some(p) = self.partitions.get(self.last_slot) {
+            if p.partition == partition && *p.topic == *topic {
+                return self.last_slot;
+            }
+        }
+        let index = self.find_slot(topic, partition);
+        self.last_slot = index;
+        index
+    }
+
+    fn find_slot(&mut self, topic: &str, partition: i32) -> usize {
         if let Some(&index) = self.slots.get(topic).and_then(|t| t.get(&partition)) {
             return index;
         }

@@ -5,11 +5,11 @@
 use super::context::{lock, store_settled, GroupContext};
 use super::dead_letter::DeadLetters;
 use super::job::{Job, Unhandled, Work, Worker};
-use super::lanes::{Lane, Lanes};
+use super::lanes::Lanes;
 use super::offsets::Offsets;
 use super::shutdown::ShutdownSignal;
 use super::stats::Counters;
-use crate::consume::{HandlerSet, ReceivedEvent, RecordHeaders, RecordParts};
+use crate::consume::{FirstRun, HandlerSet, ReceivedEvent, RecordHeaders, RecordParts};
 use crate::kafka::headers::TYPE;
 use crate::kafka::rdkafka::consumer::{CommitMode, Consumer, StreamConsumer};
 use crate::kafka::rdkafka::error::{KafkaError, RDKafkaErrorCode};
@@ -132,18 +132,43 @@ pub(crate) async fn run(
                         counters,
                     )
                 };
-                let Some(job) = job else {
+                let Some(mut job) = job else {
                     // Skipped at once, and settled.
                     unstored += 1;
                     continue;
                 };
                 held += 1;
-                match job.lane {
-                    Some(lane) if lanes.is_busy(lane) => lanes.enqueue(lane, job),
-                    lane => {
+                // No lane is busy most of the time: the key is not hashed then.
+                let busy = match lanes.is_empty() {
+                    true => None,
+                    false => job.key_lane().filter(|&lane| lanes.is_busy(lane)),
+                };
+                match busy {
+                    Some(lane) => {
+                        job.lane = Some(lane);
+                        lanes.enqueue(lane, job);
+                    }
+                    None => {
+                        // A lone handler that acknowledges at its first
+                        // poll settles here, without a task of its own.
+                        let first = match &job.work {
+                            Work::Handle(event) => {
+                                poll_fn(|cx| Poll::Ready(worker.first_run(event, cx))).await
+                            }
+                            _ => Some(FirstRun::NotStarted),
+                        };
+                        let Some(first) = first else {
+                            held -= 1;
+                            if lock(offsets).settle(job.partition, job.offset) {
+                                unstored += 1;
+                            }
+                            continue;
+                        };
+                        job.lane = job.key_lane();
+                        let lane = job.lane;
                         // Polled once here: a handler that does not wait
                         // settles without a lane or a slot in `in_flight`.
-                        let mut run = Box::pin(worker.run(job));
+                        let mut run = Box::pin(worker.run(job, first));
                         match poll_fn(|cx| Poll::Ready(run.as_mut().poll(cx))).await {
                             Poll::Ready(job) => {
                                 held -= 1;
@@ -170,7 +195,7 @@ pub(crate) async fn run(
                     unstored += 1;
                 }
                 if let Some(next) = job.lane.and_then(|lane| lanes.finish(lane)) {
-                    in_flight.push(Box::pin(worker.run(next)));
+                    in_flight.push(Box::pin(worker.run(next, FirstRun::NotStarted)));
                 }
             }
             Step::Idle => store(consumer, offsets, &mut unstored),
@@ -233,24 +258,24 @@ fn accept(
     counters: &Counters,
 ) -> Option<Job> {
     let offset = message.offset();
-    let headers = message.headers();
-    let event_type = headers
-        .and_then(|h| h.iter().find(|h| h.key == TYPE))
-        .and_then(|h| h.value)
-        .and_then(|v| std::str::from_utf8(v).ok());
-    let unwanted = event_type.filter(|t| handlers.routes(t).next().is_none());
+    // One pass over the headers (librdkafka parses them on first access):
+    // copied, then the event type read from the copy.
+    let mut record_headers = RecordHeaders::default();
+    if let Some(headers) = message.headers() {
+        record_headers = RecordHeaders::with_capacity(headers.count(), 256);
+        for h in headers.iter() {
+            record_headers.push(h.key, h.value);
+        }
+    }
+    let unwanted = record_headers
+        .get_str(TYPE)
+        .filter(|t| handlers.routes(t).next().is_none())
+        .map(str::to_owned);
     let (partition, topic) = offsets.receive(message.topic(), message.partition(), offset);
     if unwanted.is_some() && unhandled == Unhandled::Skip {
         offsets.settle(partition, offset);
         Counters::add(&counters.skipped);
         return None;
-    }
-    let mut record_headers = RecordHeaders::default();
-    if let Some(headers) = headers {
-        record_headers = RecordHeaders::with_capacity(headers.count(), 256);
-        for h in headers.iter() {
-            record_headers.push(h.key, h.value);
-        }
     }
     let record = RecordParts {
         topic,
@@ -261,7 +286,7 @@ fn accept(
         headers: record_headers,
     };
     let work = match unwanted {
-        Some(event_type) => Work::Unhandled(record, event_type.to_owned()),
+        Some(event_type) => Work::Unhandled(record, event_type),
         None => match ReceivedEvent::try_decode(record) {
             Ok(event) => Work::Handle(Arc::new(event)),
             Err(undecoded) => {
@@ -271,11 +296,10 @@ fn accept(
             }
         },
     };
-    let lane = message.key().map(|key| Lane::of(partition.index, key));
     Some(Job {
         partition,
         offset,
-        lane,
+        lane: None,
         work,
     })
 }
