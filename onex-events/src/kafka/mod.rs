@@ -31,6 +31,7 @@
 //! ```
 
 mod classify;
+mod client_roles;
 mod config;
 pub mod env;
 mod fallback_log;
