@@ -53,7 +53,7 @@
 #[path = "../tests/kafka_support/mod.rs"]
 mod kafka_support;
 
-use kafka_support::create_topic;
+use kafka_support::{create_topic, SharedSink};
 use onex_events::consume::kafka::EventConsumer;
 use onex_events::consume::{EventHandlers, Incoming, ReceivedEvent, RecordHeaders, RecordParts};
 use onex_events::kafka::rdkafka::admin::{AdminClient, AdminOptions};
@@ -421,23 +421,6 @@ impl Sink for Noop {
 
     fn name(&self) -> &'static str {
         "noop"
-    }
-}
-
-/// A sink shared with the bench, which reads its stats.
-struct SharedSink(Arc<KafkaSink>);
-
-impl Sink for SharedSink {
-    fn publish(&self, event: Event) {
-        self.0.publish(event);
-    }
-
-    fn flush(&self, timeout: Duration) -> Result<(), onex_events::sink::SinkError> {
-        self.0.flush(timeout)
-    }
-
-    fn name(&self) -> &'static str {
-        self.0.name()
     }
 }
 

@@ -34,7 +34,7 @@
 mod kafka_support;
 
 use futures::task::noop_waker_ref;
-use kafka_support::create_topic;
+use kafka_support::{create_topic, SharedSink};
 use onex_events::kafka::headers::cloudevents_headers;
 use onex_events::kafka::rdkafka::client::ClientContext;
 use onex_events::kafka::rdkafka::error::{KafkaError, RDKafkaErrorCode};
@@ -576,23 +576,6 @@ fn thread_cpu() -> u64 {
         .ok()
         .and_then(|s| s.split_whitespace().next()?.parse().ok())
         .unwrap_or(0)
-}
-
-/// A sink shared with the bench, which reads its stats.
-struct SharedSink(Arc<KafkaSink>);
-
-impl Sink for SharedSink {
-    fn publish(&self, event: Event) {
-        self.0.publish(event);
-    }
-
-    fn flush(&self, timeout: Duration) -> Result<(), onex_events::sink::SinkError> {
-        self.0.flush(timeout)
-    }
-
-    fn name(&self) -> &'static str {
-        self.0.name()
-    }
 }
 
 /// The events of `ops` operations.

@@ -318,3 +318,21 @@ pub fn bootstrap() -> String {
         ),
     }
 }
+
+/// A Kafka sink shared with a bench, which reads its stats while the
+/// publisher owns the sink.
+pub struct SharedSink(pub Arc<onex_events::KafkaSink>);
+
+impl onex_events::Sink for SharedSink {
+    fn publish(&self, event: Event) {
+        self.0.publish(event);
+    }
+
+    fn flush(&self, timeout: std::time::Duration) -> Result<(), onex_events::sink::SinkError> {
+        self.0.flush(timeout)
+    }
+
+    fn name(&self) -> &'static str {
+        self.0.name()
+    }
+}
