@@ -2,14 +2,14 @@
 //! its nodes on the events of the topics it reads.
 
 use super::builder::EventConsumerBuilder;
-use super::context::GroupContext;
 use super::dead_letter::DeadLetters;
 use super::error::ConsumerError;
 use super::run_loop::{self, Settings};
 use super::shutdown::{termination_signal, ShutdownHandle, ShutdownSignal};
 use super::stats::{ConsumerStats, Counters};
 use crate::consume::HandlerSet;
-use crate::kafka::rdkafka::consumer::StreamConsumer;
+use super::fetched::SharedConsumer;
+use crate::kafka::rdkafka::consumer::Consumer;
 use crate::kafka::{consumer_from_lookup, KafkaConfig};
 use std::sync::Arc;
 
@@ -64,7 +64,7 @@ use std::sync::Arc;
 /// # }
 /// ```
 pub struct EventConsumer {
-    pub(crate) consumer: StreamConsumer<GroupContext>,
+    pub(crate) consumer: SharedConsumer,
     pub(crate) handlers: HandlerSet,
     pub(crate) dead_letters: DeadLetters,
     pub(crate) counters: Arc<Counters>,
@@ -140,7 +140,11 @@ impl EventConsumer {
         .await;
         let counters = Arc::clone(&self.counters);
         // Dropping the client leaves the group (committing again what is
-        // stored, as partitions are revoked).
+        // stored, as partitions are revoked). A record a handler kept holds
+        // the client: leave the group now all the same.
+        if Arc::strong_count(&self.consumer) > 1 {
+            self.consumer.unsubscribe();
+        }
         drop(self);
         counters.snapshot()
     }

@@ -6,7 +6,7 @@ use super::lanes::Lane;
 use super::offsets::PartitionRef;
 use super::stats::Counters;
 use crate::consume::{
-    first_run, settle_after, FirstRun, HandlerSet, MalformedEvent, ReceivedEvent, RecordParts,
+    first_run, settle_after, FirstRun, HandlerSet, MalformedEvent, ReceivedEvent, ReceivedRecord,
     Settled,
 };
 use std::sync::Arc;
@@ -41,11 +41,7 @@ impl Job {
     /// The lane of the record's key; `None` for a record without a key (no
     /// order to keep).
     pub fn key_lane(&self) -> Option<Lane> {
-        let record = match &self.work {
-            Work::Handle(event) => event.record(),
-            Work::Malformed(record, _) | Work::Unhandled(record, _) => record,
-        };
-        let key = record.key.as_deref()?;
+        let key = self.work.record().key()?;
         Some(Lane::of(self.partition.index, key))
     }
 }
@@ -53,12 +49,20 @@ impl Job {
 /// What to do with a record.
 #[derive(Debug)]
 pub(crate) enum Work {
-    /// Run the handlers of its event type.
+    /// Run the handlers of its event type (none: skip or dead-letter it).
     Handle(Arc<ReceivedEvent>),
     /// Dead-letter it: it is not an envelope.
-    Malformed(RecordParts, MalformedEvent),
-    /// Dead-letter it: no handler takes this event type.
-    Unhandled(RecordParts, String),
+    Malformed(ReceivedRecord, MalformedEvent),
+}
+
+impl Work {
+    /// The record.
+    pub fn record(&self) -> &ReceivedRecord {
+        match self {
+            Work::Handle(event) => event.record(),
+            Work::Malformed(record, _) => record,
+        }
+    }
 }
 
 /// What runs jobs: the handlers, the dead-letter producer, the counters.
@@ -93,9 +97,6 @@ impl Worker<'_> {
             Work::Handle(event) => self.handle(event, first).await,
             Work::Malformed(record, reason) => {
                 self.dead_letter(record, Cause::Malformed(reason)).await
-            }
-            Work::Unhandled(record, event_type) => {
-                self.dead_letter(record, Cause::Unhandled(event_type)).await
             }
         }
         job
@@ -143,7 +144,7 @@ impl Worker<'_> {
         }
     }
 
-    async fn dead_letter(&self, record: &RecordParts, cause: Cause<'_>) {
+    async fn dead_letter(&self, record: &ReceivedRecord, cause: Cause<'_>) {
         self.dead_letters.send(record, cause).await;
         Counters::add(&self.counters.dead_lettered);
     }

@@ -2,16 +2,18 @@
 //! this one task up to the in-flight limit (one key at a time per
 //! partition), offsets stored as records settle, and a graceful end.
 
-use super::context::{lock, store_settled, GroupContext};
+use super::context::{lock, store_settled};
 use super::dead_letter::DeadLetters;
+use super::fetched::{FetchedMessage, SharedConsumer};
 use super::job::{Job, Unhandled, Work, Worker};
 use super::lanes::Lanes;
 use super::offsets::Offsets;
 use super::shutdown::ShutdownSignal;
 use super::stats::Counters;
-use crate::consume::{FirstRun, HandlerSet, ReceivedEvent, RecordHeaders, RecordParts};
-use crate::kafka::headers::TYPE;
-use crate::kafka::rdkafka::consumer::{CommitMode, Consumer, StreamConsumer};
+use crate::consume::{
+    FirstRun, HandlerSet, ReceivedEvent, ReceivedRecord, RecordHeaders, RecordParts, Undecoded,
+};
+use crate::kafka::rdkafka::consumer::{CommitMode, Consumer};
 use crate::kafka::rdkafka::error::{KafkaError, RDKafkaErrorCode};
 use crate::kafka::rdkafka::message::{BorrowedMessage, Headers, Message};
 use futures_util::stream::{FuturesUnordered, StreamExt};
@@ -38,9 +40,9 @@ const STORE_EVERY: u32 = 256;
 const STEPS_BEFORE_YIELD: u32 = 128;
 
 /// What woke the task.
-enum Step<'c> {
+enum Step {
     /// A record (or a consumer error) came.
-    Received(Result<BorrowedMessage<'c>, KafkaError>),
+    Received(Result<ReceivedRecord, KafkaError>),
     /// A record's work is done.
     Done(Job),
     /// Time to log the stats.
@@ -55,7 +57,7 @@ enum Step<'c> {
 /// hand get `settings.shutdown_timeout` to finish, what is settled is
 /// stored and committed.
 pub(crate) async fn run(
-    consumer: &StreamConsumer<GroupContext>,
+    consumer: &SharedConsumer,
     handlers: &HandlerSet,
     dead_letters: &DeadLetters,
     counters: &Counters,
@@ -99,8 +101,14 @@ pub(crate) async fn run(
                 return Poll::Ready(Step::Done(job));
             }
             if held < settings.max_in_flight {
+                // A record already fetched is held where librdkafka put
+                // it; one that comes while this task waits is copied (it
+                // borrows from the wait, not from a shared consumer).
+                if let Some(received) = FetchedMessage::ready(consumer) {
+                    return Poll::Ready(Step::Received(received.map(ReceivedRecord::fetched)));
+                }
                 if let Poll::Ready(Some(received)) = stream.poll_next_unpin(cx) {
-                    return Poll::Ready(Step::Received(received));
+                    return Poll::Ready(Step::Received(received.map(|m| copy(&m))));
                 }
             }
             if ticker.poll_tick(cx).is_ready() {
@@ -116,7 +124,9 @@ pub(crate) async fn run(
         })
         .await;
         match step {
-            Step::Received(Ok(message)) => {
+            Step::Received(Ok(record)) => {
+                // The envelope is read before the lock is taken.
+                let decoded = ReceivedEvent::try_decode(record);
                 let job = {
                     let mut offsets = lock(offsets);
                     if offsets.was_revoked() {
@@ -124,8 +134,8 @@ pub(crate) async fn run(
                             held -= lanes.drop_waiting(slot);
                         }
                     }
-                    accept(
-                        &message,
+                    take_in_hand(
+                        decoded,
                         &mut offsets,
                         handlers,
                         settings.unhandled,
@@ -239,68 +249,66 @@ pub(crate) async fn run(
 }
 
 /// Stores the settled offsets.
-fn store(consumer: &StreamConsumer<GroupContext>, offsets: &Mutex<Offsets>, unstored: &mut u32) {
+fn store(consumer: &SharedConsumer, offsets: &Mutex<Offsets>, unstored: &mut u32) {
     *unstored = 0;
     let mut offsets = lock(offsets);
     if offsets.has_settled() {
-        store_settled(consumer, &mut offsets);
+        store_settled(&**consumer, &mut offsets);
     }
 }
 
-/// Takes a record in hand: the job to do for it, or `None` if it is
-/// skipped at once (its `ce_type` header names an event type no handler
-/// takes, and such events are skipped) and so already settled.
-fn accept(
-    message: &BorrowedMessage<'_>,
+/// Takes a received record in hand: the job to do for it, or `None` if
+/// it is skipped at once (no handler takes its event type, and such events
+/// are skipped) and so already settled.
+fn take_in_hand(
+    decoded: Result<ReceivedEvent, Box<Undecoded>>,
     offsets: &mut Offsets,
     handlers: &HandlerSet,
     unhandled: Unhandled,
     counters: &Counters,
 ) -> Option<Job> {
-    let offset = message.offset();
-    // One pass over the headers (librdkafka parses them on first access):
-    // copied, then the event type read from the copy.
-    let mut record_headers = RecordHeaders::default();
-    if let Some(headers) = message.headers() {
-        record_headers = RecordHeaders::with_capacity(headers.count(), 256);
-        for h in headers.iter() {
-            record_headers.push(h.key, h.value);
+    let work = match decoded {
+        Ok(event) => Work::Handle(Arc::new(event)),
+        Err(undecoded) => {
+            Counters::add(&counters.malformed);
+            let undecoded = *undecoded;
+            Work::Malformed(undecoded.record, undecoded.reason)
+        }
+    };
+    let record = work.record();
+    let offset = record.offset();
+    let partition = offsets.receive(record.topic(), record.partition(), offset);
+    if let Work::Handle(event) = &work {
+        if unhandled == Unhandled::Skip && handlers.routes(event.event_type()).next().is_none() {
+            offsets.settle(partition, offset);
+            Counters::add(&counters.skipped);
+            return None;
         }
     }
-    let unwanted = record_headers
-        .get_str(TYPE)
-        .filter(|t| handlers.routes(t).next().is_none())
-        .map(str::to_owned);
-    let (partition, topic) = offsets.receive(message.topic(), message.partition(), offset);
-    if unwanted.is_some() && unhandled == Unhandled::Skip {
-        offsets.settle(partition, offset);
-        Counters::add(&counters.skipped);
-        return None;
-    }
-    let record = RecordParts {
-        topic,
-        partition: message.partition(),
-        offset,
-        key: message.key().map(<[u8]>::to_vec),
-        value: message.payload().map(<[u8]>::to_vec).unwrap_or_default(),
-        headers: record_headers,
-    };
-    let work = match unwanted {
-        Some(event_type) => Work::Unhandled(record, event_type),
-        None => match ReceivedEvent::try_decode(record) {
-            Ok(event) => Work::Handle(Arc::new(event)),
-            Err(undecoded) => {
-                Counters::add(&counters.malformed);
-                let undecoded = *undecoded;
-                Work::Malformed(undecoded.record, undecoded.reason)
-            }
-        },
-    };
     Some(Job {
         partition,
         offset,
         lane: None,
         work,
+    })
+}
+
+/// An owned copy of `message`.
+fn copy(message: &BorrowedMessage<'_>) -> ReceivedRecord {
+    let mut headers = RecordHeaders::default();
+    if let Some(all) = message.headers() {
+        headers = RecordHeaders::with_capacity(all.count(), 256);
+        for h in all.iter() {
+            headers.push(h.key, h.value);
+        }
+    }
+    ReceivedRecord::from(RecordParts {
+        topic: Arc::from(message.topic()),
+        partition: message.partition(),
+        offset: message.offset(),
+        key: message.key().map(<[u8]>::to_vec),
+        value: message.payload().map(<[u8]>::to_vec).unwrap_or_default(),
+        headers,
     })
 }
 
