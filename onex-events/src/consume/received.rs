@@ -75,28 +75,31 @@ pub struct ReceivedEvent {
 struct Fields {
     event_id: Uuid,
     correlation_id: Option<Uuid>,
-    causation_id: Option<Uuid>,
     event_type: Text,
     timestamp: Text,
     source_node_id: Text,
     payload: Range<usize>,
+    /// `metadata`, read only when asked (for `causation_id`).
+    metadata: Range<usize>,
 }
 
+/// The fields as serde reads them: text borrowed from the value (`S` is
+/// `&str`), or, for an envelope whose text has escapes, unescaped
+/// (`Cow<str>`). Ids are read as text and parsed after: faster than
+/// through serde.
 #[derive(Deserialize)]
-struct EnvelopeFields<'a> {
-    #[serde(borrow)]
-    envelope_version: Cow<'a, str>,
-    event_id: Uuid,
-    #[serde(borrow)]
-    event_type: Cow<'a, str>,
-    #[serde(borrow)]
-    event_timestamp: Cow<'a, str>,
-    #[serde(borrow)]
-    source_node_id: Cow<'a, str>,
-    correlation_id: Option<Uuid>,
+#[serde(bound(deserialize = "S: Deserialize<'de>, 'de: 'a"))]
+struct EnvelopeFields<'a, S> {
+    envelope_version: S,
+    event_id: S,
+    event_type: S,
+    event_timestamp: S,
+    source_node_id: S,
+    correlation_id: Option<S>,
     #[serde(borrow)]
     payload: &'a RawValue,
-    metadata: Metadata,
+    #[serde(borrow)]
+    metadata: &'a RawValue,
 }
 
 #[derive(Deserialize)]
@@ -107,11 +110,41 @@ struct Metadata {
 
 fn locate(base: &[u8], text: Cow<'_, str>) -> Text {
     match text {
-        Cow::Borrowed(s) => {
-            let start = s.as_ptr() as usize - base.as_ptr() as usize;
-            Text::At(start..start + s.len())
-        }
+        Cow::Borrowed(s) => Text::At(range_of(base, s)),
         Cow::Owned(s) => Text::Unescaped(s.into_boxed_str()),
+    }
+}
+
+/// Where `part`, a slice of `base`, is in it.
+fn range_of(base: &[u8], part: &str) -> Range<usize> {
+    let start = part.as_ptr() as usize - base.as_ptr() as usize;
+    start..start + part.len()
+}
+
+fn uuid(field: &str, text: &str) -> Result<Uuid, MalformedEvent> {
+    Uuid::try_parse(text)
+        .map_err(|e| MalformedEvent::NotAnEnvelope(format!("{field} is not a UUID: {e}")))
+}
+
+impl<'a, S: Into<Cow<'a, str>>> EnvelopeFields<'a, S> {
+    fn locate(self, base: &'a [u8]) -> Result<Fields, MalformedEvent> {
+        let version: Cow<'a, str> = self.envelope_version.into();
+        if version != ENVELOPE_VERSION {
+            return Err(MalformedEvent::Version(version.into_owned()));
+        }
+        let correlation_id = match self.correlation_id {
+            Some(text) => Some(uuid("correlation_id", &text.into())?),
+            None => None,
+        };
+        Ok(Fields {
+            event_id: uuid("event_id", &self.event_id.into())?,
+            correlation_id,
+            event_type: locate(base, self.event_type.into()),
+            timestamp: locate(base, self.event_timestamp.into()),
+            source_node_id: locate(base, self.source_node_id.into()),
+            payload: range_of(base, self.payload.get()),
+            metadata: range_of(base, self.metadata.get()),
+        })
     }
 }
 
@@ -136,25 +169,14 @@ impl ReceivedEvent {
         if value.is_empty() {
             return Err(MalformedEvent::Empty);
         }
-        let fields: EnvelopeFields<'_> = serde_json::from_slice(value)
-            .map_err(|e| MalformedEvent::NotAnEnvelope(e.to_string()))?;
-        if fields.envelope_version != ENVELOPE_VERSION {
-            return Err(MalformedEvent::Version(
-                fields.envelope_version.into_owned(),
-            ));
+        match serde_json::from_slice::<EnvelopeFields<&str>>(value) {
+            Ok(fields) => fields.locate(value),
+            // Text with escapes cannot be borrowed: read it unescaped.
+            Err(_) => match serde_json::from_slice::<EnvelopeFields<Cow<str>>>(value) {
+                Ok(fields) => fields.locate(value),
+                Err(e) => Err(MalformedEvent::NotAnEnvelope(e.to_string())),
+            },
         }
-        let base = value;
-        let payload = fields.payload.get();
-        let payload_start = payload.as_ptr() as usize - base.as_ptr() as usize;
-        Ok(Fields {
-            event_id: fields.event_id,
-            correlation_id: fields.correlation_id,
-            causation_id: fields.metadata.causation_id,
-            event_type: locate(base, fields.event_type),
-            timestamp: locate(base, fields.event_timestamp),
-            source_node_id: locate(base, fields.source_node_id),
-            payload: payload_start..payload_start + payload.len(),
-        })
     }
 
     fn text<'a>(&'a self, text: &'a Text) -> &'a str {
@@ -191,9 +213,12 @@ impl ReceivedEvent {
         self.fields.correlation_id
     }
 
-    /// `metadata.causation_id`.
+    /// `metadata.causation_id` (`None` if absent or not a UUID).
     pub fn causation_id(&self) -> Option<Uuid> {
-        self.fields.causation_id
+        let metadata = &self.record.value()[self.fields.metadata.clone()];
+        serde_json::from_slice::<Metadata>(metadata)
+            .ok()?
+            .causation_id
     }
 
     /// The payload's JSON text.

@@ -16,14 +16,15 @@ use crate::kafka::rdkafka::message::{BorrowedHeaders, Headers, Message};
 pub struct ReceivedRecord(Backing);
 
 enum Backing {
-    Parts(RecordParts),
+    // Boxed: a record from Kafka is the common case, and a small one.
+    Parts(Box<RecordParts>),
     #[cfg(feature = "kafka")]
     Fetched(super::kafka::FetchedMessage),
 }
 
 impl From<RecordParts> for ReceivedRecord {
     fn from(parts: RecordParts) -> Self {
-        ReceivedRecord(Backing::Parts(parts))
+        ReceivedRecord(Backing::Parts(Box::new(parts)))
     }
 }
 
@@ -91,7 +92,7 @@ impl ReceivedRecord {
     /// An owned copy of every part.
     pub fn to_parts(&self) -> RecordParts {
         match &self.0 {
-            Backing::Parts(p) => p.clone(),
+            Backing::Parts(p) => RecordParts::clone(p),
             #[cfg(feature = "kafka")]
             Backing::Fetched(_) => RecordParts {
                 topic: self.topic().into(),
@@ -108,7 +109,7 @@ impl ReceivedRecord {
     /// buffer).
     pub fn into_parts(self) -> RecordParts {
         match self.0 {
-            Backing::Parts(p) => p,
+            Backing::Parts(p) => *p,
             #[cfg(feature = "kafka")]
             Backing::Fetched(_) => self.to_parts(),
         }
