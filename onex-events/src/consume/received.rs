@@ -182,8 +182,9 @@ impl ReceivedEvent {
     fn text<'a>(&'a self, text: &'a Text) -> &'a str {
         match text {
             // Ranges of `&str`s serde borrowed from the value: UTF-8.
-            Text::At(range) => std::str::from_utf8(&self.record.value()[range.clone()])
-                .unwrap_or_default(),
+            Text::At(range) => {
+                std::str::from_utf8(&self.record.value()[range.clone()]).unwrap_or_default()
+            }
             Text::Unescaped(s) => s,
         }
     }

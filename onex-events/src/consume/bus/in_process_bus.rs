@@ -252,7 +252,14 @@ impl InProcessBus {
                 let Undecoded { reason, record } = *undecoded;
                 let message = reason.to_string();
                 lock(&self.state.stats).malformed += 1;
-                return self.dead_letter(event, record.into_parts(), None, "malformed_event", message, 0);
+                return self.dead_letter(
+                    event,
+                    record.into_parts(),
+                    None,
+                    "malformed_event",
+                    message,
+                    0,
+                );
             }
         };
         let nodes = lock(&self.state.nodes).clone();

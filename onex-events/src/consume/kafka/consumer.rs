@@ -4,11 +4,11 @@
 use super::builder::EventConsumerBuilder;
 use super::dead_letter::DeadLetters;
 use super::error::ConsumerError;
+use super::fetched::SharedConsumer;
 use super::run_loop::{self, Settings};
 use super::shutdown::{termination_signal, ShutdownHandle, ShutdownSignal};
 use super::stats::{ConsumerStats, Counters};
 use crate::consume::HandlerSet;
-use super::fetched::SharedConsumer;
 use crate::kafka::rdkafka::consumer::Consumer;
 use crate::kafka::{consumer_from_lookup, KafkaConfig};
 use std::sync::Arc;
@@ -24,7 +24,11 @@ use std::sync::Arc;
 /// - **Concurrency.** Handlers run side by side in the consumer's task, up
 ///   to [`max_in_flight`](EventConsumerBuilder::max_in_flight) records in
 ///   hand; the records of one key (per partition) one after the other, in
-///   order. At the limit it stops fetching, so memory stays bounded.
+///   order. At the limit it stops fetching, so memory stays bounded. It
+///   also takes no record while a [`KafkaSink`](crate::sink::kafka::KafkaSink)
+///   of the process is backlogged (its retry buffer half full, until a
+///   quarter): the events its handlers publish wait there rather than
+///   overflow it.
 /// - **Failure.** A failed run is retried as the handler's
 ///   [`RetryPolicy`](crate::consume::RetryPolicy) says; then the event goes
 ///   to the dead-letter topic (`<topic>.dlq` by default) with its value,

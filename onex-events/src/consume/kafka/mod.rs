@@ -4,6 +4,7 @@
 //! failed events to a dead-letter topic — and [`reprocess`] moves dead
 //! letters back.
 
+mod backpressure;
 mod builder;
 mod consumer;
 mod context;

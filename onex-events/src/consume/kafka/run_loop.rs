@@ -1,7 +1,9 @@
-//! The consumer's task: records in, their handlers driven side by side in
-//! this one task up to the in-flight limit (one key at a time per
-//! partition), offsets stored as records settle, and a graceful end.
+//! The consumer's task: records in (none while the in-flight limit is
+//! reached or a Kafka sink is backlogged), their handlers driven side by
+//! side in this one task (one key at a time per partition), offsets stored
+//! as records settle, and a graceful end.
 
+use super::backpressure::Backpressure;
 use super::context::{lock, store_settled};
 use super::dead_letter::DeadLetters;
 use super::fetched::{FetchedMessage, SharedConsumer};
@@ -78,6 +80,7 @@ pub(crate) async fn run(
     let mut unstored = 0u32;
     let mut steps = 0u32;
     let mut stream = consumer.stream();
+    let mut backpressure = Backpressure::default();
     let mut ticker = tokio::time::interval_at(
         tokio::time::Instant::now() + settings.stats_interval,
         settings.stats_interval,
@@ -100,7 +103,7 @@ pub(crate) async fn run(
             if let Poll::Ready(Some(job)) = in_flight.poll_next_unpin(cx) {
                 return Poll::Ready(Step::Done(job));
             }
-            if held < settings.max_in_flight {
+            if held < settings.max_in_flight && !backpressure.holds(cx) {
                 // A record already fetched is held where librdkafka put
                 // it; one that comes while this task waits is copied (it
                 // borrows from the wait, not from a shared consumer).
