@@ -79,8 +79,8 @@ struct Fields {
     timestamp: Text,
     source_node_id: Text,
     payload: Range<usize>,
-    /// `metadata`, read only when asked (for `causation_id`).
-    metadata: Range<usize>,
+    /// `metadata.causation_id`, parsed only when asked.
+    causation_id: Option<Text>,
 }
 
 /// The fields as serde reads them: text borrowed from the value (`S` is
@@ -98,14 +98,14 @@ struct EnvelopeFields<'a, S> {
     correlation_id: Option<S>,
     #[serde(borrow)]
     payload: &'a RawValue,
-    #[serde(borrow)]
-    metadata: &'a RawValue,
+    metadata: MetadataFields<S>,
 }
 
+/// Of `metadata`, what a received event tells.
 #[derive(Deserialize)]
-struct Metadata {
-    #[serde(default)]
-    causation_id: Option<Uuid>,
+#[serde(bound(deserialize = "S: Deserialize<'de>"))]
+struct MetadataFields<S> {
+    causation_id: Option<S>,
 }
 
 fn locate(base: &[u8], text: Cow<'_, str>) -> Text {
@@ -143,7 +143,10 @@ impl<'a, S: Into<Cow<'a, str>>> EnvelopeFields<'a, S> {
             timestamp: locate(base, self.event_timestamp.into()),
             source_node_id: locate(base, self.source_node_id.into()),
             payload: range_of(base, self.payload.get()),
-            metadata: range_of(base, self.metadata.get()),
+            causation_id: self
+                .metadata
+                .causation_id
+                .map(|text| locate(base, text.into())),
         })
     }
 }
@@ -216,10 +219,8 @@ impl ReceivedEvent {
 
     /// `metadata.causation_id` (`None` if absent or not a UUID).
     pub fn causation_id(&self) -> Option<Uuid> {
-        let metadata = &self.record.value()[self.fields.metadata.clone()];
-        serde_json::from_slice::<Metadata>(metadata)
-            .ok()?
-            .causation_id
+        let text = self.text(self.fields.causation_id.as_ref()?);
+        Uuid::try_parse(text).ok()
     }
 
     /// The payload's JSON text.

@@ -7,7 +7,7 @@ use super::offsets::PartitionRef;
 use super::stats::Counters;
 use crate::consume::{
     first_run, settle_after, FirstRun, HandlerSet, MalformedEvent, ReceivedEvent, ReceivedRecord,
-    Settled,
+    Route, Settled,
 };
 use std::sync::Arc;
 use std::task::Context;
@@ -74,14 +74,15 @@ pub(crate) struct Worker<'a> {
 }
 
 impl Worker<'_> {
-    /// The fast path: starts the handler of `event` and polls it once, if
-    /// it is its only handler. `None`: it acknowledged, the record is
-    /// handled; else [`Worker::run`] takes it on from there.
-    pub fn first_run(&self, event: &Arc<ReceivedEvent>, cx: &mut Context<'_>) -> Option<FirstRun> {
-        let mut routes = self.handlers.routes(event.event_type());
-        let (Some(route), None) = (routes.next(), routes.next()) else {
-            return Some(FirstRun::NotStarted);
-        };
+    /// The fast path: starts `route`, the only handler of `event`, and
+    /// polls it once. `None`: it acknowledged, the record is handled; else
+    /// [`Worker::run`] takes it on from there.
+    pub fn first_run(
+        &self,
+        route: Route<'_>,
+        event: &Arc<ReceivedEvent>,
+        cx: &mut Context<'_>,
+    ) -> Option<FirstRun> {
         let first = first_run(route, event, cx);
         if first.is_none() {
             Counters::add(&self.counters.handled);

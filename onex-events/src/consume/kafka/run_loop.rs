@@ -13,7 +13,7 @@ use super::offsets::Offsets;
 use super::shutdown::ShutdownSignal;
 use super::stats::Counters;
 use crate::consume::{
-    FirstRun, HandlerSet, ReceivedEvent, ReceivedRecord, RecordHeaders, RecordParts, Undecoded,
+    FirstRun, HandlerSet, ReceivedEvent, ReceivedRecord, RecordHeaders, RecordParts,
 };
 use crate::kafka::rdkafka::consumer::{CommitMode, Consumer};
 use crate::kafka::rdkafka::error::{KafkaError, RDKafkaErrorCode};
@@ -128,27 +128,52 @@ pub(crate) async fn run(
         .await;
         match step {
             Step::Received(Ok(record)) => {
-                // The envelope is read before the lock is taken.
-                let decoded = ReceivedEvent::try_decode(record);
-                let job = {
-                    let mut offsets = lock(offsets);
-                    if offsets.was_revoked() {
-                        for slot in offsets.take_revoked() {
-                            held -= lanes.drop_waiting(slot);
+                let (work, mut first) = match ReceivedEvent::try_decode(record) {
+                    Ok(event) => {
+                        let routes = {
+                            let mut routes = handlers.routes(event.event_type());
+                            (routes.next(), routes.next())
+                        };
+                        match routes {
+                            (None, _) if settings.unhandled == Unhandled::Skip => {
+                                Counters::add(&counters.skipped);
+                                let mut offsets = lock(offsets);
+                                held -= drop_revoked(&mut offsets, &mut lanes);
+                                settle_at_once(&mut offsets, event.record());
+                                unstored += 1;
+                                continue;
+                            }
+                            // A lone handler with no record of its key
+                            // before it (no lane busy) runs once at once;
+                            // if it acknowledges, the record is settled as
+                            // it is taken in hand.
+                            (Some(route), None) if lanes.is_empty() => {
+                                let event = Arc::new(event);
+                                let first =
+                                    poll_fn(|cx| Poll::Ready(worker.first_run(route, &event, cx)))
+                                        .await;
+                                let Some(first) = first else {
+                                    let mut offsets = lock(offsets);
+                                    held -= drop_revoked(&mut offsets, &mut lanes);
+                                    settle_at_once(&mut offsets, event.record());
+                                    unstored += 1;
+                                    continue;
+                                };
+                                (Work::Handle(event), Some(first))
+                            }
+                            _ => (Work::Handle(Arc::new(event)), None),
                         }
                     }
-                    take_in_hand(
-                        decoded,
-                        &mut offsets,
-                        handlers,
-                        settings.unhandled,
-                        counters,
-                    )
+                    Err(undecoded) => {
+                        Counters::add(&counters.malformed);
+                        let undecoded = *undecoded;
+                        (Work::Malformed(undecoded.record, undecoded.reason), None)
+                    }
                 };
-                let Some(mut job) = job else {
-                    // Skipped at once, and settled.
-                    unstored += 1;
-                    continue;
+                let mut job = {
+                    let mut offsets = lock(offsets);
+                    held -= drop_revoked(&mut offsets, &mut lanes);
+                    take_in_hand(work, &mut offsets)
                 };
                 held += 1;
                 // No lane is busy most of the time: the key is not hashed then.
@@ -162,21 +187,7 @@ pub(crate) async fn run(
                         lanes.enqueue(lane, job);
                     }
                     None => {
-                        // A lone handler that acknowledges at its first
-                        // poll settles here, without a task of its own.
-                        let first = match &job.work {
-                            Work::Handle(event) => {
-                                poll_fn(|cx| Poll::Ready(worker.first_run(event, cx))).await
-                            }
-                            _ => Some(FirstRun::NotStarted),
-                        };
-                        let Some(first) = first else {
-                            held -= 1;
-                            if lock(offsets).settle(job.partition, job.offset) {
-                                unstored += 1;
-                            }
-                            continue;
-                        };
+                        let first = first.take().unwrap_or(FirstRun::NotStarted);
                         job.lane = job.key_lane();
                         let lane = job.lane;
                         // Polled once here: a handler that does not wait
@@ -260,40 +271,37 @@ fn store(consumer: &SharedConsumer, offsets: &Mutex<Offsets>, unstored: &mut u32
     }
 }
 
-/// Takes a received record in hand: the job to do for it, or `None` if
-/// it is skipped at once (no handler takes its event type, and such events
-/// are skipped) and so already settled.
-fn take_in_hand(
-    decoded: Result<ReceivedEvent, Box<Undecoded>>,
-    offsets: &mut Offsets,
-    handlers: &HandlerSet,
-    unhandled: Unhandled,
-    counters: &Counters,
-) -> Option<Job> {
-    let work = match decoded {
-        Ok(event) => Work::Handle(Arc::new(event)),
-        Err(undecoded) => {
-            Counters::add(&counters.malformed);
-            let undecoded = *undecoded;
-            Work::Malformed(undecoded.record, undecoded.reason)
-        }
-    };
+/// Takes a record in hand: in `offsets` until settled.
+fn take_in_hand(work: Work, offsets: &mut Offsets) -> Job {
     let record = work.record();
     let offset = record.offset();
     let partition = offsets.receive(record.topic(), record.partition(), offset);
-    if let Work::Handle(event) = &work {
-        if unhandled == Unhandled::Skip && handlers.routes(event.event_type()).next().is_none() {
-            offsets.settle(partition, offset);
-            Counters::add(&counters.skipped);
-            return None;
-        }
-    }
-    Some(Job {
+    Job {
         partition,
         offset,
         lane: None,
         work,
-    })
+    }
+}
+
+/// Takes `record` in hand and settles it: skipped, or handled at once.
+fn settle_at_once(offsets: &mut Offsets, record: &ReceivedRecord) {
+    let offset = record.offset();
+    let partition = offsets.receive(record.topic(), record.partition(), offset);
+    offsets.settle(partition, offset);
+}
+
+/// Forgets the records waiting behind their key in partitions revoked
+/// since the last call; returns how many.
+fn drop_revoked(offsets: &mut Offsets, lanes: &mut Lanes<Job>) -> usize {
+    if !offsets.was_revoked() {
+        return 0;
+    }
+    offsets
+        .take_revoked()
+        .into_iter()
+        .map(|slot| lanes.drop_waiting(slot))
+        .sum()
 }
 
 /// An owned copy of `message`.
