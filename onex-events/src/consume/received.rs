@@ -1,12 +1,10 @@
 //! A record as a consumer received it, with its envelope checked and its
 //! fields located: what every handler of the event shares.
 
+use super::envelope_fields::{EnvelopeFields, JsonText};
 use super::received_record::ReceivedRecord;
 use super::record_headers::RecordHeaders;
 use crate::envelope::ENVELOPE_VERSION;
-use serde::Deserialize;
-use serde_json::value::RawValue;
-use std::borrow::Cow;
 use std::ops::Range;
 use std::sync::Arc;
 use uuid::Uuid;
@@ -83,72 +81,57 @@ struct Fields {
     causation_id: Option<Text>,
 }
 
-/// The fields as serde reads them: text borrowed from the value (`S` is
-/// `&str`), or, for an envelope whose text has escapes, unescaped
-/// (`Cow<str>`). Ids are read as text and parsed after: faster than
-/// through serde.
-#[derive(Deserialize)]
-#[serde(bound(deserialize = "S: Deserialize<'de>, 'de: 'a"))]
-struct EnvelopeFields<'a, S> {
-    envelope_version: S,
-    event_id: S,
-    event_type: S,
-    event_timestamp: S,
-    source_node_id: S,
-    correlation_id: Option<S>,
-    #[serde(borrow)]
-    payload: &'a RawValue,
-    metadata: MetadataFields<S>,
-}
-
-/// Of `metadata`, what a received event tells.
-#[derive(Deserialize)]
-#[serde(bound(deserialize = "S: Deserialize<'de>"))]
-struct MetadataFields<S> {
-    causation_id: Option<S>,
-}
-
-fn locate(base: &[u8], text: Cow<'_, str>) -> Text {
+/// Where `text` is: in `base`, or a checked copy.
+fn locate(text: JsonText<'_>, base: &[u8], field: &str) -> Result<Text, MalformedEvent> {
     match text {
-        Cow::Borrowed(s) => Text::At(range_of(base, s)),
-        Cow::Owned(s) => Text::Unescaped(s.into_boxed_str()),
+        JsonText::At(b) => Ok(Text::At(range_of(base, b))),
+        JsonText::Unescaped(b) => String::from_utf8(b)
+            .map(|s| Text::Unescaped(s.into_boxed_str()))
+            .map_err(|_| not_utf8(field)),
     }
 }
 
+fn uuid(text: &JsonText<'_>, field: &str) -> Result<Uuid, MalformedEvent> {
+    Uuid::try_parse_ascii(text.bytes())
+        .map_err(|e| MalformedEvent::NotAnEnvelope(format!("{field} is not a UUID: {e}")))
+}
+
+fn not_utf8(field: &str) -> MalformedEvent {
+    MalformedEvent::NotAnEnvelope(format!("{field} is not UTF-8"))
+}
+
 /// Where `part`, a slice of `base`, is in it.
-fn range_of(base: &[u8], part: &str) -> Range<usize> {
+fn range_of(base: &[u8], part: &[u8]) -> Range<usize> {
     let start = part.as_ptr() as usize - base.as_ptr() as usize;
     start..start + part.len()
 }
 
-fn uuid(field: &str, text: &str) -> Result<Uuid, MalformedEvent> {
-    Uuid::try_parse(text)
-        .map_err(|e| MalformedEvent::NotAnEnvelope(format!("{field} is not a UUID: {e}")))
-}
-
-impl<'a, S: Into<Cow<'a, str>>> EnvelopeFields<'a, S> {
-    fn locate(self, base: &'a [u8]) -> Result<Fields, MalformedEvent> {
-        let version: Cow<'a, str> = self.envelope_version.into();
-        if version != ENVELOPE_VERSION {
-            return Err(MalformedEvent::Version(version.into_owned()));
-        }
-        let correlation_id = match self.correlation_id {
-            Some(text) => Some(uuid("correlation_id", &text.into())?),
-            None => None,
-        };
-        Ok(Fields {
-            event_id: uuid("event_id", &self.event_id.into())?,
-            correlation_id,
-            event_type: locate(base, self.event_type.into()),
-            timestamp: locate(base, self.event_timestamp.into()),
-            source_node_id: locate(base, self.source_node_id.into()),
-            payload: range_of(base, self.payload.get()),
-            causation_id: self
-                .metadata
-                .causation_id
-                .map(|text| locate(base, text.into())),
-        })
+/// The fields of `envelope`, a value read from `base`, located.
+fn fields_of(envelope: EnvelopeFields<'_>, base: &[u8]) -> Result<Fields, MalformedEvent> {
+    let version = envelope.envelope_version.bytes();
+    if version != ENVELOPE_VERSION.as_bytes() {
+        return Err(MalformedEvent::Version(
+            String::from_utf8_lossy(version).into_owned(),
+        ));
     }
+    // Checked now: handlers are found by it.
+    std::str::from_utf8(envelope.event_type.bytes()).map_err(|_| not_utf8("event_type"))?;
+    let correlation_id = match &envelope.correlation_id {
+        Some(text) => Some(uuid(text, "correlation_id")?),
+        None => None,
+    };
+    Ok(Fields {
+        event_id: uuid(&envelope.event_id, "event_id")?,
+        correlation_id,
+        event_type: locate(envelope.event_type, base, "event_type")?,
+        timestamp: locate(envelope.event_timestamp, base, "event_timestamp")?,
+        source_node_id: locate(envelope.source_node_id, base, "source_node_id")?,
+        payload: range_of(base, envelope.payload.get().as_bytes()),
+        causation_id: match envelope.causation_id {
+            Some(text) => Some(locate(text, base, "causation_id")?),
+            None => None,
+        },
+    })
 }
 
 impl ReceivedEvent {
@@ -172,13 +155,9 @@ impl ReceivedEvent {
         if value.is_empty() {
             return Err(MalformedEvent::Empty);
         }
-        match serde_json::from_slice::<EnvelopeFields<&str>>(value) {
-            Ok(fields) => fields.locate(value),
-            // Text with escapes cannot be borrowed: read it unescaped.
-            Err(_) => match serde_json::from_slice::<EnvelopeFields<Cow<str>>>(value) {
-                Ok(fields) => fields.locate(value),
-                Err(e) => Err(MalformedEvent::NotAnEnvelope(e.to_string())),
-            },
+        match serde_json::from_slice::<EnvelopeFields<'_>>(value) {
+            Ok(envelope) => fields_of(envelope, value),
+            Err(e) => Err(MalformedEvent::NotAnEnvelope(e.to_string())),
         }
     }
 
@@ -287,6 +266,44 @@ mod tests {
         );
         let missing = ReceivedEvent::decode(parts(r#"{"envelope_version":"1.0"}"#)).unwrap_err();
         assert!(missing.to_string().contains("missing field"), "{missing}");
+        let twice = ENVELOPE.replace(
+            r#""envelope_version":"1.0","#,
+            r#""envelope_version":"1.0","event_type":"a.b.c","#,
+        );
+        let twice = ReceivedEvent::decode(parts(&twice)).unwrap_err();
+        assert!(
+            twice.to_string().contains("duplicate field `event_type`"),
+            "{twice}"
+        );
+        let no_metadata = &ENVELOPE[..ENVELOPE.find(r#","metadata""#).unwrap()];
+        let no_metadata = ReceivedEvent::decode(parts(&format!("{no_metadata}}}"))).unwrap_err();
+        assert!(
+            no_metadata.to_string().contains("missing field `metadata`"),
+            "{no_metadata}"
+        );
+        let not_object = ReceivedEvent::decode(parts("[1, 2]")).unwrap_err();
+        assert!(
+            matches!(not_object, MalformedEvent::NotAnEnvelope(_)),
+            "{not_object}"
+        );
+        let bad_id = ENVELOPE.replace("6f1f2c3e-8d7a", "not-a-uuid-8d7a");
+        let bad_id = ReceivedEvent::decode(parts(&bad_id)).unwrap_err();
+        assert!(
+            bad_id.to_string().contains("event_id is not a UUID"),
+            "{bad_id}"
+        );
+        let mut not_utf8 = ENVELOPE.as_bytes().to_vec();
+        let at = ENVELOPE.find("orchestrator.orchestration").unwrap();
+        not_utf8[at] = 0xff;
+        let not_utf8 = ReceivedEvent::decode(RecordParts {
+            value: not_utf8,
+            ..RecordParts::default()
+        })
+        .unwrap_err();
+        assert!(
+            not_utf8.to_string().contains("event_type is not UTF-8"),
+            "{not_utf8}"
+        );
         let v2 = ENVELOPE.replace(r#""envelope_version":"1.0""#, r#""envelope_version":"2.0""#);
         assert_eq!(
             ReceivedEvent::decode(parts(&v2)).unwrap_err(),
