@@ -76,6 +76,7 @@ mod publisher;
 pub mod sink;
 mod timestamp;
 mod trace_parent;
+mod typed;
 
 pub use catalog::{all_consumed_event_types, all_event_types, catalogs, Catalog, NodeCatalog};
 pub use correlation::{Correlation, CorrelationExt, InCorrelation};
@@ -92,6 +93,9 @@ pub use sink::kafka::KafkaSink;
 pub use sink::{Blocking, LogSink, Recorder, Sink, StdoutSink};
 pub use timestamp::Timestamp;
 pub use trace_parent::{TraceParent, TraceParentError};
+pub use typed::{
+    declared_event, declared_events, DeclaredPayload, EventDescriptor, EventKind, OnexEvent,
+};
 
 /// Declares an ONEX node on one of its `impl` blocks, or adds operations to
 /// it from another block.
@@ -338,6 +342,25 @@ pub use onex_events_macros::onex_handler;
 /// ```
 pub use onex_events_macros::OnexNode;
 
+/// Declares a struct as an event type: implements [`OnexEvent`] (see it
+/// for an example) and adds the type to the program-wide registry
+/// ([`declared_events`]).
+///
+/// ```text
+/// #[onex_event("user.created",                 // event type: 2+ lowercase snake_case segments
+///              kind = "domain",                 // "domain", "audit", "notification" or your own
+///              aggregate_type = "user",         // domain: required
+///              action = "create_user",          // audit: required
+///              resource_type = "user",          // audit: required
+///              recipient_type = "user",         // notification: optional
+///              crate = my_events)]              // a renamed dependency
+/// #[onex_event(id)]                             // on the field holding the id (Display)
+/// ```
+///
+/// The struct (named fields, not generic) is the payload, serialized with
+/// serde: derive `Serialize` too (and `Deserialize` to handle it).
+pub use onex_events_macros::OnexEvent;
+
 /// Not public API: the paths the macros expand to.
 #[doc(hidden)]
 pub mod __private {
@@ -354,10 +377,13 @@ pub mod __private {
     pub use crate::operation::{OperationDescriptor, OperationGuard};
     pub use crate::outcome::{via, Wrap};
     pub use crate::payload::{capture, ArgSpec};
+    pub use crate::typed::{publish_on_outcome, OutcomeId, DECLARED_EVENTS};
     pub use crate::{Catalog, NodeContext, NodeDescriptor, OnexNode};
+    pub use crate::{EventDescriptor, EventKind, EventType, OnexEvent, Stage};
     pub use core;
     pub use linkme;
     pub use std::boxed::Box;
+    pub use std::string::{String, ToString};
     pub use std::sync::Arc;
     pub use std::time::Duration;
 }

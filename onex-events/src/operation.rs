@@ -141,6 +141,11 @@ impl<'a> OperationGuard<'a> {
         self.scope
     }
 
+    /// The node's context.
+    pub(crate) fn context(&self) -> &NodeContext {
+        &self.ctx
+    }
+
     fn elapsed_ms(&self) -> f64 {
         self.start.elapsed().as_secs_f64() * 1000.0
     }
