@@ -274,7 +274,7 @@ fn publish_outcome(
     // `From<&T>` spanned at the event type: an event that cannot be built
     // from the value is reported there.
     let build = quote_spanned! {path.span()=>
-        <#path as #ks::core::convert::From<_>>::from(#value)
+        #ks::event_from::<#path, _>(#value)
     };
     let id = match (&publish.id, id) {
         (Some(IdSource::Ret { span, fields }), _) => {

@@ -106,7 +106,8 @@ pub use typed::{
 ///             service = "orchestrator",               // default: the node type
 ///             namespace = "omninode.bridge",          // default: "onex"
 ///             include_state_events = true,            // default: true
-///             include_metric_events = true)]          // default: true
+///             include_metric_events = true,           // default: true
+///             events(UserCreated, ..))]               // declared events it publishes
 /// #[onex_node(extend)]                                // another block of the same node
 /// #[onex_node(.., crate = my_events)]                 // the dependency renamed (also "my_events")
 /// ```
@@ -120,7 +121,14 @@ pub use typed::{
 /// (leave these arguments out), `skip_all` (leave every argument out but
 /// those in `fields`) and `ret` (record the returned value, the `Ok` value
 /// of a `Result`). Without options, `input` and `result` hold names and
-/// types only. A value that cannot be serialized, because serde returns an
+/// types only. `publish_on_success(Event, id = ..)` and
+/// `publish_on_error(Event, id = ..)` publish a declared event (see
+/// [`OnexEvent`]) when the operation returns a value or `Ok`, resp. `Err`:
+/// built with the event's `From<&T>` for the value (the `Ok` value) or the
+/// error, with its id from an argument (`id = user_id`), the returned value
+/// (`id = ret`, `id = ret.user.id`) or, without `id`, the event's own
+/// `#[onex_event(id)]` field; in the operation's correlation, before its end
+/// event, and listed in the node's catalog. A value that cannot be serialized, because serde returns an
 /// error or its `Serialize` panics, is recorded as `"value_error"` with the
 /// reason instead of `"value"`; the body runs and the caller gets what it
 /// returned either way (see [`Captured::of`] for the panic hook's output).
@@ -271,7 +279,11 @@ pub use onex_events_macros::onex_operation;
 ///                timeout_ms = 5000,                         // one run's time limit; default none
 ///                payload)]                                  // record the payload in `started`; needs `T: Serialize`
 /// #[onex_handler(any)]                                      // every event no other handler of the node names
+/// #[onex_handler(UserCreated)]                              // a declared event, by its type (with `Incoming<UserCreated>`)
 /// ```
+///
+/// A declared event (see [`OnexEvent`]) is named by its type; a type that
+/// is not a declared event is a compile error there.
 ///
 /// A handler is `async fn name(&self, event: Incoming<T>) -> R` with `T`
 /// any `serde::Deserialize` type (`serde_json::Value` takes any payload)
@@ -377,7 +389,7 @@ pub mod __private {
     pub use crate::operation::{OperationDescriptor, OperationGuard};
     pub use crate::outcome::{via, Wrap};
     pub use crate::payload::{capture, ArgSpec};
-    pub use crate::typed::{publish_on_outcome, OutcomeId, DECLARED_EVENTS};
+    pub use crate::typed::{event_from, publish_on_outcome, OutcomeId, DECLARED_EVENTS};
     pub use crate::{Catalog, NodeContext, NodeDescriptor, OnexNode};
     pub use crate::{EventDescriptor, EventKind, EventType, OnexEvent, Stage};
     pub use core;

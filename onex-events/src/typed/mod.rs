@@ -16,6 +16,6 @@ pub use self::payload::DeclaredPayload;
 pub use self::registry::{declared_event, declared_events};
 
 #[doc(hidden)]
-pub use self::publish::{publish_on_outcome, OutcomeId};
+pub use self::publish::{event_from, publish_on_outcome, OutcomeId};
 #[doc(hidden)]
 pub use self::registry::DECLARED_EVENTS;

@@ -197,6 +197,35 @@ impl OutcomeId {
     }
 }
 
+/// An event an operation's `publish_on_success`/`publish_on_error` builds
+/// from its returned value (the `Ok` value of a `Result`) or its `Err`,
+/// through the event's `From<&T>`.
+#[doc(hidden)]
+#[diagnostic::on_unimplemented(
+    message = "the event `{Self}` cannot be built from what the operation returns",
+    label = "no `From<&T>` for `{Self}`, where `T` is the returned value (the `Ok` value of a `Result`)",
+    note = "implement `From<&T>` for `{Self}`: `T` is the returned value (the `Ok` value of a `Result`) for `publish_on_success`, the `Err` value for `publish_on_error`"
+)]
+pub trait FromOutcome<T: ?Sized> {
+    /// The event for `value`.
+    fn from_outcome(value: &T) -> Self;
+}
+
+impl<E, T: ?Sized> FromOutcome<T> for E
+where
+    E: for<'a> From<&'a T>,
+{
+    fn from_outcome(value: &T) -> Self {
+        E::from(value)
+    }
+}
+
+/// `E` built from `value` (see [`FromOutcome`]).
+#[doc(hidden)]
+pub fn event_from<E: FromOutcome<T>, T: ?Sized>(value: &T) -> E {
+    E::from_outcome(value)
+}
+
 /// Publishes `event` for an operation's `publish_on_success` or
 /// `publish_on_error`, in the operation's correlation (caused by its
 /// `started` event).
