@@ -96,7 +96,7 @@ impl Users {
         Ok(UserCreated { user_id, email })
     }
 
-    #[onex_operation("rename", publish_on_success(UserRenamed, id = user_id))]
+    #[onex_operation("rename", domain_event(UserRenamed, id = user_id))]
     async fn rename(&self, user_id: String, name: String) -> String {
         let _ = user_id;
         name
@@ -339,4 +339,29 @@ fn a_handler_names_the_event_type_it_takes_by_its_rust_type() {
         bus.settle().await;
         assert_eq!(*mailer.seen.lock().unwrap(), ["nine@example.com"]);
     });
+}
+
+/// A consumer subscribes to a declared event's topic: the event type parses
+/// (from the registry) and the default routing reverses it.
+#[cfg(feature = "kafka")]
+#[test]
+fn a_declared_event_type_routes_to_its_family_topic_both_ways() {
+    use onex_events::kafka::{TopicRouting, TopicSubscription};
+    let routing = TopicRouting::default();
+    let created = EventType::parse("user.created").unwrap();
+    assert_eq!(
+        routing.topics_carrying(created, Some("onex"), Some("users")),
+        TopicSubscription::Topic("onex.users.user.v1".to_owned())
+    );
+    let audit = EventType::parse("audit.user_creation_failed").unwrap();
+    assert_eq!(
+        routing.topics_carrying(audit, Some("onex"), Some("users")),
+        TopicSubscription::Topic("onex.users.audit.v1".to_owned())
+    );
+    let (node, recorder) = users();
+    node.ctx.publish(&InvoiceSent { invoice: 1 });
+    assert_eq!(
+        routing.topic(&recorder.events()[0]),
+        "onex.users.billing.v1"
+    );
 }

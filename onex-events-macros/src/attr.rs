@@ -29,6 +29,8 @@ mod kw {
     syn::custom_keyword!(events);
     syn::custom_keyword!(publish_on_success);
     syn::custom_keyword!(publish_on_error);
+    syn::custom_keyword!(domain_event);
+    syn::custom_keyword!(audit_event);
     syn::custom_keyword!(id);
 }
 
@@ -225,10 +227,13 @@ pub struct OperationAttr {
 }
 
 /// `publish_on_success(UserCreated, id = user_id)`: a declared event the
-/// operation publishes when it ends that way.
+/// operation publishes when it ends that way; `domain_event(..)` and
+/// `audit_event(..)` are `publish_on_success(..)` of an event of that kind.
 pub struct Publish {
     /// The option's keyword.
     pub span: Span,
+    /// The kind `domain_event(..)` or `audit_event(..)` requires.
+    pub kind: Option<&'static str>,
     pub event: syn::Path,
     /// `id = ..`; `None`: the event's own `#[onex_event(id)]` field.
     pub id: Option<IdSource>,
@@ -247,7 +252,7 @@ pub enum IdSource {
 }
 
 impl Publish {
-    fn parse(span: Span, input: ParseStream) -> Result<Self> {
+    fn parse(span: Span, kind: Option<&'static str>, input: ParseStream) -> Result<Self> {
         let content;
         syn::parenthesized!(content in input);
         let event: syn::Path = content.parse()?;
@@ -287,11 +292,16 @@ impl Publish {
                 );
             }
         }
-        Ok(Publish { span, event, id })
+        Ok(Publish {
+            span,
+            kind,
+            event,
+            id,
+        })
     }
 }
 
-const OPERATION_OPTIONS: &str = "expected `fields(arg, ..)`, `skip(arg, ..)`, `skip_all`, `ret`, `publish_on_success(Event, id = ..)` or `publish_on_error(Event, id = ..)`";
+const OPERATION_OPTIONS: &str = "expected `fields(arg, ..)`, `skip(arg, ..)`, `skip_all`, `ret`, `publish_on_success(Event, id = ..)`, `publish_on_error(Event, id = ..)`, `domain_event(Event, id = ..)` or `audit_event(Event, id = ..)`";
 
 fn idents(input: ParseStream) -> Result<Vec<Ident>> {
     let content;
@@ -341,13 +351,29 @@ impl Parse for OperationAttr {
             } else if lookahead.peek(kw::ret) {
                 let k: kw::ret = input.parse()?;
                 set(&mut attr.ret, k, "ret", k.span)?;
-            } else if lookahead.peek(kw::publish_on_success) {
-                let k: kw::publish_on_success = input.parse()?;
-                let p = Publish::parse(k.span, input)?;
-                set(&mut attr.on_success, p, "publish_on_success", k.span)?;
+            } else if lookahead.peek(kw::publish_on_success)
+                || lookahead.peek(kw::domain_event)
+                || lookahead.peek(kw::audit_event)
+            {
+                // `domain_event(..)` and `audit_event(..)` (seed 003's
+                // decorators) are `publish_on_success(..)` of that kind.
+                let k: Ident = input.call(syn::ext::IdentExt::parse_any)?;
+                let kind = match k.to_string().as_str() {
+                    "domain_event" => Some("domain"),
+                    "audit_event" => Some("audit"),
+                    _ => None,
+                };
+                let p = Publish::parse(k.span(), kind, input)?;
+                if attr.on_success.is_some() {
+                    return Err(Error::new(
+                        k.span(),
+                        "an operation publishes one event on success: `publish_on_success`, `domain_event` and `audit_event` are given once in all",
+                    ));
+                }
+                attr.on_success = Some(p);
             } else if lookahead.peek(kw::publish_on_error) {
                 let k: kw::publish_on_error = input.parse()?;
-                let p = Publish::parse(k.span, input)?;
+                let p = Publish::parse(k.span, None, input)?;
                 set(&mut attr.on_error, p, "publish_on_error", k.span)?;
             } else if input.peek(LitStr) {
                 let lit: LitStr = input.parse()?;

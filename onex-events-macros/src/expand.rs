@@ -287,7 +287,26 @@ fn publish_outcome(
         }
         _ => quote!(#k::OutcomeId::Own),
     };
+    // `domain_event(..)`/`audit_event(..)`: the event's kind, checked at
+    // compile time.
+    let kind_check = publish.kind.map(|kind| {
+        let variant = match kind {
+            "domain" => quote!(Domain),
+            _ => quote!(Audit),
+        };
+        let message = format!(
+            "`{kind}_event(..)` names an event whose kind is not `{kind}`: use `publish_on_success(..)`, or declare it with `kind = \"{kind}\"`"
+        );
+        let kind_of = event_const(path, k, "DESCRIPTOR");
+        quote_spanned! {path.span()=>
+            const _: () = #ks::core::assert!(
+                #ks::core::matches!(#kind_of.kind, #ks::EventKind::#variant),
+                #message
+            );
+        }
+    });
     quote! {
+        #kind_check
         if let #k::core::option::Option::Some(#value) = #pick {
             let __onex_id = #id;
             #k::publish_on_outcome::<#path>(&__onex_guard, #build, __onex_id);

@@ -331,6 +331,11 @@ impl Operation<'_> {
             ("publish_on_success", &self.attr.on_success),
             ("publish_on_error", &self.attr.on_error),
         ] {
+            let option = match publish.as_ref().and_then(|p| p.kind) {
+                Some("domain") => "domain_event",
+                Some(_) => "audit_event",
+                None => option,
+            };
             match publish.as_ref().and_then(|p| p.id.as_ref()) {
                 Some(IdSource::Arg(ident)) if self.arg(ident).is_none() => errors.push(
                     ident.span(),

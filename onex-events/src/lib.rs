@@ -128,7 +128,9 @@ pub use typed::{
 /// error, with its id from an argument (`id = user_id`), the returned value
 /// (`id = ret`, `id = ret.user.id`) or, without `id`, the event's own
 /// `#[onex_event(id)]` field; in the operation's correlation, before its end
-/// event, and listed in the node's catalog. A value that cannot be serialized, because serde returns an
+/// event, and listed in the node's catalog. `domain_event(Event, id = ..)`
+/// and `audit_event(Event, id = ..)` (seed 003's decorators) are
+/// `publish_on_success` of an event of that kind, checked at compile time. A value that cannot be serialized, because serde returns an
 /// error or its `Serialize` panics, is recorded as `"value_error"` with the
 /// reason instead of `"value"`; the body runs and the caller gets what it
 /// returned either way (see [`Captured::of`] for the panic hook's output).

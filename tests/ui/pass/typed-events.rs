@@ -1,7 +1,8 @@
 //! Declared events: a node lists them in `events(..)`, publishes one in a
 //! call, an operation publishes one on success with the id of a field of
-//! the returned value and one on error with the id of an argument, and a
-//! handler takes one by naming its type.
+//! the returned value and one on error with the id of an argument, another
+//! an audit event with `audit_event(..)`, and a handler takes one by naming
+//! its type.
 
 use onex_events::consume::Incoming;
 use onex_events::{onex_node, NodeContext, OnexEvent, OnexNode, Publisher, Recorder};
@@ -51,6 +52,11 @@ struct Users {
 
 #[onex_node("users", events(UserCount))]
 impl Users {
+    #[onex_operation("refuse_user", audit_event(UserRefused, id = name))]
+    async fn refuse_user(&self, name: String) -> std::io::Error {
+        std::io::Error::other(format!("{name} refused"))
+    }
+
     #[onex_operation(
         "create_user",
         publish_on_success(UserCreated, id = ret.user.user_id),
@@ -94,4 +100,10 @@ fn main() {
     assert_eq!(json[6]["metadata"]["key"], "users");
     assert_eq!(Users::EVENT_CATALOG.consumed_events, ["user.created"]);
     assert_eq!(Users::EVENT_CATALOG.declared_events.len(), 3);
+    recorder.clear();
+    runtime.block_on(users.refuse_user("bob".into()));
+    let json = recorder.json();
+    assert_eq!(json[1]["event_type"], "audit.user_refused");
+    assert_eq!(json[1]["metadata"]["resource_id"], "bob");
+    assert_eq!(json[1]["payload"]["reason"], "bob refused");
 }
