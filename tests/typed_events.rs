@@ -3,6 +3,8 @@
 //! `publish_on_error`; listed in catalogs and the registry; handled by
 //! naming their type.
 
+mod common;
+
 use onex_events::consume::InProcessBus;
 use onex_events::consume::Incoming;
 use onex_events::sink::SinkError;
@@ -197,6 +199,7 @@ fn a_node_publishes_a_declared_event_in_one_call_keyed_by_its_id() {
         onex_events::PartitionKey::Declared("42")
     );
     let envelope = &recorder.json()[0];
+    common::assert_contract_valid(envelope);
     assert_eq!(
         envelope.as_object().unwrap().len(),
         8,
@@ -229,6 +232,7 @@ fn an_operation_publishes_its_domain_event_on_success_in_its_correlation() {
         ]
     );
     let json = recorder.json();
+    json.iter().for_each(common::assert_contract_valid);
     let (started, domain) = (&json[0], &json[1]);
     assert_eq!(domain["correlation_id"], started["correlation_id"]);
     assert_eq!(domain["metadata"]["causation_id"], started["event_id"]);
@@ -258,7 +262,9 @@ fn an_operation_publishes_its_audit_event_on_error_with_the_id_of_an_argument() 
             "users.create_user.failed"
         ]
     );
-    let audit = &recorder.json()[1];
+    let json = recorder.json();
+    json.iter().for_each(common::assert_contract_valid);
+    let audit = &json[1];
     assert_eq!(audit["metadata"]["action"], "create_user");
     assert_eq!(audit["metadata"]["resource_type"], "user");
     assert_eq!(audit["metadata"]["resource_id"], "u-2");
