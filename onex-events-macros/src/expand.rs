@@ -255,8 +255,8 @@ pub(crate) fn event_const(path: &syn::Path, k: &TokenStream, name: &str) -> Toke
 
 /// The code that publishes `publish`'s event if the operation ended that
 /// way (`success`: `Ok` or a plain value; else `Err`), in the operation's
-/// correlation, before its end event. `ids` names the arguments' ids,
-/// captured before the body ran.
+/// correlation, before its end event. `id` names the variable holding the
+/// argument's id, captured before the body ran.
 fn publish_outcome(
     publish: &Publish,
     success: bool,
@@ -282,9 +282,7 @@ fn publish_outcome(
             let access = quote!(#value #(.#fields)*);
             quote_spanned! {*span=> #kr::OutcomeId::of(&#access)}
         }
-        (_, Some(captured)) => {
-            quote!(#k::OutcomeId::Given(#k::core::clone::Clone::clone(&#captured)))
-        }
+        (_, Some(captured)) => quote!(#k::OutcomeId::Given(#captured)),
         _ => quote!(#k::OutcomeId::Own),
     };
     // `domain_event(..)`/`audit_event(..)`: the event's kind, checked at

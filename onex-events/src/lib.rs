@@ -94,7 +94,8 @@ pub use sink::{Blocking, LogSink, Recorder, Sink, StdoutSink};
 pub use timestamp::Timestamp;
 pub use trace_parent::{TraceParent, TraceParentError};
 pub use typed::{
-    declared_event, declared_events, DeclaredPayload, EventDescriptor, EventKind, OnexEvent,
+    declared_event, declared_events, DeclaredPayload, EventBatch, EventDescriptor, EventKind,
+    OnexEvent,
 };
 
 /// Declares an ONEX node on one of its `impl` blocks, or adds operations to

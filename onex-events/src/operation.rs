@@ -146,6 +146,11 @@ impl<'a> OperationGuard<'a> {
         &self.ctx
     }
 
+    /// The trace context in scope when the operation started.
+    pub(crate) fn trace_parent(&self) -> Option<TraceParent> {
+        self.trace_parent
+    }
+
     fn elapsed_ms(&self) -> f64 {
         self.start.elapsed().as_secs_f64() * 1000.0
     }

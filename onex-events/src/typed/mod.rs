@@ -4,12 +4,14 @@
 //! `publish_on_success`/`publish_on_error`, listed in the node's catalog and
 //! in the program-wide registry, and handled by naming their type.
 
+mod batch;
 mod descriptor;
 mod event;
 mod payload;
 mod publish;
 mod registry;
 
+pub use self::batch::EventBatch;
 pub use self::descriptor::{EventDescriptor, EventKind};
 pub use self::event::OnexEvent;
 pub use self::payload::DeclaredPayload;

@@ -1,7 +1,7 @@
 //! Publishing declared events: one at a time from a node
 //! ([`NodeContext::publish`]), many with one flush result
-//! ([`NodeContext::publish_batch`]), and from an operation's
-//! `publish_on_success`/`publish_on_error` options.
+//! ([`NodeContext::publish_batch`], built on [`EventBatch`](crate::EventBatch)), and from an
+//! operation's `publish_on_success`/`publish_on_error` options.
 
 use super::event::OnexEvent;
 use super::payload::DeclaredPayload;
@@ -11,6 +11,7 @@ use crate::node::NodeContext;
 use crate::operation::OperationGuard;
 use crate::payload::{Captured, Payload};
 use crate::sink::SinkError;
+use crate::trace_parent::TraceParent;
 use std::time::Duration;
 use uuid::Uuid;
 
@@ -91,24 +92,16 @@ impl NodeContext {
         id: Option<String>,
     ) -> Option<Uuid> {
         let correlation = Correlation::current().unwrap_or_else(Correlation::fresh);
-        let event = self.declared(event, id, correlation)?;
+        let event = self.declared(event, id, correlation, TraceParent::current())?;
         let event_id = event.event_id;
         self.publisher().publish(event);
         Some(event_id)
     }
 
-    /// Publishes many declared events in one call, in order, then waits up
-    /// to `timeout` for the sink to deliver them: one flush result for the
-    /// whole batch (seed 004's `publish_batch`). Returns the ids of the
-    /// events published.
-    ///
-    /// The result is the sink's [`flush`](crate::Publisher::flush): `Ok`
-    /// when every event taken since the previous flush, the batch included,
-    /// was delivered; [`SinkError::Undelivered`] counting those given up,
-    /// plus the events of the batch refused before publishing (not in the
-    /// catalog, or not serializable); [`SinkError::Timeout`] when some are
-    /// still pending at the timeout. The events all share one correlation
-    /// (the one in scope, else a fresh one), and each is keyed by its id.
+    /// Publishes many declared events of one type in one call, in order,
+    /// then waits up to `timeout` for the sink to deliver them: one flush
+    /// result for the whole batch (seed 004's `publish_batch`); see
+    /// [`EventBatch`](crate::EventBatch) for the result, and for a batch of several types.
     pub fn publish_batch<'a, E, I>(
         &self,
         events: I,
@@ -118,44 +111,21 @@ impl NodeContext {
         E: OnexEvent + 'a,
         I: IntoIterator<Item = &'a E>,
     {
-        let correlation = Correlation::current().unwrap_or_else(Correlation::fresh);
-        let mut ids = Vec::new();
-        let mut refused = 0u64;
+        let mut batch = self.batch();
         for event in events {
-            match self.declared(event, event.id(), correlation) {
-                Some(event) => {
-                    ids.push(event.event_id);
-                    self.publisher().publish(event);
-                }
-                None => refused += 1,
-            }
+            batch.add(event);
         }
-        let flushed = self.publisher().flush(timeout);
-        match (flushed, refused) {
-            (result, 0) => result.map(|()| ids),
-            (Ok(()), refused) => Err(SinkError::Undelivered {
-                lost: refused,
-                detail: format!("{refused} refused before publishing (see the warnings logged)"),
-            }),
-            (Err(SinkError::Undelivered { lost, detail }), refused) => {
-                Err(SinkError::Undelivered {
-                    lost: lost + refused,
-                    detail: format!(
-                        "{detail}; {refused} refused before publishing (see the warnings logged)"
-                    ),
-                })
-            }
-            (Err(other), _) => Err(other),
-        }
+        batch.publish(timeout)
     }
 
     /// `event` as an envelope from this node, or `None` (logged) if the
     /// node cannot publish it.
-    fn declared<E: OnexEvent + ?Sized>(
+    pub(super) fn declared<E: OnexEvent + ?Sized>(
         &self,
         event: &E,
         id: Option<String>,
         correlation: Correlation,
+        trace_parent: Option<TraceParent>,
     ) -> Option<Event> {
         let descriptor = E::DESCRIPTOR;
         if !self.catalog().publishes_declared(descriptor) {
@@ -170,7 +140,7 @@ impl NodeContext {
             Ok(payload) => Some(self.event(
                 descriptor.event_type,
                 Some(correlation),
-                crate::trace_parent::TraceParent::current(),
+                trace_parent,
                 payload,
             )),
             Err(reason) => {
@@ -236,7 +206,7 @@ pub fn publish_on_outcome<E: OnexEvent>(guard: &OperationGuard<'_>, event: E, id
         OutcomeId::Given(id) => Some(id),
     };
     let ctx = guard.context();
-    let Some(event) = ctx.declared(&event, id, guard.scope()) else {
+    let Some(event) = ctx.declared(&event, id, guard.scope(), guard.trace_parent()) else {
         return;
     };
     ctx.publisher().publish(event);
