@@ -1,6 +1,7 @@
 //! A record as a consumer received it, with its envelope checked and its
 //! fields located: what every handler of the event shares.
 
+use super::received_record::ReceivedRecord;
 use super::record_headers::RecordHeaders;
 use crate::envelope::ENVELOPE_VERSION;
 use serde::Deserialize;
@@ -50,7 +51,7 @@ pub struct Undecoded {
     /// Why it is not an envelope.
     pub reason: MalformedEvent,
     /// The record.
-    pub record: RecordParts,
+    pub record: ReceivedRecord,
 }
 
 /// Where a text field of the envelope is: a range of the value, or a copy
@@ -63,101 +64,129 @@ enum Text {
 
 /// A received record whose value is an OnexEnvelopeV1: its envelope fields
 /// read once, its payload left as JSON for each handler to decode.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub struct ReceivedEvent {
-    parts: RecordParts,
+    record: ReceivedRecord,
+    fields: Fields,
+}
+
+/// The envelope's fields, located in the record's value.
+#[derive(Debug)]
+struct Fields {
     event_id: Uuid,
     correlation_id: Option<Uuid>,
-    causation_id: Option<Uuid>,
     event_type: Text,
     timestamp: Text,
     source_node_id: Text,
     payload: Range<usize>,
+    /// `metadata.causation_id`, parsed only when asked.
+    causation_id: Option<Text>,
 }
 
+/// The fields as serde reads them: text borrowed from the value (`S` is
+/// `&str`), or, for an envelope whose text has escapes, unescaped
+/// (`Cow<str>`). Ids are read as text and parsed after: faster than
+/// through serde.
 #[derive(Deserialize)]
-struct EnvelopeFields<'a> {
-    #[serde(borrow)]
-    envelope_version: Cow<'a, str>,
-    event_id: Uuid,
-    #[serde(borrow)]
-    event_type: Cow<'a, str>,
-    #[serde(borrow)]
-    event_timestamp: Cow<'a, str>,
-    #[serde(borrow)]
-    source_node_id: Cow<'a, str>,
-    correlation_id: Option<Uuid>,
+#[serde(bound(deserialize = "S: Deserialize<'de>, 'de: 'a"))]
+struct EnvelopeFields<'a, S> {
+    envelope_version: S,
+    event_id: S,
+    event_type: S,
+    event_timestamp: S,
+    source_node_id: S,
+    correlation_id: Option<S>,
     #[serde(borrow)]
     payload: &'a RawValue,
-    metadata: Metadata,
+    metadata: MetadataFields<S>,
 }
 
+/// Of `metadata`, what a received event tells.
 #[derive(Deserialize)]
-struct Metadata {
-    #[serde(default)]
-    causation_id: Option<Uuid>,
+#[serde(bound(deserialize = "S: Deserialize<'de>"))]
+struct MetadataFields<S> {
+    causation_id: Option<S>,
 }
 
 fn locate(base: &[u8], text: Cow<'_, str>) -> Text {
     match text {
-        Cow::Borrowed(s) => {
-            let start = s.as_ptr() as usize - base.as_ptr() as usize;
-            Text::At(start..start + s.len())
-        }
+        Cow::Borrowed(s) => Text::At(range_of(base, s)),
         Cow::Owned(s) => Text::Unescaped(s.into_boxed_str()),
+    }
+}
+
+/// Where `part`, a slice of `base`, is in it.
+fn range_of(base: &[u8], part: &str) -> Range<usize> {
+    let start = part.as_ptr() as usize - base.as_ptr() as usize;
+    start..start + part.len()
+}
+
+fn uuid(field: &str, text: &str) -> Result<Uuid, MalformedEvent> {
+    Uuid::try_parse(text)
+        .map_err(|e| MalformedEvent::NotAnEnvelope(format!("{field} is not a UUID: {e}")))
+}
+
+impl<'a, S: Into<Cow<'a, str>>> EnvelopeFields<'a, S> {
+    fn locate(self, base: &'a [u8]) -> Result<Fields, MalformedEvent> {
+        let version: Cow<'a, str> = self.envelope_version.into();
+        if version != ENVELOPE_VERSION {
+            return Err(MalformedEvent::Version(version.into_owned()));
+        }
+        let correlation_id = match self.correlation_id {
+            Some(text) => Some(uuid("correlation_id", &text.into())?),
+            None => None,
+        };
+        Ok(Fields {
+            event_id: uuid("event_id", &self.event_id.into())?,
+            correlation_id,
+            event_type: locate(base, self.event_type.into()),
+            timestamp: locate(base, self.event_timestamp.into()),
+            source_node_id: locate(base, self.source_node_id.into()),
+            payload: range_of(base, self.payload.get()),
+            causation_id: self
+                .metadata
+                .causation_id
+                .map(|text| locate(base, text.into())),
+        })
     }
 }
 
 impl ReceivedEvent {
     /// Reads the envelope of a record, or says why it is not one.
-    pub fn decode(parts: RecordParts) -> Result<Self, MalformedEvent> {
-        Self::try_decode(parts).map_err(|undecoded| undecoded.reason)
+    pub fn decode(record: impl Into<ReceivedRecord>) -> Result<Self, MalformedEvent> {
+        Self::try_decode(record).map_err(|undecoded| undecoded.reason)
     }
 
     /// [`ReceivedEvent::decode`], giving the record back with the reason
     /// when it is not an envelope (for its dead letter).
-    pub fn try_decode(parts: RecordParts) -> Result<Self, Box<Undecoded>> {
-        match Self::fields(&parts.value) {
-            Ok(event) => Ok(ReceivedEvent { parts, ..event }),
-            Err(reason) => Err(Box::new(Undecoded {
-                reason,
-                record: parts,
-            })),
+    pub fn try_decode(record: impl Into<ReceivedRecord>) -> Result<Self, Box<Undecoded>> {
+        let record = record.into();
+        match Self::fields(record.value()) {
+            Ok(fields) => Ok(ReceivedEvent { record, fields }),
+            Err(reason) => Err(Box::new(Undecoded { reason, record })),
         }
     }
 
-    /// The envelope fields located in `value`, with empty record parts.
-    fn fields(value: &[u8]) -> Result<Self, MalformedEvent> {
+    /// The envelope fields located in `value`.
+    fn fields(value: &[u8]) -> Result<Fields, MalformedEvent> {
         if value.is_empty() {
             return Err(MalformedEvent::Empty);
         }
-        let fields: EnvelopeFields<'_> = serde_json::from_slice(value)
-            .map_err(|e| MalformedEvent::NotAnEnvelope(e.to_string()))?;
-        if fields.envelope_version != ENVELOPE_VERSION {
-            return Err(MalformedEvent::Version(
-                fields.envelope_version.into_owned(),
-            ));
+        match serde_json::from_slice::<EnvelopeFields<&str>>(value) {
+            Ok(fields) => fields.locate(value),
+            // Text with escapes cannot be borrowed: read it unescaped.
+            Err(_) => match serde_json::from_slice::<EnvelopeFields<Cow<str>>>(value) {
+                Ok(fields) => fields.locate(value),
+                Err(e) => Err(MalformedEvent::NotAnEnvelope(e.to_string())),
+            },
         }
-        let base = value;
-        let payload = fields.payload.get();
-        let payload_start = payload.as_ptr() as usize - base.as_ptr() as usize;
-        Ok(ReceivedEvent {
-            event_id: fields.event_id,
-            correlation_id: fields.correlation_id,
-            causation_id: fields.metadata.causation_id,
-            event_type: locate(base, fields.event_type),
-            timestamp: locate(base, fields.event_timestamp),
-            source_node_id: locate(base, fields.source_node_id),
-            payload: payload_start..payload_start + payload.len(),
-            parts: RecordParts::default(),
-        })
     }
 
     fn text<'a>(&'a self, text: &'a Text) -> &'a str {
         match text {
             // Ranges of `&str`s serde borrowed from the value: UTF-8.
             Text::At(range) => {
-                std::str::from_utf8(&self.parts.value[range.clone()]).unwrap_or_default()
+                std::str::from_utf8(&self.record.value()[range.clone()]).unwrap_or_default()
             }
             Text::Unescaped(s) => s,
         }
@@ -165,53 +194,54 @@ impl ReceivedEvent {
 
     /// `event_id`.
     pub fn event_id(&self) -> Uuid {
-        self.event_id
+        self.fields.event_id
     }
 
     /// `event_type`.
     pub fn event_type(&self) -> &str {
-        self.text(&self.event_type)
+        self.text(&self.fields.event_type)
     }
 
     /// `event_timestamp`, RFC 3339 in UTC as the producer wrote it.
     pub fn timestamp(&self) -> &str {
-        self.text(&self.timestamp)
+        self.text(&self.fields.timestamp)
     }
 
     /// `source_node_id`.
     pub fn source_node_id(&self) -> &str {
-        self.text(&self.source_node_id)
+        self.text(&self.fields.source_node_id)
     }
 
     /// `correlation_id`.
     pub fn correlation_id(&self) -> Option<Uuid> {
-        self.correlation_id
+        self.fields.correlation_id
     }
 
-    /// `metadata.causation_id`.
+    /// `metadata.causation_id` (`None` if absent or not a UUID).
     pub fn causation_id(&self) -> Option<Uuid> {
-        self.causation_id
+        let text = self.text(self.fields.causation_id.as_ref()?);
+        Uuid::try_parse(text).ok()
     }
 
     /// The payload's JSON text.
     pub fn payload_json(&self) -> &str {
-        std::str::from_utf8(&self.parts.value[self.payload.clone()]).unwrap_or_default()
+        std::str::from_utf8(self.payload_bytes()).unwrap_or_default()
     }
 
     /// The payload's JSON, as bytes (no UTF-8 check: serde checked it
     /// when it read the envelope).
     pub(crate) fn payload_bytes(&self) -> &[u8] {
-        &self.parts.value[self.payload.clone()]
+        &self.record.value()[self.fields.payload.clone()]
     }
 
     /// The record: topic, partition, offset, key, value and headers.
-    pub fn record(&self) -> &RecordParts {
-        &self.parts
+    pub fn record(&self) -> &ReceivedRecord {
+        &self.record
     }
 
     /// The record, given back.
-    pub fn into_record(self) -> RecordParts {
-        self.parts
+    pub fn into_record(self) -> ReceivedRecord {
+        self.record
     }
 }
 
