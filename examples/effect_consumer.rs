@@ -25,12 +25,15 @@
 //! completes, one that fails) on an `InProcessBus`, prints every envelope
 //! published, one JSON line each, and exits.
 //!
+//! Persisting a workflow publishes the domain event `workflow.persisted`
+//! (a typed event, `#[derive(OnexEvent)]`), keyed by the workflow id.
+//!
 //! Either way the last line on stdout is `handled=H failed=F
 //! dead_lettered=D`. Logs go to stderr (`RUST_LOG`, default `info`).
 
 use onex_events::consume::kafka::EventConsumer;
 use onex_events::consume::{InProcessBus, Incoming};
-use onex_events::{onex_node, NodeContext, OnexNode, Publisher};
+use onex_events::{onex_node, NodeContext, OnexEvent, OnexNode, Publisher};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use std::process::ExitCode;
@@ -121,6 +124,16 @@ fn intents(outcome: &OrchestrationOutcome) -> Vec<Intent> {
     }
 }
 
+/// A workflow's result was stored: a domain event of the `workflow`
+/// aggregate, keyed by its id so one workflow's events stay in order.
+#[derive(Debug, Serialize, Deserialize, OnexEvent)]
+#[onex_event("workflow.persisted", kind = "domain", aggregate_type = "workflow")]
+struct WorkflowPersisted {
+    #[onex_event(id)]
+    workflow_id: String,
+    quality: f64,
+}
+
 #[derive(Debug, thiserror::Error)]
 enum EffectError {
     #[error("the review service refused workflow `{0}`")]
@@ -137,7 +150,8 @@ struct NodeBridgeEffect {
 #[onex_node(
     node_type = "effect",
     service = "effect",
-    namespace = "omninode.bridge"
+    namespace = "omninode.bridge",
+    events(WorkflowPersisted)
 )]
 impl NodeBridgeEffect {
     /// Executes the intents an orchestration's end calls for.
@@ -170,7 +184,15 @@ impl NodeBridgeEffect {
                 Ok(())
             }
             IntentType::Persist => {
+                let persisted = WorkflowPersisted {
+                    workflow_id: intent.payload["workflow_id"]
+                        .as_str()
+                        .unwrap_or_default()
+                        .to_owned(),
+                    quality: intent.payload["quality"].as_f64().unwrap_or_default(),
+                };
                 lock(&self.persisted).push(intent.payload);
+                self.ctx.publish(&persisted);
                 Ok(())
             }
             IntentType::ExternalApi => {

@@ -127,6 +127,22 @@ fn effect_consumer_example_executes_the_intents_of_both_orchestration_ends() {
     };
     let completed = find("orchestrator.orchestration.completed");
     let failed = find("orchestrator.orchestration.failed");
+    // Persisting the completed workflow published its domain event, in the
+    // handling's correlation, keyed by the workflow id.
+    let persisted = find("workflow.persisted");
+    assert_eq!(persisted["correlation_id"], completed["correlation_id"]);
+    assert_eq!(persisted["metadata"]["aggregate_type"], "workflow");
+    assert_eq!(
+        persisted["metadata"]["aggregate_id"],
+        persisted["payload"]["workflow_id"]
+    );
+    assert_eq!(
+        events
+            .iter()
+            .filter(|e| e["event_type"] == "workflow.persisted")
+            .count(),
+        1
+    );
     let execution = [
         "effect.intent_execution.started",
         "effect.intent_execution.completed",

@@ -26,6 +26,12 @@ mod kw {
     syn::custom_keyword!(max_backoff_ms);
     syn::custom_keyword!(timeout_ms);
     syn::custom_keyword!(payload);
+    syn::custom_keyword!(events);
+    syn::custom_keyword!(publish_on_success);
+    syn::custom_keyword!(publish_on_error);
+    syn::custom_keyword!(domain_event);
+    syn::custom_keyword!(audit_event);
+    syn::custom_keyword!(id);
 }
 
 /// `#[onex_node("orchestrator", service = "..", namespace = "..",
@@ -42,6 +48,8 @@ pub struct NodeAttr {
     pub include_metric_events: Option<LitBool>,
     pub extend: Option<kw::extend>,
     pub krate: Option<CratePath>,
+    /// `events(UserCreated, ..)`: declared events the node publishes.
+    pub events: Option<(kw::events, Vec<syn::Path>)>,
 }
 
 /// `crate = path` or `crate = "path"`: where the runtime crate is, for a
@@ -103,7 +111,15 @@ fn assign<T: Parse>(
 }
 
 const NODE_OPTIONS: &str =
-    "expected `node_type = \"..\"`, `service = \"..\"`, `namespace = \"..\"`, `include_state_events = bool`, `include_metric_events = bool`, `extend` or `crate = path`";
+    "expected `node_type = \"..\"`, `service = \"..\"`, `namespace = \"..\"`, `include_state_events = bool`, `include_metric_events = bool`, `events(EventType, ..)`, `extend` or `crate = path`";
+
+/// `(A, b::C)`: a list of paths to event types.
+fn paths(input: ParseStream) -> Result<Vec<syn::Path>> {
+    let content;
+    syn::parenthesized!(content in input);
+    let list = Punctuated::<syn::Path, Token![,]>::parse_terminated(&content)?;
+    Ok(list.into_iter().collect())
+}
 
 impl NodeAttr {
     pub fn parse(args: TokenStream) -> Result<Self> {
@@ -151,6 +167,9 @@ impl NodeAttr {
                 } else if lookahead.peek(kw::extend) {
                     let k: kw::extend = input.parse()?;
                     set(&mut attr.extend, k, "extend", k.span)?;
+                } else if lookahead.peek(kw::events) {
+                    let k: kw::events = input.parse()?;
+                    set(&mut attr.events, (k, paths(input)?), "events", k.span)?;
                 } else if lookahead.peek(Token![crate]) {
                     let k: Token![crate] = input.parse()?;
                     input.parse::<Token![=]>()?;
@@ -201,9 +220,88 @@ pub struct OperationAttr {
     pub skip: Option<(kw::skip, Vec<Ident>)>,
     pub skip_all: Option<kw::skip_all>,
     pub ret: Option<kw::ret>,
+    /// `publish_on_success(Event, id = ..)`.
+    pub on_success: Option<Publish>,
+    /// `publish_on_error(Event, id = ..)`.
+    pub on_error: Option<Publish>,
 }
 
-const OPERATION_OPTIONS: &str = "expected `fields(arg, ..)`, `skip(arg, ..)`, `skip_all` or `ret`";
+/// `publish_on_success(UserCreated, id = user_id)`: a declared event the
+/// operation publishes when it ends that way; `domain_event(..)` and
+/// `audit_event(..)` are `publish_on_success(..)` of an event of that kind.
+pub struct Publish {
+    /// The option's keyword.
+    pub span: Span,
+    /// The kind `domain_event(..)` or `audit_event(..)` requires.
+    pub kind: Option<&'static str>,
+    pub event: syn::Path,
+    /// `id = ..`; `None`: the event's own `#[onex_event(id)]` field.
+    pub id: Option<IdSource>,
+}
+
+/// Where `id = ..` takes the event's id from.
+pub enum IdSource {
+    /// `id = user_id`: an argument, captured before the body runs.
+    Arg(Ident),
+    /// `id = ret` or `id = ret.user.id`: the returned value (the `Ok` value
+    /// of a `Result`), or a field of it.
+    Ret {
+        span: Span,
+        fields: Vec<syn::Member>,
+    },
+}
+
+impl Publish {
+    fn parse(span: Span, kind: Option<&'static str>, input: ParseStream) -> Result<Self> {
+        let content;
+        syn::parenthesized!(content in input);
+        let event: syn::Path = content.parse()?;
+        let mut id = None;
+        if !content.is_empty() {
+            content.parse::<Token![,]>()?;
+        }
+        if !content.is_empty() {
+            let k: kw::id = content.parse().map_err(|e| {
+                Error::new(
+                    e.span(),
+                    "expected `id = argument` or `id = ret` after the event type",
+                )
+            })?;
+            content.parse::<Token![=]>()?;
+            if content.peek(kw::ret) {
+                let r: kw::ret = content.parse()?;
+                let mut fields = Vec::new();
+                while content.peek(Token![.]) {
+                    content.parse::<Token![.]>()?;
+                    fields.push(content.parse()?);
+                }
+                id = Some(IdSource::Ret {
+                    span: r.span,
+                    fields,
+                });
+            } else {
+                id = Some(IdSource::Arg(content.parse()?));
+            }
+            let _ = k;
+            if !content.is_empty() {
+                content.parse::<Token![,]>()?;
+            }
+            if !content.is_empty() {
+                return Err(
+                    content.error("expected `)`: `id` is the only option after the event type")
+                );
+            }
+        }
+        Ok(Publish {
+            span,
+            kind,
+            event,
+            id,
+        })
+    }
+}
+
+const OPERATION_OPTIONS: &str = "expected `fields(arg, ..)`, `skip(arg, ..)`, `skip_all`, `ret`, `publish_on_success(Event, id = ..)`, `publish_on_error(Event, id = ..)`, `domain_event(Event, id = ..)` or `audit_event(Event, id = ..)`";
 
 fn idents(input: ParseStream) -> Result<Vec<Ident>> {
     let content;
@@ -229,6 +327,8 @@ impl Parse for OperationAttr {
             skip: None,
             skip_all: None,
             ret: None,
+            on_success: None,
+            on_error: None,
         };
         if input.peek(LitStr) {
             attr.name = Some(input.parse()?);
@@ -251,6 +351,30 @@ impl Parse for OperationAttr {
             } else if lookahead.peek(kw::ret) {
                 let k: kw::ret = input.parse()?;
                 set(&mut attr.ret, k, "ret", k.span)?;
+            } else if lookahead.peek(kw::publish_on_success)
+                || lookahead.peek(kw::domain_event)
+                || lookahead.peek(kw::audit_event)
+            {
+                // `domain_event(..)` and `audit_event(..)` (seed 003's
+                // decorators) are `publish_on_success(..)` of that kind.
+                let k: Ident = input.call(syn::ext::IdentExt::parse_any)?;
+                let kind = match k.to_string().as_str() {
+                    "domain_event" => Some("domain"),
+                    "audit_event" => Some("audit"),
+                    _ => None,
+                };
+                let p = Publish::parse(k.span(), kind, input)?;
+                if attr.on_success.is_some() {
+                    return Err(Error::new(
+                        k.span(),
+                        "an operation publishes one event on success: `publish_on_success`, `domain_event` and `audit_event` are given once in all",
+                    ));
+                }
+                attr.on_success = Some(p);
+            } else if lookahead.peek(kw::publish_on_error) {
+                let k: kw::publish_on_error = input.parse()?;
+                let p = Publish::parse(k.span, None, input)?;
+                set(&mut attr.on_error, p, "publish_on_error", k.span)?;
             } else if input.peek(LitStr) {
                 let lit: LitStr = input.parse()?;
                 return Err(Error::new(
@@ -293,6 +417,8 @@ impl OperationAttr {
                 skip: None,
                 skip_all: None,
                 ret: None,
+                on_success: None,
+                on_error: None,
             }),
             syn::Meta::List(list) => {
                 let mut parsed: OperationAttr = list.parse_args()?;
@@ -331,6 +457,8 @@ pub struct HandlerAttr {
     pub span: Span,
     /// The event types, in order (checked by `valid`).
     pub event_types: Vec<LitStr>,
+    /// Declared event types named by their Rust type (`UserCreated`).
+    pub event_paths: Vec<syn::Path>,
     /// `any`: the catch-all.
     pub any: Option<kw::any>,
     pub name: Option<LitStr>,
@@ -349,6 +477,7 @@ impl HandlerAttr {
         HandlerAttr {
             span,
             event_types: Vec::new(),
+            event_paths: Vec::new(),
             any: None,
             name: None,
             lifecycle: None,
@@ -430,6 +559,8 @@ impl Parse for HandlerAttr {
                 let k: kw::payload = input.parse()?;
                 set(&mut attr.payload, k, "payload", k.span)?;
                 options = true;
+            } else if !options && is_type_path(input) {
+                attr.event_paths.push(input.parse()?);
             } else if input.peek(Ident) {
                 let unknown: Ident = input.parse()?;
                 return Err(Error::new(
@@ -444,6 +575,24 @@ impl Parse for HandlerAttr {
             }
         }
         Ok(attr)
+    }
+}
+
+/// True if `input` starts with a path to a type (`UserCreated`,
+/// `events::UserCreated`: its last segment capitalized) not followed by `=`:
+/// a declared event named by its type.
+fn is_type_path(input: ParseStream) -> bool {
+    let fork = input.fork();
+    match fork.call(syn::Path::parse_mod_style) {
+        Ok(path) => {
+            !fork.peek(Token![=])
+                && path.segments.last().is_some_and(|s| {
+                    s.ident
+                        .to_string()
+                        .starts_with(|c: char| c.is_ascii_uppercase())
+                })
+        }
+        Err(_) => false,
     }
 }
 

@@ -168,6 +168,11 @@ pub fn event_handlers(item: &ItemImpl, handlers: &[Handler], k: &TokenStream) ->
     let specs = handlers.iter().map(|h| {
         let name = h.name();
         let event_types = h.attr.event_types.iter().map(syn::LitStr::value);
+        let typed = h
+            .attr
+            .event_paths
+            .iter()
+            .map(|path| crate::expand::event_const(path, k, "EVENT_TYPE"));
         let lifecycle = h.lifecycle();
         let attempts = int(h.attr.attempts.as_ref(), DEFAULT_ATTEMPTS);
         let backoff = int(h.attr.backoff_ms.as_ref(), DEFAULT_BACKOFF_MS);
@@ -182,7 +187,7 @@ pub fn event_handlers(item: &ItemImpl, handlers: &[Handler], k: &TokenStream) ->
         quote! {
             #k::HandlerSpec {
                 name: #name,
-                event_types: &[#(#event_types),*],
+                event_types: &[#(#event_types,)* #(#typed),*],
                 lifecycle: #lifecycle,
                 retry: #k::RetryPolicy::new(
                     #attempts,

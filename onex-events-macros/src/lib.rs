@@ -8,7 +8,8 @@
 //! (for spans), `valid` checks every rule, `expand` generates code, and
 //! `fallback` emits the user's item unchanged next to `compile_error!` so
 //! one mistake gives one error. `handlers` generates the code of
-//! `#[onex_handler]` methods and the node's `EventHandlers` impl.
+//! `#[onex_handler]` methods and the node's `EventHandlers` impl;
+//! `onex_event` is `#[derive(OnexEvent)]`.
 
 #![allow(clippy::manual_let_else)]
 
@@ -19,6 +20,7 @@ mod expand;
 mod fallback;
 mod handlers;
 mod names;
+mod onex_event;
 mod valid;
 
 #[cfg(test)]
@@ -56,4 +58,11 @@ pub fn onex_handler(args: TokenStream, input: TokenStream) -> TokenStream {
 #[proc_macro_derive(OnexNode, attributes(onex))]
 pub fn derive_onex_node(input: TokenStream) -> TokenStream {
     derive::onex_node(input.into()).into()
+}
+
+/// Declares a struct as an event type: implements `onex_events::OnexEvent`
+/// and adds it to the program-wide registry. See `onex_events::OnexEvent`.
+#[proc_macro_derive(OnexEvent, attributes(onex_event))]
+pub fn derive_onex_event(input: TokenStream) -> TokenStream {
+    onex_event::onex_event(input.into()).into()
 }

@@ -11,6 +11,13 @@ pub fn is_segment(s: &str) -> bool {
         && chars.all(|c| matches!(c, 'a'..='z' | '0'..='9' | '_'))
 }
 
+/// A path as written, e.g. `events::UserCreated`.
+pub fn path_string(path: &syn::Path) -> String {
+    let mut out = String::new();
+    render(path.to_token_stream(), &mut out);
+    out
+}
+
 /// Renders a type as a user would write it: `Vec<u8>`, `&'a str`,
 /// `Result<(), Box<dyn Error + Send>>`.
 pub fn type_string(ty: &syn::Type) -> String {

@@ -3,6 +3,7 @@
 //! user's code.
 
 use crate::ast::{Body, Handler, Node, Operation};
+use crate::attr::IdSource;
 use crate::names::is_segment;
 use proc_macro2::Span;
 use std::collections::BTreeMap;
@@ -88,6 +89,7 @@ impl Node<'_> {
     fn validate_handlers(&self, operations: &BTreeMap<String, &Ident>, errors: &mut Errors) {
         let mut names: BTreeMap<String, &Ident> = BTreeMap::new();
         let mut event_types: BTreeMap<String, &Ident> = BTreeMap::new();
+        let mut event_paths: BTreeMap<String, &Ident> = BTreeMap::new();
         let mut catch_all: Option<&Ident> = None;
         for handler in &self.handlers {
             let fn_name = &handler.method.sig.ident;
@@ -131,6 +133,17 @@ impl Node<'_> {
                     event_types.insert(value, fn_name);
                 }
             }
+            for path in &handler.attr.event_paths {
+                let value = crate::names::path_string(path);
+                if let Some(first) = event_paths.get(&value) {
+                    errors.push_spanned(
+                        path,
+                        format!("the event `{value}` is already handled by `fn {first}`: each event type goes to one handler of a node"),
+                    );
+                } else {
+                    event_paths.insert(value, fn_name);
+                }
+            }
             if let Some(any) = &handler.attr.any {
                 match catch_all {
                     Some(first) => errors.push(
@@ -169,6 +182,23 @@ impl Node<'_> {
                 &self.item.generics,
                 "an `#[onex_node(extend)]` block cannot be generic: its operations join the node's catalog through a link-time registry entry, which names one concrete type; put a generic node's operations in its declaring `#[onex_node(\"..\")]` block",
             );
+        }
+        if let Some((kw, _)) = &attr.events {
+            errors.push(
+                kw.span,
+                "an `extend` block cannot set `events(..)`: list the node's declared events in its `#[onex_node(\"..\")]` block",
+            );
+        }
+        for op in &self.operations {
+            for publish in [&op.attr.on_success, &op.attr.on_error]
+                .into_iter()
+                .flatten()
+            {
+                errors.push(
+                    publish.span,
+                    "`publish_on_success`/`publish_on_error` go on operations of the block that declares the node (`#[onex_node(\"..\")]`), whose catalog lists their events",
+                );
+            }
         }
         if self.operations.is_empty() && self.handlers.is_empty() {
             errors.push(
@@ -297,6 +327,30 @@ impl Operation<'_> {
                 );
             }
         }
+        for (option, publish) in [
+            ("publish_on_success", &self.attr.on_success),
+            ("publish_on_error", &self.attr.on_error),
+        ] {
+            let option = match publish.as_ref().and_then(|p| p.kind) {
+                Some("domain") => "domain_event",
+                Some(_) => "audit_event",
+                None => option,
+            };
+            match publish.as_ref().and_then(|p| p.id.as_ref()) {
+                Some(IdSource::Arg(ident)) if self.arg(ident).is_none() => errors.push(
+                    ident.span(),
+                    format!(
+                        "`{option}(.., id = {ident})`: `fn {}` has no argument named `{ident}`; the id comes from an argument or from `ret`, the returned value",
+                        sig.ident
+                    ),
+                ),
+                Some(IdSource::Ret { span, .. }) if option == "publish_on_error" => errors.push(
+                    *span,
+                    "`publish_on_error(.., id = ret)`: a failed operation returns no value; take the id from an argument",
+                ),
+                _ => {}
+            }
+        }
         if let (Some(all), Some((kw, _))) = (&self.attr.skip_all, &self.attr.skip) {
             errors.push(
                 kw.span,
@@ -355,7 +409,10 @@ impl Handler<'_> {
                 );
             }
         }
-        match (&attr.any, attr.event_types.is_empty()) {
+        match (
+            &attr.any,
+            attr.event_types.is_empty() && attr.event_paths.is_empty(),
+        ) {
             (None, true) => errors.push(
                 attr.span,
                 "missing event type: write `#[onex_handler(\"orchestrator.orchestration.completed\")]` (several may be listed), or `#[onex_handler(any)]` for a catch-all",

@@ -5,7 +5,8 @@
 
 use crate::node::NodeDescriptor;
 use crate::operation::OperationDescriptor;
-use serde::ser::{SerializeStruct, Serializer};
+use crate::typed::{EventDescriptor, EventKind};
+use serde::ser::{SerializeMap, Serializer};
 use serde::Serialize;
 use std::sync::OnceLock;
 
@@ -13,9 +14,12 @@ use std::sync::OnceLock;
 ///
 /// Serializes in the seed's shape:
 /// `{"operation_lifecycle": [..], "state_events": [..], "metric_events": [..]}`,
-/// plus `"consumed_events": [..]` for a node with handlers and
+/// plus `"consumed_events": [..]` for a node with handlers,
 /// `"consumes_any": true` for a node with a catch-all handler (neither
-/// appears for a node that only publishes).
+/// appears for a node that only publishes), and for a node with declared
+/// events one list per kind, in order of first appearance:
+/// `"domain_events"`, `"audit_events"`, `"notification_events"` or
+/// `"{kind}_events"`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Catalog {
     /// The node type, e.g. `orchestrator`.
@@ -42,22 +46,60 @@ pub struct Catalog {
     /// True if the node has a catch-all handler (`#[onex_handler(any)]`):
     /// it also takes every other event on the topics it subscribes to.
     pub consumes_any: bool,
+    /// The declared events (`#[derive(OnexEvent)]`) the node publishes:
+    /// those `#[onex_node(.., events(..))]` lists, then those its
+    /// operations' `publish_on_success`/`publish_on_error` name, each once.
+    pub declared_events: &'static [&'static EventDescriptor],
 }
 
 impl Catalog {
-    /// Every event type the node publishes, lifecycle first (the events it
-    /// consumes are [`Catalog::consumed_events`]).
+    /// Every event type the node publishes, lifecycle first and declared
+    /// events last (the events it consumes are [`Catalog::consumed_events`]).
     pub fn event_types(&self) -> impl Iterator<Item = &'static str> {
         self.operation_lifecycle
             .iter()
             .chain(self.state_events)
             .chain(self.metric_events)
             .copied()
+            .chain(self.declared_events.iter().map(|d| d.name()))
     }
 
     /// The number of event types the node publishes.
     pub const fn len(&self) -> usize {
-        self.operation_lifecycle.len() + self.state_events.len() + self.metric_events.len()
+        self.operation_lifecycle.len()
+            + self.state_events.len()
+            + self.metric_events.len()
+            + self.declared_events.len()
+    }
+
+    /// The declared events of `kind` the node publishes.
+    pub fn declared_of(
+        &self,
+        kind: EventKind,
+    ) -> impl Iterator<Item = &'static EventDescriptor> + '_ {
+        self.declared_events
+            .iter()
+            .copied()
+            .filter(move |d| d.kind == kind)
+    }
+
+    /// True if the node publishes the declared event `descriptor`.
+    pub fn publishes_declared(&self, descriptor: &EventDescriptor) -> bool {
+        self.declared_events
+            .iter()
+            .any(|d| std::ptr::eq(*d, descriptor) || *d == descriptor)
+    }
+
+    /// The kinds of the node's declared events, in order of first
+    /// appearance.
+    fn declared_kinds(&self) -> Vec<EventKind> {
+        let mut kinds = Vec::new();
+        for d in self.declared_events {
+            if !kinds.contains(&d.kind) {
+                kinds.push(d.kind);
+            }
+        }
+        kinds
     }
 
     /// True if the node publishes no event type.
@@ -85,20 +127,21 @@ impl Catalog {
 impl Serialize for Catalog {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         let consumed = !self.consumed_events.is_empty();
-        let len = 3 + usize::from(consumed) + usize::from(self.consumes_any);
-        let mut m = s.serialize_struct("Catalog", len)?;
-        m.serialize_field("operation_lifecycle", self.operation_lifecycle)?;
-        m.serialize_field("state_events", self.state_events)?;
-        m.serialize_field("metric_events", self.metric_events)?;
+        let kinds = self.declared_kinds();
+        let len = 3 + usize::from(consumed) + usize::from(self.consumes_any) + kinds.len();
+        let mut m = s.serialize_map(Some(len))?;
+        m.serialize_entry("operation_lifecycle", self.operation_lifecycle)?;
+        m.serialize_entry("state_events", self.state_events)?;
+        m.serialize_entry("metric_events", self.metric_events)?;
         if consumed {
-            m.serialize_field("consumed_events", self.consumed_events)?;
-        } else {
-            m.skip_field("consumed_events")?;
+            m.serialize_entry("consumed_events", self.consumed_events)?;
         }
         if self.consumes_any {
-            m.serialize_field("consumes_any", &true)?;
-        } else {
-            m.skip_field("consumes_any")?;
+            m.serialize_entry("consumes_any", &true)?;
+        }
+        for kind in kinds {
+            let names: Vec<&str> = self.declared_of(kind).map(|d| d.name()).collect();
+            m.serialize_entry(&format!("{kind}_events"), &names)?;
         }
         m.end()
     }

@@ -7,7 +7,7 @@ use crate::node::NodeIdentity;
 use crate::payload::Payload;
 use crate::timestamp::Timestamp;
 use crate::trace_parent::TraceParent;
-use serde::ser::{SerializeStruct, Serializer};
+use serde::ser::{SerializeMap, SerializeStruct, Serializer};
 use serde::Serialize;
 use std::sync::Arc;
 use uuid::Uuid;
@@ -95,6 +95,14 @@ impl Event {
             out.extend_from_slice(b",\"causation_id\":");
             write_uuid(out, id);
         }
+        if let Some(declared) = self.payload.declared() {
+            for (key, value) in declared_metadata(declared) {
+                out.push(b',');
+                write_str(out, key)?;
+                out.push(b':');
+                write_str(out, value)?;
+            }
+        }
         out.extend_from_slice(b"}}");
         Ok(())
     }
@@ -104,9 +112,15 @@ impl Event {
         serde_json::to_string(self)
     }
 
-    /// The key that keeps every event of one operation, and of one request,
-    /// in order: the correlation id, or the source node id without one.
+    /// The key that keeps events in order: a declared event's id (the
+    /// aggregate id of a domain event, so one aggregate's events stay in
+    /// order), else the correlation id, which keeps every event of one
+    /// operation, and of one request, in order; the source node id without
+    /// either.
     pub fn partition_key(&self) -> PartitionKey<'_> {
+        if let Some(id) = self.payload.declared().and_then(|d| d.id.as_deref()) {
+            return PartitionKey::Declared(id);
+        }
         match self.correlation_id {
             Some(id) => PartitionKey::Correlation(id),
             None => PartitionKey::Node(&self.node.node_id),
@@ -134,6 +148,20 @@ pub enum PartitionKey<'a> {
     Correlation(Uuid),
     /// The source node id.
     Node(&'a str),
+    /// A declared event's id: the aggregate id of a domain event, the
+    /// resource id of an audit event, the key of any other.
+    Declared(&'a str),
+}
+
+/// The `metadata` entries of a declared event, after the standard ones:
+/// `event_kind`, the kind's fixed attributes, then its id.
+fn declared_metadata(
+    declared: &crate::typed::DeclaredPayload,
+) -> impl Iterator<Item = (&'static str, &str)> + Clone {
+    let d = declared.descriptor;
+    std::iter::once(("event_kind", d.kind.as_str()))
+        .chain(d.attributes.iter().copied())
+        .chain(declared.id.as_deref().map(|id| (d.kind.id_field(), id)))
 }
 
 struct Metadata<'a> {
@@ -144,17 +172,24 @@ impl Serialize for Metadata<'_> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         let e = self.event;
         let op = e.payload.operation();
-        let n = 4 + usize::from(op.is_some()) + usize::from(e.causation_id.is_some());
-        let mut m = s.serialize_struct("Metadata", n)?;
-        m.serialize_field("node_type", e.node.node_type)?;
-        m.serialize_field("service", &e.node.service)?;
-        m.serialize_field("namespace", &e.node.namespace)?;
-        m.serialize_field("instance_id", &e.node.instance_id)?;
+        let declared = e.payload.declared().map(declared_metadata);
+        let n = 4
+            + usize::from(op.is_some())
+            + usize::from(e.causation_id.is_some())
+            + declared.clone().map_or(0, Iterator::count);
+        let mut m = s.serialize_map(Some(n))?;
+        m.serialize_entry("node_type", e.node.node_type)?;
+        m.serialize_entry("service", &e.node.service)?;
+        m.serialize_entry("namespace", &e.node.namespace)?;
+        m.serialize_entry("instance_id", &e.node.instance_id)?;
         if let Some(op) = op {
-            m.serialize_field("operation", op)?;
+            m.serialize_entry("operation", op)?;
         }
         if let Some(c) = &e.causation_id {
-            m.serialize_field("causation_id", c)?;
+            m.serialize_entry("causation_id", c)?;
+        }
+        for (key, value) in declared.into_iter().flatten() {
+            m.serialize_entry(key, value)?;
         }
         m.end()
     }

@@ -1,9 +1,11 @@
 //! Typed event types: `{node_type}.{operation}.{started|completed|failed}`,
-//! `{node_type}.state.changed` and `{node_type}.metric.recorded`.
+//! `{node_type}.state.changed` and `{node_type}.metric.recorded`, and the
+//! names declared with `#[derive(OnexEvent)]`.
 
 use std::fmt;
 
-/// Which of the five standard ONEX events an [`EventType`] names.
+/// Which of the five standard ONEX events an [`EventType`] names, or a
+/// declared one.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Stage {
     /// `{node_type}.{operation}.started`
@@ -16,10 +18,14 @@ pub enum Stage {
     StateChanged,
     /// `{node_type}.metric.recorded`
     MetricRecorded,
+    /// An event type declared with `#[derive(OnexEvent)]`, e.g.
+    /// `user.created`.
+    Declared,
 }
 
 impl Stage {
-    /// The suffix this stage adds to the event type name.
+    /// The suffix this stage adds to the event type name (none for a
+    /// declared event).
     pub const fn suffix(self) -> &'static str {
         match self {
             Stage::Started => "started",
@@ -27,6 +33,7 @@ impl Stage {
             Stage::Failed => "failed",
             Stage::StateChanged => "state.changed",
             Stage::MetricRecorded => "metric.recorded",
+            Stage::Declared => "",
         }
     }
 }
@@ -68,7 +75,7 @@ pub enum EventTypeError {
         segment: String,
     },
     /// The name does not end in a known stage.
-    #[error("event type `{0}` is not `{{node_type}}.{{operation}}.{{started|completed|failed}}`, `{{node_type}}.state.changed` or `{{node_type}}.metric.recorded`")]
+    #[error("event type `{0}` is not `{{node_type}}.{{operation}}.{{started|completed|failed}}`, `{{node_type}}.state.changed`, `{{node_type}}.metric.recorded` or declared with `#[derive(OnexEvent)]`")]
     UnknownShape(String),
 }
 
@@ -106,7 +113,8 @@ impl EventType {
         }
     }
 
-    /// Parses and validates an event type name.
+    /// Parses and validates an event type name: a standard one, or one a
+    /// `#[derive(OnexEvent)]` of this program declares.
     pub fn parse(name: &'static str) -> Result<Self, EventTypeError> {
         let segments: Vec<&'static str> = name.split('.').collect();
         if let Some(bad) = segments.iter().find(|s| !is_valid_segment(s)) {
@@ -121,7 +129,12 @@ impl EventType {
             [_, op, "started"] => (Some(*op), Stage::Started),
             [_, op, "completed"] => (Some(*op), Stage::Completed),
             [_, op, "failed"] => (Some(*op), Stage::Failed),
-            _ => return Err(EventTypeError::UnknownShape(name.to_owned())),
+            _ => {
+                return match crate::typed::declared_event(name) {
+                    Some(declared) => Ok(declared.event_type),
+                    None => Err(EventTypeError::UnknownShape(name.to_owned())),
+                }
+            }
         };
         Ok(EventType {
             name,
@@ -136,7 +149,8 @@ impl EventType {
         self.name
     }
 
-    /// The node type segment, e.g. `orchestrator`.
+    /// The node type segment, e.g. `orchestrator` (the first segment of a
+    /// declared event type, e.g. `user` of `user.created`).
     pub const fn node_type(&self) -> &'static str {
         self.node_type
     }
@@ -146,7 +160,7 @@ impl EventType {
         self.operation
     }
 
-    /// Which standard event this is.
+    /// Which standard event this is, or [`Stage::Declared`].
     pub const fn stage(&self) -> Stage {
         self.stage
     }

@@ -76,6 +76,7 @@ mod publisher;
 pub mod sink;
 mod timestamp;
 mod trace_parent;
+mod typed;
 
 pub use catalog::{all_consumed_event_types, all_event_types, catalogs, Catalog, NodeCatalog};
 pub use correlation::{Correlation, CorrelationExt, InCorrelation};
@@ -92,6 +93,10 @@ pub use sink::kafka::KafkaSink;
 pub use sink::{Blocking, LogSink, Recorder, Sink, StdoutSink};
 pub use timestamp::Timestamp;
 pub use trace_parent::{TraceParent, TraceParentError};
+pub use typed::{
+    declared_event, declared_events, DeclaredPayload, EventBatch, EventDescriptor, EventKind,
+    OnexEvent,
+};
 
 /// Declares an ONEX node on one of its `impl` blocks, or adds operations to
 /// it from another block.
@@ -102,7 +107,8 @@ pub use trace_parent::{TraceParent, TraceParentError};
 ///             service = "orchestrator",               // default: the node type
 ///             namespace = "omninode.bridge",          // default: "onex"
 ///             include_state_events = true,            // default: true
-///             include_metric_events = true)]          // default: true
+///             include_metric_events = true,           // default: true
+///             events(UserCreated, ..))]               // declared events it publishes
 /// #[onex_node(extend)]                                // another block of the same node
 /// #[onex_node(.., crate = my_events)]                 // the dependency renamed (also "my_events")
 /// ```
@@ -116,7 +122,16 @@ pub use trace_parent::{TraceParent, TraceParentError};
 /// (leave these arguments out), `skip_all` (leave every argument out but
 /// those in `fields`) and `ret` (record the returned value, the `Ok` value
 /// of a `Result`). Without options, `input` and `result` hold names and
-/// types only. A value that cannot be serialized, because serde returns an
+/// types only. `publish_on_success(Event, id = ..)` and
+/// `publish_on_error(Event, id = ..)` publish a declared event (see
+/// [`OnexEvent`]) when the operation returns a value or `Ok`, resp. `Err`:
+/// built with the event's `From<&T>` for the value (the `Ok` value) or the
+/// error, with its id from an argument (`id = user_id`), the returned value
+/// (`id = ret`, `id = ret.user.id`) or, without `id`, the event's own
+/// `#[onex_event(id)]` field; in the operation's correlation, before its end
+/// event, and listed in the node's catalog. `domain_event(Event, id = ..)`
+/// and `audit_event(Event, id = ..)` (seed 003's decorators) are
+/// `publish_on_success` of an event of that kind, checked at compile time. A value that cannot be serialized, because serde returns an
 /// error or its `Serialize` panics, is recorded as `"value_error"` with the
 /// reason instead of `"value"`; the body runs and the caller gets what it
 /// returned either way (see [`Captured::of`] for the panic hook's output).
@@ -267,7 +282,11 @@ pub use onex_events_macros::onex_operation;
 ///                timeout_ms = 5000,                         // one run's time limit; default none
 ///                payload)]                                  // record the payload in `started`; needs `T: Serialize`
 /// #[onex_handler(any)]                                      // every event no other handler of the node names
+/// #[onex_handler(UserCreated)]                              // a declared event, by its type (with `Incoming<UserCreated>`)
 /// ```
+///
+/// A declared event (see [`OnexEvent`]) is named by its type; a type that
+/// is not a declared event is a compile error there.
 ///
 /// A handler is `async fn name(&self, event: Incoming<T>) -> R` with `T`
 /// any `serde::Deserialize` type (`serde_json::Value` takes any payload)
@@ -338,6 +357,25 @@ pub use onex_events_macros::onex_handler;
 /// ```
 pub use onex_events_macros::OnexNode;
 
+/// Declares a struct as an event type: implements [`OnexEvent`] (see it
+/// for an example) and adds the type to the program-wide registry
+/// ([`declared_events`]).
+///
+/// ```text
+/// #[onex_event("user.created",                 // event type: 2+ lowercase snake_case segments
+///              kind = "domain",                 // "domain", "audit", "notification" or your own
+///              aggregate_type = "user",         // domain: required
+///              action = "create_user",          // audit: required
+///              resource_type = "user",          // audit: required
+///              recipient_type = "user",         // notification: optional
+///              crate = my_events)]              // a renamed dependency
+/// #[onex_event(id)]                             // on the field holding the id (Display)
+/// ```
+///
+/// The struct (named fields, not generic) is the payload, serialized with
+/// serde: derive `Serialize` too (and `Deserialize` to handle it).
+pub use onex_events_macros::OnexEvent;
+
 /// Not public API: the paths the macros expand to.
 #[doc(hidden)]
 pub mod __private {
@@ -354,10 +392,13 @@ pub mod __private {
     pub use crate::operation::{OperationDescriptor, OperationGuard};
     pub use crate::outcome::{via, Wrap};
     pub use crate::payload::{capture, ArgSpec};
+    pub use crate::typed::{event_from, publish_on_outcome, OutcomeId, DECLARED_EVENTS};
     pub use crate::{Catalog, NodeContext, NodeDescriptor, OnexNode};
+    pub use crate::{EventDescriptor, EventKind, EventType, OnexEvent, Stage};
     pub use core;
     pub use linkme;
     pub use std::boxed::Box;
+    pub use std::string::{String, ToString};
     pub use std::sync::Arc;
     pub use std::time::Duration;
 }

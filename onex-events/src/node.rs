@@ -284,10 +284,25 @@ impl NodeContext {
         trace_parent: Option<TraceParent>,
         payload: Payload,
     ) -> Uuid {
+        let event = self.event(event_type, correlation, trace_parent, payload);
+        let event_id = event.event_id;
+        self.inner.publisher.publish(event);
+        event_id
+    }
+
+    /// An event from this node, not yet published; with `correlation`
+    /// `None`, in the correlation in scope (if any).
+    #[inline]
+    pub(crate) fn event(
+        &self,
+        event_type: EventType,
+        correlation: Option<Correlation>,
+        trace_parent: Option<TraceParent>,
+        payload: Payload,
+    ) -> Event {
         let correlation = correlation.or_else(Correlation::current);
-        let event_id = Uuid::new_v4();
-        self.inner.publisher.publish(Event {
-            event_id,
+        Event {
+            event_id: Uuid::new_v4(),
             event_type,
             timestamp: Timestamp::now(),
             correlation_id: correlation.map(|c| c.correlation_id),
@@ -295,8 +310,7 @@ impl NodeContext {
             node: Arc::clone(&self.inner.identity),
             payload,
             trace_parent,
-        });
-        event_id
+        }
     }
 
     /// Publishes `{node_type}.state.changed`, like the seed's
@@ -381,6 +395,7 @@ mod tests {
         metric_events: &[],
         consumed_events: &[],
         consumes_any: false,
+        declared_events: &[],
     };
 
     #[test]

@@ -141,6 +141,16 @@ impl<'a> OperationGuard<'a> {
         self.scope
     }
 
+    /// The node's context.
+    pub(crate) fn context(&self) -> &NodeContext {
+        &self.ctx
+    }
+
+    /// The trace context in scope when the operation started.
+    pub(crate) fn trace_parent(&self) -> Option<TraceParent> {
+        self.trace_parent
+    }
+
     fn elapsed_ms(&self) -> f64 {
         self.start.elapsed().as_secs_f64() * 1000.0
     }

@@ -20,7 +20,8 @@
 //! described instead, so the caller still gets its `Err`.
 //!
 //! `ret` picks the value to record the same way: `(&Wrap(&ret)).__onex_ok()`
-//! is the `Ok` value of any `Result`, else the value itself. The macros
+//! is the `Ok` value of any `Result`, else the value itself; `publish_on_error`
+//! takes `(&Wrap(&ret)).__onex_err()`, the `Err` value of a `Result`. The macros
 //! bring every trait into scope with `use via::*`.
 
 use crate::payload::ErrorInfo;
@@ -132,10 +133,37 @@ impl<'a, T: ?Sized> OkOfValue<'a> for Wrap<'a, T> {
     }
 }
 
+#[doc(hidden)]
+pub trait ErrOfResult<'a> {
+    type Err: ?Sized + 'a;
+    fn __onex_err(self) -> Option<&'a Self::Err>;
+}
+impl<'a, T, E> ErrOfResult<'a> for &Wrap<'a, Result<T, E>> {
+    type Err = E;
+    fn __onex_err(self) -> Option<&'a E> {
+        self.0.as_ref().err()
+    }
+}
+
+/// A value that is not a `Result` never fails: `publish_on_error` of an
+/// operation returning one never publishes.
+#[doc(hidden)]
+pub trait ErrOfValue<'a> {
+    type Err: ?Sized + 'a;
+    fn __onex_err(self) -> Option<&'a Self::Err>;
+}
+impl<'a, T: ?Sized> ErrOfValue<'a> for Wrap<'a, T> {
+    type Err = std::convert::Infallible;
+    fn __onex_err(self) -> Option<&'a std::convert::Infallible> {
+        None
+    }
+}
+
 /// Every trait the generated code calls through, for one glob import.
 pub mod via {
     pub use super::{
-        OkOfResult as _, OkOfValue as _, ViaAnyResult as _, ViaDebug as _, ViaDisplay as _,
-        ViaDynError as _, ViaDynErrorSendSync as _, ViaStdError as _, ViaValue as _,
+        ErrOfResult as _, ErrOfValue as _, OkOfResult as _, OkOfValue as _, ViaAnyResult as _,
+        ViaDebug as _, ViaDisplay as _, ViaDynError as _, ViaDynErrorSendSync as _,
+        ViaStdError as _, ViaValue as _,
     };
 }

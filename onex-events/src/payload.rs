@@ -1,5 +1,6 @@
 //! Typed payloads of the five standard events, serialized to the minimum
-//! contract of `contracts/lifecycle-payloads.schema.json` and more.
+//! contract of `contracts/lifecycle-payloads.schema.json` and more, and of
+//! declared events.
 //!
 //! Privacy by default: `input` and `result` hold a *summary* (argument names
 //! and declared types, the result's type) unless the user opted a value in
@@ -339,9 +340,19 @@ pub enum Payload {
         /// Its unit, e.g. `ms`.
         metric_unit: String,
     },
+    /// An event declared with `#[derive(OnexEvent)]`: the value's JSON.
+    Declared(crate::typed::DeclaredPayload),
 }
 
 impl Payload {
+    /// The declaration and id of a declared event's payload.
+    pub fn declared(&self) -> Option<&crate::typed::DeclaredPayload> {
+        match self {
+            Payload::Declared(declared) => Some(declared),
+            _ => None,
+        }
+    }
+
     /// The operation of a lifecycle payload.
     pub fn operation(&self) -> Option<&'static str> {
         match self {

@@ -225,10 +225,21 @@ pub fn assert_headers_match(r: &Record) {
         j["source_node_id"].as_str().unwrap()
     );
     assert_eq!(h["ce_source"], source);
+    // A declared event with an id is keyed by it (a domain event by its
+    // aggregate id); any other event by its correlation id.
+    let declared_id = ["aggregate_id", "resource_id", "key"]
+        .into_iter()
+        .find_map(|field| j["metadata"][field].as_str())
+        .filter(|_| j["metadata"]["event_kind"].is_string());
     match j["correlation_id"].as_str() {
         Some(c) => {
             assert_eq!(h["ce_correlationid"], c);
-            assert_eq!(r.key.as_deref(), Some(c), "key is the correlation id");
+            let key = declared_id.unwrap_or(c);
+            assert_eq!(
+                r.key.as_deref(),
+                Some(key),
+                "key is the id or the correlation id"
+            );
         }
         None => assert!(!h.contains_key("ce_correlationid")),
     }

@@ -5,7 +5,9 @@
 //! - **Value**: the OnexEnvelopeV1 JSON, unchanged.
 //! - **Key**: the correlation id (its hyphenated text; the source node id for
 //!   an event without one), so every event of one operation, and of one
-//!   request, hashes to the same partition of its topic ([`record_key`]).
+//!   request, hashes to the same partition of its topic; a declared event's
+//!   id instead when it has one, so one aggregate's domain events stay in
+//!   order ([`record_key`]).
 //! - **Timestamp**: the event's, in milliseconds.
 //! - **Headers**: the CloudEvents binary-mode attributes of
 //!   [`headers`](super::headers), `traceparent` included.
@@ -24,13 +26,14 @@ use uuid::Uuid;
 /// The length of a buffer [`record_key`] writes a correlation id into.
 pub const KEY_BUFFER_LEN: usize = 45;
 
-/// The record key of `event`: its correlation id (hyphenated text, written
-/// into `buf`), or its node id for an event without one.
+/// The record key of `event` ([`Event::partition_key`]): a declared event's
+/// id (a domain event's aggregate id), else its correlation id (hyphenated
+/// text, written into `buf`), or its node id for an event without one.
 #[inline]
 pub fn record_key<'a>(event: &'a Event, buf: &'a mut [u8; KEY_BUFFER_LEN]) -> &'a [u8] {
     match event.partition_key() {
         PartitionKey::Correlation(id) => id.hyphenated().encode_lower(buf).as_bytes(),
-        PartitionKey::Node(node_id) => node_id.as_bytes(),
+        PartitionKey::Node(node_id) | PartitionKey::Declared(node_id) => node_id.as_bytes(),
     }
 }
 

@@ -45,6 +45,12 @@ enum Routing {
 /// | `orchestrator.routing.failed`       | `{namespace}.{service}.orchestrator.routing.v1`  |
 /// | `orchestrator.state.changed`        | `{namespace}.{service}.orchestrator.state.v1`    |
 /// | `orchestrator.metric.recorded`      | `{namespace}.{service}.orchestrator.metric.v1`   |
+/// | `user.created` (declared)           | `{namespace}.{service}.user.v1`                  |
+/// | `audit.user_created` (declared)     | `{namespace}.{service}.audit.v1`                 |
+///
+/// A declared event type (`#[derive(OnexEvent)]`) goes to its name without
+/// its last segment, so every event of an aggregate (`user.created`,
+/// `user.deleted`) shares a topic, keyed by the aggregate id.
 ///
 /// The `started`, `completed` and `failed` events of one operation share a
 /// topic, and the message key is the correlation id, so they land on one
@@ -144,13 +150,19 @@ impl TopicRouting {
         match &self.0 {
             Routing::PerOperation { prefix } => {
                 let node = &event.node;
+                let [first, second] = family_parts(event.event_type);
                 let parts = [
                     node.namespace.as_str(),
                     node.service.as_str(),
-                    event.event_type.node_type(),
-                    family(event.event_type),
+                    first,
+                    second,
                 ];
-                push_parts(topic, prefix.as_deref(), &parts);
+                let parts = if second.is_empty() {
+                    &parts[..3]
+                } else {
+                    &parts[..]
+                };
+                push_parts(topic, prefix.as_deref(), parts);
             }
             Routing::PerService { prefix } => {
                 let node = &event.node;
@@ -193,9 +205,7 @@ impl TopicRouting {
         service: Option<&str>,
     ) -> TopicSubscription {
         let (prefix, last) = match &self.0 {
-            Routing::PerOperation { prefix } => {
-                (prefix, [event_type.node_type(), family(event_type)])
-            }
+            Routing::PerOperation { prefix } => (prefix, family_parts(event_type)),
             Routing::PerService { prefix } => (prefix, ["events", ""]),
             Routing::Single(name) => return TopicSubscription::Topic(name.to_string()),
             Routing::Custom(_) => return TopicSubscription::Unknown,
@@ -242,13 +252,19 @@ pub enum TopicSubscription {
     Unknown,
 }
 
-/// The topic segment of an event type's family under the default routing:
-/// its operation, or `state` or `metric`.
-fn family(event_type: EventType) -> &'static str {
+/// The topic segments of an event type under the default routing: its node
+/// type and its operation, `state` or `metric`; a declared event type's
+/// name without its last segment (`user` of `user.created`), and `""`.
+fn family_parts(event_type: EventType) -> [&'static str; 2] {
+    let node_type = event_type.node_type();
     match (event_type.operation(), event_type.stage()) {
-        (Some(operation), _) => operation,
-        (None, Stage::MetricRecorded) => "metric",
-        (None, _) => "state",
+        (_, Stage::Declared) => {
+            let name = event_type.as_str();
+            [name.rsplit_once('.').map_or(name, |(family, _)| family), ""]
+        }
+        (Some(operation), _) => [node_type, operation],
+        (None, Stage::MetricRecorded) => [node_type, "metric"],
+        (None, _) => [node_type, "state"],
     }
 }
 

@@ -44,7 +44,12 @@ impl Row {
         headers.push(b'}');
         Ok(Row {
             id: event.event_id.hyphenated().to_string(),
-            aggregatetype: event.node.node_type,
+            // Debezium's outbox columns: a domain event's aggregate.
+            aggregatetype: event
+                .payload
+                .declared()
+                .and_then(|d| d.descriptor.attribute("aggregate_type"))
+                .unwrap_or(event.node.node_type),
             aggregateid,
             event_type: event.event_type.as_str().to_owned(),
             payload,

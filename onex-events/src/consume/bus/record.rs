@@ -64,7 +64,7 @@ impl RecordWriter {
         event.write_json(&mut value).map_err(|e| e.to_string())?;
         let key = match event.partition_key() {
             PartitionKey::Correlation(id) => id.hyphenated().to_string().into_bytes(),
-            PartitionKey::Node(node_id) => node_id.as_bytes().to_vec(),
+            PartitionKey::Node(id) | PartitionKey::Declared(id) => id.as_bytes().to_vec(),
         };
         Ok(RecordParts {
             topic: Arc::from(event.event_type.as_str()),

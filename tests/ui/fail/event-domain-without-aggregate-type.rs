@@ -1,0 +1,9 @@
+use onex_events::OnexEvent;
+
+#[derive(serde::Serialize, OnexEvent)]
+#[onex_event("user.created", kind = "domain")]
+struct UserCreated {
+    user_id: String,
+}
+
+fn main() {}

@@ -1,0 +1,9 @@
+use onex_events::OnexEvent;
+
+#[derive(serde::Serialize, OnexEvent)]
+#[onex_event("user.created", kind = "domain", aggregate_type = "user", topic = "users")]
+struct UserCreated {
+    user_id: String,
+}
+
+fn main() {}
