@@ -192,6 +192,21 @@ fn catalog(node: &Node, node_type: &str) -> TokenStream {
         }
     }
     let consumes_any = node.handlers.iter().any(|h| h.attr.any.is_some());
+    let requests = crate::requests::declared(node);
+    for response in requests
+        .iter()
+        .filter_map(|r| crate::requests::response_of(r))
+    {
+        if !consumed.contains(&response) {
+            consumed.push(response);
+        }
+    }
+    let mut responses: Vec<String> = Vec::new();
+    for response in node.handlers.iter().filter_map(|h| h.response()) {
+        if !responses.contains(&response) {
+            responses.push(response);
+        }
+    }
     let lifecycle = ops.iter().flat_map(|op| {
         ["started", "completed", "failed"].map(|stage| format!("{node_type}.{op}.{stage}"))
     });
@@ -216,6 +231,8 @@ fn catalog(node: &Node, node_type: &str) -> TokenStream {
             metric_events: &[#(#metric),*],
             consumed_events: &[#(#consumed),*],
             consumes_any: #consumes_any,
+            requests: &[#(#requests),*],
+            responses: &[#(#responses),*],
         }
     }
 }

@@ -48,6 +48,8 @@ pub fn node(item: &ItemImpl, error: syn::Error, k: &TokenStream, extend: bool) -
                 metric_events: &[],
                 consumed_events: &[],
                 consumes_any: false,
+                requests: &[],
+                responses: &[],
             }
         };
         quote! {

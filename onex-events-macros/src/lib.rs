@@ -19,6 +19,7 @@ mod expand;
 mod fallback;
 mod handlers;
 mod names;
+mod requests;
 mod valid;
 
 #[cfg(test)]

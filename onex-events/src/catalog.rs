@@ -13,9 +13,11 @@ use std::sync::OnceLock;
 ///
 /// Serializes in the seed's shape:
 /// `{"operation_lifecycle": [..], "state_events": [..], "metric_events": [..]}`,
-/// plus `"consumed_events": [..]` for a node with handlers and
-/// `"consumes_any": true` for a node with a catch-all handler (neither
-/// appears for a node that only publishes).
+/// plus `"consumed_events": [..]` for a node with handlers (or requests),
+/// `"consumes_any": true` for a node with a catch-all handler,
+/// `"requests": [..]` for a node that sends requests and `"responses": [..]`
+/// for a node that answers them (none of them appears for a node that only
+/// publishes its lifecycle).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Catalog {
     /// The node type, e.g. `orchestrator`.
@@ -37,27 +39,49 @@ pub struct Catalog {
     /// `{node_type}.metric.recorded`, unless `include_metric_events = false`.
     pub metric_events: &'static [&'static str],
     /// The event types the node's `#[onex_handler]` methods name, in
-    /// declaration order, each once.
+    /// declaration order, then the responses to its
+    /// [`requests`](Catalog::requests); each once.
     pub consumed_events: &'static [&'static str],
     /// True if the node has a catch-all handler (`#[onex_handler(any)]`):
     /// it also takes every other event on the topics it subscribes to.
     pub consumes_any: bool,
+    /// The request types the node sends, as its
+    /// `#[onex_node(.., requests("codegen.request.validate"))]` declares
+    /// them (see [`request`](crate::request)); their responses are in
+    /// [`consumed_events`](Catalog::consumed_events).
+    pub requests: &'static [&'static str],
+    /// The response types the node publishes: one for each of its handlers
+    /// of a request type (`codegen.request.validate` is answered with
+    /// `codegen.response.validate`).
+    pub responses: &'static [&'static str],
 }
 
 impl Catalog {
-    /// Every event type the node publishes, lifecycle first (the events it
-    /// consumes are [`Catalog::consumed_events`]).
+    /// Every event type the node publishes, lifecycle first, then its
+    /// requests and responses (the events it consumes are
+    /// [`Catalog::consumed_events`]).
     pub fn event_types(&self) -> impl Iterator<Item = &'static str> {
         self.operation_lifecycle
             .iter()
             .chain(self.state_events)
             .chain(self.metric_events)
+            .chain(self.requests)
+            .chain(self.responses)
             .copied()
     }
 
     /// The number of event types the node publishes.
     pub const fn len(&self) -> usize {
-        self.operation_lifecycle.len() + self.state_events.len() + self.metric_events.len()
+        self.operation_lifecycle.len()
+            + self.state_events.len()
+            + self.metric_events.len()
+            + self.requests.len()
+            + self.responses.len()
+    }
+
+    /// True if the node declares that it sends requests of `event_type`.
+    pub fn requests(&self, event_type: &str) -> bool {
+        self.requests.contains(&event_type)
     }
 
     /// True if the node publishes no event type.
@@ -85,7 +109,13 @@ impl Catalog {
 impl Serialize for Catalog {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         let consumed = !self.consumed_events.is_empty();
-        let len = 3 + usize::from(consumed) + usize::from(self.consumes_any);
+        let requests = !self.requests.is_empty();
+        let responses = !self.responses.is_empty();
+        let len = 3
+            + usize::from(consumed)
+            + usize::from(self.consumes_any)
+            + usize::from(requests)
+            + usize::from(responses);
         let mut m = s.serialize_struct("Catalog", len)?;
         m.serialize_field("operation_lifecycle", self.operation_lifecycle)?;
         m.serialize_field("state_events", self.state_events)?;
@@ -99,6 +129,16 @@ impl Serialize for Catalog {
             m.serialize_field("consumes_any", &true)?;
         } else {
             m.skip_field("consumes_any")?;
+        }
+        if requests {
+            m.serialize_field("requests", self.requests)?;
+        } else {
+            m.skip_field("requests")?;
+        }
+        if responses {
+            m.serialize_field("responses", self.responses)?;
+        } else {
+            m.skip_field("responses")?;
         }
         m.end()
     }

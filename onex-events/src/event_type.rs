@@ -1,9 +1,11 @@
 //! Typed event types: `{node_type}.{operation}.{started|completed|failed}`,
-//! `{node_type}.state.changed` and `{node_type}.metric.recorded`.
+//! `{node_type}.state.changed`, `{node_type}.metric.recorded`, and the
+//! requests and responses of request/response,
+//! `{node_type}.{request|response}.{name}`.
 
 use std::fmt;
 
-/// Which of the five standard ONEX events an [`EventType`] names.
+/// Which of the standard ONEX events an [`EventType`] names.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Stage {
     /// `{node_type}.{operation}.started`
@@ -16,10 +18,15 @@ pub enum Stage {
     StateChanged,
     /// `{node_type}.metric.recorded`
     MetricRecorded,
+    /// `{node_type}.request.{name}`: a request to a node of `node_type`.
+    Request,
+    /// `{node_type}.response.{name}`: its response.
+    Response,
 }
 
 impl Stage {
-    /// The suffix this stage adds to the event type name.
+    /// The suffix this stage adds to the event type name (for a request
+    /// or response, the segment before its name).
     pub const fn suffix(self) -> &'static str {
         match self {
             Stage::Started => "started",
@@ -27,6 +34,8 @@ impl Stage {
             Stage::Failed => "failed",
             Stage::StateChanged => "state.changed",
             Stage::MetricRecorded => "metric.recorded",
+            Stage::Request => "request",
+            Stage::Response => "response",
         }
     }
 }
@@ -68,7 +77,7 @@ pub enum EventTypeError {
         segment: String,
     },
     /// The name does not end in a known stage.
-    #[error("event type `{0}` is not `{{node_type}}.{{operation}}.{{started|completed|failed}}`, `{{node_type}}.state.changed` or `{{node_type}}.metric.recorded`")]
+    #[error("event type `{0}` is not `{{node_type}}.{{operation}}.{{started|completed|failed}}`, `{{node_type}}.state.changed`, `{{node_type}}.metric.recorded` or `{{node_type}}.{{request|response}}.{{name}}`")]
     UnknownShape(String),
 }
 
@@ -121,6 +130,8 @@ impl EventType {
             [_, op, "started"] => (Some(*op), Stage::Started),
             [_, op, "completed"] => (Some(*op), Stage::Completed),
             [_, op, "failed"] => (Some(*op), Stage::Failed),
+            [_, "request", _] => (None, Stage::Request),
+            [_, "response", _] => (None, Stage::Response),
             _ => return Err(EventTypeError::UnknownShape(name.to_owned())),
         };
         Ok(EventType {
@@ -149,6 +160,25 @@ impl EventType {
     /// Which standard event this is.
     pub const fn stage(&self) -> Stage {
         self.stage
+    }
+
+    /// The name of the response to a request type
+    /// (`codegen.request.validate` -> `codegen.response.validate`); `None`
+    /// for any other event type.
+    ///
+    /// ```
+    /// use onex_events::EventType;
+    ///
+    /// let request = EventType::parse("codegen.request.validate").unwrap();
+    /// assert_eq!(request.response_name().as_deref(), Some("codegen.response.validate"));
+    /// assert_eq!(EventType::parse("codegen.response.validate").unwrap().response_name(), None);
+    /// ```
+    pub fn response_name(&self) -> Option<String> {
+        if self.stage != Stage::Request {
+            return None;
+        }
+        let name = self.name.rsplit('.').next().unwrap_or_default();
+        Some(format!("{}.response.{name}", self.node_type))
     }
 }
 
@@ -202,6 +232,26 @@ mod tests {
                 .operation(),
             Some("state_snapshot")
         );
+    }
+
+    #[test]
+    fn parses_requests_and_responses() {
+        let request = EventType::parse("codegen.request.validate").unwrap();
+        assert_eq!(request.stage(), Stage::Request);
+        assert_eq!(request.node_type(), "codegen");
+        assert_eq!(request.operation(), None);
+        assert_eq!(
+            EventType::parse("codegen.response.validate")
+                .unwrap()
+                .stage(),
+            Stage::Response
+        );
+        assert_eq!(
+            EventType::parse("codegen.request.started").unwrap().stage(),
+            Stage::Started,
+            "the lifecycle of an operation named `request`"
+        );
+        assert!(EventType::parse("codegen.request.a.b").is_err());
     }
 
     #[test]

@@ -73,6 +73,7 @@ pub mod outcome;
 mod panic_message;
 mod payload;
 mod publisher;
+pub mod request;
 pub mod sink;
 mod timestamp;
 mod trace_parent;
@@ -354,7 +355,9 @@ pub mod __private {
     pub use crate::operation::{OperationDescriptor, OperationGuard};
     pub use crate::outcome::{via, Wrap};
     pub use crate::payload::{capture, ArgSpec};
+    pub use crate::request::responding::{respond, respond_undecodable, RequestOrigin};
     pub use crate::{Catalog, NodeContext, NodeDescriptor, OnexNode};
+    pub use crate::{EventType, Stage};
     pub use core;
     pub use linkme;
     pub use std::boxed::Box;

@@ -381,6 +381,8 @@ mod tests {
         metric_events: &[],
         consumed_events: &[],
         consumes_any: false,
+        requests: &[],
+        responses: &[],
     };
 
     #[test]

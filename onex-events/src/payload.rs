@@ -339,6 +339,11 @@ pub enum Payload {
         /// Its unit, e.g. `ms`.
         metric_unit: String,
     },
+    /// `{node_type}.request.{name}`: the request's body, as the caller
+    /// serialized it.
+    Request(Box<RawValue>),
+    /// `{node_type}.response.{name}`: the reply, or the responder's error.
+    Response(crate::request::Reply),
 }
 
 impl Payload {

@@ -1,6 +1,7 @@
 //! The librdkafka configuration of each kind of client beside the
 //! producer of the sink: a consumer in a group, a reader that reads a topic
-//! to its end once, and a producer next to a consumer. Each starts from
+//! to its end once, a requester's reader of responses, and a producer next
+//! to a consumer. Each starts from
 //! [`KafkaConfig::client_config`] and drops the properties of the other
 //! kind (librdkafka would warn about each).
 
@@ -79,6 +80,27 @@ impl KafkaConfig {
         cc.set("enable.auto.commit", "false")
             .set("enable.partition.eof", "true")
             .set("auto.offset.reset", "earliest");
+        cc
+    }
+}
+
+/// How long a requester's reader of responses lets the broker hold a fetch
+/// that has no record yet, unless `fetch.wait.max.ms` is set: some brokers
+/// (tansu) answer a fetch only after this wait, so it bounds the latency
+/// of every response; on Kafka it is how often an idle reader fetches.
+pub const REPLY_FETCH_WAIT_MS: u32 = 5;
+
+impl KafkaConfig {
+    /// The librdkafka configuration of a requester's reader of responses:
+    /// a consumer that is assigned its partitions (it never joins group
+    /// `group`, which librdkafka asks for) and commits nothing, fetching
+    /// with a short wait ([`REPLY_FETCH_WAIT_MS`]).
+    pub(crate) fn reply_reader_client_config(&self, group: &str) -> rdkafka::ClientConfig {
+        let mut cc = self.consumer_client_config(group, 0);
+        cc.set("enable.auto.commit", "false");
+        if self.get("fetch.wait.max.ms").is_none() {
+            cc.set("fetch.wait.max.ms", REPLY_FETCH_WAIT_MS.to_string());
+        }
         cc
     }
 }

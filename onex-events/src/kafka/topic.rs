@@ -45,6 +45,14 @@ enum Routing {
 /// | `orchestrator.routing.failed`       | `{namespace}.{service}.orchestrator.routing.v1`  |
 /// | `orchestrator.state.changed`        | `{namespace}.{service}.orchestrator.state.v1`    |
 /// | `orchestrator.metric.recorded`      | `{namespace}.{service}.orchestrator.metric.v1`   |
+/// | `codegen.request.validate`          | `{namespace}.codegen.request.validate.v1`        |
+/// | `codegen.response.validate`         | `{namespace}.codegen.response.validate.v1`       |
+///
+/// Requests and responses are addressed to the node type their event type
+/// names, not to the publishing service: a request type has one topic per
+/// namespace (in the default and the [per-service](TopicRouting::per_service)
+/// routing), which every caller writes to and the responders read, and so
+/// has its response type (see [`request`](crate::request)).
 ///
 /// The `started`, `completed` and `failed` events of one operation share a
 /// topic, and the message key is the correlation id, so they land on one
@@ -142,6 +150,12 @@ impl TopicRouting {
     pub fn write_topic(&self, event: &Event, topic: &mut String) {
         topic.clear();
         match &self.0 {
+            Routing::PerOperation { prefix } | Routing::PerService { prefix }
+                if is_addressed(event.event_type) =>
+            {
+                let parts = [event.node.namespace.as_str(), event.event_type.as_str()];
+                push_parts(topic, prefix.as_deref(), &parts);
+            }
             Routing::PerOperation { prefix } => {
                 let node = &event.node;
                 let parts = [
@@ -193,6 +207,11 @@ impl TopicRouting {
         service: Option<&str>,
     ) -> TopicSubscription {
         let (prefix, last) = match &self.0 {
+            Routing::PerOperation { prefix } | Routing::PerService { prefix }
+                if is_addressed(event_type) =>
+            {
+                (prefix, [event_type.as_str(), ""])
+            }
             Routing::PerOperation { prefix } => {
                 (prefix, [event_type.node_type(), family(event_type)])
             }
@@ -201,9 +220,18 @@ impl TopicRouting {
             Routing::Custom(_) => return TopicSubscription::Unknown,
         };
         let last = last.into_iter().filter(|p| !p.is_empty());
+        // A request's or response's topic has no service.
+        let service = match is_addressed(event_type) {
+            true => Some(""),
+            false => service,
+        };
         if let (Some(namespace), Some(service)) = (namespace, service) {
             let mut topic = String::new();
-            let parts: Vec<&str> = [namespace, service].into_iter().chain(last).collect();
+            let parts: Vec<&str> = [namespace, service]
+                .into_iter()
+                .chain(last)
+                .filter(|p| !p.is_empty())
+                .collect();
             push_parts(&mut topic, prefix.as_deref(), &parts);
             return TopicSubscription::Topic(topic);
         }
@@ -212,6 +240,7 @@ impl TopicRouting {
         let segments = segments.chain([namespace, service]).chain(last.map(Some));
         for segment in segments {
             match segment {
+                Some("") => continue,
                 Some(s) => {
                     let mut sanitized = String::new();
                     push_sanitized(&mut sanitized, s);
@@ -250,6 +279,12 @@ fn family(event_type: EventType) -> &'static str {
         (None, Stage::MetricRecorded) => "metric",
         (None, _) => "state",
     }
+}
+
+/// True for a request or response: routed by the node type it is
+/// addressed to, not by its publisher's service.
+fn is_addressed(event_type: EventType) -> bool {
+    matches!(event_type.stage(), Stage::Request | Stage::Response)
 }
 
 /// The longest prefix under which the shortest topic, `{prefix}.x.y.events.v1`,
@@ -375,6 +410,33 @@ mod tests {
         assert_eq!(
             TopicRouting::default().topics_carrying(metric, Some("onex"), Some("svc")),
             TopicSubscription::Topic("onex.svc.orchestrator.metric.v1".to_owned())
+        );
+    }
+
+    #[test]
+    fn requests_and_responses_are_routed_by_their_namespace_and_type() {
+        let mut event = test_event(EventType::parse("codegen.request.validate").unwrap());
+        Arc::make_mut(&mut event.node).namespace = "omninode".to_owned();
+        assert_eq!(
+            TopicRouting::default().topic(&event),
+            "omninode.codegen.request.validate.v1"
+        );
+        assert_eq!(
+            TopicRouting::per_service(Some("prod")).topic(&event),
+            "prod.omninode.codegen.request.validate.v1"
+        );
+        let response = EventType::parse("codegen.response.validate").unwrap();
+        assert_eq!(
+            TopicRouting::default().topics_carrying(response, Some("omninode"), Some("svc")),
+            TopicSubscription::Topic("omninode.codegen.response.validate.v1".to_owned())
+        );
+        assert_eq!(
+            TopicRouting::default().topics_carrying(response, Some("omninode"), None),
+            TopicSubscription::Topic("omninode.codegen.response.validate.v1".to_owned())
+        );
+        assert_eq!(
+            TopicRouting::default().topics_carrying(response, None, None),
+            TopicSubscription::Pattern(r"^.+\.codegen\.response\.validate\.v1$".to_owned())
         );
     }
 
