@@ -4,6 +4,8 @@
 //! topics, named by namespace and event type, are the test's own).
 #![allow(dead_code)]
 
+pub mod scenarios;
+
 use onex_events::consume::kafka::{EventConsumer, ShutdownHandle};
 use onex_events::consume::Incoming;
 use onex_events::kafka::{KafkaConfig, OffsetReset};

@@ -6,7 +6,9 @@ use super::replies::{self, Waiting};
 use super::requester::Requester;
 use crate::event_type::EventType;
 use crate::kafka::rdkafka::consumer::{Consumer, StreamConsumer};
+use crate::kafka::rdkafka::metadata::Metadata;
 use crate::kafka::rdkafka::producer::FutureProducer;
+use crate::kafka::rdkafka::producer::Producer;
 use crate::kafka::rdkafka::{Offset, TopicPartitionList};
 use crate::kafka::{KafkaConfig, TopicSubscription, TracingContext};
 use crate::node::NodeContext;
@@ -42,8 +44,8 @@ impl RequesterBuilder {
     /// from now on is read), and starts it. Requests go to
     /// `{namespace}.{request type}.v1` and responses come from
     /// `{namespace}.{response type}.v1` under the default routing, the
-    /// namespace being the node's: responders share it. The response
-    /// topics must exist. Call it inside a tokio runtime.
+    /// namespace being the node's: responders share it. The request and
+    /// response topics must exist. Call it inside a tokio runtime.
     pub async fn build(self) -> Result<Requester, RequesterError> {
         self.kafka.validate()?;
         if tokio::runtime::Handle::try_current().is_err() {
@@ -57,6 +59,7 @@ impl RequesterBuilder {
         let node = self.node;
         let namespace = node.identity().namespace.clone();
         let mut requests = Vec::new();
+        let mut request_topics = Vec::new();
         let mut topics = Vec::new();
         for &request in catalog.requests {
             let request_type = EventType::parse(request)
@@ -70,6 +73,11 @@ impl RequesterBuilder {
             match routing.topics_carrying(response, Some(&namespace), None) {
                 TopicSubscription::Topic(topic) => topics.push(topic),
                 _ => return Err(RequesterError::UnknownTopic(request)),
+            }
+            if let TopicSubscription::Topic(topic) =
+                routing.topics_carrying(request_type, Some(&namespace), None)
+            {
+                request_topics.push(topic);
             }
             requests.push(request_type);
         }
@@ -85,13 +93,23 @@ impl RequesterBuilder {
             .kafka
             .reply_reader_client_config(&format!("onex-requester-{id}"))
             .create_with_context(TracingContext)?;
-        let consumer = Arc::new(consumer);
-        let positioned = Arc::clone(&consumer);
         let assigned = topics.clone();
-        tokio::task::spawn_blocking(move || assign_at_end(&positioned, &assigned))
-            .await
-            .map_err(|_| RequesterError::NoRuntime)??;
-        let consumer = Arc::try_unwrap(consumer).map_err(|_| RequesterError::NoRuntime)?;
+        let (consumer, producer) = tokio::task::spawn_blocking(move || {
+            assign_at_end(&consumer, &assigned)?;
+            // The producer connected before the first request: it would
+            // otherwise pay for it within the request's timeout.
+            for topic in &request_topics {
+                partitions(
+                    producer
+                        .client()
+                        .fetch_metadata(Some(topic), METADATA_TIMEOUT)?,
+                    topic,
+                )?;
+            }
+            Ok::<_, RequesterError>((consumer, producer))
+        })
+        .await
+        .map_err(|_| RequesterError::NoRuntime)??;
         let waiting = Arc::new(Waiting::default());
         let reader = tokio::spawn(replies::read(consumer, Arc::clone(&waiting), id));
         tracing::info!(requester = %id, response_topics = ?topics, "requester ready");
@@ -116,19 +134,23 @@ fn assign_at_end(
     let mut list = TopicPartitionList::new();
     for topic in topics {
         let metadata = consumer.fetch_metadata(Some(topic), METADATA_TIMEOUT)?;
-        let partitions = metadata
-            .topics()
-            .iter()
-            .find(|t| t.name() == topic)
-            .filter(|t| t.error().is_none())
-            .map(|t| t.partitions().iter().map(|p| p.id()).collect::<Vec<_>>())
-            .filter(|p| !p.is_empty())
-            .ok_or_else(|| RequesterError::MissingTopic(topic.clone()))?;
-        for partition in partitions {
+        for partition in partitions(metadata, topic)? {
             let (_, high) = consumer.fetch_watermarks(topic, partition, METADATA_TIMEOUT)?;
             list.add_partition_offset(topic, partition, Offset::Offset(high))?;
         }
     }
     consumer.assign(&list)?;
     Ok(())
+}
+
+/// The partitions of `topic` in `metadata`, if it exists.
+fn partitions(metadata: Metadata, topic: &str) -> Result<Vec<i32>, RequesterError> {
+    metadata
+        .topics()
+        .iter()
+        .find(|t| t.name() == topic)
+        .filter(|t| t.error().is_none())
+        .map(|t| t.partitions().iter().map(|p| p.id()).collect::<Vec<_>>())
+        .filter(|p| !p.is_empty())
+        .ok_or_else(|| RequesterError::MissingTopic(topic.to_owned()))
 }

@@ -25,8 +25,8 @@ pub enum RequesterError {
     /// could not be read in time.
     #[error("Kafka: {0}")]
     Kafka(#[from] KafkaError),
-    /// A response topic does not exist.
-    #[error("the response topic `{0}` does not exist: create it (with as many partitions as its responders need)")]
+    /// A request or response topic does not exist.
+    #[error("the topic `{0}` does not exist: create it (with as many partitions as the responders need)")]
     MissingTopic(String),
     /// Not called inside a tokio runtime.
     #[error("a requester must be built inside a tokio runtime")]

@@ -122,15 +122,16 @@ impl Waiting {
             return;
         };
         let waiter = self.lock().remove(&request_id);
-        match waiter.map(|w| w.send(Box::new(event))) {
-            Some(Ok(())) => {
-                self.counts.replies.fetch_add(1, Ordering::Relaxed);
+        // Counted before it is handed over, so the caller sees it counted.
+        if let Some(waiter) = waiter.filter(|w| !w.is_closed()) {
+            self.counts.replies.fetch_add(1, Ordering::Relaxed);
+            if waiter.send(Box::new(event)).is_ok() {
+                return;
             }
-            _ => {
-                self.counts.late.fetch_add(1, Ordering::Relaxed);
-                tracing::debug!(%request_id, "a response no request waits for (late or repeated); dropped");
-            }
+            self.counts.replies.fetch_sub(1, Ordering::Relaxed);
         }
+        self.counts.late.fetch_add(1, Ordering::Relaxed);
+        tracing::debug!(%request_id, "a response no request waits for (late or repeated); dropped");
     }
 }
 
