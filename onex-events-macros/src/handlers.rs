@@ -93,7 +93,7 @@ pub fn method(h: &Handler, node_type: &str, k: &TokenStream) -> TokenStream {
     });
     let origin = response
         .as_ref()
-        .map(|_| quote!(let __onex_origin = #k::RequestOrigin::of(#received);));
+        .map(|_| quote!(let __onex_origin = #k::RequestOrigin::of(#received, &__onex_scope);));
     let (response_type, respond) = response.unzip();
     let stmts = &method.block.stmts;
     let body = quote_spanned! {body_span=>
@@ -130,9 +130,9 @@ pub fn method(h: &Handler, node_type: &str, k: &TokenStream) -> TokenStream {
                 &[#k::ArgSpec { name: #arg_name, ty: #arg_ty }],
             );
             #response_type
-            #origin
             let __onex_received = #received;
             let __onex_scope = #k::HandlerScope::of(__onex_received);
+            #origin
             let __onex_input = __ONEX_OPERATION
                 .input()
                 .value(#arg_name, #k::handled_event(__onex_received, #payload));
@@ -159,8 +159,9 @@ pub fn method(h: &Handler, node_type: &str, k: &TokenStream) -> TokenStream {
     } else if let Some(respond) = respond {
         quote! {
             #response_type
+            let __onex_scope = #k::HandlerScope::of(#received);
             #origin
-            #k::HandlerScope::of(#received)
+            __onex_scope
                 .run(async move {
                     #[allow(clippy::let_unit_value)]
                     let __onex_ret = #body.await;

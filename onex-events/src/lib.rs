@@ -104,6 +104,7 @@ pub use trace_parent::{TraceParent, TraceParentError};
 ///             namespace = "omninode.bridge",          // default: "onex"
 ///             include_state_events = true,            // default: true
 ///             include_metric_events = true)]          // default: true
+/// #[onex_node(.., requests("codegen.request.validate"))] // requests the node sends
 /// #[onex_node(extend)]                                // another block of the same node
 /// #[onex_node(.., crate = my_events)]                 // the dependency renamed (also "my_events")
 /// ```
@@ -269,6 +270,14 @@ pub use onex_events_macros::onex_operation;
 ///                payload)]                                  // record the payload in `started`; needs `T: Serialize`
 /// #[onex_handler(any)]                                      // every event no other handler of the node names
 /// ```
+///
+/// A handler of a request type, `{node_type}.request.{name}`, answers it:
+/// its return value is the reply, published as
+/// `{node_type}.response.{name}` between its `started` and `completed`
+/// (an `Err` is an error reply, with `failed`), and the request is then
+/// acknowledged either way; such a handler names that one event type and
+/// its value (the `Ok` of a `Result`) is `serde::Serialize` (see
+/// [`request`]).
 ///
 /// A handler is `async fn name(&self, event: Incoming<T>) -> R` with `T`
 /// any `serde::Deserialize` type (`serde_json::Value` takes any payload)

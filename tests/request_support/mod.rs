@@ -120,7 +120,13 @@ pub struct Responder {
 
 impl Responder {
     pub fn start(bootstrap: &str, namespace: &str) -> Responder {
-        let sink = KafkaSink::new(config(bootstrap)).expect("sink");
+        Responder::start_with(config(bootstrap), namespace)
+    }
+
+    /// A responder whose consumer has configuration `consumer`; its sink
+    /// publishes to the same cluster with the defaults.
+    pub fn start_with(consumer: KafkaConfig, namespace: &str) -> Responder {
+        let sink = KafkaSink::new(KafkaConfig::new(consumer.bootstrap_servers())).expect("sink");
         let node = Arc::new(Codegen {
             ctx: NodeContext::builder::<Codegen>()
                 .node_id("codegen-1")
@@ -130,7 +136,7 @@ impl Responder {
                 .expect("codegen context"),
             runs: AtomicU64::new(0),
         });
-        let consumer = EventConsumer::builder(config(bootstrap))
+        let consumer = EventConsumer::builder(consumer)
             .group(format!("{namespace}.codegen"))
             .source(namespace, "codegen")
             .node(Arc::clone(&node))
@@ -156,6 +162,15 @@ pub async fn requester(
     namespace: &str,
     sink: impl Sink,
 ) -> (Orchestrator, Requester) {
+    requester_with(config(bootstrap), namespace, sink).await
+}
+
+/// [`requester`] with the configuration `kafka`.
+pub async fn requester_with(
+    kafka: KafkaConfig,
+    namespace: &str,
+    sink: impl Sink,
+) -> (Orchestrator, Requester) {
     let node = Orchestrator {
         ctx: NodeContext::builder::<Orchestrator>()
             .node_id(format!(
@@ -167,7 +182,7 @@ pub async fn requester(
             .build()
             .expect("orchestrator context"),
     };
-    let requester = Requester::builder(config(bootstrap), &node.ctx)
+    let requester = Requester::builder(kafka, &node.ctx)
         .build()
         .await
         .expect("requester");

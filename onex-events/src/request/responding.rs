@@ -3,6 +3,7 @@
 //! the handler's lifecycle events.
 
 use super::reply::{Reply, ReplyOutcome, REPLY_TO};
+use crate::consume::handling::HandlerScope;
 use crate::consume::{PayloadError, ReceivedEvent};
 use crate::correlation::Correlation;
 use crate::event_type::EventType;
@@ -19,14 +20,15 @@ pub struct RequestOrigin {
 }
 
 impl RequestOrigin {
-    /// The origin of `request`: its correlation id (a fresh one if it has
-    /// none), its `event_id` as the response's causation, and the
+    /// The origin of `request`, handled in `scope`: the scope's
+    /// correlation id (the request's, or the fresh one its handler runs in),
+    /// the request's `event_id` as the response's causation, and the
     /// requester of its `onex_reply_to` header.
     #[inline]
-    pub fn of(request: &ReceivedEvent) -> Self {
+    pub fn of(request: &ReceivedEvent, scope: &HandlerScope) -> Self {
         RequestOrigin {
             correlation: Correlation {
-                correlation_id: request.correlation_id().unwrap_or_else(Uuid::new_v4),
+                correlation_id: scope.correlation().correlation_id,
                 causation_id: Some(request.event_id()),
             },
             reply_to: request
@@ -81,5 +83,6 @@ pub fn respond_undecodable(
     error: &PayloadError,
 ) {
     let error = ErrorInfo::from_message("undecodable_payload", error.to_string());
-    RequestOrigin::of(request).publish(ctx, response, ReplyOutcome::Error(error));
+    let origin = RequestOrigin::of(request, &HandlerScope::of(request));
+    origin.publish(ctx, response, ReplyOutcome::Error(error));
 }

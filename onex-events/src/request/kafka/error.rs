@@ -66,6 +66,10 @@ pub enum RequestError {
     /// The request's payload cannot be serialized.
     #[error("the request cannot be serialized: {0}")]
     Serialize(#[source] serde_json::Error),
+    /// The request's payload is not a JSON object (an envelope's payload
+    /// is one): send a struct or a map.
+    #[error("the request must serialize to a JSON object (the envelope's payload is one)")]
+    NotAnObject,
     /// The reply is not what the caller expects: not an envelope, or not a
     /// reply of the type asked for.
     #[error("the reply cannot be read: {0}")]

@@ -118,6 +118,10 @@ impl Requester {
             .copied()
             .ok_or_else(|| RequestError::Undeclared(request_type.to_owned()))?;
         let body = serde_json::value::to_raw_value(payload).map_err(RequestError::Serialize)?;
+        // The envelope's payload is an object.
+        if !body.get().starts_with('{') {
+            return Err(RequestError::NotAnObject);
+        }
         let scope = Correlation::current();
         let event = Event {
             event_id: Uuid::new_v4(),
