@@ -164,8 +164,11 @@ async fn over_kafka(
     bootstrap: &str,
     requests: usize,
 ) -> Result<String, Box<dyn std::error::Error>> {
-    // tansu answers a fetch only after `fetch.wait.max.ms`: keep it short.
-    let config = KafkaConfig::new(bootstrap)
+    // Small writes waiting for their answer: Nagle's algorithm off. tansu
+    // answers a fetch only after `fetch.wait.max.ms`: keep it short.
+    let producer = KafkaConfig::new(bootstrap).property("socket.nagle.disable", "true");
+    let config = producer
+        .clone()
         .auto_offset_reset(OffsetReset::Earliest)
         .property("fetch.wait.max.ms", "1");
     create_topics(bootstrap).await?;
@@ -173,7 +176,7 @@ async fn over_kafka(
     let codegen = Arc::new(Codegen {
         ctx: NodeContext::builder::<Codegen>()
             .node_id("codegen-1")
-            .publisher(Publisher::new(KafkaSink::new(config.clone())?))
+            .publisher(Publisher::new(KafkaSink::new(producer.clone())?))
             .build()?,
     });
     let consumer = EventConsumer::builder(config.clone())
@@ -187,7 +190,7 @@ async fn over_kafka(
     let orchestrator = Orchestrator {
         ctx: NodeContext::builder::<Orchestrator>()
             .node_id("orchestrator-1")
-            .publisher(Publisher::new(KafkaSink::new(config.clone())?))
+            .publisher(Publisher::new(KafkaSink::new(producer)?))
             .build()?,
     };
     let requester = Requester::builder(config, &orchestrator.ctx)

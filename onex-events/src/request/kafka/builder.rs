@@ -87,7 +87,7 @@ impl RequesterBuilder {
         let id = Uuid::new_v4();
         let producer: FutureProducer<TracingContext> = self
             .kafka
-            .producer_client_config()
+            .request_producer_client_config()
             .create_with_context(TracingContext)?;
         let consumer: StreamConsumer<TracingContext> = self
             .kafka
