@@ -124,9 +124,14 @@ impl Responder {
     }
 
     /// A responder whose consumer has configuration `consumer`; its sink
-    /// publishes to the same cluster with the defaults.
+    /// publishes to the same cluster with the defaults and the consumer's
+    /// `socket.nagle.disable`.
     pub fn start_with(consumer: KafkaConfig, namespace: &str) -> Responder {
-        let sink = KafkaSink::new(KafkaConfig::new(consumer.bootstrap_servers())).expect("sink");
+        let mut producer = KafkaConfig::new(consumer.bootstrap_servers());
+        if let Some(nagle) = consumer.get("socket.nagle.disable") {
+            producer = producer.property("socket.nagle.disable", nagle);
+        }
+        let sink = KafkaSink::new(producer).expect("sink");
         let node = Arc::new(Codegen {
             ctx: NodeContext::builder::<Codegen>()
                 .node_id("codegen-1")
