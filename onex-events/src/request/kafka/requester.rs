@@ -29,6 +29,37 @@ use uuid::Uuid;
 /// One requester serves any number of concurrent requests with one
 /// producer and one reader of responses; share it (`Arc<Requester>`)
 /// rather than building one per task. Dropping it stops its reader.
+///
+/// ```no_run
+/// use onex_events::request::kafka::Requester;
+/// use onex_events::{onex_node, KafkaConfig, NodeContext, OnexNode};
+/// use std::time::Duration;
+///
+/// #[derive(OnexNode)]
+/// struct Orchestrator {
+///     ctx: NodeContext,
+/// }
+///
+/// #[onex_node("orchestrator", namespace = "omninode", requests("codegen.request.validate"))]
+/// impl Orchestrator {}
+///
+/// #[derive(serde::Deserialize)]
+/// struct Validation {
+///     valid: bool,
+/// }
+///
+/// # async fn run(node: Orchestrator) -> Result<(), Box<dyn std::error::Error>> {
+/// let requester = Requester::builder(KafkaConfig::new("127.0.0.1:9092"), &node.ctx)
+///     .build()
+///     .await?;
+/// let code = serde_json::json!({"language": "rust", "source": "fn main() {}"});
+/// let verdict: Validation = requester
+///     .request("codegen.request.validate", &code, Duration::from_secs(10))
+///     .await?;
+/// println!("valid: {}", verdict.valid);
+/// # Ok(())
+/// # }
+/// ```
 pub struct Requester {
     pub(super) node: NodeContext,
     pub(super) requests: Vec<EventType>,
