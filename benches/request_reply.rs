@@ -11,7 +11,10 @@
 //!   assigned the reply topic's partitions, hands each reply to its
 //!   request by key.
 //!
-//! Both use the same client settings: librdkafka's producer defaults as
+//! - **quiet**: the framework with the handler's lifecycle events off
+//!   (`lifecycle = false`): the reply alone, as raw sends.
+//!
+//! All use the same client settings: librdkafka's producer defaults as
 //! `KafkaConfig::new` sets them (`linger.ms=1`, `acks=all`, idempotence),
 //! `fetch.wait.max.ms` = `BENCH_FETCH_WAIT_MS` (default 1) for every
 //! consumer (tansu answers a fetch only after that wait), and
@@ -42,6 +45,8 @@ mod request_support;
 
 use futures::future::join_all;
 use kafka_support::create_topic;
+use onex_events::consume::kafka::{EventConsumer, ShutdownHandle};
+use onex_events::consume::Incoming;
 use onex_events::kafka::rdkafka::consumer::{Consumer, StreamConsumer};
 use onex_events::kafka::rdkafka::message::Message;
 use onex_events::kafka::rdkafka::producer::{FutureProducer, FutureRecord};
@@ -49,7 +54,10 @@ use onex_events::kafka::rdkafka::{ClientConfig, Offset, TopicPartitionList};
 use onex_events::kafka::{KafkaConfig, OffsetReset, TracingContext};
 use onex_events::request::kafka::Requester;
 use onex_events::LogSink;
-use request_support::{requester_with, topics, unique_namespace, Code, Responder, Validated};
+use onex_events::{onex_node, KafkaSink, NodeContext, OnexNode, Publisher};
+use request_support::{
+    requester_with, topics, unique_namespace, Code, EmptySource, Responder, Validated,
+};
 use std::collections::HashMap;
 use std::future::Future;
 use std::pin::Pin;
@@ -59,6 +67,68 @@ use tokio::sync::oneshot;
 use uuid::Uuid;
 
 const TIMEOUT: Duration = Duration::from_secs(10);
+
+/// The codegen node without lifecycle events: the reply alone.
+#[derive(OnexNode)]
+struct QuietCodegen {
+    ctx: NodeContext,
+}
+
+#[onex_node("codegen")]
+impl QuietCodegen {
+    #[onex_handler("codegen.request.validate", lifecycle = false, attempts = 1)]
+    async fn validate(&self, request: Incoming<Code>) -> Result<Validated, EmptySource> {
+        let code = request.payload;
+        if code.source.is_empty() {
+            return Err(EmptySource);
+        }
+        Ok(Validated {
+            lines: code.source.lines().count(),
+            source: code.source,
+        })
+    }
+}
+
+/// A `QuietCodegen` served in `namespace`.
+struct Quiet {
+    node: Arc<QuietCodegen>,
+    handle: ShutdownHandle,
+    run: tokio::task::JoinHandle<()>,
+}
+
+impl Quiet {
+    fn start(consumer: KafkaConfig, namespace: &str) -> Quiet {
+        let mut producer = KafkaConfig::new(consumer.bootstrap_servers());
+        if let Some(nagle) = consumer.get("socket.nagle.disable") {
+            producer = producer.property("socket.nagle.disable", nagle);
+        }
+        let node = Arc::new(QuietCodegen {
+            ctx: NodeContext::builder::<QuietCodegen>()
+                .node_id("codegen-quiet-1")
+                .namespace(namespace)
+                .publisher(Publisher::new(KafkaSink::new(producer).expect("sink")))
+                .build()
+                .expect("context"),
+        });
+        let consumer = EventConsumer::builder(consumer)
+            .group(format!("{namespace}.codegen"))
+            .source(namespace, "codegen")
+            .node(Arc::clone(&node))
+            .build()
+            .expect("consumer");
+        let handle = consumer.shutdown_handle();
+        let run = tokio::spawn(async move {
+            consumer.run().await;
+        });
+        Quiet { node, handle, run }
+    }
+
+    async fn stop(self) {
+        self.handle.shutdown();
+        let _ = self.run.await;
+        let _ = self.node.ctx.publisher().flush(Duration::from_secs(5));
+    }
+}
 
 fn env_u64(name: &str, default: u64) -> u64 {
     std::env::var(name)
@@ -374,13 +444,16 @@ fn main() {
     rt.block_on(async {
         let mut figures: HashMap<&str, (Vec<f64>, Vec<f64>)> = HashMap::new();
         for round in 0..runs {
-            // New topics each round: tansu's in-memory log slows as it grows.
+            // New topics each round (see benches/README.md); the variant
+            // without lifecycle events in a namespace of its own.
             let namespace = unique_namespace("bench");
+            let quiet_namespace = format!("{namespace}q");
             let bootstrap_ = bootstrap.clone();
-            let ns = namespace.clone();
+            let (ns, qns) = (namespace.clone(), quiet_namespace.clone());
             tokio::task::spawn_blocking(move || {
                 for topic in topics(&ns)
                     .into_iter()
+                    .chain(topics(&qns))
                     .chain(["raw.request", "raw.reply"].map(|t| format!("{ns}.{t}.v1")))
                 {
                     create_topic(&bootstrap_, &topic, 3);
@@ -395,14 +468,27 @@ fn main() {
                 .property("session.timeout.ms", "6000")
                 .property("heartbeat.interval.ms", "500");
             let responder = Responder::start_with(consumer.clone(), &namespace);
-            let (_node, requester) = requester_with(consumer, &namespace, LogSink::new()).await;
+            let (_node, requester) = requester_with(consumer.clone(), &namespace, LogSink::new()).await;
             let framework: Arc<dyn Client> = Arc::new(Framework { requester });
+            let quiet = Quiet::start(consumer.clone(), &quiet_namespace);
+            let (_node, requester) =
+                requester_with(consumer.clone(), &quiet_namespace, LogSink::new()).await;
+            let framework_quiet: Arc<dyn Client> = Arc::new(Framework { requester });
             let raw: Arc<dyn Client> = Arc::new(Raw::start(&bootstrap, &namespace, &fetch_wait));
             warm_up(&framework).await;
+            warm_up(&framework_quiet).await;
             warm_up(&raw).await;
             let order = match round % 2 {
-                0 => [("framework", &framework), ("raw", &raw)],
-                _ => [("raw", &raw), ("framework", &framework)],
+                0 => [
+                    ("framework", &framework),
+                    ("quiet", &framework_quiet),
+                    ("raw", &raw),
+                ],
+                _ => [
+                    ("raw", &raw),
+                    ("quiet", &framework_quiet),
+                    ("framework", &framework),
+                ],
             };
             for (name, client) in order {
                 let p = paced(client, rate, seconds).await;
@@ -424,8 +510,9 @@ fn main() {
                 f.1.push(p.p99);
             }
             responder.stop().await;
+            quiet.stop().await;
         }
-        for name in ["framework", "raw"] {
+        for name in ["framework", "quiet", "raw"] {
             let (p50, p99) = figures.get_mut(name).expect("figures");
             let spread = |v: &[f64]| {
                 let (lo, hi) = v.iter().fold((f64::MAX, f64::MIN), |(lo, hi), x| (lo.min(*x), hi.max(*x)));
