@@ -712,3 +712,60 @@ async fn a_dead_letter_the_topic_refuses_is_sent_again_until_it_is_taken() {
     assert_eq!(dead.len(), 1);
     assert_eq!(dead[0].headers["onex_dead_letter_handler"], "effect.apply");
 }
+
+/// A node whose handler publishes its lifecycle events (two per event).
+#[derive(onex_events::OnexNode)]
+struct Announcer {
+    ctx: onex_events::NodeContext,
+}
+
+#[onex_node("effect")]
+impl Announcer {
+    #[onex_handler("orchestrator.orchestration.completed")]
+    async fn announce(&self, _event: Incoming<Step>) {}
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_consumer_holds_off_while_its_sink_is_backlogged_so_no_event_is_lost() {
+    const N: u64 = 3_000;
+    let cluster = Cluster::new("backlog", 1);
+    let out = unique_topic("backlog-out");
+    cluster.mock.create_topic(&out, 1, 1).expect("topic");
+    let records: Vec<Raw> = (0..N).map(|seq| step("k", seq, "ok")).collect();
+    cluster.produce(&records);
+    // librdkafka's queue holds 20 events and the retry buffer 200: the
+    // handlers publish 6,000, far faster than either drains unless the
+    // consumer waits for them.
+    let sink = onex_events::sink::kafka::KafkaSink::new(
+        KafkaConfig::new(cluster.bootstrap())
+            .topics(onex_events::kafka::TopicRouting::single(&out))
+            .property("queue.buffering.max.messages", "20")
+            .buffer_capacity(200),
+    )
+    .unwrap();
+    let publisher = onex_events::Publisher::new(sink);
+    let node = Arc::new(Announcer {
+        ctx: onex_events::NodeContext::new::<Announcer>(publisher.clone()),
+    });
+    let consumer = EventConsumer::builder(
+        KafkaConfig::new(cluster.bootstrap())
+            .auto_offset_reset(OffsetReset::Earliest)
+            .property("session.timeout.ms", "6000")
+            .property("heartbeat.interval.ms", "500"),
+    )
+    .group(&cluster.group)
+    .topic(&cluster.topic)
+    .node(node)
+    .build()
+    .unwrap();
+    let running = start(consumer);
+    wait_for_stats(&running.handle, WAIT, |s| s.handled == N).await;
+    running.stop().await;
+    let flushed = tokio::task::spawn_blocking(move || publisher.flush(WAIT))
+        .await
+        .unwrap();
+    assert!(
+        flushed.is_ok(),
+        "every lifecycle event delivered, none lost to a full buffer: {flushed:?}"
+    );
+}

@@ -573,7 +573,7 @@ async fn incoming_traceparent_is_the_parent_of_the_handlers_events() {
     const TRACEPARENT: &str = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
     let w = wired();
     let completed = w.upstream(7).await.pop().unwrap();
-    let mut parts = Arc::unwrap_or_clone(received(&completed)).into_record();
+    let mut parts = received(&completed).record().to_parts();
     parts
         .headers
         .push("traceparent", Some(TRACEPARENT.as_bytes()));

@@ -76,7 +76,10 @@ impl HandlerSet {
 
     /// The handlers `event_type` goes to: for each node, the one naming
     /// it, else the node's catch-all.
-    pub fn routes<'a>(&'a self, event_type: &'a str) -> impl Iterator<Item = Route<'a>> + 'a {
+    pub fn routes<'s, 'e>(
+        &'s self,
+        event_type: &'e str,
+    ) -> impl Iterator<Item = Route<'s>> + use<'s, 'e> {
         self.nodes.iter().filter_map(move |node| {
             HandlerSpec::find(node.handlers, event_type).map(|index| Route { node, index })
         })

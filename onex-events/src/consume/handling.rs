@@ -50,7 +50,7 @@ impl HandlerScope {
             #[cfg(feature = "opentelemetry")]
             trace_parent: event
                 .record()
-                .headers
+                .headers()
                 .get_str(TRACEPARENT)
                 .and_then(|text| text.parse().ok()),
         }

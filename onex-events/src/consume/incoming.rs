@@ -2,7 +2,7 @@
 //! the type the handler asks for, and the record it came in.
 
 use super::received::ReceivedEvent;
-use super::record_headers::RecordHeaders;
+use super::received_record::ReceivedHeaders;
 use crate::correlation::Correlation;
 use serde::de::DeserializeOwned;
 use std::sync::Arc;
@@ -95,28 +95,28 @@ impl<T> Incoming<T> {
     }
 
     /// The record's headers.
-    pub fn headers(&self) -> &RecordHeaders {
-        &self.event.record().headers
+    pub fn headers(&self) -> ReceivedHeaders<'_> {
+        self.event.record().headers()
     }
 
     /// The record's key.
     pub fn key(&self) -> Option<&[u8]> {
-        self.event.record().key.as_deref()
+        self.event.record().key()
     }
 
     /// The topic it came from.
     pub fn topic(&self) -> &str {
-        &self.event.record().topic
+        self.event.record().topic()
     }
 
     /// Its partition.
     pub fn partition(&self) -> i32 {
-        self.event.record().partition
+        self.event.record().partition()
     }
 
     /// Its offset.
     pub fn offset(&self) -> i64 {
-        self.event.record().offset
+        self.event.record().offset()
     }
 
     /// The payload, taken out.

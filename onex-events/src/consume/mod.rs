@@ -13,6 +13,7 @@
 
 mod attempts;
 mod bus;
+mod envelope_fields;
 mod handler;
 mod handler_set;
 #[doc(hidden)]
@@ -21,6 +22,7 @@ mod incoming;
 #[cfg(feature = "kafka")]
 pub mod kafka;
 mod received;
+mod received_record;
 mod record_headers;
 mod retry;
 
@@ -31,5 +33,6 @@ pub use handler::{EventHandlers, Handled, HandlerFuture, HandlerSpec};
 pub use handler_set::{HandlerSet, Route};
 pub use incoming::{HandlerInput, Incoming, PayloadError};
 pub use received::{MalformedEvent, ReceivedEvent, RecordParts, Undecoded};
+pub use received_record::{ReceivedHeaders, ReceivedRecord};
 pub use record_headers::RecordHeaders;
 pub use retry::RetryPolicy;

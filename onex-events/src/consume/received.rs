@@ -1,11 +1,10 @@
 //! A record as a consumer received it, with its envelope checked and its
 //! fields located: what every handler of the event shares.
 
+use super::envelope_fields::{EnvelopeFields, JsonText};
+use super::received_record::ReceivedRecord;
 use super::record_headers::RecordHeaders;
 use crate::envelope::ENVELOPE_VERSION;
-use serde::Deserialize;
-use serde_json::value::RawValue;
-use std::borrow::Cow;
 use std::ops::Range;
 use std::sync::Arc;
 use uuid::Uuid;
@@ -50,7 +49,7 @@ pub struct Undecoded {
     /// Why it is not an envelope.
     pub reason: MalformedEvent,
     /// The record.
-    pub record: RecordParts,
+    pub record: ReceivedRecord,
 }
 
 /// Where a text field of the envelope is: a range of the value, or a copy
@@ -63,101 +62,110 @@ enum Text {
 
 /// A received record whose value is an OnexEnvelopeV1: its envelope fields
 /// read once, its payload left as JSON for each handler to decode.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub struct ReceivedEvent {
-    parts: RecordParts,
+    record: ReceivedRecord,
+    fields: Fields,
+}
+
+/// The envelope's fields, located in the record's value.
+#[derive(Debug)]
+struct Fields {
     event_id: Uuid,
     correlation_id: Option<Uuid>,
-    causation_id: Option<Uuid>,
     event_type: Text,
     timestamp: Text,
     source_node_id: Text,
     payload: Range<usize>,
+    /// `metadata.causation_id`, parsed only when asked.
+    causation_id: Option<Text>,
 }
 
-#[derive(Deserialize)]
-struct EnvelopeFields<'a> {
-    #[serde(borrow)]
-    envelope_version: Cow<'a, str>,
-    event_id: Uuid,
-    #[serde(borrow)]
-    event_type: Cow<'a, str>,
-    #[serde(borrow)]
-    event_timestamp: Cow<'a, str>,
-    #[serde(borrow)]
-    source_node_id: Cow<'a, str>,
-    correlation_id: Option<Uuid>,
-    #[serde(borrow)]
-    payload: &'a RawValue,
-    metadata: Metadata,
-}
-
-#[derive(Deserialize)]
-struct Metadata {
-    #[serde(default)]
-    causation_id: Option<Uuid>,
-}
-
-fn locate(base: &[u8], text: Cow<'_, str>) -> Text {
+/// Where `text` is: in `base`, or a checked copy.
+fn locate(text: JsonText<'_>, base: &[u8], field: &str) -> Result<Text, MalformedEvent> {
     match text {
-        Cow::Borrowed(s) => {
-            let start = s.as_ptr() as usize - base.as_ptr() as usize;
-            Text::At(start..start + s.len())
-        }
-        Cow::Owned(s) => Text::Unescaped(s.into_boxed_str()),
+        JsonText::At(b) => Ok(Text::At(range_of(base, b))),
+        JsonText::Unescaped(b) => String::from_utf8(b)
+            .map(|s| Text::Unescaped(s.into_boxed_str()))
+            .map_err(|_| not_utf8(field)),
     }
+}
+
+fn uuid(text: &JsonText<'_>, field: &str) -> Result<Uuid, MalformedEvent> {
+    Uuid::try_parse_ascii(text.bytes())
+        .map_err(|e| MalformedEvent::NotAnEnvelope(format!("{field} is not a UUID: {e}")))
+}
+
+fn not_utf8(field: &str) -> MalformedEvent {
+    MalformedEvent::NotAnEnvelope(format!("{field} is not UTF-8"))
+}
+
+/// Where `part`, a slice of `base`, is in it.
+fn range_of(base: &[u8], part: &[u8]) -> Range<usize> {
+    let start = part.as_ptr() as usize - base.as_ptr() as usize;
+    start..start + part.len()
+}
+
+/// The fields of `envelope`, a value read from `base`, located.
+fn fields_of(envelope: EnvelopeFields<'_>, base: &[u8]) -> Result<Fields, MalformedEvent> {
+    let version = envelope.envelope_version.bytes();
+    if version != ENVELOPE_VERSION.as_bytes() {
+        return Err(MalformedEvent::Version(
+            String::from_utf8_lossy(version).into_owned(),
+        ));
+    }
+    // Checked now: handlers are found by it.
+    std::str::from_utf8(envelope.event_type.bytes()).map_err(|_| not_utf8("event_type"))?;
+    let correlation_id = match &envelope.correlation_id {
+        Some(text) => Some(uuid(text, "correlation_id")?),
+        None => None,
+    };
+    Ok(Fields {
+        event_id: uuid(&envelope.event_id, "event_id")?,
+        correlation_id,
+        event_type: locate(envelope.event_type, base, "event_type")?,
+        timestamp: locate(envelope.event_timestamp, base, "event_timestamp")?,
+        source_node_id: locate(envelope.source_node_id, base, "source_node_id")?,
+        payload: range_of(base, envelope.payload.get().as_bytes()),
+        causation_id: match envelope.causation_id {
+            Some(text) => Some(locate(text, base, "causation_id")?),
+            None => None,
+        },
+    })
 }
 
 impl ReceivedEvent {
     /// Reads the envelope of a record, or says why it is not one.
-    pub fn decode(parts: RecordParts) -> Result<Self, MalformedEvent> {
-        Self::try_decode(parts).map_err(|undecoded| undecoded.reason)
+    pub fn decode(record: impl Into<ReceivedRecord>) -> Result<Self, MalformedEvent> {
+        Self::try_decode(record).map_err(|undecoded| undecoded.reason)
     }
 
     /// [`ReceivedEvent::decode`], giving the record back with the reason
     /// when it is not an envelope (for its dead letter).
-    pub fn try_decode(parts: RecordParts) -> Result<Self, Box<Undecoded>> {
-        match Self::fields(&parts.value) {
-            Ok(event) => Ok(ReceivedEvent { parts, ..event }),
-            Err(reason) => Err(Box::new(Undecoded {
-                reason,
-                record: parts,
-            })),
+    pub fn try_decode(record: impl Into<ReceivedRecord>) -> Result<Self, Box<Undecoded>> {
+        let record = record.into();
+        match Self::fields(record.value()) {
+            Ok(fields) => Ok(ReceivedEvent { record, fields }),
+            Err(reason) => Err(Box::new(Undecoded { reason, record })),
         }
     }
 
-    /// The envelope fields located in `value`, with empty record parts.
-    fn fields(value: &[u8]) -> Result<Self, MalformedEvent> {
+    /// The envelope fields located in `value`.
+    fn fields(value: &[u8]) -> Result<Fields, MalformedEvent> {
         if value.is_empty() {
             return Err(MalformedEvent::Empty);
         }
-        let fields: EnvelopeFields<'_> = serde_json::from_slice(value)
-            .map_err(|e| MalformedEvent::NotAnEnvelope(e.to_string()))?;
-        if fields.envelope_version != ENVELOPE_VERSION {
-            return Err(MalformedEvent::Version(
-                fields.envelope_version.into_owned(),
-            ));
+        match serde_json::from_slice::<EnvelopeFields<'_>>(value) {
+            Ok(envelope) => fields_of(envelope, value),
+            Err(e) => Err(MalformedEvent::NotAnEnvelope(e.to_string())),
         }
-        let base = value;
-        let payload = fields.payload.get();
-        let payload_start = payload.as_ptr() as usize - base.as_ptr() as usize;
-        Ok(ReceivedEvent {
-            event_id: fields.event_id,
-            correlation_id: fields.correlation_id,
-            causation_id: fields.metadata.causation_id,
-            event_type: locate(base, fields.event_type),
-            timestamp: locate(base, fields.event_timestamp),
-            source_node_id: locate(base, fields.source_node_id),
-            payload: payload_start..payload_start + payload.len(),
-            parts: RecordParts::default(),
-        })
     }
 
     fn text<'a>(&'a self, text: &'a Text) -> &'a str {
         match text {
             // Ranges of `&str`s serde borrowed from the value: UTF-8.
             Text::At(range) => {
-                std::str::from_utf8(&self.parts.value[range.clone()]).unwrap_or_default()
+                std::str::from_utf8(&self.record.value()[range.clone()]).unwrap_or_default()
             }
             Text::Unescaped(s) => s,
         }
@@ -165,53 +173,54 @@ impl ReceivedEvent {
 
     /// `event_id`.
     pub fn event_id(&self) -> Uuid {
-        self.event_id
+        self.fields.event_id
     }
 
     /// `event_type`.
     pub fn event_type(&self) -> &str {
-        self.text(&self.event_type)
+        self.text(&self.fields.event_type)
     }
 
     /// `event_timestamp`, RFC 3339 in UTC as the producer wrote it.
     pub fn timestamp(&self) -> &str {
-        self.text(&self.timestamp)
+        self.text(&self.fields.timestamp)
     }
 
     /// `source_node_id`.
     pub fn source_node_id(&self) -> &str {
-        self.text(&self.source_node_id)
+        self.text(&self.fields.source_node_id)
     }
 
     /// `correlation_id`.
     pub fn correlation_id(&self) -> Option<Uuid> {
-        self.correlation_id
+        self.fields.correlation_id
     }
 
-    /// `metadata.causation_id`.
+    /// `metadata.causation_id` (`None` if absent or not a UUID).
     pub fn causation_id(&self) -> Option<Uuid> {
-        self.causation_id
+        let text = self.text(self.fields.causation_id.as_ref()?);
+        Uuid::try_parse(text).ok()
     }
 
     /// The payload's JSON text.
     pub fn payload_json(&self) -> &str {
-        std::str::from_utf8(&self.parts.value[self.payload.clone()]).unwrap_or_default()
+        std::str::from_utf8(self.payload_bytes()).unwrap_or_default()
     }
 
     /// The payload's JSON, as bytes (no UTF-8 check: serde checked it
     /// when it read the envelope).
     pub(crate) fn payload_bytes(&self) -> &[u8] {
-        &self.parts.value[self.payload.clone()]
+        &self.record.value()[self.fields.payload.clone()]
     }
 
     /// The record: topic, partition, offset, key, value and headers.
-    pub fn record(&self) -> &RecordParts {
-        &self.parts
+    pub fn record(&self) -> &ReceivedRecord {
+        &self.record
     }
 
     /// The record, given back.
-    pub fn into_record(self) -> RecordParts {
-        self.parts
+    pub fn into_record(self) -> ReceivedRecord {
+        self.record
     }
 }
 
@@ -257,6 +266,44 @@ mod tests {
         );
         let missing = ReceivedEvent::decode(parts(r#"{"envelope_version":"1.0"}"#)).unwrap_err();
         assert!(missing.to_string().contains("missing field"), "{missing}");
+        let twice = ENVELOPE.replace(
+            r#""envelope_version":"1.0","#,
+            r#""envelope_version":"1.0","event_type":"a.b.c","#,
+        );
+        let twice = ReceivedEvent::decode(parts(&twice)).unwrap_err();
+        assert!(
+            twice.to_string().contains("duplicate field `event_type`"),
+            "{twice}"
+        );
+        let no_metadata = &ENVELOPE[..ENVELOPE.find(r#","metadata""#).unwrap()];
+        let no_metadata = ReceivedEvent::decode(parts(&format!("{no_metadata}}}"))).unwrap_err();
+        assert!(
+            no_metadata.to_string().contains("missing field `metadata`"),
+            "{no_metadata}"
+        );
+        let not_object = ReceivedEvent::decode(parts("[1, 2]")).unwrap_err();
+        assert!(
+            matches!(not_object, MalformedEvent::NotAnEnvelope(_)),
+            "{not_object}"
+        );
+        let bad_id = ENVELOPE.replace("6f1f2c3e-8d7a", "not-a-uuid-8d7a");
+        let bad_id = ReceivedEvent::decode(parts(&bad_id)).unwrap_err();
+        assert!(
+            bad_id.to_string().contains("event_id is not a UUID"),
+            "{bad_id}"
+        );
+        let mut not_utf8 = ENVELOPE.as_bytes().to_vec();
+        let at = ENVELOPE.find("orchestrator.orchestration").unwrap();
+        not_utf8[at] = 0xff;
+        let not_utf8 = ReceivedEvent::decode(RecordParts {
+            value: not_utf8,
+            ..RecordParts::default()
+        })
+        .unwrap_err();
+        assert!(
+            not_utf8.to_string().contains("event_type is not UTF-8"),
+            "{not_utf8}"
+        );
         let v2 = ENVELOPE.replace(r#""envelope_version":"1.0""#, r#""envelope_version":"2.0""#);
         assert_eq!(
             ReceivedEvent::decode(parts(&v2)).unwrap_err(),

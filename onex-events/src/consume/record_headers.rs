@@ -57,11 +57,17 @@ impl RecordHeaders {
 
     /// Every header in order: name and value (`None`: null).
     pub fn iter(&self) -> impl Iterator<Item = (&str, Option<&[u8]>)> {
-        self.entries.iter().map(|&(start, name_end, value_end)| {
-            // Names were pushed as `&str`, so each range is UTF-8.
-            let name = std::str::from_utf8(&self.bytes[start..name_end]).unwrap_or_default();
-            (name, value_end.map(|end| &self.bytes[name_end..end]))
-        })
+        (0..self.entries.len()).map(|i| self.at(i))
+    }
+
+    /// Header `index` (`("", None)` past the end).
+    pub(crate) fn at(&self, index: usize) -> (&str, Option<&[u8]>) {
+        let Some(&(start, name_end, value_end)) = self.entries.get(index) else {
+            return ("", None);
+        };
+        // Names were pushed as `&str`, so each range is UTF-8.
+        let name = std::str::from_utf8(&self.bytes[start..name_end]).unwrap_or_default();
+        (name, value_end.map(|end| &self.bytes[name_end..end]))
     }
 
     /// The number of headers.

@@ -183,7 +183,7 @@ impl TopicRouting {
     /// With both given, or with a single-topic routing, one topic. Without,
     /// a pattern, which may also match topics this routing never writes to
     /// (another prefix, another routing): a consumer keeps the records whose
-    /// `ce_type` header it wants. A custom routing cannot be reversed.
+    /// `event_type` it wants. A custom routing cannot be reversed.
     ///
     /// ```
     /// use onex_events::kafka::{TopicRouting, TopicSubscription};

@@ -33,7 +33,7 @@ impl RequestOrigin {
             },
             reply_to: request
                 .record()
-                .headers
+                .headers()
                 .get_str(REPLY_TO)
                 .and_then(|id| Uuid::try_parse(id).ok()),
         }

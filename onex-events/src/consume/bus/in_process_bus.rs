@@ -252,7 +252,14 @@ impl InProcessBus {
                 let Undecoded { reason, record } = *undecoded;
                 let message = reason.to_string();
                 lock(&self.state.stats).malformed += 1;
-                return self.dead_letter(event, record, None, "malformed_event", message, 0);
+                return self.dead_letter(
+                    event,
+                    record.into_parts(),
+                    None,
+                    "malformed_event",
+                    message,
+                    0,
+                );
             }
         };
         let nodes = lock(&self.state.nodes).clone();
@@ -289,7 +296,7 @@ impl InProcessBus {
                 lock(&self.state.stats).failed += 1;
                 self.dead_letter(
                     event.cloned(),
-                    received.record().clone(),
+                    received.record().to_parts(),
                     Some(format!("{}.{}", route.node_type(), route.spec().name)),
                     failure.error_type(),
                     failure.message(),

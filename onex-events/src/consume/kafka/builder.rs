@@ -34,8 +34,7 @@ pub const DEFAULT_MAX_IN_FLIGHT: usize = 256;
 ///   needs a topic or pattern.
 ///
 /// When one topic carries several event types, each record goes to the
-/// handlers of its own (read from its `ce_type` header when present,
-/// before its value is decoded).
+/// handlers of its own (the envelope's `event_type`).
 #[must_use]
 pub struct EventConsumerBuilder {
     kafka: KafkaConfig,
@@ -249,7 +248,7 @@ impl EventConsumerBuilder {
             .create_with_context(TracingContext)?;
         tracing::info!(%group, subscription = ?topics, "consumer subscribed");
         Ok(EventConsumer {
-            consumer,
+            consumer: Arc::new(consumer),
             handlers: self.handlers,
             dead_letters: DeadLetters::new(producer, self.dead_letter_topic, group),
             counters,

@@ -2,14 +2,14 @@
 //! its nodes on the events of the topics it reads.
 
 use super::builder::EventConsumerBuilder;
-use super::context::GroupContext;
 use super::dead_letter::DeadLetters;
 use super::error::ConsumerError;
+use super::fetched::SharedConsumer;
 use super::run_loop::{self, Settings};
 use super::shutdown::{termination_signal, ShutdownHandle, ShutdownSignal};
 use super::stats::{ConsumerStats, Counters};
 use crate::consume::HandlerSet;
-use crate::kafka::rdkafka::consumer::StreamConsumer;
+use crate::kafka::rdkafka::consumer::Consumer;
 use crate::kafka::{consumer_from_lookup, KafkaConfig};
 use std::sync::Arc;
 
@@ -24,7 +24,11 @@ use std::sync::Arc;
 /// - **Concurrency.** Handlers run side by side in the consumer's task, up
 ///   to [`max_in_flight`](EventConsumerBuilder::max_in_flight) records in
 ///   hand; the records of one key (per partition) one after the other, in
-///   order. At the limit it stops fetching, so memory stays bounded.
+///   order. At the limit it stops fetching, so memory stays bounded. It
+///   also takes no record while a [`KafkaSink`](crate::sink::kafka::KafkaSink)
+///   of the process is backlogged (its retry buffer half full, until a
+///   quarter): the events its handlers publish wait there rather than
+///   overflow it.
 /// - **Failure.** A failed run is retried as the handler's
 ///   [`RetryPolicy`](crate::consume::RetryPolicy) says; then the event goes
 ///   to the dead-letter topic (`<topic>.dlq` by default) with its value,
@@ -64,7 +68,7 @@ use std::sync::Arc;
 /// # }
 /// ```
 pub struct EventConsumer {
-    pub(crate) consumer: StreamConsumer<GroupContext>,
+    pub(crate) consumer: SharedConsumer,
     pub(crate) handlers: HandlerSet,
     pub(crate) dead_letters: DeadLetters,
     pub(crate) counters: Arc<Counters>,
@@ -140,7 +144,11 @@ impl EventConsumer {
         .await;
         let counters = Arc::clone(&self.counters);
         // Dropping the client leaves the group (committing again what is
-        // stored, as partitions are revoked).
+        // stored, as partitions are revoked). A record a handler kept holds
+        // the client: leave the group now all the same.
+        if Arc::strong_count(&self.consumer) > 1 {
+            self.consumer.unsubscribe();
+        }
         drop(self);
         counters.snapshot()
     }

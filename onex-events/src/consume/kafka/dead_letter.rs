@@ -2,7 +2,7 @@
 //! that say why, and the producer that delivers it (retrying until the
 //! dead-letter topic acknowledges it).
 
-use crate::consume::{Failure, MalformedEvent, RecordParts};
+use crate::consume::{Failure, MalformedEvent, ReceivedRecord};
 use crate::kafka::headers::{
     DEAD_LETTER_ATTEMPTS, DEAD_LETTER_ERROR, DEAD_LETTER_ERROR_TYPE, DEAD_LETTER_GROUP,
     DEAD_LETTER_HANDLER, DEAD_LETTER_OFFSET, DEAD_LETTER_PARTITION, DEAD_LETTER_PREFIX,
@@ -142,12 +142,12 @@ impl Cause<'_> {
 /// The headers of a dead letter: the record's own (without those of an
 /// earlier dead letter), then why it is one and where it came from.
 pub(crate) fn dead_letter_headers(
-    record: &RecordParts,
+    record: &ReceivedRecord,
     cause: &Cause<'_>,
     group: &str,
 ) -> OwnedHeaders {
-    let mut headers = OwnedHeaders::new_with_capacity(record.headers.len() + 8);
-    for (key, value) in record.headers.iter() {
+    let mut headers = OwnedHeaders::new_with_capacity(record.headers().len() + 8);
+    for (key, value) in record.headers().iter() {
         if !key.starts_with(DEAD_LETTER_PREFIX) {
             headers = headers.insert(Header { key, value });
         }
@@ -159,9 +159,9 @@ pub(crate) fn dead_letter_headers(
         text(DEAD_LETTER_ERROR_TYPE, cause.error_type()),
         text(DEAD_LETTER_ERROR, &cause.message()),
         text(DEAD_LETTER_ATTEMPTS, &cause.attempts().to_string()),
-        text(DEAD_LETTER_TOPIC, &record.topic),
-        text(DEAD_LETTER_PARTITION, &record.partition.to_string()),
-        text(DEAD_LETTER_OFFSET, &record.offset.to_string()),
+        text(DEAD_LETTER_TOPIC, record.topic()),
+        text(DEAD_LETTER_PARTITION, &record.partition().to_string()),
+        text(DEAD_LETTER_OFFSET, &record.offset().to_string()),
         text(DEAD_LETTER_GROUP, group),
     ];
     if let Cause::Handler { handler, .. } = cause {
@@ -211,26 +211,26 @@ impl DeadLetters {
     /// acknowledged it. A failure is logged at ERROR and the record sent
     /// again after a backoff (100 ms doubling up to 30 s), for as long as it
     /// takes: its offset is not committed before.
-    pub async fn send(&self, record: &RecordParts, cause: Cause<'_>) {
-        let topic = self.topics.topic_for(&record.topic);
+    pub async fn send(&self, record: &ReceivedRecord, cause: Cause<'_>) {
+        let topic = self.topics.topic_for(record.topic());
         let headers = dead_letter_headers(record, &cause, &self.group);
         let mut backoff = FIRST_BACKOFF;
         let mut tries = 0u32;
         loop {
             tries += 1;
             let mut out = FutureRecord::<[u8], [u8]>::to(&topic)
-                .payload(&record.value)
+                .payload(record.value())
                 .headers(headers.clone());
-            if let Some(key) = &record.key {
-                out = out.key(key.as_slice());
+            if let Some(key) = record.key() {
+                out = out.key(key);
             }
             let error = match self.producer.send_result(out) {
                 Ok(delivery) => match delivery.await {
                     Ok(Ok(_)) => {
                         tracing::warn!(
-                            topic = %record.topic,
-                            partition = record.partition,
-                            offset = record.offset,
+                            topic = record.topic(),
+                            partition = record.partition(),
+                            offset = record.offset(),
                             dead_letter_topic = %topic,
                             error_type = cause.error_type(),
                             error = %cause.message(),
@@ -244,9 +244,9 @@ impl DeadLetters {
                 Err((error, _)) => error.to_string(),
             };
             tracing::error!(
-                topic = %record.topic,
-                partition = record.partition,
-                offset = record.offset,
+                topic = record.topic(),
+                partition = record.partition(),
+                offset = record.offset(),
                 dead_letter_topic = %topic,
                 tries,
                 %error,
@@ -262,7 +262,7 @@ impl DeadLetters {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::consume::RecordHeaders;
+    use crate::consume::{RecordHeaders, RecordParts};
     use crate::kafka::rdkafka::message::Headers;
 
     #[test]
@@ -278,6 +278,7 @@ mod tests {
             ..RecordParts::default()
         };
         let malformed = MalformedEvent::Empty;
+        let record = ReceivedRecord::from(record);
         let out = dead_letter_headers(&record, &Cause::Malformed(&malformed), "g");
         let all: Vec<(String, String)> = out
             .iter()

@@ -6,8 +6,8 @@ use super::lanes::Lane;
 use super::offsets::PartitionRef;
 use super::stats::Counters;
 use crate::consume::{
-    first_run, settle_after, FirstRun, HandlerSet, MalformedEvent, ReceivedEvent, RecordParts,
-    Settled,
+    first_run, settle_after, FirstRun, HandlerSet, MalformedEvent, ReceivedEvent, ReceivedRecord,
+    Route, Settled,
 };
 use std::sync::Arc;
 use std::task::Context;
@@ -41,11 +41,7 @@ impl Job {
     /// The lane of the record's key; `None` for a record without a key (no
     /// order to keep).
     pub fn key_lane(&self) -> Option<Lane> {
-        let record = match &self.work {
-            Work::Handle(event) => event.record(),
-            Work::Malformed(record, _) | Work::Unhandled(record, _) => record,
-        };
-        let key = record.key.as_deref()?;
+        let key = self.work.record().key()?;
         Some(Lane::of(self.partition.index, key))
     }
 }
@@ -53,12 +49,20 @@ impl Job {
 /// What to do with a record.
 #[derive(Debug)]
 pub(crate) enum Work {
-    /// Run the handlers of its event type.
+    /// Run the handlers of its event type (none: skip or dead-letter it).
     Handle(Arc<ReceivedEvent>),
     /// Dead-letter it: it is not an envelope.
-    Malformed(RecordParts, MalformedEvent),
-    /// Dead-letter it: no handler takes this event type.
-    Unhandled(RecordParts, String),
+    Malformed(ReceivedRecord, MalformedEvent),
+}
+
+impl Work {
+    /// The record.
+    pub fn record(&self) -> &ReceivedRecord {
+        match self {
+            Work::Handle(event) => event.record(),
+            Work::Malformed(record, _) => record,
+        }
+    }
 }
 
 /// What runs jobs: the handlers, the dead-letter producer, the counters.
@@ -70,14 +74,15 @@ pub(crate) struct Worker<'a> {
 }
 
 impl Worker<'_> {
-    /// The fast path: starts the handler of `event` and polls it once, if
-    /// it is its only handler. `None`: it acknowledged, the record is
-    /// handled; else [`Worker::run`] takes it on from there.
-    pub fn first_run(&self, event: &Arc<ReceivedEvent>, cx: &mut Context<'_>) -> Option<FirstRun> {
-        let mut routes = self.handlers.routes(event.event_type());
-        let (Some(route), None) = (routes.next(), routes.next()) else {
-            return Some(FirstRun::NotStarted);
-        };
+    /// The fast path: starts `route`, the only handler of `event`, and
+    /// polls it once. `None`: it acknowledged, the record is handled; else
+    /// [`Worker::run`] takes it on from there.
+    pub fn first_run(
+        &self,
+        route: Route<'_>,
+        event: &Arc<ReceivedEvent>,
+        cx: &mut Context<'_>,
+    ) -> Option<FirstRun> {
         let first = first_run(route, event, cx);
         if first.is_none() {
             Counters::add(&self.counters.handled);
@@ -93,9 +98,6 @@ impl Worker<'_> {
             Work::Handle(event) => self.handle(event, first).await,
             Work::Malformed(record, reason) => {
                 self.dead_letter(record, Cause::Malformed(reason)).await
-            }
-            Work::Unhandled(record, event_type) => {
-                self.dead_letter(record, Cause::Unhandled(event_type)).await
             }
         }
         job
@@ -143,7 +145,7 @@ impl Worker<'_> {
         }
     }
 
-    async fn dead_letter(&self, record: &RecordParts, cause: Cause<'_>) {
+    async fn dead_letter(&self, record: &ReceivedRecord, cause: Cause<'_>) {
         self.dead_letters.send(record, cause).await;
         Counters::add(&self.counters.dead_lettered);
     }

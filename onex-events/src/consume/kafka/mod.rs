@@ -4,11 +4,13 @@
 //! failed events to a dead-letter topic — and [`reprocess`] moves dead
 //! letters back.
 
+mod backpressure;
 mod builder;
 mod consumer;
 mod context;
 mod dead_letter;
 mod error;
+mod fetched;
 mod job;
 mod lanes;
 mod offsets;
@@ -21,6 +23,7 @@ pub use builder::{EventConsumerBuilder, DEFAULT_MAX_IN_FLIGHT};
 pub use consumer::EventConsumer;
 pub use dead_letter::DeadLetterTopic;
 pub use error::ConsumerError;
+pub(crate) use fetched::FetchedMessage;
 pub use job::Unhandled;
 pub use reprocess::{reprocess, ReprocessError, ReprocessOptions, ReprocessReport};
 pub use shutdown::ShutdownHandle;

@@ -47,18 +47,13 @@ pub(crate) struct Offsets {
 
 impl Offsets {
     /// A record came in: it is in hand until [`Offsets::settle`]. Returns
-    /// its partition and the topic's shared name.
+    /// its partition.
     ///
     /// A partition seen for the first time since it was assigned starts a
     /// new assignment; so does an offset at or before one already received
     /// (librdkafka reset the position): the records in hand before it then
     /// store nothing when settled.
-    pub fn receive(
-        &mut self,
-        topic: &str,
-        partition: i32,
-        offset: i64,
-    ) -> (PartitionRef, Arc<str>) {
+    pub fn receive(&mut self, topic: &str, partition: i32, offset: i64) -> PartitionRef {
         let index = self.slot(topic, partition);
         let p = &mut self.partitions[index];
         let rewound = p.pending.back().is_some_and(|&(last, _)| offset <= last)
@@ -74,13 +69,10 @@ impl Offsets {
             p.dirty = false;
         }
         p.pending.push_back((offset, false));
-        (
-            PartitionRef {
-                index,
-                epoch: p.epoch,
-            },
-            Arc::clone(&p.topic),
-        )
+        PartitionRef {
+            index,
+            epoch: p.epoch,
+        }
     }
 
     fn slot(&mut self, topic: &str, partition: i32) -> usize {
@@ -200,7 +192,7 @@ mod tests {
     #[test]
     fn the_settled_offset_never_passes_a_record_in_hand() {
         let mut offsets = Offsets::default();
-        let refs: Vec<_> = (10..15).map(|o| offsets.receive("t", 0, o).0).collect();
+        let refs: Vec<_> = (10..15).map(|o| offsets.receive("t", 0, o)).collect();
         // 11..=14 settled, 10 still in hand: nothing to store.
         for (r, o) in refs.iter().zip(10..15).skip(1) {
             assert!(offsets.settle(*r, o));
@@ -214,8 +206,8 @@ mod tests {
     #[test]
     fn gaps_between_offsets_do_not_hold_the_partition() {
         let mut offsets = Offsets::default();
-        let (a, _) = offsets.receive("t", 1, 3);
-        let (b, _) = offsets.receive("t", 1, 7);
+        let a = offsets.receive("t", 1, 3);
+        let b = offsets.receive("t", 1, 7);
         assert!(offsets.settle(b, 7));
         assert!(offsets.settle(a, 3));
         assert_eq!(stored(&mut offsets), [("t".to_owned(), 1, 8)]);
@@ -224,25 +216,24 @@ mod tests {
     #[test]
     fn partitions_are_tracked_apart() {
         let mut offsets = Offsets::default();
-        let (a, name_a) = offsets.receive("t", 0, 0);
-        let (_held, _) = offsets.receive("t", 1, 0);
-        let (c, _) = offsets.receive("u", 0, 5);
+        let a = offsets.receive("t", 0, 0);
+        let _held = offsets.receive("t", 1, 0);
+        let c = offsets.receive("u", 0, 5);
         assert!(offsets.settle(a, 0));
         assert!(offsets.settle(c, 5));
         let mut all = stored(&mut offsets);
         all.sort();
         assert_eq!(all, [("t".to_owned(), 0, 1), ("u".to_owned(), 0, 6)]);
-        assert_eq!(&*name_a, "t");
     }
 
     #[test]
     fn a_record_settled_after_its_partition_was_revoked_stores_nothing() {
         let mut offsets = Offsets::default();
-        let (old, _) = offsets.receive("t", 0, 4);
+        let old = offsets.receive("t", 0, 4);
         offsets.revoke("t", 0);
         assert_eq!(offsets.take_revoked(), [old.index]);
         // Assigned again: read from the committed offset once more.
-        let (new, _) = offsets.receive("t", 0, 4);
+        let new = offsets.receive("t", 0, 4);
         assert_eq!(new.index, old.index, "the same slot");
         assert_ne!(new.epoch, old.epoch);
         assert!(!offsets.settle(old, 4));
@@ -254,8 +245,8 @@ mod tests {
     #[test]
     fn a_position_reset_starts_a_new_assignment() {
         let mut offsets = Offsets::default();
-        let (first, _) = offsets.receive("t", 0, 100);
-        let (again, _) = offsets.receive("t", 0, 50);
+        let first = offsets.receive("t", 0, 100);
+        let again = offsets.receive("t", 0, 50);
         assert_ne!(first.epoch, again.epoch);
         assert!(!offsets.settle(first, 100));
         assert!(offsets.settle(again, 50));

@@ -1,17 +1,21 @@
-//! The consumer's task: records in, their handlers driven side by side in
-//! this one task up to the in-flight limit (one key at a time per
-//! partition), offsets stored as records settle, and a graceful end.
+//! The consumer's task: records in (none while the in-flight limit is
+//! reached or a Kafka sink is backlogged), their handlers driven side by
+//! side in this one task (one key at a time per partition), offsets stored
+//! as records settle, and a graceful end.
 
-use super::context::{lock, store_settled, GroupContext};
+use super::backpressure::Backpressure;
+use super::context::{lock, store_settled};
 use super::dead_letter::DeadLetters;
+use super::fetched::{FetchedMessage, SharedConsumer};
 use super::job::{Job, Unhandled, Work, Worker};
 use super::lanes::Lanes;
 use super::offsets::Offsets;
 use super::shutdown::ShutdownSignal;
 use super::stats::Counters;
-use crate::consume::{FirstRun, HandlerSet, ReceivedEvent, RecordHeaders, RecordParts};
-use crate::kafka::headers::TYPE;
-use crate::kafka::rdkafka::consumer::{CommitMode, Consumer, StreamConsumer};
+use crate::consume::{
+    FirstRun, HandlerSet, ReceivedEvent, ReceivedRecord, RecordHeaders, RecordParts,
+};
+use crate::kafka::rdkafka::consumer::{CommitMode, Consumer};
 use crate::kafka::rdkafka::error::{KafkaError, RDKafkaErrorCode};
 use crate::kafka::rdkafka::message::{BorrowedMessage, Headers, Message};
 use futures_util::stream::{FuturesUnordered, StreamExt};
@@ -38,9 +42,9 @@ const STORE_EVERY: u32 = 256;
 const STEPS_BEFORE_YIELD: u32 = 128;
 
 /// What woke the task.
-enum Step<'c> {
+enum Step {
     /// A record (or a consumer error) came.
-    Received(Result<BorrowedMessage<'c>, KafkaError>),
+    Received(Result<ReceivedRecord, KafkaError>),
     /// A record's work is done.
     Done(Job),
     /// Time to log the stats.
@@ -55,7 +59,7 @@ enum Step<'c> {
 /// hand get `settings.shutdown_timeout` to finish, what is settled is
 /// stored and committed.
 pub(crate) async fn run(
-    consumer: &StreamConsumer<GroupContext>,
+    consumer: &SharedConsumer,
     handlers: &HandlerSet,
     dead_letters: &DeadLetters,
     counters: &Counters,
@@ -76,6 +80,7 @@ pub(crate) async fn run(
     let mut unstored = 0u32;
     let mut steps = 0u32;
     let mut stream = consumer.stream();
+    let mut backpressure = Backpressure::default();
     let mut ticker = tokio::time::interval_at(
         tokio::time::Instant::now() + settings.stats_interval,
         settings.stats_interval,
@@ -98,9 +103,15 @@ pub(crate) async fn run(
             if let Poll::Ready(Some(job)) = in_flight.poll_next_unpin(cx) {
                 return Poll::Ready(Step::Done(job));
             }
-            if held < settings.max_in_flight {
+            if held < settings.max_in_flight && !backpressure.holds(cx) {
+                // A record already fetched is held where librdkafka put
+                // it; one that comes while this task waits is copied (it
+                // borrows from the wait, not from a shared consumer).
+                if let Some(received) = FetchedMessage::ready(consumer) {
+                    return Poll::Ready(Step::Received(received.map(ReceivedRecord::fetched)));
+                }
                 if let Poll::Ready(Some(received)) = stream.poll_next_unpin(cx) {
-                    return Poll::Ready(Step::Received(received));
+                    return Poll::Ready(Step::Received(received.map(|m| copy(&m))));
                 }
             }
             if ticker.poll_tick(cx).is_ready() {
@@ -116,26 +127,53 @@ pub(crate) async fn run(
         })
         .await;
         match step {
-            Step::Received(Ok(message)) => {
-                let job = {
-                    let mut offsets = lock(offsets);
-                    if offsets.was_revoked() {
-                        for slot in offsets.take_revoked() {
-                            held -= lanes.drop_waiting(slot);
+            Step::Received(Ok(record)) => {
+                let (work, mut first) = match ReceivedEvent::try_decode(record) {
+                    Ok(event) => {
+                        let routes = {
+                            let mut routes = handlers.routes(event.event_type());
+                            (routes.next(), routes.next())
+                        };
+                        match routes {
+                            (None, _) if settings.unhandled == Unhandled::Skip => {
+                                Counters::add(&counters.skipped);
+                                let mut offsets = lock(offsets);
+                                held -= drop_revoked(&mut offsets, &mut lanes);
+                                settle_at_once(&mut offsets, event.record());
+                                unstored += 1;
+                                continue;
+                            }
+                            // A lone handler with no record of its key
+                            // before it (no lane busy) runs once at once;
+                            // if it acknowledges, the record is settled as
+                            // it is taken in hand.
+                            (Some(route), None) if lanes.is_empty() => {
+                                let event = Arc::new(event);
+                                let first =
+                                    poll_fn(|cx| Poll::Ready(worker.first_run(route, &event, cx)))
+                                        .await;
+                                let Some(first) = first else {
+                                    let mut offsets = lock(offsets);
+                                    held -= drop_revoked(&mut offsets, &mut lanes);
+                                    settle_at_once(&mut offsets, event.record());
+                                    unstored += 1;
+                                    continue;
+                                };
+                                (Work::Handle(event), Some(first))
+                            }
+                            _ => (Work::Handle(Arc::new(event)), None),
                         }
                     }
-                    accept(
-                        &message,
-                        &mut offsets,
-                        handlers,
-                        settings.unhandled,
-                        counters,
-                    )
+                    Err(undecoded) => {
+                        Counters::add(&counters.malformed);
+                        let undecoded = *undecoded;
+                        (Work::Malformed(undecoded.record, undecoded.reason), None)
+                    }
                 };
-                let Some(mut job) = job else {
-                    // Skipped at once, and settled.
-                    unstored += 1;
-                    continue;
+                let mut job = {
+                    let mut offsets = lock(offsets);
+                    held -= drop_revoked(&mut offsets, &mut lanes);
+                    take_in_hand(work, &mut offsets)
                 };
                 held += 1;
                 // No lane is busy most of the time: the key is not hashed then.
@@ -149,21 +187,7 @@ pub(crate) async fn run(
                         lanes.enqueue(lane, job);
                     }
                     None => {
-                        // A lone handler that acknowledges at its first
-                        // poll settles here, without a task of its own.
-                        let first = match &job.work {
-                            Work::Handle(event) => {
-                                poll_fn(|cx| Poll::Ready(worker.first_run(event, cx))).await
-                            }
-                            _ => Some(FirstRun::NotStarted),
-                        };
-                        let Some(first) = first else {
-                            held -= 1;
-                            if lock(offsets).settle(job.partition, job.offset) {
-                                unstored += 1;
-                            }
-                            continue;
-                        };
+                        let first = first.take().unwrap_or(FirstRun::NotStarted);
                         job.lane = job.key_lane();
                         let lane = job.lane;
                         // Polled once here: a handler that does not wait
@@ -239,68 +263,63 @@ pub(crate) async fn run(
 }
 
 /// Stores the settled offsets.
-fn store(consumer: &StreamConsumer<GroupContext>, offsets: &Mutex<Offsets>, unstored: &mut u32) {
+fn store(consumer: &SharedConsumer, offsets: &Mutex<Offsets>, unstored: &mut u32) {
     *unstored = 0;
     let mut offsets = lock(offsets);
     if offsets.has_settled() {
-        store_settled(consumer, &mut offsets);
+        store_settled(&**consumer, &mut offsets);
     }
 }
 
-/// Takes a record in hand: the job to do for it, or `None` if it is
-/// skipped at once (its `ce_type` header names an event type no handler
-/// takes, and such events are skipped) and so already settled.
-fn accept(
-    message: &BorrowedMessage<'_>,
-    offsets: &mut Offsets,
-    handlers: &HandlerSet,
-    unhandled: Unhandled,
-    counters: &Counters,
-) -> Option<Job> {
-    let offset = message.offset();
-    // One pass over the headers (librdkafka parses them on first access):
-    // copied, then the event type read from the copy.
-    let mut record_headers = RecordHeaders::default();
-    if let Some(headers) = message.headers() {
-        record_headers = RecordHeaders::with_capacity(headers.count(), 256);
-        for h in headers.iter() {
-            record_headers.push(h.key, h.value);
-        }
-    }
-    let unwanted = record_headers
-        .get_str(TYPE)
-        .filter(|t| handlers.routes(t).next().is_none())
-        .map(str::to_owned);
-    let (partition, topic) = offsets.receive(message.topic(), message.partition(), offset);
-    if unwanted.is_some() && unhandled == Unhandled::Skip {
-        offsets.settle(partition, offset);
-        Counters::add(&counters.skipped);
-        return None;
-    }
-    let record = RecordParts {
-        topic,
-        partition: message.partition(),
-        offset,
-        key: message.key().map(<[u8]>::to_vec),
-        value: message.payload().map(<[u8]>::to_vec).unwrap_or_default(),
-        headers: record_headers,
-    };
-    let work = match unwanted {
-        Some(event_type) => Work::Unhandled(record, event_type),
-        None => match ReceivedEvent::try_decode(record) {
-            Ok(event) => Work::Handle(Arc::new(event)),
-            Err(undecoded) => {
-                Counters::add(&counters.malformed);
-                let undecoded = *undecoded;
-                Work::Malformed(undecoded.record, undecoded.reason)
-            }
-        },
-    };
-    Some(Job {
+/// Takes a record in hand: in `offsets` until settled.
+fn take_in_hand(work: Work, offsets: &mut Offsets) -> Job {
+    let record = work.record();
+    let offset = record.offset();
+    let partition = offsets.receive(record.topic(), record.partition(), offset);
+    Job {
         partition,
         offset,
         lane: None,
         work,
+    }
+}
+
+/// Takes `record` in hand and settles it: skipped, or handled at once.
+fn settle_at_once(offsets: &mut Offsets, record: &ReceivedRecord) {
+    let offset = record.offset();
+    let partition = offsets.receive(record.topic(), record.partition(), offset);
+    offsets.settle(partition, offset);
+}
+
+/// Forgets the records waiting behind their key in partitions revoked
+/// since the last call; returns how many.
+fn drop_revoked(offsets: &mut Offsets, lanes: &mut Lanes<Job>) -> usize {
+    if !offsets.was_revoked() {
+        return 0;
+    }
+    offsets
+        .take_revoked()
+        .into_iter()
+        .map(|slot| lanes.drop_waiting(slot))
+        .sum()
+}
+
+/// An owned copy of `message`.
+fn copy(message: &BorrowedMessage<'_>) -> ReceivedRecord {
+    let mut headers = RecordHeaders::default();
+    if let Some(all) = message.headers() {
+        headers = RecordHeaders::with_capacity(all.count(), 256);
+        for h in all.iter() {
+            headers.push(h.key, h.value);
+        }
+    }
+    ReceivedRecord::from(RecordParts {
+        topic: Arc::from(message.topic()),
+        partition: message.partition(),
+        offset: message.offset(),
+        key: message.key().map(<[u8]>::to_vec),
+        value: message.payload().map(<[u8]>::to_vec).unwrap_or_default(),
+        headers,
     })
 }
 

@@ -6,6 +6,7 @@
 //! bounded: the first [`LOSS_LINES`] of each outage one by one, then
 //! summaries with counts (see [`BoundedLog`]).
 
+use super::backlog::Backlog;
 use super::retry_buffer::{Pending, RetryQueue};
 use super::stats::Counters;
 use crate::envelope::Event;
@@ -32,6 +33,8 @@ pub(super) struct DeliveryState {
     /// Events in the retry buffer, or taken from it and not yet re-enqueued.
     /// While non-zero, new events queue behind them, to keep their order.
     pub(super) retrying: AtomicUsize,
+    /// Whether `retrying` makes the sink backlogged (see [`Backlog`]).
+    pub(super) backlog: Backlog,
     pub(super) available: AtomicBool,
     pub(super) closing: AtomicBool,
     /// Nanoseconds since `epoch` of the first delivery failure since the
@@ -102,6 +105,21 @@ impl ClientCause {
 }
 
 impl DeliveryState {
+    /// `n` more events in (or taken from) the retry buffer.
+    pub(super) fn retrying_add(&self, n: usize) {
+        let now = self.retrying.fetch_add(n, Ordering::AcqRel) + n;
+        self.backlog.update(now, self.capacity);
+    }
+
+    /// `n` events fewer in (or taken from) the retry buffer.
+    pub(super) fn retrying_sub(&self, n: usize) {
+        let now = self
+            .retrying
+            .fetch_sub(n, Ordering::AcqRel)
+            .saturating_sub(n);
+        self.backlog.update(now, self.capacity);
+    }
+
     pub(super) fn now(&self) -> usize {
         usize::try_from(self.epoch.elapsed().as_nanos()).unwrap_or(usize::MAX)
     }

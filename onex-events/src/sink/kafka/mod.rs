@@ -57,6 +57,7 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
+pub(crate) mod backlog;
 mod callbacks;
 mod delivery_state;
 mod dispatcher;

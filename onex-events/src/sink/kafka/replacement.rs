@@ -67,7 +67,7 @@ impl Dispatcher {
     ) -> Arc<BaseProducer<ProducerCallbacks>> {
         let state = &*self.state;
         state.replacing.store(true, Ordering::Release);
-        state.retrying.fetch_add(1, Ordering::AcqRel);
+        state.retrying_add(1);
         let mut guard = self.producer.write().unwrap_or_else(|e| e.into_inner());
         std::mem::replace(&mut *guard, Arc::new(new))
     }
@@ -88,7 +88,7 @@ impl Dispatcher {
             all.sort_by_key(|p| p.published_at);
             q.bytes += all.iter().take(n).map(Pending::size).sum::<usize>();
             q.items = all.into();
-            state.retrying.fetch_add(n, Ordering::AcqRel);
+            state.retrying_add(n);
             state
                 .counters
                 .retried
@@ -97,7 +97,7 @@ impl Dispatcher {
         // Records still held by `old` (not purged within the flush) reach
         // the retry buffer's back when it is dropped.
         state.replacing.store(false, Ordering::Release);
-        state.retrying.fetch_sub(1, Ordering::AcqRel);
+        state.retrying_sub(1);
     }
 }
 

@@ -89,7 +89,7 @@ impl DeliveryState {
             return Err(p);
         }
         Counters::bump(&self.counters.retried);
-        self.retrying.fetch_add(1, Ordering::AcqRel);
+        self.retrying_add(1);
         q.bytes += p.size();
         q.items.push_back(p);
         Ok(())
@@ -103,7 +103,7 @@ impl DeliveryState {
         outcome: Outcome,
         published_at: usize,
     ) {
-        self.retrying.fetch_sub(1, Ordering::AcqRel);
+        self.retrying_sub(1);
         self.settle(counter, event_id, outcome, published_at);
     }
 }
@@ -170,7 +170,7 @@ impl Dispatcher {
                 };
                 match sent {
                     Sent::Taken => {
-                        state.retrying.fetch_sub(1, Ordering::AcqRel);
+                        state.retrying_sub(1);
                     }
                     Sent::QueueFull(record) => {
                         // Still full: put this one and the rest back in front.

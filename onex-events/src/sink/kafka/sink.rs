@@ -49,6 +49,7 @@ impl KafkaSink {
             counters: Counters::default(),
             retry: Mutex::default(),
             retrying: AtomicUsize::new(0),
+            backlog: Default::default(),
             available: AtomicBool::new(true),
             closing: AtomicBool::new(false),
             failing_since: AtomicU64::new(0),
