@@ -180,3 +180,37 @@ fn effect_consumer_example_executes_the_intents_of_both_orchestration_ends() {
         assert_eq!(started["metadata"]["causation_id"], end["event_id"]);
     }
 }
+
+#[test]
+fn request_reply_example_without_a_broker_answers_both_requests_on_the_bus() {
+    let stdout = run("request_reply", &[]);
+    let mut lines: Vec<&str> = stdout.lines().collect();
+    let summary = lines.pop().unwrap();
+    assert!(summary.starts_with("responses=2 (no broker"), "{summary}");
+    let events: Vec<Value> = lines
+        .iter()
+        .map(|line| serde_json::from_str(line).expect("every line but the last is an envelope"))
+        .collect();
+    for e in &events {
+        common::assert_contract_valid(e);
+    }
+    let of = |event_type: &str| -> Vec<&Value> {
+        events
+            .iter()
+            .filter(|e| e["event_type"] == event_type)
+            .collect()
+    };
+    let (requests, responses) = (
+        of("codegen.request.validate"),
+        of("codegen.response.validate"),
+    );
+    assert_eq!((requests.len(), responses.len()), (2, 2));
+    for (request, response) in requests.iter().zip(&responses) {
+        assert_eq!(response["metadata"]["causation_id"], request["event_id"]);
+        assert_eq!(response["correlation_id"], request["correlation_id"]);
+    }
+    assert_eq!(responses[0]["payload"]["status"], "ok");
+    assert_eq!(responses[1]["payload"]["status"], "error");
+    assert_eq!(of("codegen.validate.completed").len(), 1);
+    assert_eq!(of("codegen.validate.failed").len(), 1);
+}

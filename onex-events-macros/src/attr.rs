@@ -32,13 +32,15 @@ mod kw {
     syn::custom_keyword!(domain_event);
     syn::custom_keyword!(audit_event);
     syn::custom_keyword!(id);
+    syn::custom_keyword!(requests);
 }
 
 /// `#[onex_node("orchestrator", service = "..", namespace = "..",
 /// include_state_events = true, include_metric_events = true)]`, the block
 /// that declares the node; the node type may also be given as
-/// `node_type = ".."`. `#[onex_node(extend)]` marks another block of a node
-/// declared elsewhere. Either may say `crate = path`.
+/// `node_type = ".."`; `requests("codegen.request.validate", ..)` lists the
+/// requests the node sends. `#[onex_node(extend)]` marks another block of a
+/// node declared elsewhere. Either may say `crate = path`.
 #[derive(Default)]
 pub struct NodeAttr {
     pub node_type: Option<LitStr>,
@@ -50,6 +52,8 @@ pub struct NodeAttr {
     pub krate: Option<CratePath>,
     /// `events(UserCreated, ..)`: declared events the node publishes.
     pub events: Option<(kw::events, Vec<syn::Path>)>,
+    /// `requests("a.request.b", ..)`: the request types the node sends.
+    pub requests: Option<(kw::requests, Vec<LitStr>)>,
 }
 
 /// `crate = path` or `crate = "path"`: where the runtime crate is, for a
@@ -111,7 +115,7 @@ fn assign<T: Parse>(
 }
 
 const NODE_OPTIONS: &str =
-    "expected `node_type = \"..\"`, `service = \"..\"`, `namespace = \"..\"`, `include_state_events = bool`, `include_metric_events = bool`, `events(EventType, ..)`, `extend` or `crate = path`";
+    "expected `node_type = \"..\"`, `service = \"..\"`, `namespace = \"..\"`, `include_state_events = bool`, `include_metric_events = bool`, `events(EventType, ..)`, `requests(\"..\", ..)`, `extend` or `crate = path`";
 
 /// `(A, b::C)`: a list of paths to event types.
 fn paths(input: ParseStream) -> Result<Vec<syn::Path>> {
@@ -162,6 +166,17 @@ impl NodeAttr {
                         &mut attr.include_metric_events,
                         v,
                         "include_metric_events",
+                        k.span,
+                    )?;
+                } else if lookahead.peek(kw::requests) {
+                    let k: kw::requests = input.parse()?;
+                    let content;
+                    syn::parenthesized!(content in input);
+                    let list = content.parse_terminated(<LitStr as Parse>::parse, Token![,])?;
+                    set(
+                        &mut attr.requests,
+                        (k, list.into_iter().collect()),
+                        "requests",
                         k.span,
                     )?;
                 } else if lookahead.peek(kw::extend) {

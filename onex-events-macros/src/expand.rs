@@ -192,6 +192,21 @@ fn catalog(node: &Node, node_type: &str) -> TokenStream {
         }
     }
     let consumes_any = node.handlers.iter().any(|h| h.attr.any.is_some());
+    let requests = crate::requests::declared(node);
+    for response in requests
+        .iter()
+        .filter_map(|r| crate::requests::response_of(r))
+    {
+        if !consumed.contains(&response) {
+            consumed.push(response);
+        }
+    }
+    let mut responses: Vec<String> = Vec::new();
+    for response in node.handlers.iter().filter_map(|h| h.response()) {
+        if !responses.contains(&response) {
+            responses.push(response);
+        }
+    }
     let lifecycle = ops.iter().flat_map(|op| {
         ["started", "completed", "failed"].map(|stage| format!("{node_type}.{op}.{stage}"))
     });
@@ -241,6 +256,8 @@ fn catalog(node: &Node, node_type: &str) -> TokenStream {
             consumed_events: &[#(#consumed,)* #(#consumed_typed),*],
             consumes_any: #consumes_any,
             declared_events: &[#(#declared),*],
+            requests: &[#(#requests),*],
+            responses: &[#(#responses),*],
         }
     }
 }

@@ -49,6 +49,8 @@ pub fn node(item: &ItemImpl, error: syn::Error, k: &TokenStream, extend: bool) -
                 consumed_events: &[],
                 consumes_any: false,
                 declared_events: &[],
+                requests: &[],
+                responses: &[],
             }
         };
         quote! {

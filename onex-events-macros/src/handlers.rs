@@ -2,7 +2,8 @@
 //! the incoming event's correlation (and, unless `lifecycle = false`, as an
 //! operation of the node), and the declaring block implements the node's
 //! `EventHandlers`, which decodes an event for a handler and tells how the
-//! handler ended.
+//! handler ended. A handler of a request type also publishes its response
+//! (see `requests`).
 
 use crate::ast::Handler;
 use crate::attr::is_method_attr;
@@ -68,6 +69,32 @@ pub fn method(h: &Handler, node_type: &str, k: &TokenStream) -> TokenStream {
         ReturnType::Type(_, ty) => (ty.to_token_stream(), ty.span()),
     };
     let fake_return = fake_return(&output, body_span);
+    // A responder: its response type, and the reply serialized by
+    // `capture` spanned at the return type (a reply that is not
+    // `Serialize` is one E0277 there).
+    let response = h.response().map(|name| {
+        let kb = respan(k, body_span);
+        let capture = quote_spanned! {body_span=> #kb::capture(__onex_ok)};
+        let node_of = name.split('.').next().unwrap_or_default().to_owned();
+        let static_type = quote! {
+            static __ONEX_RESPONSE: #k::EventType =
+                #k::EventType::__new(#name, #node_of, #k::core::option::Option::None, #k::Stage::Response);
+        };
+        let respond = quote! {
+            #k::respond(
+                #k::OnexNode::onex_context(self),
+                __onex_origin,
+                __ONEX_RESPONSE,
+                &__onex_outcome,
+                (&#k::Wrap(&__onex_ret)).__onex_ok().map(|__onex_ok| #capture),
+            );
+        };
+        (static_type, respond)
+    });
+    let origin = response
+        .as_ref()
+        .map(|_| quote!(let __onex_origin = #k::RequestOrigin::of(#received, &__onex_scope);));
+    let (response_type, respond) = response.unzip();
     let stmts = &method.block.stmts;
     let body = quote_spanned! {body_span=>
         async move {
@@ -102,8 +129,10 @@ pub fn method(h: &Handler, node_type: &str, k: &TokenStream) -> TokenStream {
                 [#(#names),*],
                 &[#k::ArgSpec { name: #arg_name, ty: #arg_ty }],
             );
+            #response_type
             let __onex_received = #received;
             let __onex_scope = #k::HandlerScope::of(__onex_received);
+            #origin
             let __onex_input = __ONEX_OPERATION
                 .input()
                 .value(#arg_name, #k::handled_event(__onex_received, #payload));
@@ -119,10 +148,28 @@ pub fn method(h: &Handler, node_type: &str, k: &TokenStream) -> TokenStream {
                     {
                         #[allow(unused_imports)]
                         use #k::via::*;
-                        __onex_guard.finish(
-                            (&&&&&&#k::Wrap(&__onex_ret)).__onex_outcome(),
-                            #k::core::option::Option::None,
-                        );
+                        let __onex_outcome = (&&&&&&#k::Wrap(&__onex_ret)).__onex_outcome();
+                        #respond
+                        __onex_guard.finish(__onex_outcome, #k::core::option::Option::None);
+                    }
+                    __onex_ret
+                })
+                .await
+        }
+    } else if let Some(respond) = respond {
+        quote! {
+            #response_type
+            let __onex_scope = #k::HandlerScope::of(#received);
+            #origin
+            __onex_scope
+                .run(async move {
+                    #[allow(clippy::let_unit_value)]
+                    let __onex_ret = #body.await;
+                    {
+                        #[allow(unused_imports)]
+                        use #k::via::*;
+                        let __onex_outcome = (&&&&&&#k::Wrap(&__onex_ret)).__onex_outcome();
+                        #respond
                     }
                     __onex_ret
                 })
@@ -214,18 +261,45 @@ pub fn event_handlers(item: &ItemImpl, handlers: &[Handler], k: &TokenStream) ->
         // Spanned at the method's name: a handler whose future is not
         // `Send` is reported there.
         let ki = respan(k, ident.span());
+        // A responder answers an undecodable request with an error, and
+        // acknowledges a request it answered, `Err` included.
+        let (event, undecodable, handled) = match h.response() {
+            Some(name) => {
+                let node_of = name.split('.').next().unwrap_or_default().to_owned();
+                (
+                    quote!(#ki::Arc::clone(&__onex_event)),
+                    quote! {
+                        #ki::respond_undecodable(
+                            #ki::OnexNode::onex_context(&*self),
+                            &__onex_event,
+                            #ki::EventType::__new(#name, #node_of, #ki::core::option::Option::None, #ki::Stage::Response),
+                            &e,
+                        );
+                    },
+                    quote!(#ki::Handled::Acknowledged),
+                )
+            }
+            None => (
+                quote!(__onex_event),
+                quote!(),
+                quote!(#ki::handled((&&&&&&#ki::Wrap(&__onex_ret)).__onex_outcome())),
+            ),
+        };
         quote_spanned! {ident.span()=>
             #index => {
                 let __onex_run: #ki::HandlerFuture = #ki::Box::pin(async move {
-                    let __onex_input = match #decode(__onex_event) {
+                    let __onex_input = match #decode(#event) {
                         #ki::core::result::Result::Ok(input) => input,
-                        #ki::core::result::Result::Err(e) => return #ki::Handled::Undecodable(e),
+                        #ki::core::result::Result::Err(e) => {
+                            #undecodable
+                            return #ki::Handled::Undecodable(e);
+                        }
                     };
                     #[allow(clippy::let_unit_value)]
                     let __onex_ret = #call(&*self, __onex_input).await;
                     #[allow(unused_imports)]
                     use #ki::via::*;
-                    #ki::handled((&&&&&&#ki::Wrap(&__onex_ret)).__onex_outcome())
+                    #handled
                 });
                 __onex_run
             }

@@ -21,6 +21,7 @@ mod fallback;
 mod handlers;
 mod names;
 mod onex_event;
+mod requests;
 mod valid;
 
 #[cfg(test)]

@@ -10,10 +10,10 @@ use std::collections::BTreeMap;
 use syn::{Error, Ident, LitStr, Result};
 
 #[derive(Default)]
-struct Errors(Option<Error>);
+pub(crate) struct Errors(Option<Error>);
 
 impl Errors {
-    fn push(&mut self, span: Span, message: impl std::fmt::Display) {
+    pub(crate) fn push(&mut self, span: Span, message: impl std::fmt::Display) {
         self.push_error(Error::new(span, message));
     }
 
@@ -38,7 +38,7 @@ impl Errors {
     }
 }
 
-const SEGMENT_RULE: &str = "lowercase snake_case: a letter a-z, then a-z, 0-9 or `_`";
+pub(crate) const SEGMENT_RULE: &str = "lowercase snake_case: a letter a-z, then a-z, 0-9 or `_`";
 
 fn routing_name(errors: &mut Errors, what: &str, lit: &LitStr) {
     let value = lit.value();
@@ -80,6 +80,7 @@ impl Node<'_> {
             }
         }
         self.validate_handlers(&seen, &mut errors);
+        crate::requests::validate(self, &mut errors);
         errors.finish()
     }
 
@@ -170,6 +171,7 @@ impl Node<'_> {
             attr.include_metric_events
                 .as_ref()
                 .map(|l| ("`include_metric_events`", l.span)),
+            attr.requests.as_ref().map(|(k, _)| ("`requests`", k.span)),
         ];
         for (what, span) in declared.into_iter().flatten() {
             errors.push(

@@ -14,12 +14,13 @@ use std::sync::OnceLock;
 ///
 /// Serializes in the seed's shape:
 /// `{"operation_lifecycle": [..], "state_events": [..], "metric_events": [..]}`,
-/// plus `"consumed_events": [..]` for a node with handlers,
-/// `"consumes_any": true` for a node with a catch-all handler (neither
-/// appears for a node that only publishes), and for a node with declared
-/// events one list per kind, in order of first appearance:
-/// `"domain_events"`, `"audit_events"`, `"notification_events"` or
-/// `"{kind}_events"`.
+/// plus `"consumed_events": [..]` for a node with handlers (or requests),
+/// `"consumes_any": true` for a node with a catch-all handler,
+/// `"requests": [..]` for a node that sends requests and `"responses": [..]`
+/// for a node that answers them, and for a node with declared events one
+/// list per kind, in order of first appearance: `"domain_events"`,
+/// `"audit_events"`, `"notification_events"` or `"{kind}_events"` (none of
+/// them appears for a node that only publishes its lifecycle).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Catalog {
     /// The node type, e.g. `orchestrator`.
@@ -41,7 +42,8 @@ pub struct Catalog {
     /// `{node_type}.metric.recorded`, unless `include_metric_events = false`.
     pub metric_events: &'static [&'static str],
     /// The event types the node's `#[onex_handler]` methods name, in
-    /// declaration order, each once.
+    /// declaration order, then the responses to its
+    /// [`requests`](Catalog::requests); each once.
     pub consumed_events: &'static [&'static str],
     /// True if the node has a catch-all handler (`#[onex_handler(any)]`):
     /// it also takes every other event on the topics it subscribes to.
@@ -50,16 +52,28 @@ pub struct Catalog {
     /// those `#[onex_node(.., events(..))]` lists, then those its
     /// operations' `publish_on_success`/`publish_on_error` name, each once.
     pub declared_events: &'static [&'static EventDescriptor],
+    /// The request types the node sends, as its
+    /// `#[onex_node(.., requests("codegen.request.validate"))]` declares
+    /// them (see [`request`](crate::request)); their responses are in
+    /// [`consumed_events`](Catalog::consumed_events).
+    pub requests: &'static [&'static str],
+    /// The response types the node publishes: one for each of its handlers
+    /// of a request type (`codegen.request.validate` is answered with
+    /// `codegen.response.validate`).
+    pub responses: &'static [&'static str],
 }
 
 impl Catalog {
-    /// Every event type the node publishes, lifecycle first and declared
-    /// events last (the events it consumes are [`Catalog::consumed_events`]).
+    /// Every event type the node publishes, lifecycle first, then its
+    /// requests and responses, declared events last (the events it
+    /// consumes are [`Catalog::consumed_events`]).
     pub fn event_types(&self) -> impl Iterator<Item = &'static str> {
         self.operation_lifecycle
             .iter()
             .chain(self.state_events)
             .chain(self.metric_events)
+            .chain(self.requests)
+            .chain(self.responses)
             .copied()
             .chain(self.declared_events.iter().map(|d| d.name()))
     }
@@ -69,7 +83,14 @@ impl Catalog {
         self.operation_lifecycle.len()
             + self.state_events.len()
             + self.metric_events.len()
+            + self.requests.len()
+            + self.responses.len()
             + self.declared_events.len()
+    }
+
+    /// True if the node declares that it sends requests of `event_type`.
+    pub fn requests(&self, event_type: &str) -> bool {
+        self.requests.contains(&event_type)
     }
 
     /// The declared events of `kind` the node publishes.
@@ -128,7 +149,14 @@ impl Serialize for Catalog {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         let consumed = !self.consumed_events.is_empty();
         let kinds = self.declared_kinds();
-        let len = 3 + usize::from(consumed) + usize::from(self.consumes_any) + kinds.len();
+        let requests = !self.requests.is_empty();
+        let responses = !self.responses.is_empty();
+        let len = 3
+            + usize::from(consumed)
+            + usize::from(self.consumes_any)
+            + usize::from(requests)
+            + usize::from(responses)
+            + kinds.len();
         let mut m = s.serialize_map(Some(len))?;
         m.serialize_entry("operation_lifecycle", self.operation_lifecycle)?;
         m.serialize_entry("state_events", self.state_events)?;
@@ -142,6 +170,12 @@ impl Serialize for Catalog {
         for kind in kinds {
             let names: Vec<&str> = self.declared_of(kind).map(|d| d.name()).collect();
             m.serialize_entry(&format!("{kind}_events"), &names)?;
+        }
+        if requests {
+            m.serialize_entry("requests", self.requests)?;
+        }
+        if responses {
+            m.serialize_entry("responses", self.responses)?;
         }
         m.end()
     }

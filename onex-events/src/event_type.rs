@@ -1,11 +1,13 @@
 //! Typed event types: `{node_type}.{operation}.{started|completed|failed}`,
-//! `{node_type}.state.changed` and `{node_type}.metric.recorded`, and the
-//! names declared with `#[derive(OnexEvent)]`.
+//! `{node_type}.state.changed`, `{node_type}.metric.recorded`, the
+//! requests and responses of request/response,
+//! `{node_type}.{request|response}.{name}`, and the names declared with
+//! `#[derive(OnexEvent)]`.
 
 use std::fmt;
 
-/// Which of the five standard ONEX events an [`EventType`] names, or a
-/// declared one.
+/// Which of the standard ONEX events an [`EventType`] names, or a declared
+/// one.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Stage {
     /// `{node_type}.{operation}.started`
@@ -21,11 +23,16 @@ pub enum Stage {
     /// An event type declared with `#[derive(OnexEvent)]`, e.g.
     /// `user.created`.
     Declared,
+    /// `{node_type}.request.{name}`: a request to a node of `node_type`.
+    Request,
+    /// `{node_type}.response.{name}`: its response.
+    Response,
 }
 
 impl Stage {
     /// The suffix this stage adds to the event type name (none for a
-    /// declared event).
+    /// declared event; for a request or response, the segment before its
+    /// name).
     pub const fn suffix(self) -> &'static str {
         match self {
             Stage::Started => "started",
@@ -34,6 +41,8 @@ impl Stage {
             Stage::StateChanged => "state.changed",
             Stage::MetricRecorded => "metric.recorded",
             Stage::Declared => "",
+            Stage::Request => "request",
+            Stage::Response => "response",
         }
     }
 }
@@ -75,7 +84,7 @@ pub enum EventTypeError {
         segment: String,
     },
     /// The name does not end in a known stage.
-    #[error("event type `{0}` is not `{{node_type}}.{{operation}}.{{started|completed|failed}}`, `{{node_type}}.state.changed`, `{{node_type}}.metric.recorded` or declared with `#[derive(OnexEvent)]`")]
+    #[error("event type `{0}` is not `{{node_type}}.{{operation}}.{{started|completed|failed}}`, `{{node_type}}.state.changed`, `{{node_type}}.metric.recorded`, `{{node_type}}.{{request|response}}.{{name}}` or declared with `#[derive(OnexEvent)]`")]
     UnknownShape(String),
 }
 
@@ -129,6 +138,8 @@ impl EventType {
             [_, op, "started"] => (Some(*op), Stage::Started),
             [_, op, "completed"] => (Some(*op), Stage::Completed),
             [_, op, "failed"] => (Some(*op), Stage::Failed),
+            [_, "request", _] => (None, Stage::Request),
+            [_, "response", _] => (None, Stage::Response),
             _ => {
                 return match crate::typed::declared_event(name) {
                     Some(declared) => Ok(declared.event_type),
@@ -163,6 +174,25 @@ impl EventType {
     /// Which standard event this is, or [`Stage::Declared`].
     pub const fn stage(&self) -> Stage {
         self.stage
+    }
+
+    /// The name of the response to a request type
+    /// (`codegen.request.validate` -> `codegen.response.validate`); `None`
+    /// for any other event type.
+    ///
+    /// ```
+    /// use onex_events::EventType;
+    ///
+    /// let request = EventType::parse("codegen.request.validate").unwrap();
+    /// assert_eq!(request.response_name().as_deref(), Some("codegen.response.validate"));
+    /// assert_eq!(EventType::parse("codegen.response.validate").unwrap().response_name(), None);
+    /// ```
+    pub fn response_name(&self) -> Option<String> {
+        if self.stage != Stage::Request {
+            return None;
+        }
+        let name = self.name.rsplit('.').next().unwrap_or_default();
+        Some(format!("{}.response.{name}", self.node_type))
     }
 }
 
@@ -216,6 +246,26 @@ mod tests {
                 .operation(),
             Some("state_snapshot")
         );
+    }
+
+    #[test]
+    fn parses_requests_and_responses() {
+        let request = EventType::parse("codegen.request.validate").unwrap();
+        assert_eq!(request.stage(), Stage::Request);
+        assert_eq!(request.node_type(), "codegen");
+        assert_eq!(request.operation(), None);
+        assert_eq!(
+            EventType::parse("codegen.response.validate")
+                .unwrap()
+                .stage(),
+            Stage::Response
+        );
+        assert_eq!(
+            EventType::parse("codegen.request.started").unwrap().stage(),
+            Stage::Started,
+            "the lifecycle of an operation named `request`"
+        );
+        assert!(EventType::parse("codegen.request.a.b").is_err());
     }
 
     #[test]

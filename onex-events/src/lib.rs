@@ -73,6 +73,7 @@ pub mod outcome;
 mod panic_message;
 mod payload;
 mod publisher;
+pub mod request;
 pub mod sink;
 mod timestamp;
 mod trace_parent;
@@ -109,6 +110,7 @@ pub use typed::{
 ///             include_state_events = true,            // default: true
 ///             include_metric_events = true,           // default: true
 ///             events(UserCreated, ..))]               // declared events it publishes
+/// #[onex_node(.., requests("codegen.request.validate"))] // requests the node sends
 /// #[onex_node(extend)]                                // another block of the same node
 /// #[onex_node(.., crate = my_events)]                 // the dependency renamed (also "my_events")
 /// ```
@@ -288,6 +290,14 @@ pub use onex_events_macros::onex_operation;
 /// A declared event (see [`OnexEvent`]) is named by its type; a type that
 /// is not a declared event is a compile error there.
 ///
+/// A handler of a request type, `{node_type}.request.{name}`, answers it:
+/// its return value is the reply, published as
+/// `{node_type}.response.{name}` between its `started` and `completed`
+/// (an `Err` is an error reply, with `failed`), and the request is then
+/// acknowledged either way; such a handler names that one event type and
+/// its value (the `Ok` of a `Result`) is `serde::Serialize` (see
+/// [`request`]).
+///
 /// A handler is `async fn name(&self, event: Incoming<T>) -> R` with `T`
 /// any `serde::Deserialize` type (`serde_json::Value` takes any payload)
 /// and `R` anything: the `Err` of a `Result` (any alias) is a failure,
@@ -392,6 +402,7 @@ pub mod __private {
     pub use crate::operation::{OperationDescriptor, OperationGuard};
     pub use crate::outcome::{via, Wrap};
     pub use crate::payload::{capture, ArgSpec};
+    pub use crate::request::responding::{respond, respond_undecodable, RequestOrigin};
     pub use crate::typed::{event_from, publish_on_outcome, OutcomeId, DECLARED_EVENTS};
     pub use crate::{Catalog, NodeContext, NodeDescriptor, OnexNode};
     pub use crate::{EventDescriptor, EventKind, EventType, OnexEvent, Stage};

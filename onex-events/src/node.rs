@@ -396,6 +396,8 @@ mod tests {
         consumed_events: &[],
         consumes_any: false,
         declared_events: &[],
+        requests: &[],
+        responses: &[],
     };
 
     #[test]

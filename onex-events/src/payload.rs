@@ -342,6 +342,11 @@ pub enum Payload {
     },
     /// An event declared with `#[derive(OnexEvent)]`: the value's JSON.
     Declared(crate::typed::DeclaredPayload),
+    /// `{node_type}.request.{name}`: the request's body, as the caller
+    /// serialized it.
+    Request(Box<RawValue>),
+    /// `{node_type}.response.{name}`: the reply, or the responder's error.
+    Response(crate::request::Reply),
 }
 
 impl Payload {

@@ -56,6 +56,12 @@ impl HandlerScope {
         }
     }
 
+    /// The correlation the handler runs in (a response to the event joins it).
+    #[inline]
+    pub fn correlation(&self) -> Correlation {
+        self.correlation
+    }
+
     /// Runs `body` in this scope.
     #[inline]
     pub fn run<F: Future>(self, body: F) -> InHandlerScope<F> {

@@ -1,6 +1,7 @@
 //! The librdkafka configuration of each kind of client beside the
 //! producer of the sink: a consumer in a group, a reader that reads a topic
-//! to its end once, and a producer next to a consumer. Each starts from
+//! to its end once, a requester's reader of responses, and a producer next
+//! to a consumer. Each starts from
 //! [`KafkaConfig::client_config`] and drops the properties of the other
 //! kind (librdkafka would warn about each).
 
@@ -80,6 +81,49 @@ impl KafkaConfig {
             .set("enable.partition.eof", "true")
             .set("auto.offset.reset", "earliest");
         cc
+    }
+}
+
+const NAGLE: &str = "socket.nagle.disable";
+
+/// How long a requester's reader of responses lets the broker hold a fetch
+/// that has no record yet, unless `fetch.wait.max.ms` is set: some brokers
+/// (tansu) answer a fetch only after this wait, so it bounds the latency
+/// of every response; on Kafka it is how often an idle reader fetches.
+pub const REPLY_FETCH_WAIT_MS: u32 = 5;
+
+impl KafkaConfig {
+    /// The librdkafka configuration of a requester's reader of responses:
+    /// a consumer that is assigned its partitions (it never joins group
+    /// `group`, which librdkafka asks for) and commits nothing, fetching
+    /// with a short wait ([`REPLY_FETCH_WAIT_MS`]), Nagle's algorithm off
+    /// (unless set).
+    pub(crate) fn reply_reader_client_config(&self, group: &str) -> rdkafka::ClientConfig {
+        let mut cc = self.consumer_client_config(group, 0);
+        cc.set("enable.auto.commit", "false");
+        if self.get("fetch.wait.max.ms").is_none() {
+            cc.set("fetch.wait.max.ms", REPLY_FETCH_WAIT_MS.to_string());
+        }
+        self.nagle_off(&mut cc);
+        cc
+    }
+
+    /// The librdkafka configuration of a requester's producer: a producer
+    /// beside a consumer, Nagle's algorithm off (unless set).
+    pub(crate) fn request_producer_client_config(&self) -> rdkafka::ClientConfig {
+        let mut cc = self.producer_client_config();
+        self.nagle_off(&mut cc);
+        cc
+    }
+
+    /// `socket.nagle.disable=true` unless set: a request or response is a
+    /// small write that waits for its answer, which Nagle's algorithm
+    /// holds back until the previous write is acknowledged (up to the
+    /// peer's delayed ACK, tens of milliseconds).
+    fn nagle_off(&self, cc: &mut rdkafka::ClientConfig) {
+        if self.get(NAGLE).is_none() {
+            cc.set(NAGLE, "true");
+        }
     }
 }
 
@@ -193,6 +237,29 @@ mod tests {
             "librdkafka's, for a session of the user's"
         );
         assert_eq!(own.get("topic.metadata.refresh.interval.ms"), Some("1000"));
+    }
+
+    #[test]
+    fn a_requester_fetches_with_a_short_wait_and_sends_without_nagle_unless_told() {
+        let config = KafkaConfig::new("b:9092");
+        let reader = config.reply_reader_client_config("g");
+        assert_eq!(reader.get("fetch.wait.max.ms"), Some("5"));
+        assert_eq!(reader.get("enable.auto.commit"), Some("false"));
+        assert_eq!(reader.get("socket.nagle.disable"), Some("true"));
+        let producer = config.request_producer_client_config();
+        assert_eq!(producer.get("socket.nagle.disable"), Some("true"));
+        let own = KafkaConfig::new("b:9092")
+            .property("fetch.wait.max.ms", "100")
+            .property("socket.nagle.disable", "false");
+        assert_eq!(
+            own.reply_reader_client_config("g").get("fetch.wait.max.ms"),
+            Some("100")
+        );
+        assert_eq!(
+            own.request_producer_client_config()
+                .get("socket.nagle.disable"),
+            Some("false")
+        );
     }
 
     #[test]

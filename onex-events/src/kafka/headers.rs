@@ -14,6 +14,7 @@
 //! | `ce_correlationid` | `correlation_id`, when set                             |
 //! | `ce_causationid`   | `metadata.causation_id`, when set                      |
 //! | `traceparent`      | W3C Trace Context of the event, when one was in scope (see [`TraceParent`]) |
+//! | `onex_reply_to`    | a request's requester (its instance id), copied onto the response (not CloudEvents; see [`request`](crate::request)) |
 //!
 //! [`TraceParent`]: crate::TraceParent
 
@@ -40,6 +41,9 @@ pub const CORRELATION_ID: &str = "ce_correlationid";
 pub const CAUSATION_ID: &str = "ce_causationid";
 /// `traceparent` (W3C Trace Context).
 pub const TRACEPARENT: &str = "traceparent";
+/// `onex_reply_to`: on a request, the instance id of the requester waiting
+/// for its response; on the response, the same id.
+pub const REPLY_TO: &str = crate::request::REPLY_TO;
 /// The error that sent a record to a dead-letter topic (not a CloudEvents
 /// attribute; only on dead letters, of an outbox or of a consumer): its
 /// message.
@@ -105,7 +109,21 @@ pub(crate) fn cloudevents_headers_with_source(event: &Event, source: &str) -> Ow
         let mut buf = [0; 55];
         headers = headers.insert(header(TRACEPARENT, tp.encode(&mut buf).as_bytes()));
     }
+    if let crate::Payload::Response(reply) = &event.payload {
+        if let Some(id) = reply.reply_to {
+            headers = reply_to(headers, id);
+        }
+    }
     headers
+}
+
+/// `headers` with `onex_reply_to` set to `instance_id`.
+pub fn reply_to(headers: OwnedHeaders, instance_id: Uuid) -> OwnedHeaders {
+    let mut buf = Uuid::encode_buffer();
+    headers.insert(header(
+        REPLY_TO,
+        instance_id.hyphenated().encode_lower(&mut buf).as_bytes(),
+    ))
 }
 
 fn header<'a>(key: &'a str, value: &'a [u8]) -> Header<'a, &'a [u8]> {

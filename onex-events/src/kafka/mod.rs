@@ -43,6 +43,7 @@ mod report;
 mod topic;
 
 pub use self::classify::{is_configuration_failure, is_permanent, is_purged, is_queue_full};
+pub use self::client_roles::REPLY_FETCH_WAIT_MS;
 pub use self::config::{KafkaConfig, KafkaConfigError, OffsetReset, TLS_SETUP_TIMEOUT_MS};
 pub use self::fallback_log::FallbackLog;
 pub use self::log::{forward_librdkafka_log, TracingContext};

@@ -10,7 +10,8 @@
 //!   order ([`record_key`]).
 //! - **Timestamp**: the event's, in milliseconds.
 //! - **Headers**: the CloudEvents binary-mode attributes of
-//!   [`headers`](super::headers), `traceparent` included.
+//!   [`headers`](super::headers), `traceparent` included, and a response's
+//!   `onex_reply_to` (a request's is added by its requester).
 //! - **Topic**: the event's under a [`TopicRouting`].
 
 use super::headers::{self, CloudEventAttributes, HeaderError};
@@ -18,7 +19,7 @@ use super::topic::TopicRouting;
 use crate::envelope::{Event, PartitionKey};
 use crate::NodeIdentity;
 use rdkafka::message::{BorrowedMessage, Headers, Message, OwnedHeaders};
-use rdkafka::producer::BaseRecord;
+use rdkafka::producer::{BaseRecord, FutureRecord};
 use rdkafka::util::IntoOpaque;
 use std::sync::Arc;
 use uuid::Uuid;
@@ -137,6 +138,16 @@ impl<'a> Record<'a> {
             .headers(self.headers);
         record.timestamp = Some(self.timestamp);
         record
+    }
+
+    /// The record as librdkafka's future producer takes it.
+    #[inline]
+    pub fn into_future_record(self) -> FutureRecord<'a, [u8], [u8]> {
+        FutureRecord::to(self.topic)
+            .key(self.key)
+            .payload(self.payload)
+            .headers(self.headers)
+            .timestamp(self.timestamp)
     }
 }
 

@@ -47,10 +47,18 @@ enum Routing {
 /// | `orchestrator.metric.recorded`      | `{namespace}.{service}.orchestrator.metric.v1`   |
 /// | `user.created` (declared)           | `{namespace}.{service}.user.v1`                  |
 /// | `audit.user_created` (declared)     | `{namespace}.{service}.audit.v1`                 |
+/// | `codegen.request.validate`          | `{namespace}.codegen.request.validate.v1`        |
+/// | `codegen.response.validate`         | `{namespace}.codegen.response.validate.v1`       |
 ///
 /// A declared event type (`#[derive(OnexEvent)]`) goes to its name without
 /// its last segment, so every event of an aggregate (`user.created`,
 /// `user.deleted`) shares a topic, keyed by the aggregate id.
+///
+/// Requests and responses are addressed to the node type their event type
+/// names, not to the publishing service: a request type has one topic per
+/// namespace (in the default and the [per-service](TopicRouting::per_service)
+/// routing), which every caller writes to and the responders read, and so
+/// has its response type (see [`request`](crate::request)).
 ///
 /// The `started`, `completed` and `failed` events of one operation share a
 /// topic, and the message key is the correlation id, so they land on one
@@ -148,6 +156,12 @@ impl TopicRouting {
     pub fn write_topic(&self, event: &Event, topic: &mut String) {
         topic.clear();
         match &self.0 {
+            Routing::PerOperation { prefix } | Routing::PerService { prefix }
+                if is_addressed(event.event_type) =>
+            {
+                let parts = [event.node.namespace.as_str(), event.event_type.as_str()];
+                push_parts(topic, prefix.as_deref(), &parts);
+            }
             Routing::PerOperation { prefix } => {
                 let node = &event.node;
                 let [first, second] = family_parts(event.event_type);
@@ -205,15 +219,29 @@ impl TopicRouting {
         service: Option<&str>,
     ) -> TopicSubscription {
         let (prefix, last) = match &self.0 {
+            Routing::PerOperation { prefix } | Routing::PerService { prefix }
+                if is_addressed(event_type) =>
+            {
+                (prefix, [event_type.as_str(), ""])
+            }
             Routing::PerOperation { prefix } => (prefix, family_parts(event_type)),
             Routing::PerService { prefix } => (prefix, ["events", ""]),
             Routing::Single(name) => return TopicSubscription::Topic(name.to_string()),
             Routing::Custom(_) => return TopicSubscription::Unknown,
         };
         let last = last.into_iter().filter(|p| !p.is_empty());
+        // A request's or response's topic has no service.
+        let service = match is_addressed(event_type) {
+            true => Some(""),
+            false => service,
+        };
         if let (Some(namespace), Some(service)) = (namespace, service) {
             let mut topic = String::new();
-            let parts: Vec<&str> = [namespace, service].into_iter().chain(last).collect();
+            let parts: Vec<&str> = [namespace, service]
+                .into_iter()
+                .chain(last)
+                .filter(|p| !p.is_empty())
+                .collect();
             push_parts(&mut topic, prefix.as_deref(), &parts);
             return TopicSubscription::Topic(topic);
         }
@@ -222,6 +250,7 @@ impl TopicRouting {
         let segments = segments.chain([namespace, service]).chain(last.map(Some));
         for segment in segments {
             match segment {
+                Some("") => continue,
                 Some(s) => {
                     let mut sanitized = String::new();
                     push_sanitized(&mut sanitized, s);
@@ -266,6 +295,12 @@ fn family_parts(event_type: EventType) -> [&'static str; 2] {
         (None, Stage::MetricRecorded) => [node_type, "metric"],
         (None, _) => [node_type, "state"],
     }
+}
+
+/// True for a request or response: routed by the node type it is
+/// addressed to, not by its publisher's service.
+fn is_addressed(event_type: EventType) -> bool {
+    matches!(event_type.stage(), Stage::Request | Stage::Response)
 }
 
 /// The longest prefix under which the shortest topic, `{prefix}.x.y.events.v1`,
@@ -391,6 +426,33 @@ mod tests {
         assert_eq!(
             TopicRouting::default().topics_carrying(metric, Some("onex"), Some("svc")),
             TopicSubscription::Topic("onex.svc.orchestrator.metric.v1".to_owned())
+        );
+    }
+
+    #[test]
+    fn requests_and_responses_are_routed_by_their_namespace_and_type() {
+        let mut event = test_event(EventType::parse("codegen.request.validate").unwrap());
+        Arc::make_mut(&mut event.node).namespace = "omninode".to_owned();
+        assert_eq!(
+            TopicRouting::default().topic(&event),
+            "omninode.codegen.request.validate.v1"
+        );
+        assert_eq!(
+            TopicRouting::per_service(Some("prod")).topic(&event),
+            "prod.omninode.codegen.request.validate.v1"
+        );
+        let response = EventType::parse("codegen.response.validate").unwrap();
+        assert_eq!(
+            TopicRouting::default().topics_carrying(response, Some("omninode"), Some("svc")),
+            TopicSubscription::Topic("omninode.codegen.response.validate.v1".to_owned())
+        );
+        assert_eq!(
+            TopicRouting::default().topics_carrying(response, Some("omninode"), None),
+            TopicSubscription::Topic("omninode.codegen.response.validate.v1".to_owned())
+        );
+        assert_eq!(
+            TopicRouting::default().topics_carrying(response, None, None),
+            TopicSubscription::Pattern(r"^.+\.codegen\.response\.validate\.v1$".to_owned())
         );
     }
 
