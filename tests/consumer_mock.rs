@@ -727,9 +727,32 @@ impl Announcer {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_consumer_holds_off_while_its_sink_is_backlogged_so_no_event_is_lost() {
+    let flushed = outrun_a_small_sink("backlog", true).await;
+    assert!(
+        flushed.is_ok(),
+        "every lifecycle event delivered, none lost to a full buffer: {flushed:?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn without_sink_backpressure_the_consumer_goes_on_and_the_full_buffer_loses_events() {
+    let flushed = outrun_a_small_sink("no-backpressure", false).await;
+    assert!(
+        matches!(
+            flushed,
+            Err(onex_events::sink::SinkError::Undelivered { .. })
+        ),
+        "{flushed:?}"
+    );
+}
+
+/// Handles 3,000 events whose lifecycle events go to a sink whose
+/// librdkafka queue holds 20 events and retry buffer 200, with the
+/// consumer's sink backpressure `hold` on or off; returns the sink's flush.
+async fn outrun_a_small_sink(name: &str, hold: bool) -> Result<(), onex_events::sink::SinkError> {
     const N: u64 = 3_000;
-    let cluster = Cluster::new("backlog", 1);
-    let out = unique_topic("backlog-out");
+    let cluster = Cluster::new(name, 1);
+    let out = unique_topic(&format!("{name}-out"));
     cluster.mock.create_topic(&out, 1, 1).expect("topic");
     let records: Vec<Raw> = (0..N).map(|seq| step("k", seq, "ok")).collect();
     cluster.produce(&records);
@@ -756,16 +779,13 @@ async fn the_consumer_holds_off_while_its_sink_is_backlogged_so_no_event_is_lost
     .group(&cluster.group)
     .topic(&cluster.topic)
     .node(node)
+    .sink_backpressure(hold)
     .build()
     .unwrap();
     let running = start(consumer);
     wait_for_stats(&running.handle, WAIT, |s| s.handled == N).await;
     running.stop().await;
-    let flushed = tokio::task::spawn_blocking(move || publisher.flush(WAIT))
+    tokio::task::spawn_blocking(move || publisher.flush(WAIT))
         .await
-        .unwrap();
-    assert!(
-        flushed.is_ok(),
-        "every lifecycle event delivered, none lost to a full buffer: {flushed:?}"
-    );
+        .unwrap()
 }

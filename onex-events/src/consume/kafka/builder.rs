@@ -48,6 +48,7 @@ pub struct EventConsumerBuilder {
     unhandled: Unhandled,
     shutdown_timeout: Duration,
     stats_interval: Duration,
+    sink_backpressure: bool,
 }
 
 impl std::fmt::Debug for EventConsumerBuilder {
@@ -64,6 +65,7 @@ impl std::fmt::Debug for EventConsumerBuilder {
             .field("unhandled", &self.unhandled)
             .field("shutdown_timeout", &self.shutdown_timeout)
             .field("stats_interval", &self.stats_interval)
+            .field("sink_backpressure", &self.sink_backpressure)
             .finish()
     }
 }
@@ -82,6 +84,7 @@ impl EventConsumerBuilder {
             unhandled: Unhandled::Skip,
             shutdown_timeout: Duration::from_secs(30),
             stats_interval: Duration::from_secs(30),
+            sink_backpressure: true,
         }
     }
 
@@ -143,6 +146,18 @@ impl EventConsumerBuilder {
     /// What to do with an event no handler takes (default: skip it).
     pub fn unhandled(mut self, unhandled: Unhandled) -> Self {
         self.unhandled = unhandled;
+        self
+    }
+
+    /// Whether the consumer takes no record while a Kafka sink of the
+    /// process is backlogged, its retry buffer half full until a quarter
+    /// (default: it holds). Holding keeps the events handlers publish from
+    /// overflowing the buffer when the consumer outruns its producer; turn
+    /// it off for a consumer that must go on while an unrelated sink of the
+    /// process cannot deliver (its handlers' events may then be lost when
+    /// the buffer is full).
+    pub fn sink_backpressure(mut self, hold: bool) -> Self {
+        self.sink_backpressure = hold;
         self
     }
 
@@ -257,6 +272,7 @@ impl EventConsumerBuilder {
                 unhandled: self.unhandled,
                 shutdown_timeout: self.shutdown_timeout,
                 stats_interval: self.stats_interval,
+                sink_backpressure: self.sink_backpressure,
             },
             shutdown: Arc::new(ShutdownSignal::default()),
             topics,

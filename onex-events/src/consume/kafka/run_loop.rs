@@ -32,6 +32,8 @@ pub(crate) struct Settings {
     pub unhandled: Unhandled,
     pub shutdown_timeout: Duration,
     pub stats_interval: Duration,
+    /// Hold while a Kafka sink is backlogged.
+    pub sink_backpressure: bool,
 }
 
 /// Settled records between two stores of their offsets while records keep
@@ -103,7 +105,9 @@ pub(crate) async fn run(
             if let Poll::Ready(Some(job)) = in_flight.poll_next_unpin(cx) {
                 return Poll::Ready(Step::Done(job));
             }
-            if held < settings.max_in_flight && !backpressure.holds(cx) {
+            if held < settings.max_in_flight
+                && !(settings.sink_backpressure && backpressure.holds(cx))
+            {
                 // A record already fetched is held where librdkafka put
                 // it; one that comes while this task waits is copied (it
                 // borrows from the wait, not from a shared consumer).
