@@ -16,8 +16,8 @@ pub(super) struct EnvelopeFields<'a> {
     pub source_node_id: JsonText<'a>,
     pub correlation_id: Option<JsonText<'a>>,
     pub payload: &'a RawValue,
-    /// `metadata.causation_id`.
-    pub causation_id: Option<JsonText<'a>>,
+    /// Located only: read when a handler asks for what it holds.
+    pub metadata: &'a RawValue,
 }
 
 /// A JSON string as bytes: borrowed from the value when it has no escapes,
@@ -113,11 +113,7 @@ impl<'de: 'a, 'a> Visitor<'de> for EnvelopeVisitor<'a> {
                 b"source_node_id" => once(&mut source, "source_node_id", map.next_value()?)?,
                 b"correlation_id" => once(&mut correlation, "correlation_id", map.next_value()?)?,
                 b"payload" => once(&mut payload, "payload", map.next_value::<&'a RawValue>()?)?,
-                b"metadata" => once(
-                    &mut metadata,
-                    "metadata",
-                    map.next_value::<MetadataFields<'a>>()?,
-                )?,
+                b"metadata" => once(&mut metadata, "metadata", map.next_value::<&'a RawValue>()?)?,
                 _ => {
                     map.next_value::<IgnoredAny>()?;
                 }
@@ -131,14 +127,14 @@ impl<'de: 'a, 'a> Visitor<'de> for EnvelopeVisitor<'a> {
             source_node_id: required(source, "source_node_id")?,
             correlation_id: correlation.flatten(),
             payload: required(payload, "payload")?,
-            causation_id: required(metadata, "metadata")?.causation_id,
+            metadata: required(metadata, "metadata")?,
         })
     }
 }
 
-/// Of `metadata`, what a received event tells.
-struct MetadataFields<'a> {
-    causation_id: Option<JsonText<'a>>,
+/// Of `metadata`, what a received event tells, read when asked.
+pub(super) struct MetadataFields<'a> {
+    pub causation_id: Option<JsonText<'a>>,
 }
 
 impl<'de: 'a, 'a> Deserialize<'de> for MetadataFields<'a> {

@@ -1,7 +1,7 @@
 //! A record as a consumer received it, with its envelope checked and its
 //! fields located: what every handler of the event shares.
 
-use super::envelope_fields::{EnvelopeFields, JsonText};
+use super::envelope_fields::{EnvelopeFields, JsonText, MetadataFields};
 use super::received_record::ReceivedRecord;
 use super::record_headers::RecordHeaders;
 use crate::envelope::ENVELOPE_VERSION;
@@ -77,8 +77,8 @@ struct Fields {
     timestamp: Text,
     source_node_id: Text,
     payload: Range<usize>,
-    /// `metadata.causation_id`, parsed only when asked.
-    causation_id: Option<Text>,
+    /// `metadata`, an object, read only when asked.
+    metadata: Range<usize>,
 }
 
 /// Where `text` is: in `base`, or a checked copy.
@@ -116,6 +116,12 @@ fn fields_of(envelope: EnvelopeFields<'_>, base: &[u8]) -> Result<Fields, Malfor
     }
     // Checked now: handlers are found by it.
     std::str::from_utf8(envelope.event_type.bytes()).map_err(|_| not_utf8("event_type"))?;
+    let metadata = envelope.metadata.get().as_bytes();
+    if metadata.first() != Some(&b'{') {
+        return Err(MalformedEvent::NotAnEnvelope(
+            "metadata is not an object".to_owned(),
+        ));
+    }
     let correlation_id = match &envelope.correlation_id {
         Some(text) => Some(uuid(text, "correlation_id")?),
         None => None,
@@ -127,10 +133,7 @@ fn fields_of(envelope: EnvelopeFields<'_>, base: &[u8]) -> Result<Fields, Malfor
         timestamp: locate(envelope.event_timestamp, base, "event_timestamp")?,
         source_node_id: locate(envelope.source_node_id, base, "source_node_id")?,
         payload: range_of(base, envelope.payload.get().as_bytes()),
-        causation_id: match envelope.causation_id {
-            Some(text) => Some(locate(text, base, "causation_id")?),
-            None => None,
-        },
+        metadata: range_of(base, metadata),
     })
 }
 
@@ -198,8 +201,11 @@ impl ReceivedEvent {
 
     /// `metadata.causation_id` (`None` if absent or not a UUID).
     pub fn causation_id(&self) -> Option<Uuid> {
-        let text = self.text(self.fields.causation_id.as_ref()?);
-        Uuid::try_parse(text).ok()
+        let metadata = &self.record.value()[self.fields.metadata.clone()];
+        let text = serde_json::from_slice::<MetadataFields<'_>>(metadata)
+            .ok()?
+            .causation_id?;
+        Uuid::try_parse_ascii(text.bytes()).ok()
     }
 
     /// The payload's JSON text.
@@ -280,6 +286,13 @@ mod tests {
         assert!(
             no_metadata.to_string().contains("missing field `metadata`"),
             "{no_metadata}"
+        );
+        let metadata_at = ENVELOPE.find(r#""metadata":"#).unwrap();
+        let metadata_not_object = format!(r#"{}"metadata":["x"]}}"#, &ENVELOPE[..metadata_at]);
+        let metadata_not_object = ReceivedEvent::decode(parts(&metadata_not_object)).unwrap_err();
+        assert_eq!(
+            metadata_not_object,
+            MalformedEvent::NotAnEnvelope("metadata is not an object".into())
         );
         let not_object = ReceivedEvent::decode(parts("[1, 2]")).unwrap_err();
         assert!(
