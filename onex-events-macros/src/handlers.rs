@@ -254,6 +254,10 @@ pub fn event_handlers(item: &ItemImpl, handlers: &[Handler], k: &TokenStream) ->
         let ty = arg.ty;
         let ks = respan(k, ty.span());
         let decode = quote_spanned! {ty.span()=> <#ty as #ks::HandlerInput>::decode};
+        // A declared event named by its type is taken as that type (or JSON).
+        let takes = h.attr.event_paths.iter().map(|path| {
+            quote_spanned! {ty.span()=> #ks::assert_takes_payload_of::<#ty, #path>();}
+        });
         let call = match &item.trait_ {
             Some((_, path, _)) => quote!(<Self as #path>::#ident),
             None => quote!(<Self>::#ident),
@@ -287,6 +291,7 @@ pub fn event_handlers(item: &ItemImpl, handlers: &[Handler], k: &TokenStream) ->
         };
         quote_spanned! {ident.span()=>
             #index => {
+                #(#takes)*
                 let __onex_run: #ki::HandlerFuture = #ki::Box::pin(async move {
                     let __onex_input = match #decode(#event) {
                         #ki::core::result::Result::Ok(input) => input,

@@ -392,7 +392,7 @@ pub mod __private {
     pub use crate::__onex_extension_operation as extension_operation;
     pub use crate::catalog::{NodeCatalog, NodeEntry, OperationEntry, NODES, OPERATIONS};
     pub use crate::consume::handling::{
-        assert_shareable, handled, handled_event, no_handler, HandlerScope,
+        assert_shareable, assert_takes_payload_of, handled, handled_event, no_handler, HandlerScope,
     };
     pub use crate::consume::{
         EventHandlers, Handled, HandlerFuture, HandlerInput, HandlerSpec, ReceivedEvent,

@@ -4,6 +4,7 @@
 //! the consumer whether the event was handled.
 
 use super::handler::{Handled, HandlerFuture};
+use super::incoming::TakesPayloadOf;
 use super::received::ReceivedEvent;
 use crate::correlation::{Correlation, CorrelationExt, InCorrelation};
 use crate::outcome::Outcome;
@@ -145,3 +146,7 @@ pub fn no_handler(node_type: &'static str, index: usize) -> HandlerFuture {
 /// Compiles only for a node that can be shared between threads, as a node
 /// with handlers must be: the consumer runs them concurrently.
 pub fn assert_shareable<N: Send + Sync + 'static>() {}
+
+/// Compiles only when a handler subscribed to the declared event `E` takes
+/// its payload as `E` (or as JSON).
+pub fn assert_takes_payload_of<I: TakesPayloadOf<E>, E>() {}

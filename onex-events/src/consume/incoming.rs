@@ -155,3 +155,17 @@ impl<T: DeserializeOwned + Send + 'static> HandlerInput for Incoming<T> {
         &self.event
     }
 }
+
+/// What a handler subscribed to a declared event by its type may take: the
+/// payload as that type, or as any JSON (`Incoming<serde_json::Value>`).
+/// `#[onex_handler(UserCreated)]` checks its argument with it.
+#[diagnostic::on_unimplemented(
+    message = "a handler of `{E}` takes `Incoming<{E}>`, not `{Self}`",
+    label = "the payload of `{E}` is not decoded as this type",
+    note = "take `Incoming<{E}>`, or `Incoming<serde_json::Value>` for the payload as JSON"
+)]
+pub trait TakesPayloadOf<E> {}
+
+impl<E> TakesPayloadOf<E> for Incoming<E> {}
+
+impl<E: crate::OnexEvent> TakesPayloadOf<E> for Incoming<serde_json::Value> {}

@@ -31,7 +31,7 @@ pub use attempts::{settle, Failure, Settled};
 pub use bus::{BusStats, DeadLetter, InProcessBus};
 pub use handler::{EventHandlers, Handled, HandlerFuture, HandlerSpec};
 pub use handler_set::{HandlerSet, Route};
-pub use incoming::{HandlerInput, Incoming, PayloadError};
+pub use incoming::{HandlerInput, Incoming, PayloadError, TakesPayloadOf};
 pub use received::{MalformedEvent, ReceivedEvent, RecordParts, Undecoded};
 pub use received_record::{ReceivedHeaders, ReceivedRecord};
 pub use record_headers::RecordHeaders;
