@@ -27,7 +27,8 @@
 //! over the same span, divided by the messages.
 //!
 //! Then latency and lag at a paced 10,000 events/s (`BENCH_PACED` events),
-//! with librdkafka's consumer defaults and again with `fetch.wait.max.ms=5`:
+//! with librdkafka's consumer defaults and again with `fetch.wait.max.ms`
+//! at `BENCH_FETCH_WAIT` ms (default 5):
 //! - publish-to-handler: from the moment the producer is handed a record
 //!   to the moment the handler has decoded it (both in this process, one
 //!   monotonic clock; the handler finds the send time by the sequence
@@ -1050,12 +1051,13 @@ fn main() {
     if paced_n < 2 {
         return;
     }
-    for fetch_wait in [None, Some("5")] {
+    let short_wait = std::env::var("BENCH_FETCH_WAIT").unwrap_or_else(|_| "5".to_owned());
+    for fetch_wait in [None, Some(short_wait)] {
         if let Some(ms) = fetch_wait {
             EXTRA_CONSUMER_PROPERTIES
                 .lock()
                 .unwrap()
-                .push(("fetch.wait.max.ms".to_owned(), ms.to_owned()));
+                .push(("fetch.wait.max.ms".to_owned(), ms));
         }
         paced_runs(&bootstrap, paced_n, &rt, &wants);
     }
