@@ -10,7 +10,7 @@ mod common;
 mod kafka_support;
 
 use kafka_support::schema_broker::SchemaBroker;
-use kafka_support::{consume_ids, create_topic, event, node, Reports};
+use kafka_support::{assert_ordered_per_key, consume_ids, create_topic, event, node, Reports};
 use onex_events::kafka::{schema_registry, KafkaConfig, Outcome, TopicRouting};
 use onex_events::{onex_node, Event, KafkaSink, NodeContext, NodeIdentity, OnexNode, Sink};
 use serde_json::Value;
@@ -141,7 +141,8 @@ fn a_record_breaking_the_topic_schema_fails_alone_and_its_batch_neighbours_are_d
     }
 
     // The sink goes on delivering what comes next (its producer, fenced by
-    // tansu once it bumped its epoch for the refused record, replaced).
+    // tansu once it bumped its epoch for the refused record, replaced),
+    // after the events of the refused batch.
     let next: Vec<Event> = (20..25)
         .map(|seq| event(&valid, correlation, seq))
         .collect();
@@ -151,5 +152,7 @@ fn a_record_breaking_the_topic_schema_fails_alone_and_its_batch_neighbours_are_d
     }
     sink.flush(Duration::from_secs(60)).unwrap();
     assert_eq!(sink.stats().delivered, 24);
-    consume_ids(&bootstrap, STATE_TOPIC, &next_ids, Duration::from_secs(60));
+    let read = consume_ids(&bootstrap, STATE_TOPIC, &next_ids, Duration::from_secs(60));
+    assert_eq!(read.len(), 24, "each valid event once");
+    assert_ordered_per_key(&read);
 }

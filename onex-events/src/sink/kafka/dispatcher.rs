@@ -41,8 +41,9 @@ impl Dispatcher {
     /// Serializes and enqueues `event`; buffers it when librdkafka cannot
     /// take it now. `Err` for an event that can never be sent.
     ///
-    /// While the cluster is unavailable, or events wait in the retry
-    /// buffer, `event` joins the buffer with its headers still to build:
+    /// While the cluster is unavailable, events wait in the retry buffer,
+    /// or events of a refused batch are sent again alone, `event` joins the
+    /// buffer with its headers still to build:
     /// the delivery thread builds and enqueues them, so an operation pays
     /// for little more than its JSON when the broker is down.
     #[inline]
@@ -54,7 +55,10 @@ impl Dispatcher {
     ) -> Result<(), String> {
         let state = &*self.state;
         let available = state.available.load(Ordering::Relaxed);
-        if !available || state.retrying.load(Ordering::Acquire) > 0 {
+        if !available
+            || state.retrying.load(Ordering::Acquire) > 0
+            || self.single_records_in_flight()
+        {
             if !available {
                 state.log_fallback(&event);
             }

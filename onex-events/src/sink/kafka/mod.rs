@@ -38,7 +38,8 @@
 //!   invalid. Each event of a refused batch is sent again in a batch of its
 //!   own, by a second producer made for that (`batch.num.messages=1`), so
 //!   the valid ones are delivered and only the invalid one is reported
-//!   [`Outcome::Failed`], with its event id.
+//!   [`Outcome::Failed`], with its event id. Events published meanwhile
+//!   wait in the retry buffer behind them, keeping the order per key.
 //! - **Shutdown**: call [`Sink::flush`](crate::Sink::flush) (or
 //!   [`Publisher::flush`]) before exiting; dropping the sink purges what is
 //!   still queued, and reports each such event as [`Outcome::Lost`].

@@ -148,13 +148,14 @@ impl Dispatcher {
                     continue;
                 }
                 let (event_id, published_at) = (p.event_id, p.published_at);
-                let mut alone = false;
+                let alone = matches!(p.body, Body::EncodedAlone(_));
+                if !alone {
+                    // Those of a refused batch land before what follows.
+                    self.wait_for_single_records();
+                }
                 let sent = match p.body {
                     Body::EncodedAlone(record) => match self.single_record_producer() {
-                        Ok(producer) => {
-                            alone = true;
-                            send_owned(producer, *record, published_at)
-                        }
+                        Ok(producer) => send_owned(producer, *record, published_at),
                         Err(e) => Sent::Failed(e),
                     },
                     Body::Encoded(record) => send_owned(&self.producer(), record, published_at),
