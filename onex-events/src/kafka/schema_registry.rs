@@ -76,25 +76,33 @@ pub fn payload_schema(event_type: &str) -> Option<Value> {
 /// envelope, and for each type with a known payload schema, that schema
 /// for the payload of the events of that type.
 pub fn value_schema<'a>(event_types: impl IntoIterator<Item = &'a str>) -> Value {
+    value_schema_with(event_types, payload_schema)
+}
+
+/// [`value_schema`] with the payload schemas `payloads` gives.
+fn value_schema_with<'a>(
+    event_types: impl IntoIterator<Item = &'a str>,
+    payloads: impl Fn(&str) -> Option<Value>,
+) -> Value {
     let mut envelope: Value = serde_json::from_str(ENVELOPE_SCHEMA).unwrap_or(Value::Null);
     if let Some(root) = envelope.as_object_mut() {
         // Embedded, the envelope's schema is no longer a document of its own.
         root.remove("$schema");
         root.remove("$id");
     }
-    let payloads: Vec<Value> = event_types
+    let per_type: Vec<Value> = event_types
         .into_iter()
         .filter_map(|event_type| {
-            let payload = payload_schema(event_type)?;
+            let payload = payloads(event_type)?;
             Some(json!({
                 "if": {"properties": {"event_type": {"const": event_type}}},
                 "then": {"properties": {"payload": payload}},
             }))
         })
         .collect();
-    match payloads.is_empty() {
+    match per_type.is_empty() {
         true => envelope,
-        false => json!({"allOf": [envelope, {"allOf": payloads}]}),
+        false => json!({"allOf": [envelope, {"allOf": per_type}]}),
     }
 }
 
@@ -188,5 +196,22 @@ mod tests {
         assert_eq!(schema["title"], "OnexEnvelopeV1");
         assert_eq!(schema["additionalProperties"], false);
         assert!(schema.get("$id").is_none());
+    }
+
+    #[test]
+    fn a_known_payload_schema_applies_to_the_events_of_its_type() {
+        let payload = json!({"type": "object", "required": ["user_id"]});
+        let schema = value_schema_with(["user.created", "user.deleted"], |event_type| {
+            (event_type == "user.created").then(|| payload.clone())
+        });
+        let [envelope, per_type] = [&schema["allOf"][0], &schema["allOf"][1]];
+        assert_eq!(envelope["title"], "OnexEnvelopeV1");
+        assert_eq!(
+            per_type["allOf"],
+            json!([{
+                "if": {"properties": {"event_type": {"const": "user.created"}}},
+                "then": {"properties": {"payload": payload}},
+            }])
+        );
     }
 }
