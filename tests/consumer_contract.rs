@@ -2,7 +2,8 @@
 //! itself (`contracts/onex-envelope-v1.schema.json`, formats validated):
 //! on every mutation of a published envelope in a grid (each field removed
 //! or replaced by a value of each JSON type, text breaking each pattern, a
-//! field added), the two agree on whether it is an OnexEnvelopeV1. (Every
+//! field added, metadata holding any value), the two agree on whether it
+//! is an OnexEnvelopeV1. (Every
 //! envelope the library publishes in the other tests passes both:
 //! `common::assert_contract_valid`.)
 
@@ -146,6 +147,16 @@ fn the_consumer_and_the_contract_agree_on_every_mutation_of_an_envelope() {
         }
         for not_object in [json!(null), json!([]), json!("x"), json!(1)] {
             assert_agree(&contract, &not_object, "not an object");
+        }
+        // Metadata may hold anything, `causation_id` included.
+        for value in replacements() {
+            for key in ["causation_id", "node_type", "anything"] {
+                let mut changed = object.clone();
+                let metadata = changed["metadata"].as_object_mut().unwrap();
+                metadata.insert(key.to_owned(), value.clone());
+                let what = format!("metadata.{key} = {value}");
+                assert_agree(&contract, &Value::Object(changed), &what);
+            }
         }
     }
 }

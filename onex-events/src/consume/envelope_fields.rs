@@ -92,30 +92,61 @@ impl<'de: 'a, 'a> DeserializeSeed<'de> for TextSeed<'a> {
     }
 }
 
-/// [`TextSeed`] for a string or `null` (`None`).
-struct NullableTextSeed<'a>(TextSeed<'a>);
+/// `metadata.causation_id`: its text if a string (checked as JSON text),
+/// else `None` (the contract lets metadata hold anything).
+struct CausationSeed<'a>(PhantomData<&'a ()>);
 
-impl<'de: 'a, 'a> DeserializeSeed<'de> for NullableTextSeed<'a> {
+impl<'de: 'a, 'a> DeserializeSeed<'de> for CausationSeed<'a> {
     type Value = Option<JsonText<'a>>;
 
     fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Self::Value, D::Error> {
-        deserializer.deserialize_option(self)
+        deserializer.deserialize_any(self)
     }
 }
 
-impl<'de: 'a, 'a> Visitor<'de> for NullableTextSeed<'a> {
+impl<'de: 'a, 'a> Visitor<'de> for CausationSeed<'a> {
     type Value = Option<JsonText<'a>>;
 
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("a string or null")
+        f.write_str("any JSON value")
     }
 
-    fn visit_none<E>(self) -> Result<Self::Value, E> {
+    fn visit_borrowed_str<E>(self, v: &'de str) -> Result<Self::Value, E> {
+        Ok(Some(JsonText::At(v.as_bytes())))
+    }
+
+    fn visit_str<E>(self, v: &str) -> Result<Self::Value, E> {
+        Ok(Some(JsonText::Unescaped(v.as_bytes().to_vec())))
+    }
+
+    fn visit_unit<E>(self) -> Result<Self::Value, E> {
         Ok(None)
     }
 
-    fn visit_some<D: Deserializer<'de>>(self, deserializer: D) -> Result<Self::Value, D::Error> {
-        self.0.deserialize(deserializer).map(Some)
+    fn visit_bool<E>(self, _: bool) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+
+    fn visit_i64<E>(self, _: i64) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+
+    fn visit_u64<E>(self, _: u64) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+
+    fn visit_f64<E>(self, _: f64) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+
+    fn visit_seq<A: de::SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+        while seq.next_element::<IgnoredAny>()?.is_some() {}
+        Ok(None)
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
+        Ok(None)
     }
 }
 
@@ -322,7 +353,7 @@ impl<'de: 'a, 'a> Visitor<'de> for MetadataSeed<'a> {
                 b"causation_id" => once(
                     &mut causation,
                     "causation_id",
-                    map.next_value_seed(NullableTextSeed(self.text))?,
+                    map.next_value_seed(CausationSeed(PhantomData))?,
                 )?,
                 _ => {
                     if let JsonText::Unescaped(key) = &key {
