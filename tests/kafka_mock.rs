@@ -1,6 +1,7 @@
 //! The Kafka sink against librdkafka's in-process mock cluster: delivery,
-//! ordering per key, injected request errors, a broker down then up, buffer
-//! overflow and drop without flush. Every event is accounted for.
+//! ordering per key, injected request errors, a refused batch, a broker
+//! down then up, buffer overflow and drop without flush. Every event is
+//! accounted for.
 #![cfg(feature = "kafka")]
 
 mod kafka_support;
@@ -109,6 +110,38 @@ fn injected_request_errors_are_retried_without_loss_or_reordering() {
     let reports = Reports::default();
     let sink = KafkaSink::new(reports.attach(config(&mock.bootstrap_servers(), &topic))).unwrap();
     let ids = publish(&sink, 8, 100);
+    sink.flush(Duration::from_secs(30)).expect("flush");
+    assert_eq!(sink.stats().delivered, ids.len() as u64);
+
+    let records = consume(
+        &mock.bootstrap_servers(),
+        &topic,
+        ids.len(),
+        Duration::from_secs(30),
+    );
+    assert_all_delivered(&ids, &reports, &records);
+    assert_ordered_per_key(&records);
+}
+
+/// A broker validating records (tansu with a schema registry) refuses the
+/// whole batch that holds an invalid one with `INVALID_RECORD`: injected
+/// here on a batch of valid events, every one is sent again alone and
+/// delivered, once, in order per key, and so is what follows.
+#[test]
+fn the_events_of_a_refused_batch_are_sent_again_alone_and_delivered_in_order() {
+    let topic = unique_topic("refused");
+    let mock = cluster(&topic);
+    mock.request_errors(
+        RDKafkaApiKey::Produce,
+        &[RDKafkaRespErr::RD_KAFKA_RESP_ERR_INVALID_RECORD],
+    );
+    let reports = Reports::default();
+    let sink = KafkaSink::new(reports.attach(config(&mock.bootstrap_servers(), &topic))).unwrap();
+    let mut ids = publish(&sink, 4, 50);
+    sink.flush(Duration::from_secs(30)).expect("flush");
+    let stats = sink.stats();
+    assert!(stats.retried > 0, "a batch was refused: {stats:?}");
+    ids.extend(publish(&sink, 4, 50));
     sink.flush(Duration::from_secs(30)).expect("flush");
     assert_eq!(sink.stats().delivered, ids.len() as u64);
 

@@ -33,8 +33,16 @@ fn validators() -> &'static Validators {
 
 /// Panics with every violation unless `envelope` is a valid OnexEnvelopeV1
 /// whose payload meets the minimum contract of its event kind (a declared
-/// event's payload only needs to be an object).
+/// event's payload only needs to be an object), and one the consumer's own
+/// check of the envelope contract takes.
 pub fn assert_contract_valid(envelope: &Value) {
+    let record = onex_events::consume::RecordParts {
+        value: serde_json::to_vec(envelope).unwrap(),
+        ..Default::default()
+    };
+    if let Err(reason) = onex_events::consume::ReceivedEvent::decode(record) {
+        panic!("the consumer refuses the envelope: {reason}\n{envelope:#}");
+    }
     let v = validators();
     let errors: Vec<String> = v
         .envelope

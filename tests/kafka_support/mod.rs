@@ -5,6 +5,7 @@
 
 pub mod consumer;
 pub mod durable_broker;
+pub mod schema_broker;
 
 use onex_events::kafka::rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
 use onex_events::kafka::rdkafka::client::DefaultClientContext;

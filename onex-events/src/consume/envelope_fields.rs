@@ -1,11 +1,29 @@
 //! The envelope's fields as a consumer reads them off the wire, in one
-//! pass: text as bytes (checked as UTF-8 only where it is used), keys
-//! matched as bytes, unknown fields skipped unread, the payload located.
+//! pass: text as bytes, keys matched as bytes, a field the contract does
+//! not have refused, the payload located. Text is checked as JSON text
+//! (UTF-8, no raw control character) only where it must be: a value of
+//! printable ASCII alone (the common case, checked by the caller) holds
+//! nothing else; otherwise the free text (source node id, metadata keys,
+//! causation id) is read checked, the rest being held to ASCII shapes
+//! after.
 
-use serde::de::{self, Deserialize, Deserializer, IgnoredAny, MapAccess, Visitor};
+use serde::de::{self, Deserialize, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, Visitor};
 use serde_json::value::RawValue;
+use std::cell::Cell;
 use std::fmt;
 use std::marker::PhantomData;
+
+/// The envelope's top-level keys: all required, no other allowed.
+const FIELDS: &[&str] = &[
+    "envelope_version",
+    "event_id",
+    "event_type",
+    "event_timestamp",
+    "source_node_id",
+    "correlation_id",
+    "payload",
+    "metadata",
+];
 
 /// The fields of an OnexEnvelopeV1 a consumer reads.
 pub(super) struct EnvelopeFields<'a> {
@@ -14,14 +32,16 @@ pub(super) struct EnvelopeFields<'a> {
     pub event_type: JsonText<'a>,
     pub event_timestamp: JsonText<'a>,
     pub source_node_id: JsonText<'a>,
+    /// `None`: `null`.
     pub correlation_id: Option<JsonText<'a>>,
     pub payload: &'a RawValue,
-    /// Located only: read when a handler asks for what it holds.
-    pub metadata: &'a RawValue,
+    /// `metadata.causation_id`.
+    pub causation_id: Option<JsonText<'a>>,
 }
 
 /// A JSON string as bytes: borrowed from the value when it has no escapes,
-/// else unescaped into a copy. Not checked as UTF-8.
+/// else unescaped into a copy. Not checked as UTF-8, nor for raw control
+/// characters, unless read by a checking [`TextSeed`].
 pub(super) enum JsonText<'a> {
     At(&'a [u8]),
     Unescaped(Vec<u8>),
@@ -41,6 +61,92 @@ impl<'de: 'a, 'a> Deserialize<'de> for JsonText<'a> {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         // serde_json gives a string's bytes without checking them as UTF-8.
         deserializer.deserialize_bytes(TextVisitor(PhantomData))
+    }
+}
+
+/// Reads a JSON string as a [`JsonText`], checked as JSON text (UTF-8, no
+/// raw control character) if `checked`.
+#[derive(Clone, Copy)]
+struct TextSeed<'a> {
+    checked: bool,
+    marker: PhantomData<&'a ()>,
+}
+
+impl<'a> TextSeed<'a> {
+    fn new(checked: bool) -> Self {
+        TextSeed {
+            checked,
+            marker: PhantomData,
+        }
+    }
+}
+
+impl<'de: 'a, 'a> DeserializeSeed<'de> for TextSeed<'a> {
+    type Value = JsonText<'a>;
+
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Self::Value, D::Error> {
+        match self.checked {
+            true => deserializer.deserialize_str(TextVisitor(PhantomData)),
+            false => deserializer.deserialize_bytes(TextVisitor(PhantomData)),
+        }
+    }
+}
+
+/// `metadata.causation_id`: its text if a string (checked as JSON text),
+/// else `None` (the contract lets metadata hold anything).
+struct CausationSeed<'a>(PhantomData<&'a ()>);
+
+impl<'de: 'a, 'a> DeserializeSeed<'de> for CausationSeed<'a> {
+    type Value = Option<JsonText<'a>>;
+
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Self::Value, D::Error> {
+        deserializer.deserialize_any(self)
+    }
+}
+
+impl<'de: 'a, 'a> Visitor<'de> for CausationSeed<'a> {
+    type Value = Option<JsonText<'a>>;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("any JSON value")
+    }
+
+    fn visit_borrowed_str<E>(self, v: &'de str) -> Result<Self::Value, E> {
+        Ok(Some(JsonText::At(v.as_bytes())))
+    }
+
+    fn visit_str<E>(self, v: &str) -> Result<Self::Value, E> {
+        Ok(Some(JsonText::Unescaped(v.as_bytes().to_vec())))
+    }
+
+    fn visit_unit<E>(self) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+
+    fn visit_bool<E>(self, _: bool) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+
+    fn visit_i64<E>(self, _: i64) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+
+    fn visit_u64<E>(self, _: u64) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+
+    fn visit_f64<E>(self, _: f64) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+
+    fn visit_seq<A: de::SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+        while seq.next_element::<IgnoredAny>()?.is_some() {}
+        Ok(None)
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
+        Ok(None)
     }
 }
 
@@ -86,15 +192,65 @@ fn required<T, E: de::Error>(slot: Option<T>, name: &'static str) -> Result<T, E
     slot.ok_or_else(|| E::missing_field(name))
 }
 
-impl<'de: 'a, 'a> Deserialize<'de> for EnvelopeFields<'a> {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        deserializer.deserialize_map(EnvelopeVisitor(PhantomData))
+/// Why a value is not an envelope: the error, and the field whose value
+/// was being read when it came (`None`: the object itself).
+pub(super) struct EnvelopeError {
+    pub field: Option<&'static str>,
+    pub error: serde_json::Error,
+}
+
+impl<'a> EnvelopeFields<'a> {
+    /// Reads the envelope in `value`, a whole JSON document, its free text
+    /// `checked` as JSON text (needless for a value of printable ASCII
+    /// alone).
+    pub fn read(value: &'a [u8], checked: bool) -> Result<Self, EnvelopeError> {
+        let reading = Cell::new(None);
+        let mut deserializer = serde_json::Deserializer::from_slice(value);
+        deserializer
+            .deserialize_map(EnvelopeVisitor {
+                reading: &reading,
+                text: TextSeed::new(checked),
+            })
+            .and_then(|fields| deserializer.end().map(|()| fields))
+            .map_err(|error| EnvelopeError {
+                field: reading.get(),
+                error,
+            })
     }
 }
 
-struct EnvelopeVisitor<'a>(PhantomData<&'a ()>);
+struct EnvelopeVisitor<'r, 'a> {
+    /// The field whose value is being read.
+    reading: &'r Cell<Option<&'static str>>,
+    /// How free text is read.
+    text: TextSeed<'a>,
+}
 
-impl<'de: 'a, 'a> Visitor<'de> for EnvelopeVisitor<'a> {
+impl EnvelopeVisitor<'_, '_> {
+    /// The value of `field`, read with `field` marked as the one being read.
+    fn value<'de, T: Deserialize<'de>, A: MapAccess<'de>>(
+        &self,
+        map: &mut A,
+        field: &'static str,
+    ) -> Result<T, A::Error> {
+        self.value_seed(map, field, PhantomData)
+    }
+
+    /// [`EnvelopeVisitor::value`] through `seed`.
+    fn value_seed<'de, S: DeserializeSeed<'de>, A: MapAccess<'de>>(
+        &self,
+        map: &mut A,
+        field: &'static str,
+        seed: S,
+    ) -> Result<S::Value, A::Error> {
+        self.reading.set(Some(field));
+        let value = map.next_value_seed(seed)?;
+        self.reading.set(None);
+        Ok(value)
+    }
+}
+
+impl<'de: 'a, 'a> Visitor<'de> for EnvelopeVisitor<'_, 'a> {
     type Value = EnvelopeFields<'a>;
 
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -106,16 +262,47 @@ impl<'de: 'a, 'a> Visitor<'de> for EnvelopeVisitor<'a> {
         let (mut source, mut correlation, mut payload, mut metadata) = (None, None, None, None);
         while let Some(key) = map.next_key::<JsonText<'a>>()? {
             match key.bytes() {
-                b"envelope_version" => once(&mut version, "envelope_version", map.next_value()?)?,
-                b"event_id" => once(&mut event_id, "event_id", map.next_value()?)?,
-                b"event_type" => once(&mut event_type, "event_type", map.next_value()?)?,
-                b"event_timestamp" => once(&mut timestamp, "event_timestamp", map.next_value()?)?,
-                b"source_node_id" => once(&mut source, "source_node_id", map.next_value()?)?,
-                b"correlation_id" => once(&mut correlation, "correlation_id", map.next_value()?)?,
-                b"payload" => once(&mut payload, "payload", map.next_value::<&'a RawValue>()?)?,
-                b"metadata" => once(&mut metadata, "metadata", map.next_value::<&'a RawValue>()?)?,
-                _ => {
-                    map.next_value::<IgnoredAny>()?;
+                b"envelope_version" => once(
+                    &mut version,
+                    "envelope_version",
+                    self.value(&mut map, "envelope_version")?,
+                )?,
+                b"event_id" => once(&mut event_id, "event_id", self.value(&mut map, "event_id")?)?,
+                b"event_type" => once(
+                    &mut event_type,
+                    "event_type",
+                    self.value(&mut map, "event_type")?,
+                )?,
+                b"event_timestamp" => once(
+                    &mut timestamp,
+                    "event_timestamp",
+                    self.value(&mut map, "event_timestamp")?,
+                )?,
+                b"source_node_id" => once(
+                    &mut source,
+                    "source_node_id",
+                    self.value_seed(&mut map, "source_node_id", self.text)?,
+                )?,
+                b"correlation_id" => once(
+                    &mut correlation,
+                    "correlation_id",
+                    self.value(&mut map, "correlation_id")?,
+                )?,
+                b"payload" => once(
+                    &mut payload,
+                    "payload",
+                    self.value::<&'a RawValue, _>(&mut map, "payload")?,
+                )?,
+                b"metadata" => once(
+                    &mut metadata,
+                    "metadata",
+                    self.value_seed(&mut map, "metadata", MetadataSeed { text: self.text })?,
+                )?,
+                other => {
+                    return Err(de::Error::unknown_field(
+                        &String::from_utf8_lossy(other),
+                        FIELDS,
+                    ))
                 }
             }
         }
@@ -125,27 +312,34 @@ impl<'de: 'a, 'a> Visitor<'de> for EnvelopeVisitor<'a> {
             event_type: required(event_type, "event_type")?,
             event_timestamp: required(timestamp, "event_timestamp")?,
             source_node_id: required(source, "source_node_id")?,
-            correlation_id: correlation.flatten(),
+            correlation_id: required(correlation, "correlation_id")?,
             payload: required(payload, "payload")?,
-            metadata: required(metadata, "metadata")?,
+            causation_id: required(metadata, "metadata")?.causation_id,
         })
     }
 }
 
-/// Of `metadata`, what a received event tells, read when asked.
-pub(super) struct MetadataFields<'a> {
-    pub causation_id: Option<JsonText<'a>>,
+/// Of `metadata`, what a received event tells. Its other values are
+/// skipped, checked as JSON but for UTF-8 (the caller checks the whole
+/// value's).
+struct MetadataFields<'a> {
+    causation_id: Option<JsonText<'a>>,
 }
 
-impl<'de: 'a, 'a> Deserialize<'de> for MetadataFields<'a> {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        deserializer.deserialize_map(MetadataVisitor(PhantomData))
+/// Reads [`MetadataFields`], free text as [`TextSeed`] reads it.
+struct MetadataSeed<'a> {
+    text: TextSeed<'a>,
+}
+
+impl<'de: 'a, 'a> DeserializeSeed<'de> for MetadataSeed<'a> {
+    type Value = MetadataFields<'a>;
+
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Self::Value, D::Error> {
+        deserializer.deserialize_map(self)
     }
 }
 
-struct MetadataVisitor<'a>(PhantomData<&'a ()>);
-
-impl<'de: 'a, 'a> Visitor<'de> for MetadataVisitor<'a> {
+impl<'de: 'a, 'a> Visitor<'de> for MetadataSeed<'a> {
     type Value = MetadataFields<'a>;
 
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -154,10 +348,20 @@ impl<'de: 'a, 'a> Visitor<'de> for MetadataVisitor<'a> {
 
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
         let mut causation: Option<Option<JsonText<'a>>> = None;
-        while let Some(key) = map.next_key::<JsonText<'a>>()? {
+        while let Some(key) = map.next_key_seed(self.text)? {
             match key.bytes() {
-                b"causation_id" => once(&mut causation, "causation_id", map.next_value()?)?,
+                b"causation_id" => once(
+                    &mut causation,
+                    "causation_id",
+                    map.next_value_seed(CausationSeed(PhantomData))?,
+                )?,
                 _ => {
+                    if let JsonText::Unescaped(key) = &key {
+                        // An escape may stand for what is not UTF-8 (a
+                        // lone surrogate).
+                        std::str::from_utf8(key)
+                            .map_err(|_| de::Error::custom("a key is not UTF-8"))?;
+                    }
                     map.next_value::<IgnoredAny>()?;
                 }
             }

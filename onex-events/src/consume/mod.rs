@@ -13,6 +13,7 @@
 
 mod attempts;
 mod bus;
+mod envelope_contract;
 mod envelope_fields;
 mod handler;
 mod handler_set;

@@ -1,10 +1,15 @@
 //! A record as a consumer received it, with its envelope checked and its
 //! fields located: what every handler of the event shares.
 
-use super::envelope_fields::{EnvelopeFields, JsonText, MetadataFields};
+use super::envelope_contract::{
+    is_event_type, is_printable_ascii, is_utc_timestamp, uuid as contract_uuid, EVENT_TYPE_RULE,
+    OBJECT_RULE, SOURCE_NODE_RULE, TIMESTAMP_RULE, UUID_RULE,
+};
+use super::envelope_fields::{EnvelopeError, EnvelopeFields, JsonText};
 use super::received_record::ReceivedRecord;
 use super::record_headers::RecordHeaders;
 use crate::envelope::ENVELOPE_VERSION;
+use std::borrow::Cow;
 use std::ops::Range;
 use std::sync::Arc;
 use uuid::Uuid;
@@ -26,18 +31,29 @@ pub struct RecordParts {
     pub headers: RecordHeaders,
 }
 
-/// Why a record is not an OnexEnvelopeV1 event. Such a record goes to the
-/// dead-letter topic at once, with this as its reason.
+/// Why a record is not an OnexEnvelopeV1 event, as
+/// `contracts/onex-envelope-v1.schema.json` defines it. Such a record goes
+/// to the dead-letter topic at once, with this as its reason.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum MalformedEvent {
     /// The record has no value.
     #[error("the record has no value")]
     Empty,
-    /// The value is not JSON, or not an envelope (a field missing or of the
-    /// wrong type).
+    /// The value is not JSON, or not an envelope: not an object, a field
+    /// missing, given twice or not one of the envelope's.
     #[error("not an OnexEnvelopeV1: {0}")]
     NotAnEnvelope(String),
+    /// A field's value breaks the envelope contract: its JSON type, or the
+    /// shape the contract gives it (UUID, event type, UTC timestamp, …).
+    #[error("{field} {rule}")]
+    Field {
+        /// The field, as named in the envelope.
+        field: &'static str,
+        /// What is wrong with it, e.g. `is not a UUID in lowercase
+        /// hyphenated form (8-4-4-4-12 hex digits)`.
+        rule: Cow<'static, str>,
+    },
     /// The envelope has another version.
     #[error("envelope_version is {0:?}, expected \"{ENVELOPE_VERSION}\"")]
     Version(String),
@@ -77,12 +93,12 @@ struct Fields {
     timestamp: Text,
     source_node_id: Text,
     payload: Range<usize>,
-    /// `metadata`, an object, read only when asked.
-    metadata: Range<usize>,
+    /// `metadata.causation_id`, parsed only when asked.
+    causation_id: Option<Text>,
 }
 
 /// Where `text` is: in `base`, or a checked copy.
-fn locate(text: JsonText<'_>, base: &[u8], field: &str) -> Result<Text, MalformedEvent> {
+fn locate(text: JsonText<'_>, base: &[u8], field: &'static str) -> Result<Text, MalformedEvent> {
     match text {
         JsonText::At(b) => Ok(Text::At(range_of(base, b))),
         JsonText::Unescaped(b) => String::from_utf8(b)
@@ -91,13 +107,42 @@ fn locate(text: JsonText<'_>, base: &[u8], field: &str) -> Result<Text, Malforme
     }
 }
 
-fn uuid(text: &JsonText<'_>, field: &str) -> Result<Uuid, MalformedEvent> {
-    Uuid::try_parse_ascii(text.bytes())
-        .map_err(|e| MalformedEvent::NotAnEnvelope(format!("{field} is not a UUID: {e}")))
+/// The UUID `text` holds in the contract's form.
+fn uuid(text: &JsonText<'_>, field: &'static str) -> Result<Uuid, MalformedEvent> {
+    contract_uuid(text.bytes()).ok_or_else(|| breach(field, UUID_RULE))
 }
 
-fn not_utf8(field: &str) -> MalformedEvent {
-    MalformedEvent::NotAnEnvelope(format!("{field} is not UTF-8"))
+/// `field` breaks `rule`.
+fn breach(field: &'static str, rule: &'static str) -> MalformedEvent {
+    MalformedEvent::Field {
+        field,
+        rule: Cow::Borrowed(rule),
+    }
+}
+
+/// `field`, of bytes that failed its ASCII shape, breaks `rule`, or is not
+/// even UTF-8.
+fn shape_breach(field: &'static str, text: &[u8], rule: &'static str) -> MalformedEvent {
+    match std::str::from_utf8(text) {
+        Ok(_) => breach(field, rule),
+        Err(_) => not_utf8(field),
+    }
+}
+
+fn not_utf8(field: &'static str) -> MalformedEvent {
+    breach(field, "is not UTF-8")
+}
+
+impl From<EnvelopeError> for MalformedEvent {
+    fn from(EnvelopeError { field, error }: EnvelopeError) -> Self {
+        match field {
+            Some(field) => MalformedEvent::Field {
+                field,
+                rule: Cow::Owned(format!("is invalid: {error}")),
+            },
+            None => MalformedEvent::NotAnEnvelope(error.to_string()),
+        }
+    }
 }
 
 /// Where `part`, a slice of `base`, is in it.
@@ -114,13 +159,19 @@ fn fields_of(envelope: EnvelopeFields<'_>, base: &[u8]) -> Result<Fields, Malfor
             String::from_utf8_lossy(version).into_owned(),
         ));
     }
-    // Checked now: handlers are found by it.
-    std::str::from_utf8(envelope.event_type.bytes()).map_err(|_| not_utf8("event_type"))?;
-    let metadata = envelope.metadata.get().as_bytes();
-    if metadata.first() != Some(&b'{') {
-        return Err(MalformedEvent::NotAnEnvelope(
-            "metadata is not an object".to_owned(),
-        ));
+    let event_type = envelope.event_type.bytes();
+    if !is_event_type(event_type) {
+        return Err(shape_breach("event_type", event_type, EVENT_TYPE_RULE));
+    }
+    let timestamp = envelope.event_timestamp.bytes();
+    if !is_utc_timestamp(timestamp) {
+        return Err(shape_breach("event_timestamp", timestamp, TIMESTAMP_RULE));
+    }
+    if envelope.source_node_id.bytes().is_empty() {
+        return Err(breach("source_node_id", SOURCE_NODE_RULE));
+    }
+    if !envelope.payload.get().starts_with('{') {
+        return Err(breach("payload", OBJECT_RULE));
     }
     let correlation_id = match &envelope.correlation_id {
         Some(text) => Some(uuid(text, "correlation_id")?),
@@ -133,7 +184,10 @@ fn fields_of(envelope: EnvelopeFields<'_>, base: &[u8]) -> Result<Fields, Malfor
         timestamp: locate(envelope.event_timestamp, base, "event_timestamp")?,
         source_node_id: locate(envelope.source_node_id, base, "source_node_id")?,
         payload: range_of(base, envelope.payload.get().as_bytes()),
-        metadata: range_of(base, metadata),
+        causation_id: match envelope.causation_id {
+            Some(text) => Some(locate(text, base, "causation_id")?),
+            None => None,
+        },
     })
 }
 
@@ -158,15 +212,24 @@ impl ReceivedEvent {
         if value.is_empty() {
             return Err(MalformedEvent::Empty);
         }
-        match serde_json::from_slice::<EnvelopeFields<'_>>(value) {
-            Ok(envelope) => fields_of(envelope, value),
-            Err(e) => Err(MalformedEvent::NotAnEnvelope(e.to_string())),
+        // Checked over the whole value at once, cheaper than text by text:
+        // printable ASCII alone (the common case) holds neither a byte that
+        // is not UTF-8 nor a raw control character. Else the free text is
+        // read checked, and the rest is UTF-8 if the whole value is.
+        let plain = is_printable_ascii(value);
+        let utf8 = plain || std::str::from_utf8(value).is_ok();
+        let fields = fields_of(EnvelopeFields::read(value, !plain)?, value)?;
+        match utf8 {
+            true => Ok(fields),
+            // Every other field was checked as it was read.
+            false => Err(not_utf8("metadata")),
         }
     }
 
     fn text<'a>(&'a self, text: &'a Text) -> &'a str {
         match text {
-            // Ranges of `&str`s serde borrowed from the value: UTF-8.
+            // Ranges of text checked as UTF-8 (source node, causation) or
+            // as ASCII shapes (event type, timestamp).
             Text::At(range) => {
                 std::str::from_utf8(&self.record.value()[range.clone()]).unwrap_or_default()
             }
@@ -201,11 +264,8 @@ impl ReceivedEvent {
 
     /// `metadata.causation_id` (`None` if absent or not a UUID).
     pub fn causation_id(&self) -> Option<Uuid> {
-        let metadata = &self.record.value()[self.fields.metadata.clone()];
-        let text = serde_json::from_slice::<MetadataFields<'_>>(metadata)
-            .ok()?
-            .causation_id?;
-        Uuid::try_parse_ascii(text.bytes()).ok()
+        let text = self.text(self.fields.causation_id.as_ref()?);
+        Uuid::try_parse(text).ok()
     }
 
     /// The payload's JSON text.
@@ -287,13 +347,6 @@ mod tests {
             no_metadata.to_string().contains("missing field `metadata`"),
             "{no_metadata}"
         );
-        let metadata_at = ENVELOPE.find(r#""metadata":"#).unwrap();
-        let metadata_not_object = format!(r#"{}"metadata":["x"]}}"#, &ENVELOPE[..metadata_at]);
-        let metadata_not_object = ReceivedEvent::decode(parts(&metadata_not_object)).unwrap_err();
-        assert_eq!(
-            metadata_not_object,
-            MalformedEvent::NotAnEnvelope("metadata is not an object".into())
-        );
         let not_object = ReceivedEvent::decode(parts("[1, 2]")).unwrap_err();
         assert!(
             matches!(not_object, MalformedEvent::NotAnEnvelope(_)),
@@ -322,5 +375,172 @@ mod tests {
             ReceivedEvent::decode(parts(&v2)).unwrap_err(),
             MalformedEvent::Version("2.0".into())
         );
+    }
+
+    /// `ENVELOPE` with `from` replaced by `to`: the reason it is refused.
+    fn breach(from: &str, to: &str) -> MalformedEvent {
+        assert!(ENVELOPE.contains(from), "{from}");
+        ReceivedEvent::decode(parts(&ENVELOPE.replacen(from, to, 1))).unwrap_err()
+    }
+
+    /// Asserts that `reason` is a breach of `field`, and says so first.
+    fn names(reason: &MalformedEvent, field: &str) {
+        let text = reason.to_string();
+        assert!(
+            matches!(reason, MalformedEvent::Field { field: f, .. } if *f == field),
+            "{text}"
+        );
+        assert!(text.starts_with(field), "{text}");
+    }
+
+    #[test]
+    fn an_event_id_not_in_the_contracts_uuid_form_is_refused() {
+        for id in [
+            "6F1F2C3E-8D7A-4B8E-9A0B-1C2D3E4F5A6B",
+            "6f1f2c3e8d7a4b8e9a0b1c2d3e4f5a6b",
+            "{6f1f2c3e-8d7a-4b8e-9a0b-1c2d3e4f5a6b}",
+        ] {
+            let reason = breach("6f1f2c3e-8d7a-4b8e-9a0b-1c2d3e4f5a6b", id);
+            names(&reason, "event_id");
+            assert!(reason.to_string().contains("is not a UUID"), "{reason}");
+        }
+        names(
+            &breach(r#""6f1f2c3e-8d7a-4b8e-9a0b-1c2d3e4f5a6b""#, "7"),
+            "event_id",
+        );
+    }
+
+    #[test]
+    fn a_correlation_id_must_be_there_and_null_or_a_uuid() {
+        let reason = breach(
+            "0b7d8c9e-1f2a-4b3c-8d4e-5f6a7b8c9d0e",
+            "0B7D8C9E-1F2A-4B3C-8D4E-5F6A7B8C9D0E",
+        );
+        names(&reason, "correlation_id");
+        names(
+            &breach(r#""0b7d8c9e-1f2a-4b3c-8d4e-5f6a7b8c9d0e""#, "{}"),
+            "correlation_id",
+        );
+        let missing = breach(
+            r#""correlation_id":"0b7d8c9e-1f2a-4b3c-8d4e-5f6a7b8c9d0e","#,
+            "",
+        );
+        assert!(
+            missing
+                .to_string()
+                .contains("missing field `correlation_id`"),
+            "{missing}"
+        );
+        let null = ENVELOPE.replace(r#""0b7d8c9e-1f2a-4b3c-8d4e-5f6a7b8c9d0e""#, "null");
+        let event = ReceivedEvent::decode(parts(&null)).unwrap();
+        assert_eq!(event.correlation_id(), None);
+    }
+
+    #[test]
+    fn an_event_type_not_of_dotted_lowercase_names_is_refused() {
+        for event_type in [
+            "Orchestrator.orchestration.completed",
+            "orchestrator",
+            "orchestrator..completed",
+            "orchestrator.orchestration-x.completed",
+            "orchestrator.orchestration.completed.",
+        ] {
+            let reason = breach("orchestrator.orchestration.completed", event_type);
+            names(&reason, "event_type");
+            assert!(reason.to_string().contains("dot-separated"), "{reason}");
+        }
+        // Escaped, the same text is the same event type.
+        let escaped = ENVELOPE.replace(
+            "orchestrator.orchestration.completed",
+            r"orchestrator\u002eorchestration.completed",
+        );
+        let event = ReceivedEvent::decode(parts(&escaped)).unwrap();
+        assert_eq!(event.event_type(), "orchestrator.orchestration.completed");
+    }
+
+    #[test]
+    fn a_timestamp_not_rfc3339_in_utc_is_refused() {
+        for timestamp in [
+            "2026-11-30T12:00:00.000000+01:00",
+            "2026-11-30 12:00:00.000000Z",
+            "2026-11-30T12:00:00.000000",
+            "2026-02-30T12:00:00.000000Z",
+            "2026-11-30T25:00:00.000000Z",
+            "yesterday",
+        ] {
+            let reason = breach("2026-11-30T12:00:00.000000Z", timestamp);
+            names(&reason, "event_timestamp");
+            assert!(reason.to_string().contains("RFC 3339"), "{reason}");
+        }
+        let plus_zero = ENVELOPE.replace("12:00:00.000000Z", "12:00:00+00:00");
+        assert!(ReceivedEvent::decode(parts(&plus_zero)).is_ok());
+    }
+
+    #[test]
+    fn an_empty_or_malformed_source_node_id_is_refused() {
+        names(&breach(r#""orch\"1""#, r#""""#), "source_node_id");
+        names(&breach(r#""orch\"1""#, "null"), "source_node_id");
+        // A raw control character is not JSON text.
+        names(&breach(r#""orch\"1""#, "\"orch\u{1}1\""), "source_node_id");
+        let mut not_utf8 = ENVELOPE.as_bytes().to_vec();
+        not_utf8[ENVELOPE.find("orch\\\"1").unwrap()] = 0xff;
+        let reason = ReceivedEvent::decode(RecordParts {
+            value: not_utf8,
+            ..RecordParts::default()
+        })
+        .unwrap_err();
+        names(&reason, "source_node_id");
+    }
+
+    #[test]
+    fn a_payload_or_metadata_that_is_not_an_object_is_refused() {
+        let payload = r#"{"operation":"orchestration","execution_time_ms":1.5}"#;
+        let metadata = ENVELOPE.find(r#""metadata":"#).unwrap() + r#""metadata":"#.len();
+        for not_object in ["[1]", "\"x\"", "null", "1"] {
+            names(&breach(payload, not_object), "payload");
+            let value = format!("{}{not_object}}}", &ENVELOPE[..metadata]);
+            let reason = ReceivedEvent::decode(parts(&value)).unwrap_err();
+            names(&reason, "metadata");
+        }
+    }
+
+    #[test]
+    fn metadata_is_checked_as_json_text() {
+        let mut not_utf8 = ENVELOPE.as_bytes().to_vec();
+        not_utf8[ENVELOPE.find(r#""orchestrator","causation"#).unwrap() + 1] = 0xff;
+        let reason = ReceivedEvent::decode(RecordParts {
+            value: not_utf8,
+            ..RecordParts::default()
+        })
+        .unwrap_err();
+        names(&reason, "metadata");
+        let control = breach(
+            r#""node_type":"orchestrator""#,
+            "\"node_type\":\"orch\u{7}\"",
+        );
+        names(&control, "metadata");
+    }
+
+    #[test]
+    fn a_field_the_contract_does_not_have_is_refused() {
+        let reason = breach(
+            r#""envelope_version":"1.0","#,
+            r#""envelope_version":"1.0","causation_id":null,"#,
+        );
+        assert!(
+            matches!(reason, MalformedEvent::NotAnEnvelope(_)),
+            "{reason}"
+        );
+        assert!(
+            reason.to_string().contains("unknown field `causation_id`"),
+            "{reason}"
+        );
+    }
+
+    #[test]
+    fn a_value_of_the_wrong_json_type_names_its_field() {
+        let reason = breach(r#""envelope_version":"1.0""#, r#""envelope_version":1.0"#);
+        names(&reason, "envelope_version");
+        assert!(reason.to_string().contains("invalid type"), "{reason}");
     }
 }

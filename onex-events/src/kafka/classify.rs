@@ -24,6 +24,20 @@ pub fn is_permanent(code: Option<RDKafkaErrorCode>) -> bool {
     )
 }
 
+/// The broker refused the record batch that held the record: for the
+/// record itself, or for a neighbour in the same batch (tansu's schema
+/// validation refuses a whole batch with `INVALID_RECORD`; a broker that
+/// names the invalid records has librdkafka fail the others with
+/// `_INVALID_DIFFERENT_RECORD`). Sent again in a batch of its own, a
+/// valid record is taken and an invalid one refused for good.
+#[inline]
+pub fn is_batch_refused(code: Option<RDKafkaErrorCode>) -> bool {
+    matches!(
+        code,
+        Some(RDKafkaErrorCode::InvalidRecord | RDKafkaErrorCode::InvalidDifferentRecord)
+    )
+}
+
 /// A client error that names why the cluster cannot be used with this
 /// configuration — authentication, TLS, an unsupported SASL mechanism —
 /// rather than an outage: worth an ERROR for the operator.
@@ -93,5 +107,12 @@ mod tests {
             RDKafkaErrorCode::BrokerTransportFailure
         )));
         assert!(!is_purged(Some(RDKafkaErrorCode::MessageTimedOut)));
+        assert!(is_batch_refused(Some(RDKafkaErrorCode::InvalidRecord)));
+        assert!(is_batch_refused(Some(
+            RDKafkaErrorCode::InvalidDifferentRecord
+        )));
+        assert!(!is_batch_refused(Some(
+            RDKafkaErrorCode::MessageSizeTooLarge
+        )));
     }
 }

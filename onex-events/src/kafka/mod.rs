@@ -11,6 +11,8 @@
 //! - the record codec: an event to its record ([`RecordEncoder`]: value,
 //!   key, timestamp, CloudEvents [`headers`]) and a record back to its
 //!   envelope and attributes ([`DecodedRecord`]);
+//! - [`schema_registry`]: the per-topic schemas of the program's events for
+//!   tansu's embedded schema registry (broker-side validation);
 //! - error classification ([`is_permanent`] and friends) and librdkafka's
 //!   log forwarded to `tracing` ([`TracingContext`]);
 //! - [`rdkafka`], re-exported: the one place to import the client crate
@@ -40,9 +42,12 @@ mod log;
 mod names;
 mod record;
 mod report;
+pub mod schema_registry;
 mod topic;
 
-pub use self::classify::{is_configuration_failure, is_permanent, is_purged, is_queue_full};
+pub use self::classify::{
+    is_batch_refused, is_configuration_failure, is_permanent, is_purged, is_queue_full,
+};
 pub use self::client_roles::REPLY_FETCH_WAIT_MS;
 pub use self::config::{KafkaConfig, KafkaConfigError, OffsetReset, TLS_SETUP_TIMEOUT_MS};
 pub use self::fallback_log::FallbackLog;

@@ -1,12 +1,15 @@
 //! [`ProducerCallbacks`]: librdkafka's callbacks for the sink's producer —
 //! client errors (the cluster unreachable, a fatal error) and delivery
-//! reports, each event settled, or kept for a retry.
+//! reports, each event settled, or kept for a retry (alone in its batch
+//! when the broker refused the batch it was in).
 
 use super::delivery_state::DeliveryState;
 use super::retry_buffer::{Body, Pending};
 use super::stats::Counters;
 use crate::kafka::headers;
-use crate::kafka::{forward_librdkafka_log, is_permanent, is_purged, Outcome, OwnedRecord};
+use crate::kafka::{
+    forward_librdkafka_log, is_batch_refused, is_permanent, is_purged, Outcome, OwnedRecord,
+};
 use rdkafka::client::ClientContext;
 use rdkafka::config::RDKafkaLogLevel;
 use rdkafka::error::{KafkaError, RDKafkaErrorCode};
@@ -18,6 +21,9 @@ use std::sync::Arc;
 /// librdkafka's callbacks for the sink's producer.
 pub(super) struct ProducerCallbacks {
     pub(super) state: Arc<DeliveryState>,
+    /// The callbacks of the producer that sends one record per batch
+    /// (`single_records.rs`): what it fails, it fails alone.
+    pub(super) single: bool,
 }
 
 impl ClientContext for ProducerCallbacks {
@@ -74,6 +80,16 @@ impl ProducerContext for ProducerCallbacks {
                 let code = error.rdkafka_error_code();
                 if state.closing.load(Ordering::Acquire) {
                     state.settle(&state.counters.lost, event_id, Outcome::Lost, published_at);
+                } else if is_batch_refused(code) && !self.single {
+                    // Maybe for a neighbour's sake: sent again alone, so
+                    // that only an invalid record fails.
+                    tracing::debug!(target: "onex_events::kafka", %event_id, %error, "batch refused; sending the event again alone");
+                    state.batch_refused.store(true, Ordering::Release);
+                    state.buffer(Pending {
+                        event_id,
+                        published_at,
+                        body: Body::EncodedAlone(Box::new(OwnedRecord::from_message(message))),
+                    });
                 } else if is_permanent(code) {
                     let outcome = Outcome::Failed {
                         error: error.to_string(),
@@ -94,10 +110,14 @@ impl ProducerContext for ProducerCallbacks {
                     );
                     state.set_available(false, &error.to_string());
                     tracing::debug!(target: "onex_events::kafka", %event_id, %error, "delivery failed; retrying");
+                    let record = OwnedRecord::from_message(message);
                     let pending = Pending {
                         event_id,
                         published_at,
-                        body: Body::Encoded(OwnedRecord::from_message(message)),
+                        body: match self.single {
+                            true => Body::EncodedAlone(Box::new(record)),
+                            false => Body::Encoded(record),
+                        },
                     };
                     if purged && state.replacing.load(Ordering::Acquire) {
                         // Kept whatever the buffer's capacity: these events

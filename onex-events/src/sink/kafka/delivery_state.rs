@@ -42,6 +42,11 @@ pub(super) struct DeliveryState {
     pub(super) failing_since: AtomicU64,
     /// Set on a fatal error: the producer must be replaced.
     pub(super) fatal: AtomicBool,
+    /// Set when the broker refused a batch: librdkafka's idempotent
+    /// producer then bumps its epoch, which tansu 0.6 answers with
+    /// `PRODUCER_FENCED` until the producer is replaced; it is replaced at
+    /// once.
+    pub(super) batch_refused: AtomicBool,
     /// Set while the producer is replaced (see `Dispatcher::recycle`): the
     /// old producer's records are collected in `purged`, not buffered, and
     /// `retrying` holds one extra count so that new events wait behind them.

@@ -11,7 +11,7 @@ use crate::kafka::{is_queue_full, OwnedRecord, RecordEncoder, TopicRouting};
 use rdkafka::producer::BaseProducer;
 use std::cell::RefCell;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex, RwLock, RwLockReadGuard};
+use std::sync::{Arc, Mutex, OnceLock, RwLock, RwLockReadGuard};
 use std::time::Duration;
 
 /// Sends the sink's events through a producer it replaces when stuck.
@@ -27,6 +27,9 @@ pub(super) struct Dispatcher {
     /// Held while moving the retry buffer into librdkafka, with the
     /// encoder of the events in it.
     pub(super) draining: Mutex<RecordEncoder>,
+    /// The producer that sends one record per batch, made when a batch is
+    /// first refused (`single_records.rs`).
+    pub(super) single: OnceLock<BaseProducer<ProducerCallbacks>>,
 }
 
 thread_local! {
@@ -38,8 +41,9 @@ impl Dispatcher {
     /// Serializes and enqueues `event`; buffers it when librdkafka cannot
     /// take it now. `Err` for an event that can never be sent.
     ///
-    /// While the cluster is unavailable, or events wait in the retry
-    /// buffer, `event` joins the buffer with its headers still to build:
+    /// While the cluster is unavailable, events wait in the retry buffer,
+    /// or events of a refused batch are sent again alone, `event` joins the
+    /// buffer with its headers still to build:
     /// the delivery thread builds and enqueues them, so an operation pays
     /// for little more than its JSON when the broker is down.
     #[inline]
@@ -51,7 +55,10 @@ impl Dispatcher {
     ) -> Result<(), String> {
         let state = &*self.state;
         let available = state.available.load(Ordering::Relaxed);
-        if !available || state.retrying.load(Ordering::Acquire) > 0 {
+        if !available
+            || state.retrying.load(Ordering::Acquire) > 0
+            || self.single_records_in_flight()
+        {
             if !available {
                 state.log_fallback(&event);
             }
@@ -94,6 +101,9 @@ impl Dispatcher {
             let busy = self.state.retrying.load(Ordering::Acquire) > 0;
             self.current()
                 .poll(Duration::from_millis(if busy { 5 } else { 20 }));
+            if let Some(single) = self.single.get() {
+                single.poll(Duration::ZERO);
+            }
             if busy {
                 self.drain();
             }

@@ -32,6 +32,14 @@
 //!   counts), and reported by the next [`Sink::flush`](crate::Sink::flush)
 //!   ([`SinkError::Undelivered`](crate::sink::SinkError::Undelivered)):
 //!   nothing is dropped silently.
+//! - **Refused batches**: a broker validating records (tansu with a schema
+//!   registry, see [`schema_registry`](crate::kafka::schema_registry))
+//!   refuses a whole batch with `INVALID_RECORD` when one record of it is
+//!   invalid. Each event of a refused batch is sent again in a batch of its
+//!   own, by a second producer made for that (`batch.num.messages=1`), so
+//!   the valid ones are delivered and only the invalid one is reported
+//!   [`Outcome::Failed`], with its event id. Events published meanwhile
+//!   wait in the retry buffer behind them, keeping the order per key.
 //! - **Shutdown**: call [`Sink::flush`](crate::Sink::flush) (or
 //!   [`Publisher::flush`]) before exiting; dropping the sink purges what is
 //!   still queued, and reports each such event as [`Outcome::Lost`].
@@ -41,7 +49,8 @@
 //! The sink's parts, one a file: [`KafkaSink`] itself (`sink.rs`); the
 //! dispatcher, which encodes and enqueues each event and runs the delivery
 //! thread (`dispatcher.rs`); the retry buffer (`retry_buffer.rs`); producer
-//! replacement (`replacement.rs`); the state shared with librdkafka's
+//! replacement (`replacement.rs`); events of a refused batch sent again one
+//! per batch (`single_records.rs`); the state shared with librdkafka's
 //! callbacks (`delivery_state.rs`) and the callbacks (`callbacks.rs`); the
 //! counters (`stats.rs`). Configuration, routing, the record codec and
 //! error classification are the [Kafka layer](crate::kafka)'s.
@@ -63,6 +72,7 @@ mod delivery_state;
 mod dispatcher;
 mod replacement;
 mod retry_buffer;
+mod single_records;
 mod sink;
 mod stats;
 

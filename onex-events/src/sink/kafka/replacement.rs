@@ -1,7 +1,8 @@
 //! Producer replacement: an idempotent producer whose cluster lost its
-//! producer id retries forever, and one with a fatal error fails every
-//! record; the delivery thread replaces either with a new producer, moving
-//! the old one's records to the new one in publish order.
+//! producer id retries forever, one with a fatal error fails every record,
+//! and tansu fences one whose batch it refused; the delivery thread
+//! replaces any of them with a new producer, moving the old one's records
+//! to the new one in publish order.
 
 use super::callbacks::ProducerCallbacks;
 use super::dispatcher::Dispatcher;
@@ -12,11 +13,11 @@ use std::sync::Arc;
 use std::time::Duration;
 
 impl Dispatcher {
-    /// True when the producer hit a fatal error, or its deliveries have
-    /// failed for `recycle_after` with no success.
+    /// True when the producer hit a fatal error or had a batch refused, or
+    /// its deliveries have failed for `recycle_after` with no success.
     pub(super) fn stuck(&self) -> bool {
         let state = &*self.state;
-        if state.fatal.load(Ordering::Acquire) {
+        if state.fatal.load(Ordering::Acquire) || state.batch_refused.load(Ordering::Acquire) {
             return true;
         }
         let since = state.failing_since.load(Ordering::Acquire);
@@ -25,8 +26,9 @@ impl Dispatcher {
     }
 
     /// Replaces a stuck producer: an idempotent producer whose cluster lost
-    /// its producer id (a broker that restarted empty) retries forever, and
-    /// one with a fatal error fails every record. The old producer's records
+    /// its producer id (a broker that restarted empty) retries forever, one
+    /// with a fatal error fails every record, and one that had a batch
+    /// refused is fenced by tansu once it bumps its epoch. The old producer's records
     /// are purged into the retry buffer and sent again by the new one (a
     /// record purged in flight may have been written: consumers dedupe by
     /// event id). Events keep their publish order per key: those published
@@ -35,6 +37,7 @@ impl Dispatcher {
         let state = &*self.state;
         let callbacks = ProducerCallbacks {
             state: Arc::clone(&self.state),
+            single: false,
         };
         let new: BaseProducer<ProducerCallbacks> = match self
             .client_config
@@ -49,11 +52,18 @@ impl Dispatcher {
                 return;
             }
         };
-        tracing::warn!(
-            target: "onex_events::kafka",
-            after = ?self.recycle_after,
-            "Kafka deliveries keep failing; replacing the producer"
-        );
+        if state.batch_refused.swap(false, Ordering::AcqRel) {
+            tracing::info!(
+                target: "onex_events::kafka",
+                "the broker refused a batch; replacing the producer, whose epoch it fences"
+            );
+        } else {
+            tracing::warn!(
+                target: "onex_events::kafka",
+                after = ?self.recycle_after,
+                "Kafka deliveries keep failing; replacing the producer"
+            );
+        }
         state.fatal.store(false, Ordering::Release);
         state.failing_since.store(0, Ordering::Release);
         let old = self.begin_replacement(new);
@@ -152,6 +162,7 @@ mod tests {
         let dispatcher = &*sink.dispatcher;
         let callbacks = ProducerCallbacks {
             state: Arc::clone(&dispatcher.state),
+            single: false,
         };
         let old = dispatcher.begin_replacement(
             dispatcher
@@ -202,6 +213,7 @@ mod tests {
         let dispatcher = &*sink.dispatcher;
         let callbacks = ProducerCallbacks {
             state: Arc::clone(&dispatcher.state),
+            single: false,
         };
         let new = dispatcher
             .client_config

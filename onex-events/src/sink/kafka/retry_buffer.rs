@@ -2,13 +2,14 @@
 //! unreachable, or librdkafka's queue is full), kept in publish order within
 //! the buffer's limits and moved into librdkafka's queue as room allows.
 
+use super::callbacks::ProducerCallbacks;
 use super::delivery_state::DeliveryState;
 use super::dispatcher::Dispatcher;
 use super::stats::Counters;
 use crate::envelope::Event;
 use crate::kafka::{is_queue_full, Outcome, OwnedRecord};
 use rdkafka::error::KafkaError;
-use rdkafka::producer::BaseRecord;
+use rdkafka::producer::{BaseProducer, BaseRecord};
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::MutexGuard;
@@ -35,6 +36,9 @@ pub(super) enum Body {
     /// unavailable) costs the operation next to nothing.
     Event(Box<Event>),
     Encoded(OwnedRecord),
+    /// Encoded, and to be sent in a batch of its own (its batch was
+    /// refused): see `single_records.rs`.
+    EncodedAlone(Box<OwnedRecord>),
 }
 
 /// What became of a record handed to librdkafka.
@@ -57,6 +61,7 @@ impl Pending {
         match &self.body {
             Body::Event(_) => UNENCODED_SIZE,
             Body::Encoded(record) => record.size(),
+            Body::EncodedAlone(record) => record.size(),
         }
     }
 }
@@ -143,8 +148,17 @@ impl Dispatcher {
                     continue;
                 }
                 let (event_id, published_at) = (p.event_id, p.published_at);
+                let alone = matches!(p.body, Body::EncodedAlone(_));
+                if !alone {
+                    // Those of a refused batch land before what follows.
+                    self.wait_for_single_records();
+                }
                 let sent = match p.body {
-                    Body::Encoded(record) => self.send_owned(record, published_at),
+                    Body::EncodedAlone(record) => match self.single_record_producer() {
+                        Ok(producer) => send_owned(producer, *record, published_at),
+                        Err(e) => Sent::Failed(e),
+                    },
+                    Body::Encoded(record) => send_owned(&self.producer(), record, published_at),
                     Body::Event(event) => match encoder.encode(&event, &self.routing) {
                         Ok(record) => {
                             match self.producer().send(record.into_base_record(published_at)) {
@@ -174,10 +188,14 @@ impl Dispatcher {
                     }
                     Sent::QueueFull(record) => {
                         // Still full: put this one and the rest back in front.
+                        let body = match alone {
+                            true => Body::EncodedAlone(Box::new(record)),
+                            false => Body::Encoded(record),
+                        };
                         let p = Pending {
                             event_id,
                             published_at,
-                            body: Body::Encoded(record),
+                            body,
                         };
                         let mut q = state.lock_retry();
                         for p in rest.rev().chain(std::iter::once(p)) {
@@ -199,34 +217,38 @@ impl Dispatcher {
             }
         }
     }
+}
 
-    /// Enqueues a record kept whole.
-    fn send_owned(&self, record: OwnedRecord, published_at: usize) -> Sent {
-        let OwnedRecord {
-            topic,
-            key,
-            payload,
-            headers,
-            timestamp,
-        } = record;
-        let mut base = BaseRecord::with_opaque_to(&topic, published_at)
-            .key(&key[..])
-            .payload(&payload[..]);
-        base.headers = headers;
-        base.timestamp = timestamp;
-        match self.producer().send(base) {
-            Ok(()) => Sent::Taken,
-            Err((e, back)) if is_queue_full(&e) => {
-                let headers = back.headers;
-                Sent::QueueFull(OwnedRecord {
-                    topic,
-                    key,
-                    payload,
-                    headers,
-                    timestamp,
-                })
-            }
-            Err((e, _)) => Sent::Failed(e),
+/// Enqueues a record kept whole in `producer`.
+fn send_owned(
+    producer: &BaseProducer<ProducerCallbacks>,
+    record: OwnedRecord,
+    published_at: usize,
+) -> Sent {
+    let OwnedRecord {
+        topic,
+        key,
+        payload,
+        headers,
+        timestamp,
+    } = record;
+    let mut base = BaseRecord::with_opaque_to(&topic, published_at)
+        .key(&key[..])
+        .payload(&payload[..]);
+    base.headers = headers;
+    base.timestamp = timestamp;
+    match producer.send(base) {
+        Ok(()) => Sent::Taken,
+        Err((e, back)) if is_queue_full(&e) => {
+            let headers = back.headers;
+            Sent::QueueFull(OwnedRecord {
+                topic,
+                key,
+                payload,
+                headers,
+                timestamp,
+            })
         }
+        Err((e, _)) => Sent::Failed(e),
     }
 }

@@ -14,7 +14,7 @@ use crate::sink::{ReportedLosses, Sink, SinkError};
 use rdkafka::producer::{BaseProducer, Producer};
 use std::fmt;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, RwLock};
+use std::sync::{Arc, Mutex, OnceLock, RwLock};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
@@ -54,6 +54,7 @@ impl KafkaSink {
             closing: AtomicBool::new(false),
             failing_since: AtomicU64::new(0),
             fatal: AtomicBool::new(false),
+            batch_refused: AtomicBool::new(false),
             replacing: AtomicBool::new(false),
             purged: Mutex::default(),
             last_failure: Mutex::default(),
@@ -73,6 +74,7 @@ impl KafkaSink {
         let producer: BaseProducer<ProducerCallbacks> = client_config
             .create_with_context(ProducerCallbacks {
                 state: Arc::clone(&state),
+                single: false,
             })
             .map_err(|e| KafkaConfigError::Client(e.to_string()))?;
         let dispatcher = Arc::new(Dispatcher {
@@ -83,6 +85,7 @@ impl KafkaSink {
             routing: config.topics.clone(),
             stop: AtomicBool::new(false),
             draining: Mutex::new(RecordEncoder::default()),
+            single: OnceLock::new(),
         });
         let worker = {
             let dispatcher = Arc::clone(&dispatcher);

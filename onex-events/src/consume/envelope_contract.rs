@@ -1,0 +1,207 @@
+//! The shapes `contracts/onex-envelope-v1.schema.json` gives the envelope's
+//! text fields, checked on bytes: what a consumer holds every received
+//! event to, beyond its JSON types.
+
+use uuid::Uuid;
+
+/// The rule an `event_id` or `correlation_id` breaks.
+pub(super) const UUID_RULE: &str =
+    "is not a UUID in lowercase hyphenated form (8-4-4-4-12 hex digits)";
+/// The rule an `event_type` breaks.
+pub(super) const EVENT_TYPE_RULE: &str =
+    "is not two or more dot-separated names, each a lowercase letter then lowercase letters, digits or '_'";
+/// The rule an `event_timestamp` breaks.
+pub(super) const TIMESTAMP_RULE: &str =
+    "is not an RFC 3339 date-time in UTC (YYYY-MM-DDTHH:MM:SS[.fraction] then Z or +00:00)";
+/// The rule a `source_node_id` breaks.
+pub(super) const SOURCE_NODE_RULE: &str = "is empty";
+/// The rule a `payload` or `metadata` breaks.
+pub(super) const OBJECT_RULE: &str = "is not a JSON object";
+
+/// The UUID `text` holds, if in the contract's form:
+/// `^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$`.
+pub(super) fn uuid(text: &[u8]) -> Option<Uuid> {
+    match Uuid::try_parse_ascii(text) {
+        // 36 bytes: the hyphenated form; its hex digits lowercase.
+        Ok(id) if text.len() == 36 && !text.iter().any(|b| matches!(b, b'A'..=b'F')) => Some(id),
+        _ => None,
+    }
+}
+
+/// `^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)+$`.
+pub(super) fn is_event_type(text: &[u8]) -> bool {
+    let (mut names, mut name_starts) = (1, true);
+    for &b in text {
+        match b {
+            b'.' if !name_starts => (names, name_starts) = (names + 1, true),
+            b'a'..=b'z' => name_starts = false,
+            b'0'..=b'9' | b'_' if !name_starts => {}
+            _ => return false,
+        }
+    }
+    !name_starts && names >= 2
+}
+
+/// `^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|\+00:00)$` naming a real
+/// instant (RFC 3339's `date-time`: month, day of that month, hour, minute,
+/// second up to a leap second 60).
+pub(super) fn is_utc_timestamp(text: &[u8]) -> bool {
+    let Some((date_time, rest)) = text.split_at_checked(19) else {
+        return false;
+    };
+    let zone = match rest.iter().position(|&b| b == b'Z' || b == b'+') {
+        Some(at) => {
+            let (fraction, zone) = rest.split_at(at);
+            let fraction_ok = match fraction.split_first() {
+                None => true,
+                Some((b'.', digits)) => !digits.is_empty() && digits.iter().all(u8::is_ascii_digit),
+                Some(_) => false,
+            };
+            if !fraction_ok {
+                return false;
+            }
+            zone
+        }
+        None => return false,
+    };
+    if zone != b"Z" && zone != b"+00:00" {
+        return false;
+    }
+    let [y0, y1, y2, y3, b'-', m0, m1, b'-', d0, d1, b'T', h0, h1, b':', i0, i1, b':', s0, s1] =
+        *date_time
+    else {
+        return false;
+    };
+    let (Some(year), Some(month), Some(day)) = (
+        number(&[y0, y1, y2, y3]),
+        number(&[m0, m1]),
+        number(&[d0, d1]),
+    ) else {
+        return false;
+    };
+    let (Some(hour), Some(minute), Some(second)) =
+        (number(&[h0, h1]), number(&[i0, i1]), number(&[s0, s1]))
+    else {
+        return false;
+    };
+    (1..=12).contains(&month)
+        && (1..=days_in(year, month)).contains(&day)
+        && hour < 24
+        && minute < 60
+        && second <= 60
+}
+
+/// True if every byte of `value` is printable ASCII (0x20 to 0x7f): then
+/// no JSON text in it can hold a byte that is not UTF-8 or a raw control
+/// character.
+pub(super) fn is_printable_ascii(value: &[u8]) -> bool {
+    // No early exit: a loop LLVM vectorizes.
+    !value
+        .iter()
+        .fold(false, |bad, &b| bad | (b.wrapping_sub(0x20) >= 0x60))
+}
+
+/// The decimal number `digits` spell, if they are all digits.
+fn number(digits: &[u8]) -> Option<u32> {
+    digits.iter().try_fold(0, |n, &b| {
+        b.is_ascii_digit().then(|| n * 10 + u32::from(b - b'0'))
+    })
+}
+
+fn days_in(year: u32, month: u32) -> u32 {
+    match month {
+        2 if year % 4 == 0 && (year % 100 != 0 || year % 400 == 0) => 29,
+        2 => 28,
+        4 | 6 | 9 | 11 => 30,
+        _ => 31,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn uuids_are_lowercase_and_hyphenated() {
+        assert!(uuid(b"6f1f2c3e-8d7a-4b8e-9a0b-1c2d3e4f5a6b").is_some());
+        for bad in [
+            "6F1F2C3E-8D7A-4B8E-9A0B-1C2D3E4F5A6B",
+            "6f1f2c3e8d7a4b8e9a0b1c2d3e4f5a6b",
+            "{6f1f2c3e-8d7a-4b8e-9a0b-1c2d3e4f5a6b}",
+            "urn:uuid:6f1f2c3e-8d7a-4b8e-9a0b-1c2d3e4f5a6b",
+            "6f1f2c3e-8d7a-4b8e-9a0b-1c2d3e4f5a6",
+            "6f1f2c3e-8d7a-4b8e-9a0b_1c2d3e4f5a6b",
+            "6f1f2c3e-8d7a-4b8e-9a0g-1c2d3e4f5a6b",
+            "",
+        ] {
+            assert!(uuid(bad.as_bytes()).is_none(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn printable_ascii_is_told_from_control_characters_and_other_bytes() {
+        assert!(is_printable_ascii(b" {\"a\":\"~\x7f\"}"));
+        for bad in [
+            &b"a\nb"[..],
+            b"\t",
+            b"\x00",
+            b"\x1f",
+            b"\x80",
+            "é".as_bytes(),
+        ] {
+            assert!(!is_printable_ascii(bad), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn event_types_are_two_or_more_lowercase_names() {
+        for good in ["a.b", "orchestrator.orchestration.completed", "x1_.y_2.z"] {
+            assert!(is_event_type(good.as_bytes()), "{good}");
+        }
+        for bad in [
+            "", "a", "a.", ".a", "a..b", "A.b", "a.B", "1a.b", "a._b", "a.b-c", "a b.c", "a.b ",
+            "é.b",
+        ] {
+            assert!(!is_event_type(bad.as_bytes()), "{bad}");
+        }
+    }
+
+    #[test]
+    fn timestamps_are_rfc3339_instants_in_utc() {
+        for good in [
+            "2026-11-30T12:00:00Z",
+            "2026-11-30T12:00:00.000000Z",
+            "2026-11-30T23:59:60.5+00:00",
+            "2024-02-29T00:00:00Z",
+            "2000-02-29T00:00:00Z",
+        ] {
+            assert!(is_utc_timestamp(good.as_bytes()), "{good}");
+        }
+        for bad in [
+            "",
+            "2026-11-30",
+            "2026-11-30T12:00:00",
+            "2026-11-30 12:00:00Z",
+            "2026-11-30t12:00:00Z",
+            "2026-11-30T12:00:00z",
+            "2026-11-30T12:00:00+01:00",
+            "2026-11-30T12:00:00-00:00",
+            "2026-11-30T12:00:00.Z",
+            "2026-11-30T12:00:00.1x2Z",
+            "2026-11-30T12:00:00Z ",
+            "2026-13-01T00:00:00Z",
+            "2026-00-01T00:00:00Z",
+            "2026-04-31T00:00:00Z",
+            "2025-02-29T00:00:00Z",
+            "1900-02-29T00:00:00Z",
+            "2026-11-00T00:00:00Z",
+            "2026-11-30T24:00:00Z",
+            "2026-11-30T12:60:00Z",
+            "2026-11-30T12:00:61Z",
+            "+026-11-30T12:00:00Z",
+            "2026-11-30T12:00:00+00:00Z",
+        ] {
+            assert!(!is_utc_timestamp(bad.as_bytes()), "{bad}");
+        }
+    }
+}
