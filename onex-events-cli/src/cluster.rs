@@ -8,7 +8,7 @@ use onex_events::kafka::rdkafka::error::KafkaError;
 use onex_events::kafka::rdkafka::message::Message;
 use onex_events::kafka::rdkafka::{ClientConfig, Offset, TopicPartitionList};
 use onex_events::kafka::{KafkaConfig, TracingContext};
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
 use std::error::Error;
 use std::time::{Duration, Instant};
 
@@ -140,6 +140,8 @@ pub struct Reader {
     stop_at_end: bool,
     /// Partitions that reached their end since their last record.
     at_end: BTreeSet<(String, i32)>,
+    /// Low and high watermarks of assigned partitions, as first read.
+    bounds: HashMap<(String, i32), (i64, i64)>,
     in_group: bool,
     start: Start,
     timeout: Duration,
@@ -207,6 +209,7 @@ impl Reader {
             consumer,
             stop_at_end,
             at_end: BTreeSet::new(),
+            bounds: HashMap::new(),
             in_group,
             start,
             timeout: cluster.timeout,
@@ -246,31 +249,39 @@ impl Reader {
         }
     }
 
-    /// Marks the partitions numbered `partition` that are at their end.
+    /// Marks the partition numbered `partition` that reached its end.
     /// librdkafka's end-of-partition event names the partition number
-    /// only, so each assigned topic with it is checked: its position
-    /// against the high watermark of its last fetch; a partition nothing
-    /// was read from yet is at its end if it is empty, or if the reader
-    /// started at the end or from a group's offsets.
+    /// only: of the assigned partitions with that number not at their end
+    /// yet, a lone one is it; among several, those at the end the topic had
+    /// when they were first looked at (their position there, or nothing to
+    /// read: empty, or a reader that starts at the end or at its group's
+    /// offsets).
     fn reached_end(&mut self, partition: i32) {
         let (Ok(assignment), Ok(positions)) =
             (self.consumer.assignment(), self.consumer.position())
         else {
             return;
         };
-        for entry in assignment.elements() {
-            if entry.partition() != partition {
-                continue;
-            }
-            let topic = entry.topic();
-            let position = positions
-                .find_partition(topic, partition)
-                .and_then(|e| e.offset().to_raw())
-                .unwrap_or(-1);
-            let Ok((low, high)) = self
-                .consumer
-                .fetch_watermarks(topic, partition, self.timeout)
-            else {
+        let candidates: Vec<(String, i64)> = assignment
+            .elements()
+            .iter()
+            .filter(|e| e.partition() == partition)
+            .filter(|e| !self.at_end.contains(&(e.topic().to_owned(), partition)))
+            .map(|e| {
+                let position = positions
+                    .find_partition(e.topic(), partition)
+                    .and_then(|p| p.offset().to_raw())
+                    .unwrap_or(-1);
+                (e.topic().to_owned(), position)
+            })
+            .collect();
+        if let [(topic, _)] = candidates.as_slice() {
+            self.at_end.insert((topic.clone(), partition));
+            return;
+        }
+        for (topic, position) in candidates {
+            let key = (topic, partition);
+            let Some((low, high)) = self.bounds(&key) else {
                 continue;
             };
             let at_end = if position >= 0 {
@@ -279,9 +290,19 @@ impl Reader {
                 low == high || self.start == Start::End || self.in_group
             };
             if at_end {
-                self.at_end.insert((topic.to_owned(), partition));
+                self.at_end.insert(key);
             }
         }
+    }
+
+    /// The low and high watermarks of an assigned partition when first
+    /// asked for.
+    fn bounds(&mut self, key: &(String, i32)) -> Option<(i64, i64)> {
+        if !self.bounds.contains_key(key) {
+            let bounds = self.consumer.fetch_watermarks(&key.0, key.1, self.timeout);
+            self.bounds.insert(key.clone(), bounds.ok()?);
+        }
+        self.bounds.get(key).copied()
     }
 
     /// True once every partition of the assignment reached its end (and
