@@ -92,6 +92,12 @@ impl PublishArgs {
             Some(event_type) => vec![self.draft(event_type.clone())],
             None => self.drafts_from_stdin()?,
         };
+        let mut names = Names::default();
+        let instance_id = Uuid::new_v4();
+        let events = drafts
+            .into_iter()
+            .map(|draft| draft.build(&mut names, instance_id))
+            .collect::<Result<Vec<_>, _>>()?;
         let mut client = cluster.config().producer_client_config();
         client.set("message.timeout.ms", (timeout.as_millis()).to_string());
         let producer: BaseProducer<Deliveries> =
@@ -109,12 +115,10 @@ impl PublishArgs {
             producer: &producer,
             encoder: RecordEncoder::new(),
             routing: cluster.config().topic_routing().clone(),
-            names: HashMap::new(),
-            instance_id: Uuid::new_v4(),
             sent: Vec::new(),
         };
-        for draft in drafts {
-            publisher.send(draft)?;
+        for event in events {
+            publisher.send(event)?;
         }
         let sent = std::mem::take(&mut publisher.sent);
         let _ = producer.flush(timeout);
@@ -217,67 +221,98 @@ fn parse_header(text: &str) -> Result<(String, String), String> {
     }
 }
 
-/// Builds events and hands their records to the producer.
+/// Names kept for the process's life: an event's type and node type are
+/// `'static`.
+#[derive(Default)]
+struct Names(HashMap<String, &'static str>);
+
+impl Names {
+    fn get(&mut self, text: &str) -> &'static str {
+        if let Some(name) = self.0.get(text) {
+            return name;
+        }
+        let name: &'static str = Box::leak(text.to_owned().into_boxed_str());
+        self.0.insert(text.to_owned(), name);
+        name
+    }
+}
+
+/// An event built from a [`Draft`], with what its record gets besides.
+struct TestEvent {
+    event: Event,
+    topic: Option<String>,
+    key: Option<String>,
+    headers: Vec<(String, String)>,
+}
+
+impl Draft {
+    /// The event: a new id, now, a [`Payload::Json`] payload, published
+    /// by node `source` of instance `instance_id`. An unknown event type
+    /// shape or a payload that is not JSON is an error.
+    fn build(self, names: &mut Names, instance_id: Uuid) -> Result<TestEvent, Box<dyn Error>> {
+        let event_type = EventType::parse_external(names.get(&self.event_type))?;
+        let payload = RawValue::from_string(self.payload)
+            .map_err(|e| format!("the payload is not JSON: {e}"))?;
+        let event = Event {
+            event_id: Uuid::new_v4(),
+            event_type,
+            timestamp: Timestamp::now(),
+            correlation_id: Some(self.correlation.unwrap_or_else(Uuid::new_v4)),
+            causation_id: self.causation,
+            node: Arc::new(NodeIdentity {
+                node_id: self.source,
+                node_type: event_type.node_type(),
+                service: self
+                    .service
+                    .unwrap_or_else(|| event_type.node_type().to_owned()),
+                namespace: self.namespace,
+                instance_id,
+            }),
+            payload: Payload::Json(payload),
+            trace_parent: None,
+        };
+        Ok(TestEvent {
+            event,
+            topic: self.topic,
+            key: self.key,
+            headers: self.headers,
+        })
+    }
+}
+
+/// Hands events' records to the producer.
 struct EventWriter<'p> {
     producer: &'p BaseProducer<Deliveries>,
     encoder: RecordEncoder,
     routing: TopicRouting,
-    /// Event types and services seen, kept for the process's life (an
-    /// event's names are `'static`).
-    names: HashMap<String, &'static str>,
-    instance_id: Uuid,
     /// Each event sent, by delivery index: type, id, correlation id.
     sent: Vec<(String, Uuid, Uuid)>,
 }
 
 impl EventWriter<'_> {
-    fn name(&mut self, text: &str) -> &'static str {
-        if let Some(name) = self.names.get(text) {
-            return name;
-        }
-        let name: &'static str = Box::leak(text.to_owned().into_boxed_str());
-        self.names.insert(text.to_owned(), name);
-        name
-    }
-
-    /// Builds `draft`'s event and sends its record.
-    fn send(&mut self, draft: Draft) -> Result<(), Box<dyn Error>> {
-        let event_type = EventType::parse_external(self.name(&draft.event_type))?;
-        let payload = RawValue::from_string(draft.payload)
-            .map_err(|e| format!("the payload is not JSON: {e}"))?;
-        let correlation = draft.correlation.unwrap_or_else(Uuid::new_v4);
-        let event = Event {
-            event_id: Uuid::new_v4(),
-            event_type,
-            timestamp: Timestamp::now(),
-            correlation_id: Some(correlation),
-            causation_id: draft.causation,
-            node: Arc::new(NodeIdentity {
-                node_id: draft.source,
-                node_type: event_type.node_type(),
-                service: draft
-                    .service
-                    .unwrap_or_else(|| event_type.node_type().to_owned()),
-                namespace: draft.namespace,
-                instance_id: self.instance_id,
-            }),
-            payload: Payload::Json(payload),
-            trace_parent: None,
-        };
-        let routing = match draft.topic {
+    /// Sends `test`'s record: the library's, with the key and headers
+    /// given added.
+    fn send(&mut self, test: TestEvent) -> Result<(), Box<dyn Error>> {
+        let TestEvent {
+            event,
+            topic,
+            key,
+            headers,
+        } = test;
+        let routing = match topic {
             Some(topic) => TopicRouting::single(topic),
             None => self.routing.clone(),
         };
         let index = self.sent.len();
         let mut record = self.encoder.encode(&event, &routing)?;
-        for (name, value) in &draft.headers {
+        for (name, value) in &headers {
             record.headers = record.headers.insert(Header {
                 key: name,
                 value: Some(value.as_bytes()),
             });
         }
         let mut base = record.into_base_record(index);
-        if let Some(key) = &draft.key {
+        if let Some(key) = &key {
             base = base.key(key.as_bytes());
         }
         loop {
@@ -291,6 +326,7 @@ impl EventWriter<'_> {
             }
         }
         self.producer.poll(Duration::ZERO);
+        let correlation = event.correlation_id.unwrap_or_default();
         self.sent
             .push((event.event_type.to_string(), event.event_id, correlation));
         Ok(())
