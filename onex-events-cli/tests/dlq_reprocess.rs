@@ -3,6 +3,7 @@
 
 mod support;
 
+use onex_events::consume::kafka::{reprocess_with_progress, ReprocessOptions};
 use onex_events::kafka::headers::{DEAD_LETTER_ERROR, DEAD_LETTER_TOPIC, ID};
 use onex_events::kafka::rdkafka::consumer::{BaseConsumer, Consumer};
 use onex_events::kafka::rdkafka::message::{Headers, Message};
@@ -74,6 +75,14 @@ fn reprocess_moves_each_dead_letter_back_once_with_its_key_value_and_headers() {
     let dlq = format!("{original}.dlq");
     create_topics(&[&original, &dlq]);
     produce_dead_letters(&dlq, &original, 3);
+
+    let mut progress = Vec::new();
+    let config = onex_events::KafkaConfig::new(bootstrap());
+    let mut options = ReprocessOptions::new(dlq.clone());
+    options.dry_run = true;
+    reprocess_with_progress(&config, &options, |p| progress.push((p.read, p.total)))
+        .expect("a dry run");
+    assert_eq!(progress, [(0, 3), (1, 3), (2, 3), (3, 3)], "the progress bar's steps");
 
     let dry = reprocess(&[&dlq, "--dry-run"]);
     assert!(dry.starts_with("would move 3 events"), "{dry}");
