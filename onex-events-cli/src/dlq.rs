@@ -90,21 +90,21 @@ impl ListArgs {
         }
         if self.json {
             for (topic, records) in rows {
-                println!(
+                outln!(
                     "{}",
                     serde_json::json!({"topic": topic, "records": records})
-                );
+                )?;
             }
             return Ok(());
         }
         if rows.is_empty() {
-            println!("no dead-letter topic (*{DLQ_SUFFIX})");
+            outln!("no dead-letter topic (*{DLQ_SUFFIX})")?;
             return Ok(());
         }
         let width = rows.iter().map(|(t, _)| t.len()).max().unwrap_or(0);
-        println!("{:<width$}  RECORDS", "TOPIC");
+        outln!("{:<width$}  RECORDS", "TOPIC")?;
         for (topic, records) in rows {
-            println!("{topic:<width$}  {records:>7}");
+            outln!("{topic:<width$}  {records:>7}")?;
         }
         Ok(())
     }
@@ -114,8 +114,8 @@ impl ListArgs {
         let mut reader = Reader::assigned(cluster, &topics, Start::Beginning, true)?;
         while let Some(record) = reader.next_record()? {
             match self.json {
-                true => println!("{}", record.to_json()),
-                false => println!("{}", dead_letter_line(&record)),
+                true => outln!("{}", record.to_json())?,
+                false => outln!("{}", dead_letter_line(&record))?,
             }
         }
         Ok(())
@@ -180,18 +180,18 @@ impl ReprocessArgs {
             "moved"
         };
         let s = if report.moved == 1 { "" } else { "s" };
-        println!("{verb} {} event{s}", report.moved);
+        outln!("{verb} {} event{s}", report.moved)?;
         for (topic, n) in &report.per_target {
-            println!("  {n} to {topic}");
+            outln!("  {n} to {topic}")?;
         }
         for (reason, n) in &report.skipped {
-            println!("  {n} skipped: {reason}");
+            outln!("  {n} skipped: {reason}")?;
         }
         if report.failed > 0 {
-            println!(
+            outln!(
                 "  {} not acknowledged (a next run retries them)",
                 report.failed
-            );
+            )?;
             return Err(format!("{} events were not moved", report.failed).into());
         }
         Ok(())

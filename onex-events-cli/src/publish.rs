@@ -127,7 +127,7 @@ impl PublishArgs {
         for (index, (event_type, event_id, correlation)) in sent.iter().enumerate() {
             match outcomes.get(&index) {
                 Some(Ok(at)) => {
-                    println!("delivered {event_type} {event_id} correlation={correlation} to {at}")
+                    outln!("delivered {event_type} {event_id} correlation={correlation} to {at}")?
                 }
                 Some(Err(error)) => {
                     failed += 1;

@@ -82,7 +82,11 @@ fn reprocess_moves_each_dead_letter_back_once_with_its_key_value_and_headers() {
     options.dry_run = true;
     reprocess_with_progress(&config, &options, |p| progress.push((p.read, p.total)))
         .expect("a dry run");
-    assert_eq!(progress, [(0, 3), (1, 3), (2, 3), (3, 3)], "the progress bar's steps");
+    assert_eq!(
+        progress,
+        [(0, 3), (1, 3), (2, 3), (3, 3)],
+        "the progress bar's steps"
+    );
 
     let dry = reprocess(&[&dlq, "--dry-run"]);
     assert!(dry.starts_with("would move 3 events"), "{dry}");

@@ -1,5 +1,6 @@
 //! `onex-events trace CORRELATION_ID`: the events of one request, read
-//! from the beginning to the end of the topics, as a causation tree
+//! from the beginning to the end of the topics (each event once, however
+//! many copies dead-letter topics hold), as a causation tree
 //! ([`tree`]) drawn as a waterfall ([`waterfall`]) or written as JSON.
 
 mod tree;
@@ -7,7 +8,9 @@ mod waterfall;
 
 use crate::cluster::{Cluster, Reader, Start};
 use clap::Args;
+use onex_events::kafka::headers::DEAD_LETTER_ERROR;
 use serde_json::json;
+use std::collections::{HashMap, HashSet};
 use std::error::Error;
 use std::time::Duration;
 
@@ -32,11 +35,22 @@ impl TraceArgs {
         let topics = cluster.topics(&self.topics)?;
         let mut reader = Reader::assigned(&cluster, &topics, Start::Beginning, true)?;
         let mut envelopes = Vec::new();
+        let mut seen = HashSet::new();
+        let mut dead_letters = HashMap::new();
         while let Some(record) = reader.next_record()? {
             let wanted = record
                 .field("correlation_id")
                 .is_some_and(|c| c.eq_ignore_ascii_case(&self.correlation_id));
-            if let (true, Some(envelope)) = (wanted, record.envelope()) {
+            let (true, Some(envelope), Some(id)) =
+                (wanted, record.envelope(), record.field("event_id"))
+            else {
+                continue;
+            };
+            // A dead letter, or a reprocessed one, is the same event again.
+            if let Some(error) = record.header(DEAD_LETTER_ERROR) {
+                dead_letters.insert(id.to_owned(), error.to_owned());
+            }
+            if seen.insert(id.to_owned()) {
                 envelopes.push(envelope.clone());
             }
         }
@@ -48,7 +62,7 @@ impl TraceArgs {
             )
             .into());
         }
-        let spans = tree::build(&envelopes);
+        let spans = tree::build(&envelopes, &dead_letters);
         if self.json {
             let (t0, t1) = waterfall::timeline(&spans);
             let object = json!({
@@ -57,12 +71,12 @@ impl TraceArgs {
                 "duration_ms": (t1 - t0) as f64 / 1000.0,
                 "spans": spans.iter().map(|s| s.to_json(t0)).collect::<Vec<_>>(),
             });
-            println!("{object}");
+            outln!("{object}")?;
         } else {
-            print!(
+            out!(
                 "{}",
                 waterfall::render(&self.correlation_id, &spans, envelopes.len())
-            );
+            )?;
         }
         Ok(())
     }

@@ -23,6 +23,8 @@ pub struct Span {
     pub duration_ms: Option<f64>,
     /// The ids of its events, first first.
     pub event_ids: Vec<String>,
+    /// Why one of its events was dead-lettered, if one was.
+    pub dead_letter: Option<String>,
     pub children: Vec<Span>,
 }
 
@@ -85,6 +87,7 @@ impl Span {
             "offset_ms": (self.start_us - t0_us) as f64 / 1000.0,
             "duration_ms": self.duration_ms,
             "event_ids": self.event_ids,
+            "dead_letter": self.dead_letter,
             "children": self.children.iter().map(|c| c.to_json(t0_us)).collect::<Vec<_>>(),
         })
     }
@@ -141,10 +144,11 @@ impl<'a> Envelope<'a> {
     }
 }
 
-/// The spans of `envelopes` (one request's, in any order) as a forest,
-/// roots and children ordered by start. Envelopes without an id, a type
-/// or a timestamp are left out.
-pub fn build(envelopes: &[Value]) -> Vec<Span> {
+/// The spans of `envelopes` (one request's, each event once, in any
+/// order) as a forest, roots and children ordered by start, with the
+/// reasons of the `dead_letters` (by event id) on their spans. Envelopes
+/// without an id, a type or a timestamp are left out.
+pub fn build(envelopes: &[Value], dead_letters: &HashMap<String, String>) -> Vec<Span> {
     let mut events: Vec<Envelope> = envelopes.iter().filter_map(Envelope::read).collect();
     events.sort_by_key(|e| e.time_us);
     let mut spans: Vec<Span> = Vec::new();
@@ -164,6 +168,7 @@ pub fn build(envelopes: &[Value]) -> Vec<Span> {
                     start_us: event.time_us,
                     duration_ms: None,
                     event_ids: vec![event.id.to_owned()],
+                    dead_letter: None,
                     children: Vec::new(),
                 });
             }
@@ -178,6 +183,7 @@ pub fn build(envelopes: &[Value]) -> Vec<Span> {
                     start_us: event.time_us,
                     duration_ms: None,
                     event_ids: vec![event.id.to_owned()],
+                    dead_letter: None,
                     children: Vec::new(),
                 });
             }
@@ -214,9 +220,15 @@ pub fn build(envelopes: &[Value]) -> Vec<Span> {
                     start_us: end.time_us - duration_us,
                     duration_ms: duration,
                     event_ids: vec![end.id.to_owned()],
+                    dead_letter: None,
                     children: Vec::new(),
                 });
             }
+        }
+    }
+    for (id, reason) in dead_letters {
+        if let Some(&i) = span_of.get(id.as_str()) {
+            spans[i].dead_letter = Some(reason.clone());
         }
     }
     let parents: Vec<Option<usize>> = causes
@@ -292,9 +304,26 @@ mod tests {
         })
     }
 
+    fn build_all(envelopes: &[Value]) -> Vec<Span> {
+        build(envelopes, &HashMap::new())
+    }
+
+    #[test]
+    fn a_dead_lettered_event_s_span_says_why() {
+        let dead = HashMap::from([("b".to_owned(), "undecodable_payload".to_owned())]);
+        let spans = build(
+            &[
+                envelope("a", "orch.run.started", None, 0, json!({})),
+                envelope("b", "orch.run.completed", Some("a"), 1, json!({})),
+            ],
+            &dead,
+        );
+        assert_eq!(spans[0].dead_letter.as_deref(), Some("undecodable_payload"));
+    }
+
     #[test]
     fn an_operation_s_start_and_end_are_one_span_with_its_outcome_and_execution_time() {
-        let spans = build(&[
+        let spans = build_all(&[
             envelope(
                 "b",
                 "orch.run.completed",
@@ -316,7 +345,7 @@ mod tests {
 
     #[test]
     fn nested_operations_and_events_hang_under_the_event_that_caused_them() {
-        let spans = build(&[
+        let spans = build_all(&[
             envelope("a", "orch.run.started", None, 0, json!({})),
             envelope("s", "orch.state.changed", Some("a"), 1, json!({})),
             envelope("c", "orch.route.started", Some("a"), 2, json!({})),
@@ -348,7 +377,7 @@ mod tests {
 
     #[test]
     fn an_end_without_its_start_and_a_cycle_of_causes_still_show() {
-        let spans = build(&[
+        let spans = build_all(&[
             envelope(
                 "e",
                 "orch.run.completed",

@@ -43,7 +43,9 @@ pub fn render(correlation_id: &str, spans: &[Span], events: usize) -> String {
         .max()
         .unwrap_or(0);
     let mut out = format!(
-        "correlation {correlation_id}: {events} events, {operations} operations, {}\n",
+        "correlation {correlation_id}: {}, {}, {}\n",
+        counted(events, "event"),
+        counted(operations, "operation"),
         millis((t1 - t0) as f64 / 1000.0)
     );
     for (label, span) in rows {
@@ -57,6 +59,9 @@ pub fn render(correlation_id: &str, spans: &[Span], events: usize) -> String {
         if let Outcome::Failed(message) = &span.outcome {
             let _ = write!(out, " {message}");
         }
+        if let Some(reason) = &span.dead_letter {
+            let _ = write!(out, " [dead-lettered: {reason}]");
+        }
         out.push('\n');
     }
     out
@@ -69,6 +74,14 @@ fn collect<'a>(span: &'a Span, depth: usize, rows: &mut Vec<(String, &'a Span)>)
     rows.push((label, span));
     for child in &span.children {
         collect(child, depth + 1, rows);
+    }
+}
+
+/// `1 event`, `2 events`.
+fn counted(n: usize, noun: &str) -> String {
+    match n {
+        1 => format!("1 {noun}"),
+        n => format!("{n} {noun}s"),
     }
 }
 
@@ -105,6 +118,7 @@ mod tests {
             start_us: start_ms * 1000,
             duration_ms,
             event_ids: Vec::new(),
+            dead_letter: None,
             children: Vec::new(),
         }
     }
