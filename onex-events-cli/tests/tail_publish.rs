@@ -200,3 +200,25 @@ fn a_group_member_does_not_read_again_what_its_group_committed() {
     assert_eq!(tail().lines().count(), 1);
     assert_eq!(tail().lines().count(), 0);
 }
+
+#[test]
+#[ignore = "needs a Kafka broker: set KAFKA_BOOTSTRAP_SERVERS (scripts/test.sh starts one)"]
+fn a_failed_delivery_is_named_and_a_non_zero_exit() {
+    let output = support::onex_events()
+        .args([
+            "publish",
+            "--type",
+            "a.b.started",
+            "--topic",
+            "not a topic!",
+        ])
+        .output()
+        .expect("run onex-events");
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("not delivered: a.b.started "), "{stderr}");
+    assert!(
+        stderr.contains("1 of 1 events were not delivered"),
+        "{stderr}"
+    );
+}
