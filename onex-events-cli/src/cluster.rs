@@ -14,6 +14,9 @@ use std::time::{Duration, Instant};
 
 use crate::record::TopicRecord;
 
+/// How many watermark requests a reader has in flight at once.
+const WATERMARK_REQUESTS: usize = 16;
+
 /// The group name of a reader outside any group: librdkafka wants one, and
 /// nothing is ever committed under it.
 const NO_GROUP: &str = "onex-events-cli";
@@ -296,11 +299,35 @@ impl Reader {
     }
 
     /// The low and high watermarks of an assigned partition when first
-    /// asked for.
+    /// asked for. The first time one is missing, those of every assigned
+    /// partition not known yet are asked for at once, a few at a time (one
+    /// by one, on tansu, 80 partitions took seconds).
     fn bounds(&mut self, key: &(String, i32)) -> Option<(i64, i64)> {
         if !self.bounds.contains_key(key) {
-            let bounds = self.consumer.fetch_watermarks(&key.0, key.1, self.timeout);
-            self.bounds.insert(key.clone(), bounds.ok()?);
+            let missing: Vec<(String, i32)> = match self.consumer.assignment() {
+                Ok(assignment) => assignment
+                    .elements()
+                    .iter()
+                    .map(|e| (e.topic().to_owned(), e.partition()))
+                    .filter(|k| !self.bounds.contains_key(k))
+                    .collect(),
+                Err(_) => vec![key.clone()],
+            };
+            let (consumer, timeout) = (&self.consumer, self.timeout);
+            for chunk in missing.chunks(WATERMARK_REQUESTS) {
+                let read = std::thread::scope(|scope| {
+                    let handles: Vec<_> = chunk
+                        .iter()
+                        .map(|k| scope.spawn(move || consumer.fetch_watermarks(&k.0, k.1, timeout)))
+                        .collect();
+                    handles.into_iter().map(|h| h.join()).collect::<Vec<_>>()
+                });
+                for (k, bounds) in chunk.iter().zip(read) {
+                    if let Ok(Ok(bounds)) = bounds {
+                        self.bounds.insert(k.clone(), bounds);
+                    }
+                }
+            }
         }
         self.bounds.get(key).copied()
     }
