@@ -17,6 +17,10 @@ use crate::record::TopicRecord;
 /// How many watermark requests a reader has in flight at once.
 const WATERMARK_REQUESTS: usize = 16;
 
+/// How long a group member may wait for its partitions beyond the
+/// reader's timeout (a join takes seconds on tansu).
+const GROUP_JOIN: Duration = Duration::from_secs(30);
+
 /// The group name of a reader outside any group: librdkafka wants one, and
 /// nothing is ever committed under it.
 const NO_GROUP: &str = "onex-events-cli";
@@ -216,7 +220,9 @@ impl Reader {
             in_group,
             start,
             timeout: cluster.timeout,
-            last_heard: Instant::now(),
+            // A group member hears nothing until the group gives it its
+            // partitions.
+            last_heard: Instant::now() + if in_group { GROUP_JOIN } else { Duration::ZERO },
         }
     }
 
