@@ -4,7 +4,7 @@
 
 mod support;
 
-use support::{create_topics, json_lines, produce, run, run_with_stdin, unique};
+use support::{create_topics, json_lines, produce, run, run_with_stdin, tail_all, unique};
 
 #[test]
 #[ignore = "needs a Kafka broker: set KAFKA_BOOTSTRAP_SERVERS (scripts/test.sh starts one)"]
@@ -36,13 +36,7 @@ fn an_event_published_from_flags_is_tailed_back_with_its_envelope_key_and_header
         "{delivered}"
     );
 
-    let out = run(&[
-        "tail",
-        &topic,
-        "--from-beginning",
-        "--exit-at-end",
-        "--json",
-    ]);
+    let out = tail_all(&topic, &["--json"]);
     let lines = json_lines(&out);
     assert_eq!(lines.len(), 1, "{out}");
     let record = &lines[0];
@@ -99,14 +93,7 @@ fn events_from_stdin_are_filtered_by_type_and_limited_by_max() {
     let out = run_with_stdin(&["publish", "--topic", &topic], &lines.join("\n"));
     assert_eq!(out.lines().count(), 3, "{out}");
 
-    let users = run(&[
-        "tail",
-        &topic,
-        "--from-beginning",
-        "--exit-at-end",
-        "--type",
-        "user.*",
-    ]);
+    let users = tail_all(&topic, &["--type", "user.*"]);
     let types: Vec<&str> = users
         .lines()
         .map(|l| l.split(' ').nth(1).unwrap_or_default())
@@ -162,18 +149,12 @@ fn a_record_that_is_not_an_event_is_shown_not_a_crash() {
     let topic = unique("cli.raw");
     create_topics(&[&topic]);
     produce(&topic, "k", "plain text", &[]);
-    let out = run(&[
-        "tail",
-        &topic,
-        "--from-beginning",
-        "--exit-at-end",
-        "--json",
-    ]);
+    let out = tail_all(&topic, &["--json"]);
     let lines = json_lines(&out);
     assert_eq!(lines.len(), 1, "{out}");
     assert_eq!(lines[0]["envelope"], serde_json::Value::Null);
     assert_eq!(lines[0]["value"], "plain text");
-    let readable = run(&["tail", &topic, "--from-beginning", "--exit-at-end"]);
+    let readable = tail_all(&topic, &[]);
     assert!(readable.contains("(not an event: "), "{readable}");
     assert!(readable.contains("value=plain text"), "{readable}");
 }

@@ -108,3 +108,11 @@ pub fn json_lines(text: &str) -> Vec<serde_json::Value> {
         .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
         .collect()
 }
+
+/// `onex-events tail TOPIC --from-beginning --exit-at-end extra..`: every
+/// record of `topic`, as the command shows it.
+pub fn tail_all(topic: &str, extra: &[&str]) -> String {
+    let mut args = vec!["tail", topic, "--from-beginning", "--exit-at-end"];
+    args.extend(extra);
+    run(&args)
+}
