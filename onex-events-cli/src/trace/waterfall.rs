@@ -1,6 +1,6 @@
 //! The causation tree as a waterfall in the terminal: one line per span,
-//! indented by depth, with its node, outcome, duration and a bar placed
-//! and sized on the request's timeline.
+//! indented by depth, with its node, outcome, start (from the first one),
+//! duration and a bar placed and sized on the request's timeline.
 
 use super::tree::{Outcome, Span};
 use std::fmt::Write;
@@ -50,9 +50,10 @@ pub fn render(correlation_id: &str, spans: &[Span], events: usize) -> String {
     );
     for (label, span) in rows {
         let duration = span.duration_ms.map_or_else(String::new, millis);
+        let start = format!("+{}", millis((span.start_us - t0) as f64 / 1000.0));
         let _ = write!(
             out,
-            "{label:<label_width$}  {:<9} {duration:>10}  |{}|",
+            "{label:<label_width$}  {:<9} {start:>12} {duration:>10}  |{}|",
             span.outcome.as_str(),
             bar(span, t0, t1)
         );
@@ -144,14 +145,14 @@ mod tests {
         assert_eq!(
             lines[1],
             format!(
-                "orch.run (n-1)              completed   40.00 ms  |{}|",
+                "orch.run (n-1)              completed     +0.00 ms   40.00 ms  |{}|",
                 "█".repeat(40)
             )
         );
         assert_eq!(
             lines[2],
             format!(
-                "  orch.state.changed (n-1)  event                 |{}◆{}|",
+                "  orch.state.changed (n-1)  event        +10.00 ms             |{}◆{}|",
                 " ".repeat(10),
                 " ".repeat(29)
             )
@@ -159,7 +160,7 @@ mod tests {
         assert_eq!(
             lines[3],
             format!(
-                "  orch.route (n-1)          failed      10.00 ms  |{}{}{}| no route",
+                "  orch.route (n-1)          failed       +20.00 ms   10.00 ms  |{}{}{}| no route",
                 " ".repeat(20),
                 "█".repeat(10),
                 " ".repeat(10)
