@@ -87,7 +87,7 @@ impl Event {
         write_str(out, &self.node.namespace)?;
         out.extend_from_slice(b",\"instance_id\":");
         write_uuid(out, &self.node.instance_id);
-        if let Some(op) = self.payload.operation() {
+        if let Some(op) = self.operation() {
             out.extend_from_slice(b",\"operation\":");
             write_str(out, op)?;
         }
@@ -110,6 +110,15 @@ impl Event {
     /// The envelope's JSON text.
     pub fn to_json_string(&self) -> Result<String, serde_json::Error> {
         serde_json::to_string(self)
+    }
+
+    /// The operation `metadata` names: a lifecycle payload's, or for a
+    /// [`Payload::Json`] the event type's.
+    fn operation(&self) -> Option<&'static str> {
+        match &self.payload {
+            Payload::Json(_) => self.event_type.operation(),
+            payload => payload.operation(),
+        }
     }
 
     /// The key that keeps events in order: a declared event's id (the
@@ -171,7 +180,7 @@ struct Metadata<'a> {
 impl Serialize for Metadata<'_> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         let e = self.event;
-        let op = e.payload.operation();
+        let op = e.operation();
         let declared = e.payload.declared().map(declared_metadata);
         let n = 4
             + usize::from(op.is_some())
@@ -278,6 +287,9 @@ mod tests {
                 metric_value: 1e300,
                 metric_unit: "ms".into(),
             },
+            Payload::Json(
+                serde_json::value::RawValue::from_string(r#"{"a":[1,"\u00e9"]}"#.into()).unwrap(),
+            ),
         ];
         for payload in payloads {
             for correlated in [true, false] {
@@ -294,5 +306,15 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn a_json_payload_is_written_as_it_is_with_its_type_s_operation() {
+        let json = r#"{"job": 7}"#;
+        let raw = serde_json::value::RawValue::from_string(json.into()).unwrap();
+        let e = event("n-1", true, Payload::Json(raw));
+        let value = e.to_json();
+        assert_eq!(value["payload"], serde_json::json!({"job": 7}));
+        assert_eq!(value["metadata"]["operation"], "orchestration");
     }
 }

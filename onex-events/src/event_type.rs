@@ -155,6 +155,33 @@ impl EventType {
         })
     }
 
+    /// Parses an event type any program may publish: a standard one as
+    /// [`EventType::parse`] does, else any name of two or more lowercase
+    /// snake_case segments, taken as a declared event type whose
+    /// declaration this program need not have (e.g. `user.created` of
+    /// another service). For tools that publish or read the events of other
+    /// programs, such as `onex-events publish`.
+    ///
+    /// ```
+    /// use onex_events::{EventType, Stage};
+    ///
+    /// let t = EventType::parse_external("billing.invoice_paid").unwrap();
+    /// assert_eq!((t.node_type(), t.stage()), ("billing", Stage::Declared));
+    /// assert_eq!(EventType::parse_external("a.b.started").unwrap().stage(), Stage::Started);
+    /// assert!(EventType::parse_external("billing").is_err());
+    /// ```
+    pub fn parse_external(name: &'static str) -> Result<Self, EventTypeError> {
+        match Self::parse(name) {
+            Err(EventTypeError::UnknownShape(_)) if name.contains('.') => Ok(EventType {
+                name,
+                node_type: name.split('.').next().unwrap_or(name),
+                operation: None,
+                stage: Stage::Declared,
+            }),
+            parsed => parsed,
+        }
+    }
+
     /// The full name, e.g. `orchestrator.routing.started`.
     pub const fn as_str(&self) -> &'static str {
         self.name

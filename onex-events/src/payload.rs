@@ -347,6 +347,11 @@ pub enum Payload {
     Request(Box<RawValue>),
     /// `{node_type}.response.{name}`: the reply, or the responder's error.
     Response(crate::request::Reply),
+    /// Any payload given as JSON, written as it is: what a tool or a test
+    /// publishes for an event type it has no Rust type for (e.g.
+    /// `onex-events publish`). With a lifecycle event type, the envelope's
+    /// `metadata.operation` is the type's operation.
+    Json(Box<RawValue>),
 }
 
 impl Payload {

@@ -74,8 +74,9 @@ impl KafkaConfig {
     /// commits itself, synchronously (`enable.auto.commit=false`), and is
     /// told when it reached the end of a partition
     /// (`enable.partition.eof=true`): for tools that read a topic to its
-    /// end once, such as reprocessing a dead-letter topic.
-    pub(crate) fn reader_client_config(&self, group: &str) -> rdkafka::ClientConfig {
+    /// end once, such as reprocessing a dead-letter topic or the
+    /// `onex-events` command's readers.
+    pub fn reader_client_config(&self, group: &str) -> rdkafka::ClientConfig {
         let mut cc = self.consumer_client_config(group, 0);
         cc.set("enable.auto.commit", "false")
             .set("enable.partition.eof", "true")
@@ -129,10 +130,11 @@ impl KafkaConfig {
 
 impl KafkaConfig {
     /// The librdkafka configuration of a producer beside a consumer (its
-    /// dead letters, reprocessing): [`client_config`](Self::client_config)
+    /// dead letters, reprocessing): this configuration's properties
     /// without the consumer-only properties a consumer's configuration may
-    /// hold (librdkafka would warn about each).
-    pub(crate) fn producer_client_config(&self) -> rdkafka::ClientConfig {
+    /// hold (librdkafka would warn about each); for tools that write
+    /// records of their own, such as the `onex-events` command.
+    pub fn producer_client_config(&self) -> rdkafka::ClientConfig {
         let mut cc = self.client_config();
         for key in CONSUMER_ONLY {
             cc.remove(key);

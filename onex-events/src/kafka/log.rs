@@ -4,7 +4,7 @@
 use rdkafka::client::ClientContext;
 use rdkafka::config::RDKafkaLogLevel;
 use rdkafka::consumer::ConsumerContext;
-use rdkafka::error::KafkaError;
+use rdkafka::error::{KafkaError, RDKafkaErrorCode};
 
 /// Forwards a librdkafka log line to `tracing` (target `librdkafka`):
 /// errors and warnings at `WARN`, notices at `INFO`, debug at `DEBUG`.
@@ -32,8 +32,13 @@ impl ClientContext for TracingContext {
 
     fn error(&self, error: KafkaError, reason: &str) {
         // A reader with `enable.partition.eof` is told the end of a
-        // partition this way too: not an error.
-        if !matches!(error, KafkaError::PartitionEOF(_)) {
+        // partition this way too (as a global error by librdkafka's error
+        // callback): not an error.
+        let end_of_partition = matches!(
+            error,
+            KafkaError::PartitionEOF(_) | KafkaError::Global(RDKafkaErrorCode::PartitionEOF)
+        );
+        if !end_of_partition {
             tracing::warn!(target: "librdkafka", %error, reason, "Kafka client error");
         }
     }

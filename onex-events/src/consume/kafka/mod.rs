@@ -25,6 +25,9 @@ pub use dead_letter::DeadLetterTopic;
 pub use error::ConsumerError;
 pub(crate) use fetched::FetchedMessage;
 pub use job::Unhandled;
-pub use reprocess::{reprocess, ReprocessError, ReprocessOptions, ReprocessReport};
+pub use reprocess::{
+    reprocess, reprocess_with_progress, ReprocessError, ReprocessOptions, ReprocessProgress,
+    ReprocessReport,
+};
 pub use shutdown::ShutdownHandle;
 pub use stats::{ConsumerStats, PartitionLag};

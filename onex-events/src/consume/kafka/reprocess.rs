@@ -136,6 +136,27 @@ pub fn reprocess(
     config: &KafkaConfig,
     options: &ReprocessOptions,
 ) -> Result<ReprocessReport, ReprocessError> {
+    reprocess_with_progress(config, options, |_| {})
+}
+
+/// How far a reprocessing run got: records read of the dead-letter
+/// topic, out of those it had to read when the run started.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct ReprocessProgress {
+    /// Records read so far (moved or skipped).
+    pub read: u64,
+    /// Records to read: from where the previous run stopped to the end.
+    pub total: u64,
+}
+
+/// [`reprocess`], calling `on_progress` once the partitions are known and
+/// after each record read: for a progress bar.
+pub fn reprocess_with_progress(
+    config: &KafkaConfig,
+    options: &ReprocessOptions,
+    mut on_progress: impl FnMut(ReprocessProgress),
+) -> Result<ReprocessReport, ReprocessError> {
     config.validate()?;
     for topic in std::iter::once(&options.dead_letter_topic).chain(&options.to) {
         check_topic(topic).map_err(|reason| KafkaConfigError::InvalidTopic {
@@ -148,6 +169,11 @@ pub fn reprocess(
         .reader_client_config(&options.group())
         .create_with_context(TracingContext)?;
     let mut positions = Positions::read(&consumer, dlq, options.timeout)?;
+    let mut progress = ReprocessProgress {
+        read: 0,
+        total: positions.to_read(),
+    };
+    on_progress(progress);
     let producer: Option<BaseProducer<Tally>> = if options.dry_run {
         None
     } else {
@@ -195,6 +221,8 @@ pub fn reprocess(
         if !positions.take(message.partition(), message.offset()) {
             continue;
         }
+        progress.read += 1;
+        on_progress(progress);
         let target = match target(&message, options) {
             Ok(target) => target,
             Err(reason) => {
@@ -368,6 +396,12 @@ impl Positions {
             topic: topic.to_owned(),
             partitions,
         })
+    }
+
+    /// How many records there are to read, from the start to the end.
+    fn to_read(&self) -> u64 {
+        let left = |&(next, end, _): &(i64, i64, bool)| (end - next).max(0) as u64;
+        self.partitions.values().map(left).sum()
     }
 
     /// True once every partition is done.
