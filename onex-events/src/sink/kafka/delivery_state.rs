@@ -109,6 +109,7 @@ impl DeliveryState {
     pub(super) fn retrying_add(&self, n: usize) {
         let now = self.retrying.fetch_add(n, Ordering::AcqRel) + n;
         self.backlog.update(now, self.capacity);
+        Counters::buffered(n);
     }
 
     /// `n` events fewer in (or taken from) the retry buffer.
@@ -118,6 +119,7 @@ impl DeliveryState {
             .fetch_sub(n, Ordering::AcqRel)
             .saturating_sub(n);
         self.backlog.update(now, self.capacity);
+        Counters::unbuffered(n);
     }
 
     pub(super) fn now(&self) -> usize {
@@ -137,6 +139,7 @@ impl DeliveryState {
         outcome: Outcome,
         published_at: usize,
     ) {
+        Counters::record(&outcome);
         self.report(event_id, outcome, published_at);
         Counters::settle(counter);
     }
