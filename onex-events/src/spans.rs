@@ -2,6 +2,7 @@
 //! `ENABLE_EVENT_TRACING`, which turns them off. A span changes no event
 //! and no result: it only tells a `tracing` subscriber what runs.
 
+use crate::consume::{ReceivedEvent, Route};
 use crate::env_switch::EnvSwitch;
 use tracing::Span;
 
@@ -24,25 +25,21 @@ pub(crate) fn operation(node_type: &'static str, operation: &'static str) -> Spa
     tracing::info_span!(target: "onex_events::operation", "operation", node_type, operation)
 }
 
-/// The span of one run of handler `handler` of node type `node_type` on
-/// event `event_id` of type `event_type` (`INFO`, target
-/// `onex_events::handler`); disabled when the switch is off.
+/// The span of one run of `route` on `event` (`INFO`, target
+/// `onex_events::handler`, with the node type, the handler's name, the
+/// event's type and id); disabled when the switch is off. The event's
+/// fields are read only for a span a subscriber takes.
 #[inline]
-pub(crate) fn handler(
-    node_type: &'static str,
-    handler: &'static str,
-    event_type: &str,
-    event_id: uuid::Uuid,
-) -> Span {
+pub(crate) fn handler(route: Route<'_>, event: &ReceivedEvent) -> Span {
     if !SWITCH.is_on() {
         return Span::none();
     }
     tracing::info_span!(
         target: "onex_events::handler",
         "handler",
-        node_type,
-        handler,
-        event_type,
-        %event_id
+        node_type = route.node_type(),
+        handler = route.spec().name,
+        event_type = event.event_type(),
+        event_id = %event.event_id()
     )
 }

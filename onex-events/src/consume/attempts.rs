@@ -154,12 +154,7 @@ pub(crate) async fn settle_after(
 /// may panic before it returns its future.
 fn start(route: Route<'_>, event: &Arc<ReceivedEvent>) -> Result<CatchPanic, Handled> {
     let stopwatch = Stopwatch::start();
-    let span = crate::spans::handler(
-        route.node_type(),
-        route.spec().name,
-        event.event_type(),
-        event.event_id(),
-    );
+    let span = crate::spans::handler(route, event);
     let made = {
         let _span = span.enter();
         catch_unwind(AssertUnwindSafe(|| route.run(Arc::clone(event))))
