@@ -4,19 +4,11 @@
 
 mod metrics_support;
 
-use metrics_support::spans::SpanLog;
 use metrics_support::wired;
-use tracing_subscriber::layer::SubscriberExt;
 
 #[tokio::test]
 async fn operations_and_handler_runs_enter_their_spans() {
-    let spans = SpanLog::default();
-    let _default =
-        tracing::subscriber::set_default(tracing_subscriber::registry().with(spans.clone()));
-    let (result, bus) = wired::run().await;
-    assert_eq!(result, 42);
-    assert_eq!(bus.event_types(), wired::EVENT_TYPES);
-
+    let spans = wired::run_logging_spans().await;
     let made = spans.made();
     assert!(
         made.contains(

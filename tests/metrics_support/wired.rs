@@ -2,10 +2,12 @@
 //! publishes `caller.call.completed`, which `listener`'s handler `heard`
 //! takes, publishing its own lifecycle events.
 
+use super::spans::SpanLog;
 use onex_events::consume::{InProcessBus, Incoming};
 use onex_events::{onex_node, NodeContext, OnexNode};
 use serde_json::Value;
 use std::sync::Arc;
+use tracing_subscriber::layer::SubscriberExt;
 
 #[derive(OnexNode)]
 struct Caller {
@@ -48,6 +50,18 @@ pub const EVENT_TYPES: [&str; 4] = [
     "listener.heard.started",
     "listener.heard.completed",
 ];
+
+/// [`run`] with a [`SpanLog`] as this thread's subscriber; checks that the
+/// result and the events are as always, and gives the spans seen.
+pub async fn run_logging_spans() -> SpanLog {
+    let spans = SpanLog::default();
+    let _default =
+        tracing::subscriber::set_default(tracing_subscriber::registry().with(spans.clone()));
+    let (result, bus) = run().await;
+    assert_eq!(result, 42);
+    assert_eq!(bus.event_types(), EVENT_TYPES);
+    spans
+}
 
 /// Calls `caller`'s operation with 21 and lets `listener` handle what it
 /// published; the operation's result and the bus with every event.
