@@ -1,9 +1,8 @@
 //! The runtime of an `#[onex_operation]` method: publishes `started`,
 //! keeps the operation's correlation (and its `tracing` span) in scope
-//! while its body is polled, and
-//! publishes exactly one end event: `completed`, `failed` for an `Err`, a
-//! panic (which then propagates unchanged) or a future dropped before it
-//! finished.
+//! while its body is polled, and publishes exactly one end event:
+//! `completed`, `failed` for an `Err`, a panic (which then propagates
+//! unchanged) or a future dropped before it finished.
 
 use crate::correlation::{Correlation, Scope};
 use crate::event_type::{EventType, Stage};
