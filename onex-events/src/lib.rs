@@ -56,6 +56,7 @@ mod catalog;
 pub mod consume;
 mod correlation;
 mod deadline;
+mod env_switch;
 mod envelope;
 mod error;
 mod event_type;
@@ -63,6 +64,7 @@ mod extension;
 mod finite;
 #[cfg(feature = "kafka")]
 pub mod kafka;
+pub mod metrics;
 mod node;
 mod operation;
 #[cfg(feature = "outbox")]
@@ -75,6 +77,7 @@ mod payload;
 mod publisher;
 pub mod request;
 pub mod sink;
+mod spans;
 mod timestamp;
 mod trace_parent;
 mod typed;

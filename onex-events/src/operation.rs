@@ -1,8 +1,8 @@
 //! The runtime of an `#[onex_operation]` method: publishes `started`,
-//! keeps the operation's correlation in scope while its body is polled, and
-//! publishes exactly one end event: `completed`, `failed` for an `Err`, a
-//! panic (which then propagates unchanged) or a future dropped before it
-//! finished.
+//! keeps the operation's correlation (and its `tracing` span) in scope
+//! while its body is polled, and publishes exactly one end event:
+//! `completed`, `failed` for an `Err`, a panic (which then propagates
+//! unchanged) or a future dropped before it finished.
 
 use crate::correlation::{Correlation, Scope};
 use crate::event_type::{EventType, Stage};
@@ -77,6 +77,8 @@ pub struct OperationGuard<'a> {
     scope: Correlation,
     /// The trace context in scope at the start, on every event.
     trace_parent: Option<TraceParent>,
+    /// Entered while the body is polled (disabled by `ENABLE_EVENT_TRACING=false`).
+    span: tracing::Span,
     start: Instant,
     done: bool,
 }
@@ -124,6 +126,7 @@ impl<'a> OperationGuard<'a> {
                 causation_id: Some(started_id),
             },
             trace_parent,
+            span: crate::spans::operation(op.started.node_type(), op.operation),
             start,
             done: false,
         }
@@ -242,6 +245,7 @@ impl<F: Future> Future for Instrumented<'_, '_, F> {
         let this = self.project();
         let result = {
             let _scope = Scope::enter(Some(this.guard.scope));
+            let _span = this.guard.span.enter();
             let inner = this.inner;
             catch_unwind(AssertUnwindSafe(move || inner.poll(cx)))
         };

@@ -8,7 +8,7 @@ pub(crate) const USE_OUTBOX_PATTERN: &str = "USE_OUTBOX_PATTERN";
 
 /// The values the switch accepts (ASCII case and surrounding blanks
 /// ignored; empty or unset = off), for messages.
-pub(crate) const ACCEPTED: &str = "true, false, 1, 0, yes, no, on, off (or empty)";
+pub(crate) const ACCEPTED: &str = crate::env_switch::ACCEPTED;
 
 /// A `USE_OUTBOX_PATTERN` value that is neither on nor off.
 #[derive(Debug, thiserror::Error)]
@@ -28,11 +28,7 @@ pub(crate) fn outbox_requested(
     let Some(value) = lookup(USE_OUTBOX_PATTERN) else {
         return Ok(false);
     };
-    match value.trim().to_ascii_lowercase().as_str() {
-        "" | "false" | "0" | "no" | "off" => Ok(false),
-        "true" | "1" | "yes" | "on" => Ok(true),
-        _ => Err(InvalidSwitch { value }),
-    }
+    crate::env_switch::parse(&value).ok_or(InvalidSwitch { value })
 }
 
 #[cfg(test)]

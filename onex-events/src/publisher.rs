@@ -162,6 +162,7 @@ impl Publisher {
     /// never reaches the caller.
     pub fn publish(&self, event: Event) {
         let sink = &self.sink;
+        crate::metrics::record::published(event.event_type.node_type(), &**sink);
         if catch_unwind(AssertUnwindSafe(move || sink.publish(event))).is_err() {
             tracing::error!(
                 sink = sink.name(),

@@ -1,11 +1,13 @@
 //! One handler on one event until it settles: runs it, within its time
 //! limit and with its panics caught, and runs it again after a backoff while
-//! its retry policy allows.
+//! its retry policy allows. Each run is in the handler's `tracing` span and
+//! timed for the metric of handler durations.
 
 use super::handler::Handled;
 use super::handler_set::Route;
 use super::incoming::PayloadError;
 use super::received::ReceivedEvent;
+use crate::metrics::record::Stopwatch;
 use crate::panic_message::panic_message;
 use crate::payload::ErrorInfo;
 use std::future::Future;
@@ -97,8 +99,13 @@ pub(crate) fn first_run(
         Err(failed) => return Some(FirstRun::Finished(failed)),
     };
     match Pin::new(&mut run).poll(cx) {
-        Poll::Ready(Handled::Acknowledged) => None,
-        Poll::Ready(handled) => Some(FirstRun::Finished(handled)),
+        Poll::Ready(handled) => {
+            ran(route, run.stopwatch, &handled);
+            match handled {
+                Handled::Acknowledged => None,
+                handled => Some(FirstRun::Finished(handled)),
+            }
+        }
         Poll::Pending => Some(FirstRun::Running(run)),
     }
 }
@@ -115,10 +122,10 @@ pub(crate) async fn settle_after(
     loop {
         let handled = match std::mem::replace(&mut first, FirstRun::NotStarted) {
             FirstRun::NotStarted => match start(route, event) {
-                Ok(run) => run_once(run, spec.timeout).await,
+                Ok(run) => run_once(route, run, spec.timeout).await,
                 Err(failed) => failed,
             },
-            FirstRun::Running(run) => run_once(run, spec.timeout).await,
+            FirstRun::Running(run) => run_once(route, run, spec.timeout).await,
             FirstRun::Finished(handled) => handled,
         };
         let error = match handled {
@@ -146,15 +153,34 @@ pub(crate) async fn settle_after(
 /// A run of `route` on `event`, or its failure: a hand-written `handle`
 /// may panic before it returns its future.
 fn start(route: Route<'_>, event: &Arc<ReceivedEvent>) -> Result<CatchPanic, Handled> {
-    match catch_unwind(AssertUnwindSafe(|| route.run(Arc::clone(event)))) {
-        Ok(run) => Ok(CatchPanic(run)),
-        Err(payload) => Err(Handled::Failed(ErrorInfo::panic(panic_message(&*payload)))),
+    let stopwatch = Stopwatch::start();
+    let span = crate::spans::handler(route, event);
+    let made = {
+        let _span = span.enter();
+        catch_unwind(AssertUnwindSafe(|| route.run(Arc::clone(event))))
+    };
+    match made {
+        Ok(run) => Ok(CatchPanic {
+            run,
+            span,
+            stopwatch,
+        }),
+        Err(payload) => {
+            let failed = Handled::Failed(ErrorInfo::panic(panic_message(&*payload)));
+            ran(route, stopwatch, &failed);
+            Err(failed)
+        }
     }
 }
 
 /// One run, within `limit` if there is one.
-async fn run_once(run: CatchPanic, limit: Option<std::time::Duration>) -> Handled {
-    match limit {
+async fn run_once(
+    route: Route<'_>,
+    run: CatchPanic,
+    limit: Option<std::time::Duration>,
+) -> Handled {
+    let stopwatch = run.stopwatch;
+    let handled = match limit {
         None => run.await,
         Some(limit) => match tokio::time::timeout(limit, run).await {
             Ok(handled) => handled,
@@ -163,17 +189,33 @@ async fn run_once(run: CatchPanic, limit: Option<std::time::Duration>) -> Handle
                 format!("the handler did not finish within {limit:?}"),
             )),
         },
-    }
+    };
+    ran(route, stopwatch, &handled);
+    handled
 }
 
-/// A run whose panic becomes a failure.
-pub(crate) struct CatchPanic(super::handler::HandlerFuture);
+/// Records the duration of a run of `route` that started at `stopwatch`
+/// and ended with `handled`.
+#[inline]
+fn ran(route: Route<'_>, stopwatch: Stopwatch, handled: &Handled) {
+    let acknowledged = matches!(handled, Handled::Acknowledged);
+    stopwatch.handler_run(route.node_type(), route.spec().name, acknowledged);
+}
+
+/// A run whose panic becomes a failure, polled in the handler's span.
+pub(crate) struct CatchPanic {
+    run: super::handler::HandlerFuture,
+    span: tracing::Span,
+    stopwatch: Stopwatch,
+}
 
 impl Future for CatchPanic {
     type Output = Handled;
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Handled> {
-        let inner = self.0.as_mut();
+        let this = &mut *self;
+        let _span = this.span.enter();
+        let inner = this.run.as_mut();
         match catch_unwind(AssertUnwindSafe(move || inner.poll(cx))) {
             Ok(poll) => poll,
             Err(payload) => {

@@ -329,7 +329,10 @@ impl<S: Store> CommitQueue<S> {
     /// Commits `batch`; wakes the relay, or logs and counts every row.
     fn write_batch(&self, batch: &[Row]) {
         match self.store.write(batch) {
-            Ok(()) => self.wake.notify(),
+            Ok(()) => {
+                crate::metrics::record::outbox_committed(batch.len());
+                self.wake.notify();
+            }
             Err(error) => self.failures.batch(batch, error),
         }
     }

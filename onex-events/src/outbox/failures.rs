@@ -31,6 +31,7 @@ impl Failures {
 
     /// `row` could not be committed: logged in full and counted.
     pub fn row(&self, row: &Row, error: &OutboxError) {
+        crate::metrics::record::outbox_not_committed(1);
         self.not_committed.fetch_add(1, Ordering::Relaxed);
         tracing::error!(
             target: "onex_events::event",
@@ -54,6 +55,7 @@ impl Failures {
 
     /// Counts `n` events that could not be committed, logged by the caller.
     pub fn count(&self, n: usize) {
+        crate::metrics::record::outbox_not_committed(n);
         self.not_committed.fetch_add(n as u64, Ordering::Relaxed);
     }
 

@@ -124,6 +124,7 @@ impl<S: Store> Outbox<S> {
                 let mut stats = store.stats()?;
                 stats.not_committed = self.failures.not_committed();
                 stats.sent_unrecorded = self.failures.unrecorded();
+                crate::metrics::record::outbox_pending(stats.pending);
                 Ok(stats)
             }
             None => match self.failures.last_error() {

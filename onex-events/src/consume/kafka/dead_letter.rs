@@ -115,6 +115,15 @@ pub(crate) enum Cause<'a> {
 }
 
 impl Cause<'_> {
+    /// The `reason` label of the dead-letter metric.
+    pub fn reason(&self) -> &'static str {
+        match self {
+            Cause::Handler { .. } => "handler_failed",
+            Cause::Malformed(_) => "malformed",
+            Cause::Unhandled(_) => "unhandled",
+        }
+    }
+
     fn error_type(&self) -> &str {
         match self {
             Cause::Handler { failure, .. } => failure.error_type(),

@@ -85,7 +85,7 @@ impl Worker<'_> {
     ) -> Option<FirstRun> {
         let first = first_run(route, event, cx);
         if first.is_none() {
-            Counters::add(&self.counters.handled);
+            self.counters.handled(route);
         }
         first
     }
@@ -107,7 +107,7 @@ impl Worker<'_> {
         let mut routes = self.handlers.routes(event.event_type()).peekable();
         if routes.peek().is_none() {
             match self.unhandled {
-                Unhandled::Skip => Counters::add(&self.counters.skipped),
+                Unhandled::Skip => self.counters.skipped(),
                 Unhandled::DeadLetter => {
                     let cause = Cause::Unhandled(event.event_type());
                     self.dead_letter(event.record(), cause).await;
@@ -118,7 +118,7 @@ impl Worker<'_> {
         for route in routes {
             let first = std::mem::replace(&mut first, FirstRun::NotStarted);
             let settled = settle_after(route, event, first, |attempt, error| {
-                Counters::add(&self.counters.retried);
+                self.counters.retried(route);
                 tracing::debug!(
                     handler = ?route,
                     event_id = %event.event_id(),
@@ -130,9 +130,9 @@ impl Worker<'_> {
             })
             .await;
             match settled {
-                Settled::Acknowledged { .. } => Counters::add(&self.counters.handled),
+                Settled::Acknowledged { .. } => self.counters.handled(route),
                 Settled::Failed { attempts, failure } => {
-                    Counters::add(&self.counters.failed);
+                    self.counters.failed(route);
                     let handler = format!("{}.{}", route.node_type(), route.spec().name);
                     let cause = Cause::Handler {
                         handler,
@@ -146,7 +146,8 @@ impl Worker<'_> {
     }
 
     async fn dead_letter(&self, record: &ReceivedRecord, cause: Cause<'_>) {
+        let reason = cause.reason();
         self.dead_letters.send(record, cause).await;
-        Counters::add(&self.counters.dead_lettered);
+        self.counters.dead_lettered(reason);
     }
 }

@@ -140,7 +140,7 @@ pub(crate) async fn run(
                         };
                         match routes {
                             (None, _) if settings.unhandled == Unhandled::Skip => {
-                                Counters::add(&counters.skipped);
+                                counters.skipped();
                                 let mut offsets = lock(offsets);
                                 held -= drop_revoked(&mut offsets, &mut lanes);
                                 settle_at_once(&mut offsets, event.record());
@@ -169,7 +169,7 @@ pub(crate) async fn run(
                         }
                     }
                     Err(undecoded) => {
-                        Counters::add(&counters.malformed);
+                        counters.malformed();
                         let undecoded = *undecoded;
                         (Work::Malformed(undecoded.record, undecoded.reason), None)
                     }

@@ -1,6 +1,9 @@
 //! What a consumer did: counts of handled, failed, retried, dead-lettered,
-//! malformed and skipped events, and the lag of each partition it reads.
+//! malformed and skipped events, and the lag of each partition it reads;
+//! each count recorded as a metric too (see [`crate::metrics`]).
 
+use crate::consume::Route;
+use crate::metrics::record;
 use std::collections::BTreeMap;
 use std::fmt;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -71,24 +74,62 @@ impl fmt::Display for ConsumerStats {
 /// task, its librdkafka callbacks and its handles.
 #[derive(Debug, Default)]
 pub(crate) struct Counters {
-    pub handled: AtomicU64,
-    pub failed: AtomicU64,
-    pub retried: AtomicU64,
-    pub dead_lettered: AtomicU64,
-    pub malformed: AtomicU64,
-    pub skipped: AtomicU64,
+    handled: AtomicU64,
+    failed: AtomicU64,
+    retried: AtomicU64,
+    dead_lettered: AtomicU64,
+    malformed: AtomicU64,
+    skipped: AtomicU64,
     lag: Mutex<BTreeMap<(String, i32), i64>>,
 }
 
 impl Counters {
     /// Adds one to `counter`.
-    pub fn add(counter: &AtomicU64) {
+    fn add(counter: &AtomicU64) {
         counter.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// `route` acknowledged an event.
+    #[inline]
+    pub fn handled(&self, route: Route<'_>) {
+        Self::add(&self.handled);
+        record::handled(route.node_type(), route.spec().name, true);
+    }
+
+    /// `route` gave an event up.
+    pub fn failed(&self, route: Route<'_>) {
+        Self::add(&self.failed);
+        record::handled(route.node_type(), route.spec().name, false);
+    }
+
+    /// `route` runs again after a failure.
+    pub fn retried(&self, route: Route<'_>) {
+        Self::add(&self.retried);
+        record::retried(route.node_type(), route.spec().name);
+    }
+
+    /// The dead-letter topic acknowledged a record sent for `reason`.
+    pub fn dead_lettered(&self, reason: &'static str) {
+        Self::add(&self.dead_lettered);
+        record::dead_lettered(reason);
+    }
+
+    /// A record that is not an OnexEnvelopeV1 (counted as dead-lettered
+    /// once the dead-letter topic has it).
+    pub fn malformed(&self) {
+        Self::add(&self.malformed);
+    }
+
+    /// An event no handler takes, skipped.
+    pub fn skipped(&self) {
+        Self::add(&self.skipped);
+        record::skipped();
     }
 
     /// Replaces the lag of every partition.
     pub fn set_lag(&self, lag: BTreeMap<(String, i32), i64>) {
         if let Ok(mut current) = self.lag.lock() {
+            record::consumer_lag(&current, &lag);
             *current = lag;
         }
     }

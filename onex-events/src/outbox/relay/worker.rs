@@ -403,6 +403,7 @@ impl<S: RelayStore> Worker<S> {
             tracing::info!(target: "onex_events::outbox", "outbox deliveries are recorded again; the relay resumes");
         }
         self.failures.set_unrecorded_by_relay(0);
+        crate::metrics::record::outbox_relayed(delivered, dead.len());
         let Some(batch) = self.in_flight.pop_front() else {
             return Ok(());
         };

@@ -5,7 +5,6 @@
 
 use super::delivery_state::DeliveryState;
 use super::retry_buffer::{Body, Pending};
-use super::stats::Counters;
 use crate::kafka::headers;
 use crate::kafka::{
     forward_librdkafka_log, is_batch_refused, is_permanent, is_purged, Outcome, OwnedRecord,
@@ -73,7 +72,7 @@ impl ProducerContext for ProducerCallbacks {
                     };
                     state.report(event_id, outcome, published_at);
                 }
-                Counters::settle(&state.counters.delivered);
+                state.counters.delivered();
             }
             Err((error, message)) => {
                 let event_id = headers::event_id(message.headers()).unwrap_or_default();

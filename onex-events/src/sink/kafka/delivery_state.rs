@@ -114,6 +114,7 @@ impl DeliveryState {
     pub(super) fn retrying_add(&self, n: usize) {
         let now = self.retrying.fetch_add(n, Ordering::AcqRel) + n;
         self.backlog.update(now, self.capacity);
+        Counters::buffered(n);
     }
 
     /// `n` events fewer in (or taken from) the retry buffer.
@@ -123,6 +124,7 @@ impl DeliveryState {
             .fetch_sub(n, Ordering::AcqRel)
             .saturating_sub(n);
         self.backlog.update(now, self.capacity);
+        Counters::unbuffered(n);
     }
 
     pub(super) fn now(&self) -> usize {
@@ -142,6 +144,7 @@ impl DeliveryState {
         outcome: Outcome,
         published_at: usize,
     ) {
+        Counters::record(&outcome);
         self.report(event_id, outcome, published_at);
         Counters::settle(counter);
     }

@@ -7,6 +7,7 @@
 use super::callbacks::ProducerCallbacks;
 use super::dispatcher::Dispatcher;
 use super::retry_buffer::Pending;
+use super::stats::Counters;
 use rdkafka::producer::{BaseProducer, Producer, PurgeConfig};
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
@@ -78,6 +79,8 @@ impl Dispatcher {
         let state = &*self.state;
         state.replacing.store(true, Ordering::Release);
         state.retrying_add(1);
+        // The hold is no event: not in the metric of the buffer either.
+        Counters::unbuffered(1);
         let mut guard = self.producer.write().unwrap_or_else(|e| e.into_inner());
         std::mem::replace(&mut *guard, Arc::new(new))
     }
@@ -108,6 +111,7 @@ impl Dispatcher {
         // the retry buffer's back when it is dropped.
         state.replacing.store(false, Ordering::Release);
         state.retrying_sub(1);
+        Counters::buffered(1);
     }
 }
 

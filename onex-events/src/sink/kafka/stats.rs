@@ -1,6 +1,9 @@
 //! Counters of a [`KafkaSink`](super::KafkaSink), read with
-//! [`KafkaSink::stats`](super::KafkaSink::stats).
+//! [`KafkaSink::stats`](super::KafkaSink::stats); outcomes and the retry
+//! buffer recorded as metrics too (see [`crate::metrics`]).
 
+use crate::kafka::Outcome;
+use crate::metrics::record;
 use std::sync::atomic::{AtomicU64, Ordering::Acquire, Ordering::Relaxed, Ordering::Release};
 
 /// A snapshot of a sink's counters since it was built. Every published
@@ -49,6 +52,9 @@ impl KafkaStats {
     }
 }
 
+/// The `sink` label of the metrics.
+const SINK: &str = "kafka";
+
 #[derive(Debug, Default)]
 pub(crate) struct Counters {
     /// Bumped by `publish`.
@@ -87,6 +93,38 @@ impl Counters {
     /// bump, which happened before (see `unsettled`).
     pub fn settle(outcome: &AtomicU64) {
         outcome.fetch_add(1, Release);
+    }
+
+    /// Counts an event delivered, after its report was delivered: see
+    /// [`Counters::settle`]. The metric first, so that a `flush` that sees
+    /// the count sees the metric too.
+    #[inline]
+    pub fn delivered(&self) {
+        record::delivered(SINK, 1);
+        Self::settle(&self.delivered);
+    }
+
+    /// Records an event's final outcome as a metric (it is counted with
+    /// [`Counters::settle`]).
+    pub fn record(outcome: &Outcome) {
+        let reason = match outcome {
+            Outcome::Delivered { .. } => return record::delivered(SINK, 1),
+            Outcome::Failed { .. } => "failed",
+            Outcome::Overflowed => "overflowed",
+            Outcome::Expired => "expired",
+            Outcome::Lost => "lost",
+        };
+        record::failed(SINK, reason, 1);
+    }
+
+    /// `n` events more in the retry buffer, as a metric.
+    pub fn buffered(n: usize) {
+        record::buffered(SINK, n);
+    }
+
+    /// `n` events fewer in the retry buffer, as a metric.
+    pub fn unbuffered(n: usize) {
+        record::unbuffered(SINK, n);
     }
 
     /// Events with no final outcome yet, wherever they are: a producer

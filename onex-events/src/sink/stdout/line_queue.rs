@@ -224,11 +224,11 @@ impl LineQueue {
 
     /// Counts `n` events lost for `loss`, for the stats and the loss log.
     pub(super) fn lose(&self, loss: Loss, n: u64) {
-        let counter = match loss {
-            Loss::Dropped => &self.counters.dropped,
-            Loss::Failed => &self.counters.failed,
+        let (counter, reason) = match loss {
+            Loss::Dropped => (&self.counters.dropped, "dropped"),
+            Loss::Failed => (&self.counters.failed, "failed"),
         };
-        Counters::add(counter, n);
+        Counters::lost(counter, reason, n);
         self.loss_log.count(loss, n);
     }
 
@@ -286,7 +286,7 @@ impl LineQueue {
                     lost as u64
                 }
             };
-            Counters::add(&self.counters.written, count - failed);
+            Counters::written(&self.counters.written, count - failed);
             if failed > 0 {
                 self.lose(Loss::Failed, failed);
             }

@@ -1,6 +1,8 @@
 //! Counters of a [`StdoutSink`](super::StdoutSink), read with
-//! [`StdoutSink::stats`](super::StdoutSink::stats).
+//! [`StdoutSink::stats`](super::StdoutSink::stats); lines written and lost
+//! recorded as metrics too (see [`crate::metrics`]).
 
+use crate::metrics::record;
 use std::sync::atomic::{AtomicU64, Ordering::Acquire, Ordering::Release};
 
 /// A snapshot of a stdout sink's counters since it was built. Every
@@ -29,6 +31,9 @@ impl StdoutStats {
     }
 }
 
+/// The `sink` label of the metrics.
+const SINK: &str = "stdout";
+
 /// The live counters. `published` is bumped before the outcome.
 #[derive(Debug, Default)]
 pub(super) struct Counters {
@@ -41,6 +46,21 @@ pub(super) struct Counters {
 impl Counters {
     pub(super) fn add(counter: &AtomicU64, n: u64) {
         counter.fetch_add(n, Release);
+    }
+
+    /// Adds `n` lines written to `written`. The metric first, so that a
+    /// `flush` that sees the count sees the metric too.
+    pub(super) fn written(written: &AtomicU64, n: u64) {
+        if n > 0 {
+            record::delivered(SINK, n);
+        }
+        Self::add(written, n);
+    }
+
+    /// Adds `n` events lost for `reason` to `counter` (metric first).
+    pub(super) fn lost(counter: &AtomicU64, reason: &'static str, n: u64) {
+        record::failed(SINK, reason, n);
+        Self::add(counter, n);
     }
 
     pub(super) fn snapshot(&self) -> StdoutStats {
