@@ -103,6 +103,9 @@ const SOURCE: &str = "fn main() {\n    println!(\"hello\");\n}\n";
 
 #[tokio::main]
 async fn main() -> ExitCode {
+    if let Some(code) = onex_events::asyncapi::Subcommands::new(env!("CARGO_PKG_VERSION")).run() {
+        return code;
+    }
     tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
         .with_env_filter(

@@ -311,8 +311,36 @@ pub fn event_handlers(item: &ItemImpl, handlers: &[Handler], k: &TokenStream) ->
         quote!(__onex_event)
     };
 
+    // A generic node's handler types may name its parameters, which a
+    // registry entry (a `static`) cannot.
+    let payload_types = handlers
+        .iter()
+        .filter(|_| item.generics.params.is_empty())
+        .filter_map(|h| Some((h, h.args.first()?.ty)))
+        .filter(|(_, ty)| !mentions_self(ty.to_token_stream()))
+        .flat_map(|(h, ty)| {
+            let names = h.attr.event_types.iter().map(|lit| quote!(#lit));
+            let typed = h
+                .attr
+                .event_paths
+                .iter()
+                .map(|path| crate::expand::event_const(path, k, "EVENT_TYPE"));
+            let rust_type = type_string(ty);
+            names.chain(typed).map(move |event_type| {
+                crate::payload_type::entry(
+                    k,
+                    &event_type,
+                    crate::payload_type::Role::Handled,
+                    &rust_type,
+                    &ty.to_token_stream(),
+                )
+            })
+        })
+        .collect::<Vec<_>>();
+
     quote! {
         #assert_shareable
+        #(#payload_types)*
 
         impl #impl_generics #k::EventHandlers for #self_ty where #(#predicates,)* {
             const HANDLERS: &'static [#k::HandlerSpec] = &[#(#specs),*];
@@ -329,4 +357,13 @@ pub fn event_handlers(item: &ItemImpl, handlers: &[Handler], k: &TokenStream) ->
             }
         }
     }
+}
+
+/// True if `tokens` name `Self`, which has no meaning outside the impl.
+fn mentions_self(tokens: TokenStream) -> bool {
+    tokens.into_iter().any(|tt| match tt {
+        proc_macro2::TokenTree::Ident(ident) => ident == "Self",
+        proc_macro2::TokenTree::Group(group) => mentions_self(group.stream()),
+        _ => false,
+    })
 }

@@ -52,6 +52,8 @@
 
 #![warn(missing_docs)]
 
+#[cfg(feature = "asyncapi")]
+pub mod asyncapi;
 mod catalog;
 pub mod consume;
 mod correlation;
@@ -74,6 +76,7 @@ mod panic_message;
 mod payload;
 mod publisher;
 pub mod request;
+pub mod schema;
 pub mod sink;
 mod timestamp;
 mod trace_parent;
@@ -89,6 +92,10 @@ pub use kafka::KafkaConfig;
 pub use node::{NodeContext, NodeContextBuilder, NodeDescriptor, NodeIdentity, OnexNode};
 pub use payload::{ArgSpec, Captured, ErrorInfo, ErrorKind, Input, Payload, ResultSummary};
 pub use publisher::Publisher;
+/// The `schemars` crate, whose `JsonSchema` gives a payload type its
+/// schema in the AsyncAPI document (derive it with this version).
+#[cfg(feature = "asyncapi")]
+pub use schemars;
 #[cfg(feature = "kafka")]
 pub use sink::kafka::KafkaSink;
 pub use sink::{Blocking, LogSink, Recorder, Sink, StdoutSink};
@@ -403,11 +410,15 @@ pub mod __private {
     pub use crate::outcome::{via, Wrap};
     pub use crate::payload::{capture, ArgSpec};
     pub use crate::request::responding::{respond, respond_undecodable, RequestOrigin};
+    pub use crate::schema::{
+        HandlerProbe, NoSchema, PayloadRole, PayloadType, Probe, ViaJsonSchema, PAYLOAD_TYPES,
+    };
     pub use crate::typed::{event_from, publish_on_outcome, OutcomeId, DECLARED_EVENTS};
     pub use crate::{Catalog, NodeContext, NodeDescriptor, OnexNode};
     pub use crate::{EventDescriptor, EventKind, EventType, OnexEvent, Stage};
     pub use core;
     pub use linkme;
+    pub use serde_json::Value as JsonValue;
     pub use std::boxed::Box;
     pub use std::string::{String, ToString};
     pub use std::sync::Arc;

@@ -1,0 +1,48 @@
+//! The payload-type registry entry the macros add for a declared event
+//! and for each event type a handler takes: its schema comes from
+//! `schemars::JsonSchema` where the type implements it (the runtime's
+//! probe picks it by method resolution), none otherwise, so no user type
+//! has to implement it.
+
+use proc_macro2::TokenStream;
+use quote::quote;
+
+/// What the type is to the program: `Declared` or `Handled`.
+pub enum Role {
+    /// A `#[derive(OnexEvent)]` type; `ty` is the type itself.
+    Declared,
+    /// A handler's input; `ty` is its `Incoming<T>`.
+    Handled,
+}
+
+/// A `PAYLOAD_TYPES` entry: `event_type` (a `&'static str` expression) has
+/// payloads of type `ty`, written `rust_type`.
+pub fn entry(
+    k: &TokenStream,
+    event_type: &TokenStream,
+    role: Role,
+    rust_type: &str,
+    ty: &TokenStream,
+) -> TokenStream {
+    let (role, probe) = match role {
+        Role::Declared => (quote!(Declared), quote!(Probe)),
+        Role::Handled => (quote!(Handled), quote!(HandlerProbe)),
+    };
+    quote! {
+        const _: () = {
+            #[#k::linkme::distributed_slice(#k::PAYLOAD_TYPES)]
+            #[linkme(crate = #k::linkme)]
+            #[allow(clippy::needless_borrow)]
+            static __ONEX_PAYLOAD_TYPE: #k::PayloadType = #k::PayloadType::new(
+                #event_type,
+                #k::PayloadRole::#role,
+                #rust_type,
+                || {
+                    #[allow(unused_imports)]
+                    use #k::{NoSchema as _, ViaJsonSchema as _};
+                    (&&#k::#probe::<#ty>::new()).__onex_schema()
+                },
+            );
+        };
+    }
+}

@@ -1,0 +1,121 @@
+//! The JSON Schema of one event type's payload, and of the record value
+//! that carries it.
+
+use super::contract::{envelope, lifecycle_payload, response_payload};
+use super::registry::{PayloadRole, PAYLOAD_TYPES};
+use crate::event_type::Stage;
+use serde_json::{json, Value};
+
+/// The JSON Schema (draft 7) of the payload of `event_type` as this
+/// program publishes it, or expects it when it only handles it:
+///
+/// - a standard event (`started`, `completed`, `failed`, `state.changed`,
+///   `metric.recorded`): its contract, `contracts/lifecycle-payloads.schema.json`;
+/// - a response: `{"status", "reply", "error", "reply_to"}`, the reply of the
+///   type its responder's handler returns;
+/// - a declared event (`#[derive(OnexEvent)]`) whose type implements
+///   `schemars::JsonSchema`: that type's schema;
+/// - a request, or any event type, handled as an `Incoming<T>` whose `T`
+///   implements `JsonSchema`: `T`'s schema.
+///
+/// `None` when the program knows nothing of the payload (a declared event
+/// or a request whose type has no schema, an event type it neither
+/// publishes nor handles). A type's own schema is a root schema, with its
+/// `definitions`; to embed it in another document, see [`rebase_refs`].
+///
+/// ```
+/// let schema = onex_events::schema::payload_schema("orchestrator.routing.failed").unwrap();
+/// assert_eq!(schema["required"], serde_json::json!(["operation", "execution_time_ms", "error"]));
+/// ```
+pub fn payload_schema(event_type: &str) -> Option<Value> {
+    match stage_of(event_type) {
+        Some(Stage::Response) => Some(response_payload(None)),
+        Some(Stage::Declared) => typed(event_type, PayloadRole::Declared)
+            .or_else(|| typed(event_type, PayloadRole::Handled)),
+        Some(stage) => lifecycle_payload(stage).or_else(|| typed(event_type, PayloadRole::Handled)),
+        None => typed(event_type, PayloadRole::Handled),
+    }
+}
+
+/// The payload schema of the program's handler of `event_type`: the `T` of
+/// its `Incoming<T>`, if that implements `schemars::JsonSchema`.
+pub(crate) fn handled_schema(event_type: &str) -> Option<Value> {
+    typed(event_type, PayloadRole::Handled)
+}
+
+/// The JSON Schema of the record value of an event of `event_type`: the
+/// OnexEnvelopeV1 envelope with that `event_type` and its payload's schema
+/// ([`payload_schema`]; any object when there is none), as a root schema.
+///
+/// ```
+/// let value = onex_events::schema::envelope_schema("orchestrator.state.changed");
+/// assert_eq!(value["properties"]["event_type"]["const"], "orchestrator.state.changed");
+/// assert_eq!(value["properties"]["payload"]["required"][0], "old_state");
+/// ```
+pub fn envelope_schema(event_type: &str) -> Value {
+    let payload = payload_schema(event_type).unwrap_or_else(|| json!({ "type": "object" }));
+    envelope(event_type, rebase_refs(payload, "#/properties/payload"))
+}
+
+/// `schema` with every local reference (`"$ref": "#/…"`) rewritten to
+/// point into a document where `schema` sits at `pointer` (a JSON pointer
+/// fragment, `#/…`): what a root schema needs, `definitions` and all, to be
+/// embedded in another.
+///
+/// ```
+/// use serde_json::json;
+///
+/// let tree = json!({ "$ref": "#/definitions/Node", "definitions": { "Node": {} } });
+/// let embedded = onex_events::schema::rebase_refs(tree, "#/properties/payload");
+/// assert_eq!(embedded["$ref"], "#/properties/payload/definitions/Node");
+/// ```
+pub fn rebase_refs(mut schema: Value, pointer: &str) -> Value {
+    let base = pointer.trim_end_matches('/');
+    rebase(&mut schema, base);
+    schema
+}
+
+fn rebase(value: &mut Value, base: &str) {
+    match value {
+        Value::Object(map) => {
+            for (key, v) in map.iter_mut() {
+                match v {
+                    Value::String(target) if key == "$ref" && target.starts_with("#") => {
+                        *target = format!("{base}{}", &target[1..]);
+                    }
+                    _ => rebase(v, base),
+                }
+            }
+        }
+        Value::Array(items) => items.iter_mut().for_each(|v| rebase(v, base)),
+        _ => {}
+    }
+}
+
+/// The schema of the first payload type of `role` registered for
+/// `event_type` that has one.
+fn typed(event_type: &str, role: PayloadRole) -> Option<Value> {
+    let mut types: Vec<_> = PAYLOAD_TYPES
+        .iter()
+        .filter(|t| t.event_type == event_type && t.role == role)
+        .collect();
+    types.sort_by_key(|t| t.rust_type);
+    types.into_iter().find_map(|t| t.schema())
+}
+
+/// The stage of the event type `name`, as [`EventType::parse`](crate::EventType::parse)
+/// reads it; `None` for a name of no standard shape that no
+/// `#[derive(OnexEvent)]` declares.
+pub(crate) fn stage_of(name: &str) -> Option<Stage> {
+    let segments: Vec<&str> = name.split('.').collect();
+    Some(match segments.as_slice() {
+        [_, "state", "changed"] => Stage::StateChanged,
+        [_, "metric", "recorded"] => Stage::MetricRecorded,
+        [_, _, "started"] => Stage::Started,
+        [_, _, "completed"] => Stage::Completed,
+        [_, _, "failed"] => Stage::Failed,
+        [_, "request", _] => Stage::Request,
+        [_, "response", _] => Stage::Response,
+        _ => crate::typed::declared_event(name)?.event_type.stage(),
+    })
+}
