@@ -2,6 +2,7 @@
 //! reads the same environment variables as the library
 //! (`KAFKA_BOOTSTRAP_SERVERS`, `KAFKA_SECURITY_PROTOCOL`, `KAFKA_SASL_*`, ..).
 
+mod asyncapi;
 mod dlq;
 
 use clap::{Parser, Subcommand};
@@ -20,6 +21,9 @@ enum Command {
     /// Dead-letter topics.
     #[command(subcommand)]
     Dlq(dlq::DlqCommand),
+    /// AsyncAPI documents: the check across services.
+    #[command(subcommand)]
+    Asyncapi(asyncapi::AsyncapiCommand),
 }
 
 fn main() -> ExitCode {
@@ -33,6 +37,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Dlq(command) => command.run(),
+        Command::Asyncapi(command) => command.run(),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
