@@ -34,14 +34,16 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 /// The code to validate.
-#[derive(Debug, Serialize, Deserialize)]
+// `JsonSchema` (opt-in) gives the request, and below the reply, its schema
+// in the AsyncAPI document (`-- asyncapi`).
+#[derive(Debug, Serialize, Deserialize, schemars::JsonSchema)]
 struct ValidateCode {
     language: String,
     source: String,
 }
 
 /// The codegen node's verdict.
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Debug, Serialize, Deserialize, schemars::JsonSchema)]
 struct Validation {
     valid: bool,
     lines: usize,

@@ -262,10 +262,13 @@ fn payload_schemas_come_from_the_contracts_and_from_json_schema_types() {
     assert_eq!(payload_schema("payments.refund.issued"), None);
     // A request: its responder's type.
     assert_eq!(payload_of(&doc, "pricing.request.quote")["title"], "Quote");
+    // A response: its reply is the responder's `Ok` type.
+    let response = payload_of(&doc, "pricing.response.quote");
     assert_eq!(
-        payload_of(&doc, "pricing.response.quote")["properties"]["status"]["enum"],
+        response["properties"]["status"]["enum"],
         json!(["ok", "error"])
     );
+    assert_eq!(response["properties"]["reply"]["format"], "uint32");
 }
 
 #[test]

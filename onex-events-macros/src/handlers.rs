@@ -337,9 +337,36 @@ pub fn event_handlers(item: &ItemImpl, handlers: &[Handler], k: &TokenStream) ->
             })
         })
         .collect::<Vec<_>>();
+    // A responder's reply: its return type (the `Ok` of a `Result`).
+    let replies = handlers
+        .iter()
+        .filter(|_| item.generics.params.is_empty())
+        .filter_map(|h| {
+            let response = h.response()?;
+            let ty = match &h.method.sig.output {
+                ReturnType::Default => quote!(()),
+                ReturnType::Type(_, ty) => ty.to_token_stream(),
+            };
+            if mentions_self(ty.clone()) || ty.to_string().contains("impl") {
+                return None;
+            }
+            let rust_type = match &h.method.sig.output {
+                ReturnType::Default => "()".to_owned(),
+                ReturnType::Type(_, ty) => type_string(ty),
+            };
+            Some(crate::payload_type::entry(
+                k,
+                &quote!(#response),
+                crate::payload_type::Role::Reply,
+                &rust_type,
+                &ty,
+            ))
+        })
+        .collect::<Vec<_>>();
 
     quote! {
         #assert_shareable
+        #(#replies)*
         #(#payload_types)*
 
         impl #impl_generics #k::EventHandlers for #self_ty where #(#predicates,)* {

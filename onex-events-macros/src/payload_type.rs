@@ -1,5 +1,5 @@
-//! The payload-type registry entry the macros add for a declared event
-//! and for each event type a handler takes: its schema comes from
+//! The payload-type registry entry the macros add for a declared event,
+//! for each event type a handler takes, and for a responder's reply: its schema comes from
 //! `schemars::JsonSchema` where the type implements it (the runtime's
 //! probe picks it by method resolution), none otherwise, so no user type
 //! has to implement it.
@@ -13,6 +13,8 @@ pub enum Role {
     Declared,
     /// A handler's input; `ty` is its `Incoming<T>`.
     Handled,
+    /// A responder's reply; `ty` is its return type.
+    Reply,
 }
 
 /// A `PAYLOAD_TYPES` entry: `event_type` (a `&'static str` expression) has
@@ -25,8 +27,9 @@ pub fn entry(
     ty: &TokenStream,
 ) -> TokenStream {
     let (role, probe) = match role {
-        Role::Declared => (quote!(Declared), quote!(Probe)),
-        Role::Handled => (quote!(Handled), quote!(HandlerProbe)),
+        Role::Declared => (quote!(Declared), quote!((&&#k::Probe::<#ty>::new()))),
+        Role::Handled => (quote!(Handled), quote!((&&#k::HandlerProbe::<#ty>::new()))),
+        Role::Reply => (quote!(Reply), quote!((&&&#k::ReplyProbe::<#ty>::new()))),
     };
     quote! {
         const _: () = {
@@ -39,8 +42,8 @@ pub fn entry(
                 #rust_type,
                 || {
                     #[allow(unused_imports)]
-                    use #k::{NoSchema as _, ViaJsonSchema as _};
-                    (&&#k::#probe::<#ty>::new()).__onex_schema()
+                    use #k::{NoSchema as _, ViaJsonSchema as _, ViaOkSchema as _};
+                    #probe.__onex_schema()
                 },
             );
         };

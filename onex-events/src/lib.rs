@@ -411,7 +411,8 @@ pub mod __private {
     pub use crate::payload::{capture, ArgSpec};
     pub use crate::request::responding::{respond, respond_undecodable, RequestOrigin};
     pub use crate::schema::{
-        HandlerProbe, NoSchema, PayloadRole, PayloadType, Probe, ViaJsonSchema, PAYLOAD_TYPES,
+        HandlerProbe, NoSchema, PayloadRole, PayloadType, Probe, ReplyProbe, ViaJsonSchema,
+        ViaOkSchema, PAYLOAD_TYPES,
     };
     pub use crate::typed::{event_from, publish_on_outcome, OutcomeId, DECLARED_EVENTS};
     pub use crate::{Catalog, NodeContext, NodeDescriptor, OnexNode};

@@ -12,7 +12,8 @@ use serde_json::{json, Value};
 /// - a standard event (`started`, `completed`, `failed`, `state.changed`,
 ///   `metric.recorded`): its contract, `contracts/lifecycle-payloads.schema.json`;
 /// - a response: `{"status", "reply", "error", "reply_to"}`, the reply of the
-///   type its responder's handler returns;
+///   type its responder's handler returns (the `Ok` type of a `Result`) if
+///   that implements `JsonSchema`;
 /// - a declared event (`#[derive(OnexEvent)]`) whose type implements
 ///   `schemars::JsonSchema`: that type's schema;
 /// - a request, or any event type, handled as an `Incoming<T>` whose `T`
@@ -29,7 +30,9 @@ use serde_json::{json, Value};
 /// ```
 pub fn payload_schema(event_type: &str) -> Option<Value> {
     match stage_of(event_type) {
-        Some(Stage::Response) => Some(response_payload(None)),
+        Some(Stage::Response) => Some(response_payload(
+            typed(event_type, PayloadRole::Reply).map(|s| rebase_refs(s, "#/properties/reply")),
+        )),
         Some(Stage::Declared) => typed(event_type, PayloadRole::Declared)
             .or_else(|| typed(event_type, PayloadRole::Handled)),
         Some(stage) => lifecycle_payload(stage).or_else(|| typed(event_type, PayloadRole::Handled)),

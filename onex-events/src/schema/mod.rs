@@ -14,7 +14,7 @@ mod contract;
 mod lookup;
 
 #[doc(hidden)]
-pub use self::probe::{HandlerProbe, NoSchema, Probe, ViaJsonSchema};
+pub use self::probe::{HandlerProbe, NoSchema, Probe, ReplyProbe, ViaJsonSchema, ViaOkSchema};
 #[doc(hidden)]
 pub use self::registry::PAYLOAD_TYPES;
 pub use self::registry::{payload_types, PayloadRole, PayloadType};

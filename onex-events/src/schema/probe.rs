@@ -1,8 +1,10 @@
 //! Whether a type implements `schemars::JsonSchema`, asked at compile time
 //! without requiring it: the macros call
-//! `(&&Probe::<T>::new()).__onex_schema()` with both traits in scope, and
+//! `(&&Probe::<T>::new()).__onex_schema()` with the traits in scope, and
 //! method resolution picks [`ViaJsonSchema`] where `T: JsonSchema` (and the
-//! `asyncapi` feature is on), [`NoSchema`] otherwise.
+//! `asyncapi` feature is on), [`NoSchema`] otherwise. A responder's return
+//! type is asked one level deeper, `(&&&ReplyProbe::<R>::new())`, so that
+//! the `Ok` type of a `Result` comes first ([`ViaOkSchema`]).
 
 use serde_json::Value;
 use std::marker::PhantomData;
@@ -12,6 +14,19 @@ pub struct Probe<T: ?Sized>(PhantomData<fn() -> Box<T>>);
 
 /// A handler's input type, `Incoming<T>`: the payload is its `T`.
 pub struct HandlerProbe<I: ?Sized>(PhantomData<fn() -> Box<I>>);
+
+#[allow(clippy::new_without_default)]
+/// A responder's return type, `R`: the reply is its `Ok` type if it is a
+/// `Result`, else `R`.
+pub struct ReplyProbe<R: ?Sized>(PhantomData<fn() -> Box<R>>);
+
+#[allow(clippy::new_without_default)]
+impl<R: ?Sized> ReplyProbe<R> {
+    /// The probe of `R`.
+    pub const fn new() -> Self {
+        ReplyProbe(PhantomData)
+    }
+}
 
 #[allow(clippy::new_without_default)]
 impl<T: ?Sized> Probe<T> {
@@ -39,6 +54,7 @@ pub trait NoSchema {
 
 impl<T: ?Sized> NoSchema for Probe<T> {}
 impl<I: ?Sized> NoSchema for HandlerProbe<I> {}
+impl<R: ?Sized> NoSchema for ReplyProbe<R> {}
 
 /// The type's `schemars` schema.
 pub trait ViaJsonSchema {
@@ -56,6 +72,26 @@ impl<T: schemars::JsonSchema> ViaJsonSchema for &Probe<T> {
 
 #[cfg(feature = "asyncapi")]
 impl<T: schemars::JsonSchema> ViaJsonSchema for &HandlerProbe<crate::consume::Incoming<T>> {
+    fn __onex_schema(&self) -> Option<Value> {
+        schema_of::<T>()
+    }
+}
+
+#[cfg(feature = "asyncapi")]
+impl<T: schemars::JsonSchema> ViaJsonSchema for &ReplyProbe<T> {
+    fn __onex_schema(&self) -> Option<Value> {
+        schema_of::<T>()
+    }
+}
+
+/// The schema of the `Ok` type of a `Result`.
+pub trait ViaOkSchema {
+    /// The `Ok` type's schema, unless it accepts any JSON.
+    fn __onex_schema(&self) -> Option<Value>;
+}
+
+#[cfg(feature = "asyncapi")]
+impl<T: schemars::JsonSchema, E> ViaOkSchema for &&ReplyProbe<Result<T, E>> {
     fn __onex_schema(&self) -> Option<Value> {
         schema_of::<T>()
     }
@@ -106,7 +142,13 @@ mod tests {
         assert_eq!(schema["title"], "Order");
         assert_eq!(schema["properties"]["amount"]["type"], "integer");
         let handled = (&&HandlerProbe::<Incoming<Order>>::new()).__onex_schema();
-        assert_eq!(handled, Some(schema));
+        assert_eq!(handled, Some(schema.clone()));
+        let ok = (&&&ReplyProbe::<Result<Order, std::io::Error>>::new()).__onex_schema();
+        assert_eq!(ok, Some(schema.clone()));
+        assert_eq!(
+            (&&&ReplyProbe::<Order>::new()).__onex_schema(),
+            Some(schema)
+        );
     }
 
     #[test]
@@ -117,5 +159,10 @@ mod tests {
             None
         );
         assert_eq!((&&HandlerProbe::<String>::new()).__onex_schema(), None);
+        assert_eq!(
+            (&&&ReplyProbe::<Result<Opaque, ()>>::new()).__onex_schema(),
+            None
+        );
+        assert_eq!((&&&ReplyProbe::<Opaque>::new()).__onex_schema(), None);
     }
 }

@@ -14,6 +14,9 @@ pub enum PayloadRole {
     /// The `T` of a handler's `Incoming<T>`: what the program expects to
     /// receive.
     Handled,
+    /// The reply of a responder (the `Ok` type of a handler of a request
+    /// type): the `reply` of the response it publishes.
+    Reply,
 }
 
 /// A payload type of the program, for one event type.
@@ -23,7 +26,8 @@ pub struct PayloadType {
     pub event_type: &'static str,
     /// Declared or handled.
     pub role: PayloadRole,
-    /// The Rust type as written, e.g. `Incoming<ValidateCode>`.
+    /// The Rust type as written, e.g. `Incoming<ValidateCode>` (a
+    /// responder's return type for a reply).
     pub rust_type: &'static str,
     schema: fn() -> Option<Value>,
 }
