@@ -347,7 +347,7 @@ pub fn event_handlers(item: &ItemImpl, handlers: &[Handler], k: &TokenStream) ->
                 ReturnType::Default => quote!(()),
                 ReturnType::Type(_, ty) => ty.to_token_stream(),
             };
-            if mentions_self(ty.clone()) || ty.to_string().contains("impl") {
+            if mentions_self(ty.clone()) || mentions(ty.clone(), "impl") {
                 return None;
             }
             let rust_type = match &h.method.sig.output {
@@ -388,9 +388,14 @@ pub fn event_handlers(item: &ItemImpl, handlers: &[Handler], k: &TokenStream) ->
 
 /// True if `tokens` name `Self`, which has no meaning outside the impl.
 fn mentions_self(tokens: TokenStream) -> bool {
+    mentions(tokens, "Self")
+}
+
+/// True if `tokens` hold the identifier or keyword `word`.
+fn mentions(tokens: TokenStream, word: &str) -> bool {
     tokens.into_iter().any(|tt| match tt {
-        proc_macro2::TokenTree::Ident(ident) => ident == "Self",
-        proc_macro2::TokenTree::Group(group) => mentions_self(group.stream()),
+        proc_macro2::TokenTree::Ident(ident) => ident == word,
+        proc_macro2::TokenTree::Group(group) => mentions(group.stream(), word),
         _ => false,
     })
 }
