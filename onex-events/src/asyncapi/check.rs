@@ -248,7 +248,7 @@ fn payload_of(doc: &Value, message: &Value) -> Value {
     let base = message_pointer(doc, message).map(|m| format!("#{m}/payload{prefix}"));
     let mut schema = schema.clone();
     if let Some(base) = base {
-        unbase(&mut schema, &base);
+        crate::schema::move_refs(&mut schema, &base, "#");
     }
     strip_annotations(&mut schema);
     schema
@@ -266,23 +266,6 @@ fn message_pointer(doc: &Value, message: &Value) -> Option<String> {
                 name.replace('~', "~0").replace('/', "~1")
             )
         })
-}
-
-fn unbase(value: &mut Value, base: &str) {
-    match value {
-        Value::Object(map) => {
-            for (key, v) in map.iter_mut() {
-                match v {
-                    Value::String(target) if key == "$ref" && target.starts_with(base) => {
-                        *target = format!("#{}", &target[base.len()..]);
-                    }
-                    _ => unbase(v, base),
-                }
-            }
-        }
-        Value::Array(items) => items.iter_mut().for_each(|v| unbase(v, base)),
-        _ => {}
-    }
 }
 
 /// Removes the annotation keywords of a schema and of its subschemas (not

@@ -316,7 +316,7 @@ impl Document<'_> {
         if let Some(payload) = message.get_mut("payload") {
             let from = format!("#/components/messages/{}/", escape(name));
             let to = format!("#/components/messages/{}/", escape(&id));
-            retarget(payload, &from, &to);
+            schema::move_refs(payload, &from, &to);
         }
         self.messages.insert(id.clone(), message);
         let dlq = address.map(|a| self.options.dead_letters.topic_for(a));
@@ -399,24 +399,6 @@ fn with_parameters(address: &str) -> (String, Map<String, Value>) {
         }
     }
     (address, parameters)
-}
-
-/// `"$ref"`s starting with `from` rewritten to start with `to`.
-fn retarget(value: &mut Value, from: &str, to: &str) {
-    match value {
-        Value::Object(map) => {
-            for (key, v) in map.iter_mut() {
-                match v {
-                    Value::String(target) if key == "$ref" && target.starts_with(from) => {
-                        *target = format!("{to}{}", &target[from.len()..]);
-                    }
-                    _ => retarget(v, from, to),
-                }
-            }
-        }
-        Value::Array(items) => items.iter_mut().for_each(|v| retarget(v, from, to)),
-        _ => {}
-    }
 }
 
 /// A key as a JSON pointer segment (`~` and `/` escaped).

@@ -73,24 +73,25 @@ pub fn envelope_schema(event_type: &str) -> Value {
 /// assert_eq!(embedded["$ref"], "#/properties/payload/definitions/Node");
 /// ```
 pub fn rebase_refs(mut schema: Value, pointer: &str) -> Value {
-    let base = pointer.trim_end_matches('/');
-    rebase(&mut schema, base);
+    move_refs(&mut schema, "#", pointer.trim_end_matches('/'));
     schema
 }
 
-fn rebase(value: &mut Value, base: &str) {
+/// Rewrites every `"$ref"` in `value` that starts with `from` to start
+/// with `to` instead.
+pub(crate) fn move_refs(value: &mut Value, from: &str, to: &str) {
     match value {
         Value::Object(map) => {
             for (key, v) in map.iter_mut() {
                 match v {
-                    Value::String(target) if key == "$ref" && target.starts_with("#") => {
-                        *target = format!("{base}{}", &target[1..]);
+                    Value::String(target) if key == "$ref" && target.starts_with(from) => {
+                        *target = format!("{to}{}", &target[from.len()..]);
                     }
-                    _ => rebase(v, base),
+                    _ => move_refs(v, from, to),
                 }
             }
         }
-        Value::Array(items) => items.iter_mut().for_each(|v| rebase(v, base)),
+        Value::Array(items) => items.iter_mut().for_each(|v| move_refs(v, from, to)),
         _ => {}
     }
 }

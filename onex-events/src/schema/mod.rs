@@ -22,6 +22,6 @@ pub use self::registry::{payload_types, PayloadRole, PayloadType};
 #[cfg(feature = "asyncapi")]
 pub use self::contract::{envelope, headers, lifecycle_payload, response_payload};
 #[cfg(feature = "asyncapi")]
-pub(crate) use self::lookup::handled_schema;
-#[cfg(feature = "asyncapi")]
 pub use self::lookup::{envelope_schema, payload_schema, rebase_refs};
+#[cfg(feature = "asyncapi")]
+pub(crate) use self::lookup::{handled_schema, move_refs};
