@@ -120,7 +120,7 @@ pub fn response_payload(reply: Option<Value>) -> Value {
 }
 
 /// The record headers of an event of `event_type`: the CloudEvents binary
-/// mode headers (see [`kafka::headers`](crate::kafka::headers)), and
+/// mode headers (see `kafka::headers`), and
 /// `onex_reply_to` on requests and responses.
 pub fn headers(event_type: EventType) -> Value {
     let text = |description: &str| json!({ "type": "string", "description": description });

@@ -15,7 +15,7 @@ use serde_json::{json, Value};
 ///   type its responder's handler returns (the `Ok` type of a `Result`) if
 ///   that implements `JsonSchema`;
 /// - a declared event (`#[derive(OnexEvent)]`) whose type implements
-///   `schemars::JsonSchema`: that type's schema;
+///   `schemars::JsonSchema` (with the `asyncapi` feature): that type's schema;
 /// - a request, or any event type, handled as an `Incoming<T>` whose `T`
 ///   implements `JsonSchema`: `T`'s schema.
 ///
@@ -40,6 +40,7 @@ pub fn payload_schema(event_type: &str) -> Option<Value> {
     }
 }
 
+#[cfg_attr(not(feature = "asyncapi"), allow(dead_code))]
 /// The payload schema of the program's handler of `event_type`: the `T` of
 /// its `Incoming<T>`, if that implements `schemars::JsonSchema`.
 pub(crate) fn handled_schema(event_type: &str) -> Option<Value> {
@@ -79,6 +80,7 @@ pub fn rebase_refs(mut schema: Value, pointer: &str) -> Value {
 
 /// Rewrites every `"$ref"` in `value` that starts with `from` to start
 /// with `to` instead.
+#[cfg_attr(not(feature = "asyncapi"), allow(dead_code))]
 pub(crate) fn move_refs(value: &mut Value, from: &str, to: &str) {
     match value {
         Value::Object(map) => {
