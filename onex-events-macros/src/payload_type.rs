@@ -7,7 +7,7 @@
 use proc_macro2::TokenStream;
 use quote::quote;
 
-/// What the type is to the program: `Declared` or `Handled`.
+/// What the type is to the program (`PayloadRole`: `Declared`, `Consumed`, `Response`).
 pub enum Role {
     /// A `#[derive(OnexEvent)]` type; `ty` is the type itself.
     Declared,
@@ -28,8 +28,8 @@ pub fn entry(
 ) -> TokenStream {
     let (role, probe) = match role {
         Role::Declared => (quote!(Declared), quote!((&&#k::Probe::<#ty>::new()))),
-        Role::Handled => (quote!(Handled), quote!((&&#k::HandlerProbe::<#ty>::new()))),
-        Role::Reply => (quote!(Reply), quote!((&&&#k::ReplyProbe::<#ty>::new()))),
+        Role::Handled => (quote!(Consumed), quote!((&&#k::HandlerProbe::<#ty>::new()))),
+        Role::Reply => (quote!(Response), quote!((&&&#k::ReplyProbe::<#ty>::new()))),
     };
     quote! {
         const _: () = {

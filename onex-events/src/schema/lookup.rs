@@ -31,12 +31,14 @@ use serde_json::{json, Value};
 pub fn payload_schema(event_type: &str) -> Option<Value> {
     match stage_of(event_type) {
         Some(Stage::Response) => Some(response_payload(
-            typed(event_type, PayloadRole::Reply).map(|s| rebase_refs(s, "#/properties/reply")),
+            typed(event_type, PayloadRole::Response).map(|s| rebase_refs(s, "#/properties/reply")),
         )),
         Some(Stage::Declared) => typed(event_type, PayloadRole::Declared)
-            .or_else(|| typed(event_type, PayloadRole::Handled)),
-        Some(stage) => lifecycle_payload(stage).or_else(|| typed(event_type, PayloadRole::Handled)),
-        None => typed(event_type, PayloadRole::Handled),
+            .or_else(|| typed(event_type, PayloadRole::Consumed)),
+        Some(stage) => {
+            lifecycle_payload(stage).or_else(|| typed(event_type, PayloadRole::Consumed))
+        }
+        None => typed(event_type, PayloadRole::Consumed),
     }
 }
 
@@ -44,7 +46,7 @@ pub fn payload_schema(event_type: &str) -> Option<Value> {
 /// The payload schema of the program's handler of `event_type`: the `T` of
 /// its `Incoming<T>`, if that implements `schemars::JsonSchema`.
 pub(crate) fn handled_schema(event_type: &str) -> Option<Value> {
-    typed(event_type, PayloadRole::Handled)
+    typed(event_type, PayloadRole::Consumed)
 }
 
 /// The JSON Schema of the record value of an event of `event_type`: the

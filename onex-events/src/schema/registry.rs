@@ -13,10 +13,10 @@ pub enum PayloadRole {
     Declared,
     /// The `T` of a handler's `Incoming<T>`: what the program expects to
     /// receive.
-    Handled,
+    Consumed,
     /// The reply of a responder (the `Ok` type of a handler of a request
     /// type): the `reply` of the response it publishes.
-    Reply,
+    Response,
 }
 
 /// A payload type of the program, for one event type.
@@ -24,7 +24,7 @@ pub enum PayloadRole {
 pub struct PayloadType {
     /// The event type, e.g. `user.created`.
     pub event_type: &'static str,
-    /// Declared or handled.
+    /// Declared, consumed or a response's reply.
     pub role: PayloadRole,
     /// The Rust type as written, e.g. `Incoming<ValidateCode>` (a
     /// responder's return type for a reply).
@@ -71,6 +71,6 @@ pub static PAYLOAD_TYPES: [PayloadType];
 /// ```
 pub fn payload_types() -> Vec<&'static PayloadType> {
     let mut all: Vec<&'static PayloadType> = PAYLOAD_TYPES.iter().collect();
-    all.sort_by_key(|t| (t.event_type, t.role == PayloadRole::Handled, t.rust_type));
+    all.sort_by_key(|t| (t.event_type, t.role == PayloadRole::Consumed, t.rust_type));
     all
 }
