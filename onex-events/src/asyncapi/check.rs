@@ -306,3 +306,76 @@ fn strip_annotations(value: &mut Value) {
         _ => {}
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    /// A document whose one operation `action`s `event_type` with `payload`
+    /// (an envelope around it, as the generated documents have).
+    fn service(name: &str, action: &str, event_type: &str, payload: Value) -> ServiceDocument {
+        let at = format!("#/components/messages/{event_type}/payload/properties/payload");
+        let mut payload = payload;
+        crate::schema::move_refs(&mut payload, "#", &at);
+        ServiceDocument::new(json!({
+            "info": { "title": name },
+            "channels": { "c": { "messages": { "m": { "$ref": format!("#/components/messages/{event_type}") } } } },
+            "operations": { "o": {
+                "action": action,
+                "channel": { "$ref": "#/channels/c" },
+                "messages": [{ "$ref": "#/channels/c/messages/m" }],
+            }},
+            "components": { "messages": { event_type: {
+                "name": event_type,
+                "payload": { "properties": { "envelope_version": { "const": "1.0" }, "payload": payload } },
+            }}},
+        }))
+    }
+
+    #[test]
+    fn schemas_that_differ_only_in_annotations_match() {
+        let producer = json!({
+            "title": "OrderPlaced",
+            "$ref": "#/definitions/Order",
+            "definitions": { "Order": { "description": "an order", "properties": { "title": { "type": "string" } } } },
+        });
+        let consumer = json!({
+            "title": "OrderView",
+            "$ref": "#/definitions/Order",
+            "definitions": { "Order": { "properties": { "title": { "type": "string" } } } },
+        });
+        let report = check_services(&[
+            service("shop", "send", "order.placed", producer),
+            service("mail", "receive", "order.placed", consumer),
+        ]);
+        assert!(report.is_clean(), "{report}");
+    }
+
+    #[test]
+    fn a_property_named_like_an_annotation_still_counts() {
+        let producer = json!({ "properties": { "title": { "type": "string" } } });
+        let consumer = json!({ "properties": { "title": { "type": "integer" } } });
+        let report = check_services(&[
+            service("shop", "send", "order.placed", producer),
+            service("mail", "receive", "order.placed", consumer),
+        ]);
+        assert_eq!(report.mismatches.len(), 1, "{report}");
+        assert_eq!(report.mismatches[0].producer, "shop");
+        assert_eq!(report.mismatches[0].consumer, "mail");
+    }
+
+    #[test]
+    fn dead_letters_are_not_publications() {
+        let mut dlq = service("mail", "send", "order.placed", json!({}));
+        dlq.document["operations"]["o"]["x-onex-dead-letter"] = json!(true);
+        let report = check_services(&[dlq, service("mail", "receive", "order.placed", json!({}))]);
+        assert_eq!(
+            report.unpublished,
+            [Unpublished {
+                event_type: "order.placed".into(),
+                consumers: vec!["mail".into()],
+            }]
+        );
+    }
+}
