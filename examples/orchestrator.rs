@@ -16,13 +16,15 @@ use std::process::ExitCode;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-#[derive(Debug, Clone, Serialize)]
+// `JsonSchema` (opt-in): the AsyncAPI document (`-- asyncapi`) gives the
+// recorded `request` and result values their schemas.
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 struct WorkflowRequest {
     workflow_id: String,
     steps: Vec<String>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, schemars::JsonSchema)]
 struct WorkflowResult {
     workflow_id: String,
     routed: Vec<String>,

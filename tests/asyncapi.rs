@@ -52,6 +52,13 @@ impl Shop {
         Ok(1)
     }
 
+    #[onex_operation("pricing", fields(order, note), ret)]
+    async fn price(&self, order: &OrderPlaced, note: String) -> Result<Quote, std::io::Error> {
+        Ok(Quote {
+            sku: format!("{}-{note}", order.order_id),
+        })
+    }
+
     #[onex_handler("payments.charge.completed", lifecycle = false)]
     async fn on_charge(&self, _event: Incoming<ChargeView>) {}
 
@@ -272,6 +279,31 @@ fn payload_schemas_come_from_the_contracts_and_from_json_schema_types() {
 }
 
 #[test]
+fn opted_in_values_have_their_types_schemas() {
+    let doc = doc();
+    let started = payload_of(&doc, "shop.pricing.started");
+    let order = &started["properties"]["input"]["properties"]["order"];
+    assert_eq!(order["properties"]["value"]["title"], "OrderPlaced");
+    assert_eq!(order["properties"]["type"]["type"], "string");
+    // `String` has a schema too; the contract's requirements stay.
+    assert_eq!(
+        started["properties"]["input"]["properties"]["note"]["properties"]["value"]["type"],
+        "string"
+    );
+    assert_eq!(started["required"], json!(["operation", "input"]));
+    let completed = payload_of(&doc, "shop.pricing.completed");
+    assert_eq!(
+        completed["properties"]["result"]["properties"]["value"]["title"],
+        "Quote"
+    );
+    // An operation without opted-in values keeps the contract's schema.
+    assert_eq!(
+        payload_of(&doc, "shop.checkout.started"),
+        lifecycle_payload(Stage::Started).unwrap()
+    );
+}
+
+#[test]
 fn the_standard_payload_schemas_are_the_contracts() {
     let contract: Value = serde_json::from_str(onex_events_suite::PAYLOAD_SCHEMA).unwrap();
     for (stage, def) in [
@@ -317,6 +349,11 @@ async fn published_events_match_their_record_schemas() {
             .unwrap(),
     };
     shop.checkout().await.unwrap();
+    let order = OrderPlaced {
+        order_id: "o-2".into(),
+        amount_cents: 5,
+    };
+    shop.price(&order, "gift".into()).await.unwrap();
     shop.ctx.state_changed("idle", "busy", "checkout");
     shop.ctx.metric_recorded("checkout_ms", 1.5, "ms");
     shop.ctx.publish(&OrderPlaced {

@@ -317,7 +317,7 @@ pub fn event_handlers(item: &ItemImpl, handlers: &[Handler], k: &TokenStream) ->
         .iter()
         .filter(|_| item.generics.params.is_empty())
         .filter_map(|h| Some((h, h.args.first()?.ty)))
-        .filter(|(_, ty)| !mentions_self(ty.to_token_stream()))
+        .filter(|(_, ty)| crate::payload_type::nameable(&ty.to_token_stream()))
         .flat_map(|(h, ty)| {
             let names = h.attr.event_types.iter().map(|lit| quote!(#lit));
             let typed = h
@@ -347,7 +347,7 @@ pub fn event_handlers(item: &ItemImpl, handlers: &[Handler], k: &TokenStream) ->
                 ReturnType::Default => quote!(()),
                 ReturnType::Type(_, ty) => ty.to_token_stream(),
             };
-            if mentions_self(ty.clone()) || mentions(ty.clone(), "impl") {
+            if !crate::payload_type::nameable(&ty) {
                 return None;
             }
             let rust_type = match &h.method.sig.output {
@@ -384,18 +384,4 @@ pub fn event_handlers(item: &ItemImpl, handlers: &[Handler], k: &TokenStream) ->
             }
         }
     }
-}
-
-/// True if `tokens` name `Self`, which has no meaning outside the impl.
-fn mentions_self(tokens: TokenStream) -> bool {
-    mentions(tokens, "Self")
-}
-
-/// True if `tokens` hold the identifier or keyword `word`.
-fn mentions(tokens: TokenStream, word: &str) -> bool {
-    tokens.into_iter().any(|tt| match tt {
-        proc_macro2::TokenTree::Ident(ident) => ident == word,
-        proc_macro2::TokenTree::Group(group) => mentions(group.stream(), word),
-        _ => false,
-    })
 }

@@ -1,5 +1,6 @@
 //! The payload-type registry entry the macros add for a declared event,
-//! for each event type a handler takes, and for a responder's reply: its schema comes from
+//! for each event type a handler takes, for a responder's reply, and for
+//! an operation's opted-in values (`fields(..)`, `ret`): its schema comes from
 //! `schemars::JsonSchema` where the type implements it (the runtime's
 //! probe picks it by method resolution), none otherwise, so no user type
 //! has to implement it.
@@ -7,7 +8,7 @@
 use proc_macro2::TokenStream;
 use quote::quote;
 
-/// What the type is to the program (`PayloadRole`: `Declared`, `Consumed`, `Response`).
+/// What the type is to the program (a `PayloadRole`).
 pub enum Role {
     /// A `#[derive(OnexEvent)]` type; `ty` is the type itself.
     Declared,
@@ -15,6 +16,11 @@ pub enum Role {
     Handled,
     /// A responder's reply; `ty` is its return type.
     Reply,
+    /// An operation's argument opted in with `fields(..)`, by name; `ty` is
+    /// its type.
+    Argument(String),
+    /// An operation's value opted in with `ret`; `ty` is its return type.
+    Returned,
 }
 
 /// A `PAYLOAD_TYPES` entry: `event_type` (a `&'static str` expression) has
@@ -30,6 +36,8 @@ pub fn entry(
         Role::Declared => (quote!(Declared), quote!((&&#k::Probe::<#ty>::new()))),
         Role::Handled => (quote!(Consumed), quote!((&&#k::HandlerProbe::<#ty>::new()))),
         Role::Reply => (quote!(Response), quote!((&&&#k::ReplyProbe::<#ty>::new()))),
+        Role::Argument(name) => (quote!(Argument(#name)), quote!((&&#k::Probe::<#ty>::new()))),
+        Role::Returned => (quote!(Returned), quote!((&&&#k::ReplyProbe::<#ty>::new()))),
     };
     quote! {
         const _: () = {
@@ -48,4 +56,19 @@ pub fn entry(
             );
         };
     }
+}
+
+/// True if a type can be named in a registry entry (a `static`): its
+/// tokens name no `Self`, no lifetime and no `impl Trait` (generic
+/// parameters are the caller's to rule out).
+pub fn nameable(ty: &TokenStream) -> bool {
+    fn hit(tokens: TokenStream) -> bool {
+        tokens.into_iter().any(|tt| match tt {
+            proc_macro2::TokenTree::Group(g) => hit(g.stream()),
+            proc_macro2::TokenTree::Ident(i) => i == "Self" || i == "impl",
+            proc_macro2::TokenTree::Punct(p) => p.as_char() == '\'',
+            proc_macro2::TokenTree::Literal(_) => false,
+        })
+    }
+    !hit(ty.clone())
 }

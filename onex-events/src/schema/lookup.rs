@@ -10,7 +10,9 @@ use serde_json::{json, Value};
 /// program publishes it, or expects it when it only handles it:
 ///
 /// - a standard event (`started`, `completed`, `failed`, `state.changed`,
-///   `metric.recorded`): its contract, `contracts/lifecycle-payloads.schema.json`;
+///   `metric.recorded`): its contract, `contracts/lifecycle-payloads.schema.json`,
+///   with the schema of each value its operation opts in (`fields(..)` in
+///   `input`, `ret` in `result`) whose type implements `JsonSchema`;
 /// - a response: `{"status", "reply", "error", "reply_to"}`, the reply of the
 ///   type its responder's handler returns (the `Ok` type of a `Result`) if
 ///   that implements `JsonSchema`;
@@ -35,9 +37,13 @@ pub fn payload_schema(event_type: &str) -> Option<Value> {
         )),
         Some(Stage::Declared) => typed(event_type, PayloadRole::Declared)
             .or_else(|| typed(event_type, PayloadRole::Consumed)),
-        Some(stage) => {
-            lifecycle_payload(stage).or_else(|| typed(event_type, PayloadRole::Consumed))
-        }
+        Some(stage) => match lifecycle_payload(stage) {
+            Some(mut schema) => {
+                with_values(&mut schema, event_type);
+                Some(schema)
+            }
+            None => typed(event_type, PayloadRole::Consumed),
+        },
         None => typed(event_type, PayloadRole::Consumed),
     }
 }
@@ -98,6 +104,46 @@ pub(crate) fn move_refs(value: &mut Value, from: &str, to: &str) {
         Value::Array(items) => items.iter_mut().for_each(|v| move_refs(v, from, to)),
         _ => {}
     }
+}
+
+/// Adds to a `started` or `completed` payload schema the `value` of each
+/// argument and result the operation of `event_type` opts in whose type
+/// has a schema: `{"type": "<declared type>", "value": <its schema>}`.
+fn with_values(schema: &mut Value, event_type: &str) {
+    let mut types: Vec<_> = PAYLOAD_TYPES
+        .iter()
+        .filter(|t| t.event_type == event_type)
+        .collect();
+    types.sort_by_key(|t| t.rust_type);
+    for t in types {
+        if !matches!(t.role, PayloadRole::Argument(_) | PayloadRole::Returned) {
+            continue;
+        }
+        // Before the slot: indexing a missing key inserts it.
+        let Some(value) = t.schema() else { continue };
+        let (slot, pointer) = match t.role {
+            PayloadRole::Argument(name) => (
+                &mut schema["properties"]["input"]["properties"][name],
+                format!(
+                    "#/properties/input/properties/{}/properties/value",
+                    escape(name)
+                ),
+            ),
+            PayloadRole::Returned => (
+                &mut schema["properties"]["result"],
+                "#/properties/result/properties/value".to_owned(),
+            ),
+            _ => continue,
+        };
+        slot["properties"]["type"] = json!({ "type": "string" });
+        slot["properties"]["value"] = rebase_refs(value, &pointer);
+        slot["type"] = json!("object");
+    }
+}
+
+/// A key as a JSON pointer segment.
+fn escape(key: &str) -> String {
+    key.replace('~', "~0").replace('/', "~1")
 }
 
 /// The schema of the first payload type of `role` registered for

@@ -1,7 +1,8 @@
 //! The link-time registry of payload types: one entry per
-//! `#[derive(OnexEvent)]` and one per event type of each `#[onex_handler]`
-//! (of a node that is not generic), each with the schema of its type when
-//! that type implements `schemars::JsonSchema`.
+//! `#[derive(OnexEvent)]`, one per event type of each `#[onex_handler]`,
+//! one per responder's reply and one per value an operation opts in
+//! (`fields(..)`, `ret`), of nodes that are not generic; each with the
+//! schema of its type when that type implements `schemars::JsonSchema`.
 
 use serde_json::Value;
 
@@ -17,6 +18,12 @@ pub enum PayloadRole {
     /// The reply of a responder (the `Ok` type of a handler of a request
     /// type): the `reply` of the response it publishes.
     Response,
+    /// The argument of this name of an operation, opted in with
+    /// `fields(..)`: its `value` in the `input` of `started`.
+    Argument(&'static str),
+    /// An operation's returned value (the `Ok` of a `Result`), opted in
+    /// with `ret`: the `value` in the `result` of `completed`.
+    Returned,
 }
 
 /// A payload type of the program, for one event type.
@@ -62,7 +69,7 @@ impl PayloadType {
 pub static PAYLOAD_TYPES: [PayloadType];
 
 /// Every payload type of the program, sorted by event type, declared
-/// before handled.
+/// first.
 ///
 /// ```
 /// for t in onex_events::schema::payload_types() {
@@ -71,6 +78,6 @@ pub static PAYLOAD_TYPES: [PayloadType];
 /// ```
 pub fn payload_types() -> Vec<&'static PayloadType> {
     let mut all: Vec<&'static PayloadType> = PAYLOAD_TYPES.iter().collect();
-    all.sort_by_key(|t| (t.event_type, t.role == PayloadRole::Consumed, t.rust_type));
+    all.sort_by_key(|t| (t.event_type, t.role != PayloadRole::Declared, t.rust_type));
     all
 }
