@@ -325,13 +325,11 @@ pub fn event_handlers(item: &ItemImpl, handlers: &[Handler], k: &TokenStream) ->
                 .event_paths
                 .iter()
                 .map(|path| crate::expand::event_const(path, k, "EVENT_TYPE"));
-            let rust_type = type_string(ty);
             names.chain(typed).map(move |event_type| {
                 crate::payload_type::entry(
                     k,
                     &event_type,
                     crate::payload_type::Role::Handled,
-                    &rust_type,
                     &ty.to_token_stream(),
                 )
             })
@@ -350,15 +348,10 @@ pub fn event_handlers(item: &ItemImpl, handlers: &[Handler], k: &TokenStream) ->
             if !crate::payload_type::nameable(&ty) {
                 return None;
             }
-            let rust_type = match &h.method.sig.output {
-                ReturnType::Default => "()".to_owned(),
-                ReturnType::Type(_, ty) => type_string(ty),
-            };
             Some(crate::payload_type::entry(
                 k,
                 &quote!(#response),
                 crate::payload_type::Role::Reply,
-                &rust_type,
                 &ty,
             ))
         })

@@ -260,7 +260,6 @@ fn generate(input: &DeriveInput) -> Result<TokenStream> {
         &k,
         &quote!(#name),
         crate::payload_type::Role::Declared,
-        &rust_type,
         &quote!(#ident),
     );
     Ok(quote! {

@@ -8,7 +8,7 @@
 use proc_macro2::TokenStream;
 use quote::quote;
 
-/// What the type is to the program (a `PayloadRole`).
+/// What the type is to the program.
 pub enum Role {
     /// A `#[derive(OnexEvent)]` type; `ty` is the type itself.
     Declared,
@@ -16,46 +16,22 @@ pub enum Role {
     Handled,
     /// A responder's reply; `ty` is its return type.
     Reply,
-    /// An operation's argument opted in with `fields(..)`, by name; `ty` is
-    /// its type.
-    Argument(String),
-    /// An operation's value opted in with `ret`; `ty` is its return type.
-    Returned,
 }
 
-/// A `PAYLOAD_TYPES` entry: `event_type` (a `&'static str` expression) has
-/// payloads of type `ty`, written `rust_type`.
+/// A `PAYLOAD_TYPES` entry, through the runtime's `payload_type!`:
+/// `event_type` (a `&'static str` expression) has payloads of type `ty`.
 pub fn entry(
     k: &TokenStream,
     event_type: &TokenStream,
     role: Role,
-    rust_type: &str,
     ty: &TokenStream,
 ) -> TokenStream {
     let (role, probe) = match role {
-        Role::Declared => (quote!(Declared), quote!((&&#k::Probe::<#ty>::new()))),
-        Role::Handled => (quote!(Consumed), quote!((&&#k::HandlerProbe::<#ty>::new()))),
-        Role::Reply => (quote!(Response), quote!((&&&#k::ReplyProbe::<#ty>::new()))),
-        Role::Argument(name) => (quote!(Argument(#name)), quote!((&&#k::Probe::<#ty>::new()))),
-        Role::Returned => (quote!(Returned), quote!((&&&#k::ReplyProbe::<#ty>::new()))),
+        Role::Declared => (quote!(Declared), quote!(Probe)),
+        Role::Handled => (quote!(Consumed), quote!(HandlerProbe)),
+        Role::Reply => (quote!(Response), quote!(ReplyProbe)),
     };
-    quote! {
-        const _: () = {
-            #[#k::linkme::distributed_slice(#k::PAYLOAD_TYPES)]
-            #[linkme(crate = #k::linkme)]
-            #[allow(clippy::needless_borrow)]
-            static __ONEX_PAYLOAD_TYPE: #k::PayloadType = #k::PayloadType::new(
-                #event_type,
-                #k::PayloadRole::#role,
-                #rust_type,
-                || {
-                    #[allow(unused_imports)]
-                    use #k::{NoSchema as _, ViaJsonSchema as _, ViaOkSchema as _};
-                    #probe.__onex_schema()
-                },
-            );
-        };
-    }
+    quote!(#k::payload_type!(#event_type, #role, #probe, #ty);)
 }
 
 /// True if a type can be named in a registry entry (a `static`): its

@@ -397,6 +397,8 @@ pub use onex_events_macros::OnexEvent;
 #[doc(hidden)]
 pub mod __private {
     pub use crate::__onex_extension_operation as extension_operation;
+    pub use crate::__onex_operation_values as operation_values;
+    pub use crate::__onex_payload_type as payload_type;
     pub use crate::catalog::{NodeCatalog, NodeEntry, OperationEntry, NODES, OPERATIONS};
     pub use crate::consume::handling::{
         assert_shareable, handled, handled_event, no_handler, HandlerScope,

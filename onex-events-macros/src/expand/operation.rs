@@ -236,7 +236,7 @@ pub(super) fn operation(
 
     let instrumented = quote! {
         #statics
-        #(#value_types)*
+        #value_types
         #(#captures)*
         let mut __onex_guard = #k::OperationGuard::#start(
             #k::OnexNode::onex_context(#ctx),
@@ -283,56 +283,47 @@ pub(super) fn operation(
     }
 }
 
-/// The payload-type entries of an operation's opted-in values: each
-/// `fields(..)` argument's type (behind its references) and, with `ret`,
-/// the returned type (the `Ok` of a `Result`), keyed by the operation's
-/// `started` resp. `completed` event type. A type naming `Self`, a generic
-/// parameter, a lifetime or `impl Trait` has none: the entry is a `static`,
-/// which cannot name them.
-fn value_types(op: &Operation, k: &TokenStream, impl_generics: &syn::Generics) -> Vec<TokenStream> {
-    let method_generics = &op.method.sig.generics;
-    if !impl_generics.params.is_empty() || !method_generics.params.is_empty() {
-        return Vec::new();
+/// The payload-type entries of an operation's opted-in values, through
+/// the runtime's `operation_values!`: each `fields(..)` argument's type
+/// (behind its references) and, with `ret`, the returned type (the `Ok` of
+/// a `Result`). A type naming `Self`, a generic parameter, a lifetime or
+/// `impl Trait` has none: an entry is a `static`, which cannot name them.
+fn value_types(
+    op: &Operation,
+    k: &TokenStream,
+    impl_generics: &syn::Generics,
+) -> Option<TokenStream> {
+    if !impl_generics.params.is_empty() || !op.method.sig.generics.params.is_empty() {
+        return None;
     }
     let nameable = crate::payload_type::nameable;
     let fields: &[syn::Ident] = op.attr.fields.as_ref().map_or(&[], |(_, v)| v.as_slice());
-    let mut entries = Vec::new();
-    for field in fields {
-        let Some(arg) = op.args.iter().find(|a| a.ident == Some(field)) else {
-            continue;
-        };
-        let mut ty = arg.ty;
-        while let Type::Reference(r) = ty {
-            ty = &r.elem;
-        }
-        let tokens = ty.to_token_stream();
-        if nameable(&tokens) {
-            entries.push(crate::payload_type::entry(
-                k,
-                &quote!(__ONEX_OPERATION.started.as_str()),
-                crate::payload_type::Role::Argument(field.to_string()),
-                &type_string(ty),
-                &tokens,
-            ));
-        }
-    }
-    if op.attr.ret.is_some() {
-        let output = match &op.body {
-            Body::Boxed { output, .. } => output.map(|ty| (ty.to_token_stream(), type_string(ty))),
+    let args: Vec<TokenStream> = fields
+        .iter()
+        .filter_map(|field| {
+            let mut ty = op.args.iter().find(|a| a.ident == Some(field))?.ty;
+            while let Type::Reference(r) = ty {
+                ty = &r.elem;
+            }
+            let tokens = ty.to_token_stream();
+            let name = field.to_string();
+            nameable(&tokens).then(|| quote!(#name: #tokens))
+        })
+        .collect();
+    let ret = op
+        .attr
+        .ret
+        .as_ref()
+        .and_then(|_| match &op.body {
+            Body::Boxed { output, .. } => output.map(ToTokens::to_token_stream),
             _ => Some(match &op.method.sig.output {
-                ReturnType::Default => (quote!(()), "()".to_owned()),
-                ReturnType::Type(_, ty) => (ty.to_token_stream(), type_string(ty)),
+                ReturnType::Default => quote!(()),
+                ReturnType::Type(_, ty) => ty.to_token_stream(),
             }),
-        };
-        if let Some((tokens, rust_type)) = output.filter(|(t, _)| nameable(t)) {
-            entries.push(crate::payload_type::entry(
-                k,
-                &quote!(__ONEX_OPERATION.completed.as_str()),
-                crate::payload_type::Role::Returned,
-                &rust_type,
-                &tokens,
-            ));
-        }
+        })
+        .filter(nameable);
+    if args.is_empty() && ret.is_none() {
+        return None;
     }
-    entries
+    Some(quote!(#k::operation_values!(#(#args),*; #ret);))
 }

@@ -81,3 +81,42 @@ pub fn payload_types() -> Vec<&'static PayloadType> {
     all.sort_by_key(|t| (t.event_type, t.role != PayloadRole::Declared, t.rust_type));
     all
 }
+
+/// A `PAYLOAD_TYPES` entry: `$event_type` (a `&'static str` expression) has
+/// payloads of type `$ty` in role `$role`, its schema asked of
+/// `$probe::<$ty>` (see `schema::probe`). What the macros write for
+/// declared events, handlers and replies.
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __onex_payload_type {
+    ($event_type:expr, $role:ident $(($arg:literal))?, $probe:ident, $ty:ty) => {
+        const _: () = {
+            #[$crate::__private::linkme::distributed_slice($crate::__private::PAYLOAD_TYPES)]
+            #[linkme(crate = $crate::__private::linkme)]
+            static __ONEX_PAYLOAD_TYPE: $crate::__private::PayloadType =
+                $crate::__private::PayloadType::new(
+                    $event_type,
+                    $crate::__private::PayloadRole::$role $(($arg))?,
+                    $crate::__private::core::stringify!($ty),
+                    || {
+                        #[allow(unused_imports)]
+                        use $crate::__private::{NoSchema as _, ViaJsonSchema as _, ViaOkSchema as _};
+                        #[allow(clippy::needless_borrow)]
+                        (&&&$crate::__private::$probe::<$ty>::new()).__onex_schema()
+                    },
+                );
+        };
+    };
+}
+
+/// The entries of an operation's opted-in values, written in its body
+/// next to its descriptor `__ONEX_OPERATION`: `"arg": Type` for each
+/// argument in `fields(..)`, then `; Type` with `ret` (its return type).
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __onex_operation_values {
+    ($($arg:literal : $ty:ty),* ; $($ret:ty)?) => {
+        $($crate::__onex_payload_type!(__ONEX_OPERATION.started.as_str(), Argument($arg), Probe, $ty);)*
+        $($crate::__onex_payload_type!(__ONEX_OPERATION.completed.as_str(), Returned, ReplyProbe, $ret);)?
+    };
+}
