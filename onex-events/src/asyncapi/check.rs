@@ -260,12 +260,7 @@ fn message_pointer(doc: &Value, message: &Value) -> Option<String> {
     messages
         .iter()
         .find(|(_, m)| std::ptr::eq(*m, message))
-        .map(|(name, _)| {
-            format!(
-                "/components/messages/{}",
-                name.replace('~', "~0").replace('/', "~1")
-            )
-        })
+        .map(|(name, _)| format!("/components/messages/{}", crate::schema::escape(name)))
 }
 
 /// Removes the annotation keywords of a schema and of its subschemas (not

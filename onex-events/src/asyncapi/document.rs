@@ -4,7 +4,7 @@ use super::options::DocumentOptions;
 use crate::catalog::Catalog;
 use crate::event_type::{EventType, Stage};
 use crate::kafka::{headers as kafka_headers, TopicSubscription};
-use crate::schema::{self, headers, rebase_refs};
+use crate::schema::{self, escape, headers, rebase_refs};
 use serde_json::{json, Map, Value};
 use std::collections::BTreeMap;
 
@@ -399,9 +399,4 @@ fn with_parameters(address: &str) -> (String, Map<String, Value>) {
         }
     }
     (address, parameters)
-}
-
-/// A key as a JSON pointer segment (`~` and `/` escaped).
-fn escape(key: &str) -> String {
-    key.replace('~', "~0").replace('/', "~1")
 }

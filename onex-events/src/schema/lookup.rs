@@ -141,8 +141,8 @@ fn with_values(schema: &mut Value, event_type: &str) {
     }
 }
 
-/// A key as a JSON pointer segment.
-fn escape(key: &str) -> String {
+/// A key as a JSON pointer segment (`~` and `/` escaped).
+pub(crate) fn escape(key: &str) -> String {
     key.replace('~', "~0").replace('/', "~1")
 }
 

@@ -21,4 +21,4 @@ pub use self::registry::{payload_types, PayloadRole, PayloadType};
 pub use self::contract::{envelope, headers, lifecycle_payload, response_payload};
 pub use self::lookup::{envelope_schema, payload_schema, rebase_refs};
 #[cfg(feature = "asyncapi")]
-pub(crate) use self::lookup::{handled_schema, move_refs};
+pub(crate) use self::lookup::{escape, handled_schema, move_refs};
