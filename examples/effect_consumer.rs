@@ -371,6 +371,9 @@ fn idle_exit() -> Result<Option<Duration>, String> {
 
 #[tokio::main]
 async fn main() -> ExitCode {
+    if let Some(code) = onex_events::asyncapi::Subcommands::new(env!("CARGO_PKG_VERSION")).run() {
+        return code;
+    }
     tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
         .with_env_filter(

@@ -5,22 +5,26 @@
 //! ```text
 //! cargo run --example orchestrator              # every envelope, one JSON line each, on stdout
 //! cargo run --example orchestrator -- --catalog # the compiled event catalog as JSON
+//! cargo run --example orchestrator -- asyncapi  # its AsyncAPI 3.0 document (`--yaml`, `-o FILE`; `catalog` too)
 //! ```
 //!
 //! Human-readable logs go to stderr (`RUST_LOG=debug` for more).
 
 use onex_events::{onex_node, NodeContext, OnexNode, Publisher};
 use serde::Serialize;
+use std::process::ExitCode;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-#[derive(Debug, Clone, Serialize)]
+// `JsonSchema` (opt-in): the AsyncAPI document (`-- asyncapi`) gives the
+// recorded `request` and result values their schemas.
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 struct WorkflowRequest {
     workflow_id: String,
     steps: Vec<String>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, schemars::JsonSchema)]
 struct WorkflowResult {
     workflow_id: String,
     routed: Vec<String>,
@@ -134,9 +138,13 @@ fn print_catalog() -> Result<(), serde_json::Error> {
 }
 
 #[tokio::main(flavor = "current_thread")]
-async fn main() -> Result<(), Box<dyn std::error::Error>> {
+async fn main() -> Result<ExitCode, Box<dyn std::error::Error>> {
+    if let Some(code) = onex_events::asyncapi::Subcommands::new(env!("CARGO_PKG_VERSION")).run() {
+        return Ok(code);
+    }
     if std::env::args().any(|a| a == "--catalog") {
-        return Ok(print_catalog()?);
+        print_catalog()?;
+        return Ok(ExitCode::SUCCESS);
     }
     tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
@@ -178,5 +186,5 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     if let Err(e) = publisher.flush(Duration::from_secs(3)) {
         tracing::warn!(error = %e, "not every event was delivered");
     }
-    Ok(())
+    Ok(ExitCode::SUCCESS)
 }

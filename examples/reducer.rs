@@ -11,6 +11,7 @@
 
 use onex_events::{onex_node, NodeContext, OnexNode, Publisher};
 use serde::Serialize;
+use std::process::ExitCode;
 use std::sync::Mutex;
 use std::time::Duration;
 
@@ -104,13 +105,16 @@ impl NodeBridgeReducer {
 }
 
 #[tokio::main(flavor = "current_thread")]
-async fn main() -> Result<(), Box<dyn std::error::Error>> {
+async fn main() -> Result<ExitCode, Box<dyn std::error::Error>> {
+    if let Some(code) = onex_events::asyncapi::Subcommands::new(env!("CARGO_PKG_VERSION")).run() {
+        return Ok(code);
+    }
     if std::env::args().any(|a| a == "--catalog") {
         println!(
             "{}",
             serde_json::to_string_pretty(&NodeBridgeReducer::EVENT_CATALOG)?
         );
-        return Ok(());
+        return Ok(ExitCode::SUCCESS);
     }
     tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
@@ -143,5 +147,5 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     if let Err(e) = publisher.flush(Duration::from_secs(3)) {
         tracing::warn!(error = %e, "not every event was delivered");
     }
-    Ok(())
+    Ok(ExitCode::SUCCESS)
 }

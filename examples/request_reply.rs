@@ -34,14 +34,16 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 /// The code to validate.
-#[derive(Debug, Serialize, Deserialize)]
+// `JsonSchema` (opt-in) gives the request, and below the reply, its schema
+// in the AsyncAPI document (`-- asyncapi`).
+#[derive(Debug, Serialize, Deserialize, schemars::JsonSchema)]
 struct ValidateCode {
     language: String,
     source: String,
 }
 
 /// The codegen node's verdict.
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Debug, Serialize, Deserialize, schemars::JsonSchema)]
 struct Validation {
     valid: bool,
     lines: usize,
@@ -103,6 +105,9 @@ const SOURCE: &str = "fn main() {\n    println!(\"hello\");\n}\n";
 
 #[tokio::main]
 async fn main() -> ExitCode {
+    if let Some(code) = onex_events::asyncapi::Subcommands::new(env!("CARGO_PKG_VERSION")).run() {
+        return code;
+    }
     tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
         .with_env_filter(

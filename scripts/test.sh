@@ -5,6 +5,8 @@
 # every test of the workspace against them, the ignored ones included (the
 # tests that need a server are `#[ignore]`d, so plain `cargo test` reports
 # them as ignored), and stops both again. Fails if a server does not start.
+# Then validates the examples' AsyncAPI documents with the official parser
+# (scripts/asyncapi-validate.sh, installs it from npm on first use).
 #
 #   scripts/test.sh                  # every test, the server ones included
 #   SKIP_BROKER=1 scripts/test.sh    # or SKIP_POSTGRES=1: no servers at all;
@@ -17,6 +19,7 @@ cd "$(dirname "$0")/.."
 if [ -n "${SKIP_BROKER:-}${SKIP_POSTGRES:-}" ]; then
   echo "test.sh: SKIP_BROKER/SKIP_POSTGRES set: no servers started; the tests that need a broker or PostgreSQL are reported as ignored" >&2
   cargo test --workspace --all-features
+  scripts/asyncapi-validate.sh --examples
   exit
 fi
 
@@ -38,3 +41,5 @@ ca=$(scripts/postgres-dev.sh ca "$pg_port")
 export ONEX_TEST_POSTGRES_CA=$ca
 
 cargo test --workspace --all-features -- --include-ignored
+# The examples' AsyncAPI documents, checked by the official AsyncAPI parser.
+scripts/asyncapi-validate.sh --examples

@@ -19,6 +19,7 @@ macro_rules! out {
     }};
 }
 
+mod asyncapi;
 mod cluster;
 mod dlq;
 mod publish;
@@ -48,6 +49,9 @@ enum Command {
     /// Dead-letter topics.
     #[command(subcommand)]
     Dlq(dlq::DlqCommand),
+    /// AsyncAPI documents: the check across services.
+    #[command(subcommand)]
+    Asyncapi(asyncapi::AsyncapiCommand),
 }
 
 fn main() -> ExitCode {
@@ -66,6 +70,7 @@ fn main() -> ExitCode {
         Command::Publish(args) => args.run(),
         Command::Trace(args) => args.run(),
         Command::Dlq(command) => command.run(),
+        Command::Asyncapi(command) => command.run(),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

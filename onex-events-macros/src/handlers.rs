@@ -316,8 +316,56 @@ pub fn event_handlers(item: &ItemImpl, handlers: &[Handler], k: &TokenStream) ->
         quote!(__onex_event)
     };
 
+    // A generic node's handler types may name its parameters, which a
+    // registry entry (a `static`) cannot.
+    let payload_types = handlers
+        .iter()
+        .filter(|_| item.generics.params.is_empty())
+        .filter_map(|h| Some((h, h.args.first()?.ty)))
+        .filter(|(_, ty)| crate::payload_type::nameable(&ty.to_token_stream()))
+        .flat_map(|(h, ty)| {
+            let names = h.attr.event_types.iter().map(|lit| quote!(#lit));
+            let typed = h
+                .attr
+                .event_paths
+                .iter()
+                .map(|path| crate::expand::event_const(path, k, "EVENT_TYPE"));
+            names.chain(typed).map(move |event_type| {
+                crate::payload_type::entry(
+                    k,
+                    &event_type,
+                    crate::payload_type::Role::Handled,
+                    &ty.to_token_stream(),
+                )
+            })
+        })
+        .collect::<Vec<_>>();
+    // A responder's reply: its return type (the `Ok` of a `Result`).
+    let replies = handlers
+        .iter()
+        .filter(|_| item.generics.params.is_empty())
+        .filter_map(|h| {
+            let response = h.response()?;
+            let ty = match &h.method.sig.output {
+                ReturnType::Default => quote!(()),
+                ReturnType::Type(_, ty) => ty.to_token_stream(),
+            };
+            if !crate::payload_type::nameable(&ty) {
+                return None;
+            }
+            Some(crate::payload_type::entry(
+                k,
+                &quote!(#response),
+                crate::payload_type::Role::Reply,
+                &ty,
+            ))
+        })
+        .collect::<Vec<_>>();
+
     quote! {
         #assert_shareable
+        #(#replies)*
+        #(#payload_types)*
 
         impl #impl_generics #k::EventHandlers for #self_ty where #(#predicates,)* {
             const HANDLERS: &'static [#k::HandlerSpec] = &[#(#specs),*];

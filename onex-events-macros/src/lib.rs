@@ -21,6 +21,7 @@ mod fallback;
 mod handlers;
 mod names;
 mod onex_event;
+mod payload_type;
 mod requests;
 mod valid;
 

@@ -256,6 +256,12 @@ fn generate(input: &DeriveInput) -> Result<TokenStream> {
             }
         }
     });
+    let payload_type = crate::payload_type::entry(
+        &k,
+        &quote!(#name),
+        crate::payload_type::Role::Declared,
+        &quote!(#ident),
+    );
     Ok(quote! {
         impl #k::OnexEvent for #ident {
             const EVENT_TYPE: &'static str = #name;
@@ -273,5 +279,7 @@ fn generate(input: &DeriveInput) -> Result<TokenStream> {
             #[linkme(crate = #k::linkme)]
             static __ONEX_EVENT: &'static #k::EventDescriptor = <#ident as #k::OnexEvent>::DESCRIPTOR;
         };
+
+        #payload_type
     })
 }

@@ -52,6 +52,8 @@
 
 #![warn(missing_docs)]
 
+#[cfg(feature = "asyncapi")]
+pub mod asyncapi;
 mod catalog;
 pub mod consume;
 mod correlation;
@@ -76,6 +78,7 @@ mod panic_message;
 mod payload;
 mod publisher;
 pub mod request;
+pub mod schema;
 pub mod sink;
 mod spans;
 mod timestamp;
@@ -92,6 +95,10 @@ pub use kafka::KafkaConfig;
 pub use node::{NodeContext, NodeContextBuilder, NodeDescriptor, NodeIdentity, OnexNode};
 pub use payload::{ArgSpec, Captured, ErrorInfo, ErrorKind, Input, Payload, ResultSummary};
 pub use publisher::Publisher;
+/// The `schemars` crate, whose `JsonSchema` gives a payload type its
+/// schema in the AsyncAPI document (derive it with this version).
+#[cfg(feature = "asyncapi")]
+pub use schemars;
 #[cfg(feature = "kafka")]
 pub use sink::kafka::KafkaSink;
 pub use sink::{Blocking, LogSink, Recorder, Sink, StdoutSink};
@@ -393,6 +400,8 @@ pub use onex_events_macros::OnexEvent;
 #[doc(hidden)]
 pub mod __private {
     pub use crate::__onex_extension_operation as extension_operation;
+    pub use crate::__onex_operation_values as operation_values;
+    pub use crate::__onex_payload_type as payload_type;
     pub use crate::catalog::{NodeCatalog, NodeEntry, OperationEntry, NODES, OPERATIONS};
     pub use crate::consume::handling::{
         assert_shareable, assert_takes_payload_of, handled, handled_event, no_handler, HandlerScope,
@@ -406,11 +415,16 @@ pub mod __private {
     pub use crate::outcome::{via, Wrap};
     pub use crate::payload::{capture, ArgSpec};
     pub use crate::request::responding::{respond, respond_undecodable, RequestOrigin};
+    pub use crate::schema::{
+        HandlerProbe, NoSchema, PayloadRole, PayloadType, Probe, ReplyProbe, ViaJsonSchema,
+        ViaOkSchema, PAYLOAD_TYPES,
+    };
     pub use crate::typed::{event_from, publish_on_outcome, OutcomeId, DECLARED_EVENTS};
     pub use crate::{Catalog, NodeContext, NodeDescriptor, OnexNode};
     pub use crate::{EventDescriptor, EventKind, EventType, OnexEvent, Stage};
     pub use core;
     pub use linkme;
+    pub use serde_json::Value as JsonValue;
     pub use std::boxed::Box;
     pub use std::string::{String, ToString};
     pub use std::sync::Arc;

@@ -90,7 +90,8 @@ fn generate(node: &Node) -> TokenStream {
 
     let mut rewritten = item.clone();
     for op in &node.operations {
-        rewritten.items[op.index] = ImplItem::Verbatim(operation(op, &site, &k, self_ty));
+        rewritten.items[op.index] =
+            ImplItem::Verbatim(operation(op, &site, &k, self_ty, &item.generics));
     }
     if let Site::Declaration { node_type } = &site {
         for h in &node.handlers {

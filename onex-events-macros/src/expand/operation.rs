@@ -83,6 +83,7 @@ pub(super) fn operation(
     site: &Site,
     k: &TokenStream,
     self_ty: &Type,
+    impl_generics: &syn::Generics,
 ) -> TokenStream {
     let method = op.method;
     let attrs = method.attrs.iter().filter(|a| !is_operation_attr(a));
@@ -121,6 +122,9 @@ pub(super) fn operation(
             quote!(#k::extension_operation!(#self_ty, #name, #position, #args);)
         }
     };
+
+    // The opted-in values' types, for their schemas (see `payload_type`).
+    let value_types = value_types(op, k, impl_generics);
 
     // `capture` spanned at the argument, path included: a value that is
     // not `Serialize` is reported there and nowhere else.
@@ -232,6 +236,7 @@ pub(super) fn operation(
 
     let instrumented = quote! {
         #statics
+        #value_types
         #(#captures)*
         let mut __onex_guard = #k::OperationGuard::#start(
             #k::OnexNode::onex_context(#ctx),
@@ -276,4 +281,49 @@ pub(super) fn operation(
             }
         },
     }
+}
+
+/// The payload-type entries of an operation's opted-in values, through
+/// the runtime's `operation_values!`: each `fields(..)` argument's type
+/// (behind its references) and, with `ret`, the returned type (the `Ok` of
+/// a `Result`). A type naming `Self`, a generic parameter, a lifetime or
+/// `impl Trait` has none: an entry is a `static`, which cannot name them.
+fn value_types(
+    op: &Operation,
+    k: &TokenStream,
+    impl_generics: &syn::Generics,
+) -> Option<TokenStream> {
+    if !impl_generics.params.is_empty() || !op.method.sig.generics.params.is_empty() {
+        return None;
+    }
+    let nameable = crate::payload_type::nameable;
+    let fields: &[syn::Ident] = op.attr.fields.as_ref().map_or(&[], |(_, v)| v.as_slice());
+    let args: Vec<TokenStream> = fields
+        .iter()
+        .filter_map(|field| {
+            let mut ty = op.args.iter().find(|a| a.ident == Some(field))?.ty;
+            while let Type::Reference(r) = ty {
+                ty = &r.elem;
+            }
+            let tokens = ty.to_token_stream();
+            let name = field.to_string();
+            nameable(&tokens).then(|| quote!(#name: #tokens))
+        })
+        .collect();
+    let ret = op
+        .attr
+        .ret
+        .as_ref()
+        .and_then(|_| match &op.body {
+            Body::Boxed { output, .. } => output.map(ToTokens::to_token_stream),
+            _ => Some(match &op.method.sig.output {
+                ReturnType::Default => quote!(()),
+                ReturnType::Type(_, ty) => ty.to_token_stream(),
+            }),
+        })
+        .filter(nameable);
+    if args.is_empty() && ret.is_none() {
+        return None;
+    }
+    Some(quote!(#k::operation_values!(#(#args),*; #ret);))
 }
