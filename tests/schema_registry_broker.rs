@@ -65,6 +65,14 @@ fn the_registry_is_exported_as_one_schema_per_topic_holding_the_envelope() {
     assert!(validator.is_valid(&serde_json::json!({ "value": valid })));
     let broken = event(&unnamed_node(), Uuid::new_v4(), 2).to_json();
     assert!(!validator.is_valid(&serde_json::json!({ "value": broken })));
+    // The payload is held to its type's schema too (`state.changed` needs
+    // `new_state`).
+    let mut no_new_state = valid.clone();
+    no_new_state["payload"]
+        .as_object_mut()
+        .unwrap()
+        .remove("new_state");
+    assert!(!validator.is_valid(&serde_json::json!({ "value": no_new_state })));
     // The envelope contract, as the repository holds it.
     let embedded: Value = serde_json::from_str(schema_registry::ENVELOPE_SCHEMA).unwrap();
     let contract: Value = serde_json::from_str(onex_events_suite::ENVELOPE_SCHEMA).unwrap();

@@ -25,6 +25,7 @@
 use super::topic::{TopicRouting, TopicSubscription};
 use crate::catalog::{catalogs, Catalog};
 use crate::event_type::EventType;
+use crate::schema::rebase_refs;
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -65,11 +66,13 @@ pub enum SchemaRegistryError {
 }
 
 /// The JSON Schema of the payload of `event_type`, when known: the schema
-/// each `TOPIC.json` holds for that type's payload. `None` for now for
-/// every type (the payload is then only required to be an object).
+/// each `TOPIC.json` holds for that type's payload, as
+/// [`schema::payload_schema`](crate::schema::payload_schema) gives it (the
+/// contracts' lifecycle payloads, and the types that implement
+/// `schemars::JsonSchema` with the `asyncapi` feature). `None`: the payload
+/// is only required to be an object.
 pub fn payload_schema(event_type: &str) -> Option<Value> {
-    let _ = event_type;
-    None
+    crate::schema::payload_schema(event_type)
 }
 
 /// The schema of a record value on a topic carrying `event_types`: the
@@ -90,14 +93,20 @@ fn value_schema_with<'a>(
         root.remove("$schema");
         root.remove("$id");
     }
-    let per_type: Vec<Value> = event_types
+    let known: Vec<(&str, Value)> = event_types
         .into_iter()
-        .filter_map(|event_type| {
-            let payload = payloads(event_type)?;
-            Some(json!({
+        .filter_map(|event_type| Some((event_type, payloads(event_type)?)))
+        .collect();
+    let per_type: Vec<Value> = known
+        .into_iter()
+        .enumerate()
+        .map(|(i, (event_type, payload))| {
+            // Its references (`#/definitions/..`) point into it where it sits.
+            let at = format!("#/allOf/1/allOf/{i}/then/properties/payload");
+            json!({
                 "if": {"properties": {"event_type": {"const": event_type}}},
-                "then": {"properties": {"payload": payload}},
-            }))
+                "then": {"properties": {"payload": rebase_refs(payload, &at)}},
+            })
         })
         .collect();
     match per_type.is_empty() {
@@ -192,7 +201,7 @@ mod tests {
 
     #[test]
     fn the_value_schema_is_the_envelope_contract() {
-        let schema = value_schema(["orchestrator.state.changed"]);
+        let schema = value_schema(["payments.refund.issued"]);
         assert_eq!(schema["title"], "OnexEnvelopeV1");
         assert_eq!(schema["additionalProperties"], false);
         assert!(schema.get("$id").is_none());
