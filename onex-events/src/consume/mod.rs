@@ -22,6 +22,7 @@ pub(crate) mod handling;
 mod incoming;
 #[cfg(feature = "kafka")]
 pub mod kafka;
+mod malformed_event;
 mod received;
 mod received_record;
 mod record_headers;
@@ -33,7 +34,8 @@ pub use bus::{BusStats, DeadLetter, InProcessBus};
 pub use handler::{EventHandlers, Handled, HandlerFuture, HandlerSpec};
 pub use handler_set::{HandlerSet, Route};
 pub use incoming::{HandlerInput, Incoming, PayloadError, TakesPayloadOf};
-pub use received::{MalformedEvent, ReceivedEvent, RecordParts, Undecoded};
+pub use malformed_event::{MalformedEvent, Undecoded};
+pub use received::{ReceivedEvent, RecordParts};
 pub use received_record::{ReceivedHeaders, ReceivedRecord};
 pub use record_headers::RecordHeaders;
 pub use retry::RetryPolicy;

@@ -5,11 +5,11 @@ use super::envelope_contract::{
     is_event_type, is_printable_ascii, is_utc_timestamp, uuid as contract_uuid, EVENT_TYPE_RULE,
     OBJECT_RULE, SOURCE_NODE_RULE, TIMESTAMP_RULE, UUID_RULE,
 };
-use super::envelope_fields::{EnvelopeError, EnvelopeFields, JsonText};
+use super::envelope_fields::{EnvelopeFields, JsonText};
+use super::malformed_event::{breach, not_utf8, shape_breach, MalformedEvent, Undecoded};
 use super::received_record::ReceivedRecord;
 use super::record_headers::RecordHeaders;
 use crate::envelope::ENVELOPE_VERSION;
-use std::borrow::Cow;
 use std::ops::Range;
 use std::sync::Arc;
 use uuid::Uuid;
@@ -29,43 +29,6 @@ pub struct RecordParts {
     pub value: Vec<u8>,
     /// The headers.
     pub headers: RecordHeaders,
-}
-
-/// Why a record is not an OnexEnvelopeV1 event, as
-/// `contracts/onex-envelope-v1.schema.json` defines it. Such a record goes
-/// to the dead-letter topic at once, with this as its reason.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[non_exhaustive]
-pub enum MalformedEvent {
-    /// The record has no value.
-    #[error("the record has no value")]
-    Empty,
-    /// The value is not JSON, or not an envelope: not an object, a field
-    /// missing, given twice or not one of the envelope's.
-    #[error("not an OnexEnvelopeV1: {0}")]
-    NotAnEnvelope(String),
-    /// A field's value breaks the envelope contract: its JSON type, or the
-    /// shape the contract gives it (UUID, event type, UTC timestamp, …).
-    #[error("{field} {rule}")]
-    Field {
-        /// The field, as named in the envelope.
-        field: &'static str,
-        /// What is wrong with it, e.g. `is not a UUID in lowercase
-        /// hyphenated form (8-4-4-4-12 hex digits)`.
-        rule: Cow<'static, str>,
-    },
-    /// The envelope has another version.
-    #[error("envelope_version is {0:?}, expected \"{ENVELOPE_VERSION}\"")]
-    Version(String),
-}
-
-/// A record that is not an OnexEnvelopeV1, given back with the reason.
-#[derive(Debug)]
-pub struct Undecoded {
-    /// Why it is not an envelope.
-    pub reason: MalformedEvent,
-    /// The record.
-    pub record: ReceivedRecord,
 }
 
 /// Where a text field of the envelope is: a range of the value, or a copy
@@ -110,39 +73,6 @@ fn locate(text: JsonText<'_>, base: &[u8], field: &'static str) -> Result<Text, 
 /// The UUID `text` holds in the contract's form.
 fn uuid(text: &JsonText<'_>, field: &'static str) -> Result<Uuid, MalformedEvent> {
     contract_uuid(text.bytes()).ok_or_else(|| breach(field, UUID_RULE))
-}
-
-/// `field` breaks `rule`.
-fn breach(field: &'static str, rule: &'static str) -> MalformedEvent {
-    MalformedEvent::Field {
-        field,
-        rule: Cow::Borrowed(rule),
-    }
-}
-
-/// `field`, of bytes that failed its ASCII shape, breaks `rule`, or is not
-/// even UTF-8.
-fn shape_breach(field: &'static str, text: &[u8], rule: &'static str) -> MalformedEvent {
-    match std::str::from_utf8(text) {
-        Ok(_) => breach(field, rule),
-        Err(_) => not_utf8(field),
-    }
-}
-
-fn not_utf8(field: &'static str) -> MalformedEvent {
-    breach(field, "is not UTF-8")
-}
-
-impl From<EnvelopeError> for MalformedEvent {
-    fn from(EnvelopeError { field, error }: EnvelopeError) -> Self {
-        match field {
-            Some(field) => MalformedEvent::Field {
-                field,
-                rule: Cow::Owned(format!("is invalid: {error}")),
-            },
-            None => MalformedEvent::NotAnEnvelope(error.to_string()),
-        }
-    }
 }
 
 /// Where `part`, a slice of `base`, is in it.
