@@ -25,7 +25,7 @@ impl Effect {
     }
 }
 
-const ENVELOPE: &str = r#"{"envelope_version":"1.0","event_id":"6f1f2c3e-8d7a-4b8e-9a0b-1c2d3e4f5a6b","event_type":"orchestrator.orchestration.failed","event_timestamp":"2026-11-30T12:00:00.000000Z","source_node_id":"orchestrator-1","correlation_id":"0b7d8c9e-1f2a-4b3c-8d4e-5f6a7b8c9d0e","payload":[3,1,2],"metadata":{"node_type":"orchestrator"}}"#;
+const ENVELOPE: &str = r#"{"envelope_version":"1.0","event_id":"6f1f2c3e-8d7a-4b8e-9a0b-1c2d3e4f5a6b","event_type":"orchestrator.orchestration.failed","event_timestamp":"2026-11-30T12:00:00.000000Z","source_node_id":"orchestrator-1","correlation_id":"0b7d8c9e-1f2a-4b3c-8d4e-5f6a7b8c9d0e","payload":{"values":[3,1,2]},"metadata":{"node_type":"orchestrator"}}"#;
 
 fn main() {
     let received = Arc::new(
