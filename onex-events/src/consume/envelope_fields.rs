@@ -35,8 +35,29 @@ pub(super) struct EnvelopeFields<'a> {
     /// `None`: `null`.
     pub correlation_id: Option<JsonText<'a>>,
     pub payload: &'a RawValue,
-    /// `metadata.causation_id`.
-    pub causation_id: Option<JsonText<'a>>,
+    /// `metadata.causation_id`, or the metadata to find it in.
+    pub causation: Causation<'a>,
+}
+
+/// `metadata.causation_id` as the envelope's reading left it.
+pub(super) enum Causation<'a> {
+    /// Read with the metadata (`None`: absent or not a string).
+    Read(Option<JsonText<'a>>),
+    /// Somewhere in this metadata object, read only when asked: metadata
+    /// of printable ASCII alone needs no check beyond its JSON.
+    In(&'a RawValue),
+}
+
+/// `metadata.causation_id` in `metadata`, a metadata object an envelope's
+/// reading has checked (`None`: absent or not a string).
+pub(super) fn causation_in(metadata: &[u8]) -> Option<JsonText<'_>> {
+    let mut deserializer = serde_json::Deserializer::from_slice(metadata);
+    MetadataSeed {
+        text: TextSeed::new(false),
+    }
+    .deserialize(&mut deserializer)
+    .ok()?
+    .causation_id
 }
 
 /// A JSON string as bytes: borrowed from the value when it has no escapes,
@@ -293,11 +314,20 @@ impl<'de: 'a, 'a> Visitor<'de> for EnvelopeVisitor<'_, 'a> {
                     "payload",
                     self.value::<&'a RawValue, _>(&mut map, "payload")?,
                 )?,
-                b"metadata" => once(
-                    &mut metadata,
-                    "metadata",
-                    self.value_seed(&mut map, "metadata", MetadataSeed { text: self.text })?,
-                )?,
+                b"metadata" => {
+                    let causation = match self.text.checked {
+                        true => Causation::Read(
+                            self.value_seed(
+                                &mut map,
+                                "metadata",
+                                MetadataSeed { text: self.text },
+                            )?
+                            .causation_id,
+                        ),
+                        false => Causation::In(self.value(&mut map, "metadata")?),
+                    };
+                    once(&mut metadata, "metadata", causation)?
+                }
                 other => {
                     return Err(de::Error::unknown_field(
                         &String::from_utf8_lossy(other),
@@ -314,7 +344,7 @@ impl<'de: 'a, 'a> Visitor<'de> for EnvelopeVisitor<'_, 'a> {
             source_node_id: required(source, "source_node_id")?,
             correlation_id: required(correlation, "correlation_id")?,
             payload: required(payload, "payload")?,
-            causation_id: required(metadata, "metadata")?.causation_id,
+            causation: required(metadata, "metadata")?,
         })
     }
 }

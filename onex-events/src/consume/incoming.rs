@@ -141,7 +141,9 @@ pub trait HandlerInput: Sized + Send + 'static {
 
 impl<T: DeserializeOwned + Send + 'static> HandlerInput for Incoming<T> {
     fn decode(event: Arc<ReceivedEvent>) -> Result<Self, PayloadError> {
-        match serde_json::from_slice(event.payload_bytes()) {
+        // Read as text: the envelope's reading checked it as UTF-8, so
+        // serde need not check each string again.
+        match serde_json::from_str(event.payload_json()) {
             Ok(payload) => Ok(Incoming { payload, event }),
             Err(e) => Err(PayloadError {
                 event_type: event.event_type().to_owned(),

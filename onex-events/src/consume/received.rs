@@ -5,7 +5,7 @@ use super::envelope_contract::{
     is_event_type, is_printable_ascii, is_utc_timestamp, uuid as contract_uuid, EVENT_TYPE_RULE,
     OBJECT_RULE, SOURCE_NODE_RULE, TIMESTAMP_RULE, UUID_RULE,
 };
-use super::envelope_fields::{EnvelopeFields, JsonText};
+use super::envelope_fields::{causation_in, Causation, EnvelopeFields, JsonText};
 use super::malformed_event::{breach, not_utf8, shape_breach, MalformedEvent, Undecoded};
 use super::received_record::ReceivedRecord;
 use super::record_headers::RecordHeaders;
@@ -57,7 +57,16 @@ struct Fields {
     source_node_id: Text,
     payload: Range<usize>,
     /// `metadata.causation_id`, parsed only when asked.
-    causation_id: Option<Text>,
+    causation: CausationAt,
+}
+
+/// Where `metadata.causation_id` is.
+#[derive(Debug)]
+enum CausationAt {
+    /// Found (`None`: absent or not a string).
+    Found(Option<Text>),
+    /// Somewhere in this range of the value, the metadata object.
+    InMetadata(Range<usize>),
 }
 
 /// Where `text` is: in `base`, or a checked copy.
@@ -103,6 +112,16 @@ fn fields_of(envelope: EnvelopeFields<'_>, base: &[u8]) -> Result<Fields, Malfor
     if !envelope.payload.get().starts_with('{') {
         return Err(breach("payload", OBJECT_RULE));
     }
+    let causation = match envelope.causation {
+        Causation::Read(Some(text)) => {
+            CausationAt::Found(Some(locate(text, base, "causation_id")?))
+        }
+        Causation::Read(None) => CausationAt::Found(None),
+        Causation::In(metadata) if metadata.get().starts_with('{') => {
+            CausationAt::InMetadata(range_of(base, metadata.get().as_bytes()))
+        }
+        Causation::In(_) => return Err(breach("metadata", OBJECT_RULE)),
+    };
     let correlation_id = match &envelope.correlation_id {
         Some(text) => Some(uuid(text, "correlation_id")?),
         None => None,
@@ -114,10 +133,7 @@ fn fields_of(envelope: EnvelopeFields<'_>, base: &[u8]) -> Result<Fields, Malfor
         timestamp: locate(envelope.event_timestamp, base, "event_timestamp")?,
         source_node_id: locate(envelope.source_node_id, base, "source_node_id")?,
         payload: range_of(base, envelope.payload.get().as_bytes()),
-        causation_id: match envelope.causation_id {
-            Some(text) => Some(locate(text, base, "causation_id")?),
-            None => None,
-        },
+        causation,
     })
 }
 
@@ -194,8 +210,13 @@ impl ReceivedEvent {
 
     /// `metadata.causation_id` (`None` if absent or not a UUID).
     pub fn causation_id(&self) -> Option<Uuid> {
-        let text = self.text(self.fields.causation_id.as_ref()?);
-        Uuid::try_parse(text).ok()
+        match &self.fields.causation {
+            CausationAt::Found(text) => Uuid::try_parse(self.text(text.as_ref()?)).ok(),
+            CausationAt::InMetadata(range) => {
+                let text = causation_in(&self.record.value()[range.clone()])?;
+                Uuid::try_parse_ascii(text.bytes()).ok()
+            }
+        }
     }
 
     /// The payload's JSON text.
