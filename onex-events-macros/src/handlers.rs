@@ -231,6 +231,16 @@ pub fn event_handlers(item: &ItemImpl, handlers: &[Handler], k: &TokenStream) ->
             }
             None => quote!(#k::core::option::Option::None),
         };
+        // Spanned at the argument's type, as its decoding is: one error
+        // there for a type that is not a handler input.
+        let payload = match h.args.first() {
+            Some(arg) => {
+                let ty = arg.ty;
+                let ks = respan(k, ty.span());
+                quote_spanned! {ty.span()=> <#ty as #ks::HandlerInput>::PAYLOAD}
+            }
+            None => quote!(#k::core::option::Option::None),
+        };
         quote! {
             #k::HandlerSpec {
                 name: #name,
@@ -242,6 +252,7 @@ pub fn event_handlers(item: &ItemImpl, handlers: &[Handler], k: &TokenStream) ->
                     #k::Duration::from_millis(#max),
                 ),
                 timeout: #timeout,
+                payload: #payload,
             }
         }
     });

@@ -12,6 +12,7 @@ use serde_json::value::RawValue;
 use std::cell::Cell;
 use std::fmt;
 use std::marker::PhantomData;
+use std::ops::Range;
 
 /// The envelope's top-level keys: all required, no other allowed.
 const FIELDS: &[&str] = &[
@@ -25,8 +26,9 @@ const FIELDS: &[&str] = &[
     "metadata",
 ];
 
-/// The fields of an OnexEnvelopeV1 a consumer reads.
-pub(super) struct EnvelopeFields<'a> {
+/// The fields of an OnexEnvelopeV1 a consumer reads, the payload as `P`:
+/// raw JSON, or decoded in the same pass.
+pub(super) struct EnvelopeFields<'a, P = &'a RawValue> {
     pub envelope_version: JsonText<'a>,
     pub event_id: JsonText<'a>,
     pub event_type: JsonText<'a>,
@@ -34,9 +36,59 @@ pub(super) struct EnvelopeFields<'a> {
     pub source_node_id: JsonText<'a>,
     /// `None`: `null`.
     pub correlation_id: Option<JsonText<'a>>,
-    pub payload: &'a RawValue,
+    pub payload: P,
+    /// Where the payload's value lies, told by the keys around it.
+    pub payload_bounds: PayloadBounds<'a>,
     /// `metadata.causation_id`, or the metadata to find it in.
     pub causation: Causation<'a>,
+}
+
+/// The keys around the payload's value, as they lie in the envelope.
+pub(super) struct PayloadBounds<'a> {
+    /// The key `payload` (`None`: escaped, so not where its text is).
+    pub key: Option<&'a [u8]>,
+    /// What follows the payload's value.
+    pub after: AfterPayload<'a>,
+}
+
+impl PayloadBounds<'_> {
+    /// Where the payload's value lies in `base`, the envelope's JSON (read
+    /// whole, so valid): `None` if a key around it has an escape.
+    pub fn range(&self, base: &[u8]) -> Option<Range<usize>> {
+        let is_space = |b: &u8| matches!(b, b' ' | b'\t' | b'\n' | b'\r');
+        let offset = |part: &[u8]| part.as_ptr() as usize - base.as_ptr() as usize;
+        // After the key's closing quote: spaces, `:`, spaces.
+        let colon_from = offset(self.key?) + self.key?.len() + 1;
+        let colon = colon_from + base.get(colon_from..)?.iter().position(|b| !is_space(b))?;
+        let value_from = colon + 1;
+        let start = value_from + base.get(value_from..)?.iter().position(|b| !is_space(b))?;
+        // Before the next key's opening quote (or the end): spaces, `,`
+        // (or the envelope's `}`), spaces.
+        let (head, separator) = match self.after {
+            AfterPayload::Key(next) => (base.get(..offset(next).checked_sub(1)?)?, b','),
+            AfterPayload::End => (base, b'}'),
+            AfterPayload::EscapedKey => return None,
+        };
+        let separator_at = head.iter().rposition(|b| !is_space(b))?;
+        let end = head
+            .get(..separator_at)?
+            .iter()
+            .rposition(|b| !is_space(b))?
+            + 1;
+        (base[colon] == b':' && head[separator_at] == separator && start < end)
+            .then_some(start..end)
+    }
+}
+
+/// What follows the payload's value in the envelope.
+#[derive(Clone, Copy)]
+pub(super) enum AfterPayload<'a> {
+    /// The key lying here.
+    Key(&'a [u8]),
+    /// A key with an escape: not where its text is.
+    EscapedKey,
+    /// The object's end.
+    End,
 }
 
 /// `metadata.causation_id` as the envelope's reading left it.
@@ -68,12 +120,20 @@ pub(super) enum JsonText<'a> {
     Unescaped(Vec<u8>),
 }
 
-impl JsonText<'_> {
+impl<'a> JsonText<'a> {
     /// The text's bytes.
     pub fn bytes(&self) -> &[u8] {
         match self {
             JsonText::At(b) => b,
             JsonText::Unescaped(b) => b,
+        }
+    }
+
+    /// The text where it lies in the value, if it has no escape.
+    fn at(&self) -> Option<&'a [u8]> {
+        match self {
+            JsonText::At(b) => Some(b),
+            JsonText::Unescaped(_) => None,
         }
     }
 }
@@ -225,12 +285,31 @@ impl<'a> EnvelopeFields<'a> {
     /// `checked` as JSON text (needless for a value of printable ASCII
     /// alone).
     pub fn read(value: &'a [u8], checked: bool) -> Result<Self, EnvelopeError> {
+        Self::read_as(value, checked)
+    }
+}
+
+impl<'a, P: Deserialize<'a>> EnvelopeFields<'a, P> {
+    /// [`EnvelopeFields::read`], the payload decoded as `P`.
+    pub fn read_as(value: &'a [u8], checked: bool) -> Result<Self, EnvelopeError> {
+        // Text known to be UTF-8 is read as text: serde then does not
+        // check each string of the payload and metadata again.
+        match (checked, std::str::from_utf8(value)) {
+            (false, Ok(text)) => Self::read_from(serde_json::Deserializer::from_str(text), false),
+            _ => Self::read_from(serde_json::Deserializer::from_slice(value), checked),
+        }
+    }
+
+    fn read_from<R: serde_json::de::Read<'a>>(
+        mut deserializer: serde_json::Deserializer<R>,
+        checked: bool,
+    ) -> Result<Self, EnvelopeError> {
         let reading = Cell::new(None);
-        let mut deserializer = serde_json::Deserializer::from_slice(value);
         deserializer
             .deserialize_map(EnvelopeVisitor {
                 reading: &reading,
                 text: TextSeed::new(checked),
+                payload: PhantomData,
             })
             .and_then(|fields| deserializer.end().map(|()| fields))
             .map_err(|error| EnvelopeError {
@@ -240,14 +319,16 @@ impl<'a> EnvelopeFields<'a> {
     }
 }
 
-struct EnvelopeVisitor<'r, 'a> {
+struct EnvelopeVisitor<'r, 'a, P> {
     /// The field whose value is being read.
     reading: &'r Cell<Option<&'static str>>,
     /// How free text is read.
     text: TextSeed<'a>,
+    /// How the payload is read.
+    payload: PhantomData<P>,
 }
 
-impl EnvelopeVisitor<'_, '_> {
+impl<P> EnvelopeVisitor<'_, '_, P> {
     /// The value of `field`, read with `field` marked as the one being read.
     fn value<'de, T: Deserialize<'de>, A: MapAccess<'de>>(
         &self,
@@ -271,8 +352,8 @@ impl EnvelopeVisitor<'_, '_> {
     }
 }
 
-impl<'de: 'a, 'a> Visitor<'de> for EnvelopeVisitor<'_, 'a> {
-    type Value = EnvelopeFields<'a>;
+impl<'de: 'a, 'a, P: Deserialize<'de>> Visitor<'de> for EnvelopeVisitor<'_, 'a, P> {
+    type Value = EnvelopeFields<'a, P>;
 
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("an OnexEnvelopeV1 object")
@@ -281,7 +362,14 @@ impl<'de: 'a, 'a> Visitor<'de> for EnvelopeVisitor<'_, 'a> {
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
         let (mut version, mut event_id, mut event_type, mut timestamp) = (None, None, None, None);
         let (mut source, mut correlation, mut payload, mut metadata) = (None, None, None, None);
+        let (mut payload_key, mut after_payload) = (None, None);
         while let Some(key) = map.next_key::<JsonText<'a>>()? {
+            if payload.is_some() && after_payload.is_none() {
+                after_payload = Some(match key.at() {
+                    Some(at) => AfterPayload::Key(at),
+                    None => AfterPayload::EscapedKey,
+                });
+            }
             match key.bytes() {
                 b"envelope_version" => once(
                     &mut version,
@@ -309,11 +397,14 @@ impl<'de: 'a, 'a> Visitor<'de> for EnvelopeVisitor<'_, 'a> {
                     "correlation_id",
                     self.value(&mut map, "correlation_id")?,
                 )?,
-                b"payload" => once(
-                    &mut payload,
-                    "payload",
-                    self.value::<&'a RawValue, _>(&mut map, "payload")?,
-                )?,
+                b"payload" => {
+                    payload_key = key.at();
+                    once(
+                        &mut payload,
+                        "payload",
+                        self.value::<P, _>(&mut map, "payload")?,
+                    )?
+                }
                 b"metadata" => {
                     let causation = match self.text.checked {
                         true => Causation::Read(
@@ -344,6 +435,10 @@ impl<'de: 'a, 'a> Visitor<'de> for EnvelopeVisitor<'_, 'a> {
             source_node_id: required(source, "source_node_id")?,
             correlation_id: required(correlation, "correlation_id")?,
             payload: required(payload, "payload")?,
+            payload_bounds: PayloadBounds {
+                key: payload_key,
+                after: after_payload.unwrap_or(AfterPayload::End),
+            },
             causation: required(metadata, "metadata")?,
         })
     }

@@ -1,6 +1,7 @@
 //! The handlers of a node, as `#[onex_node]` describes them to a consumer.
 
 use super::incoming::PayloadError;
+use super::payload_decoder::PayloadDecoder;
 use super::received::ReceivedEvent;
 use super::retry::RetryPolicy;
 use crate::node::NodeDescriptor;
@@ -23,6 +24,9 @@ pub struct HandlerSpec {
     pub retry: RetryPolicy,
     /// How long one run may take before it counts as failed (`None`: no limit).
     pub timeout: Option<Duration>,
+    /// How its payload type is decoded with the envelope (`None`: as JSON,
+    /// when the handler runs).
+    pub payload: Option<PayloadDecoder>,
 }
 
 impl HandlerSpec {

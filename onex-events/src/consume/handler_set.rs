@@ -1,6 +1,7 @@
 //! The handlers of every node a consumer serves, found by event type.
 
 use super::handler::{EventHandlers, HandlerFuture, HandlerSpec};
+use super::payload_decoder::PayloadDecoder;
 use super::received::ReceivedEvent;
 use std::sync::Arc;
 
@@ -18,6 +19,8 @@ struct NodeHandlers {
 #[derive(Default)]
 pub struct HandlerSet {
     nodes: Vec<NodeHandlers>,
+    /// The payload decoder of every handler, if they all take one type.
+    payload: Option<PayloadDecoder>,
 }
 
 impl std::fmt::Debug for HandlerSet {
@@ -71,7 +74,18 @@ impl HandlerSet {
             handlers: N::HANDLERS,
             handle: Box::new(move |index, event| Arc::clone(&node).handle(index, event)),
         });
+        let mut specs = self.nodes.iter().flat_map(|n| n.handlers);
+        self.payload = specs
+            .next()
+            .and_then(|first| first.payload)
+            .filter(|&payload| specs.all(|spec| spec.payload == Some(payload)));
         self
+    }
+
+    /// How to decode the payload with the envelope: when every handler
+    /// takes one type, each record's payload is read once, as that type.
+    pub(crate) fn payload_decoder(&self) -> Option<PayloadDecoder> {
+        self.payload
     }
 
     /// The handlers `event_type` goes to: for each node, the one naming

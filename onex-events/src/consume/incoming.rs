@@ -1,6 +1,7 @@
 //! What a handler receives: the envelope's fields, its payload decoded into
 //! the type the handler asks for, and the record it came in.
 
+use super::payload_decoder::PayloadDecoder;
 use super::received::ReceivedEvent;
 use super::received_record::ReceivedHeaders;
 use crate::correlation::Correlation;
@@ -132,6 +133,10 @@ impl<T> Incoming<T> {
     note = "write `event: onex_events::consume::Incoming<MyPayload>` with `MyPayload: serde::Deserialize`, or `Incoming<serde_json::Value>` for any payload"
 )]
 pub trait HandlerInput: Sized + Send + 'static {
+    /// How the payload is decoded with the envelope, if it can be.
+    #[doc(hidden)]
+    const PAYLOAD: Option<PayloadDecoder> = None;
+
     /// Decodes the payload of `event` for the handler.
     fn decode(event: Arc<ReceivedEvent>) -> Result<Self, PayloadError>;
 
@@ -140,7 +145,12 @@ pub trait HandlerInput: Sized + Send + 'static {
 }
 
 impl<T: DeserializeOwned + Send + 'static> HandlerInput for Incoming<T> {
+    const PAYLOAD: Option<PayloadDecoder> = Some(PayloadDecoder::of::<T>());
+
     fn decode(event: Arc<ReceivedEvent>) -> Result<Self, PayloadError> {
+        if let Some(payload) = event.take_payload() {
+            return Ok(Incoming { payload, event });
+        }
         // Read as text: the envelope's reading checked it as UTF-8, so
         // serde need not check each string again.
         match serde_json::from_str(event.payload_json()) {

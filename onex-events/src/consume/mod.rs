@@ -23,6 +23,7 @@ mod incoming;
 #[cfg(feature = "kafka")]
 pub mod kafka;
 mod malformed_event;
+mod payload_decoder;
 mod received;
 mod received_record;
 mod record_headers;
@@ -35,6 +36,7 @@ pub use handler::{EventHandlers, Handled, HandlerFuture, HandlerSpec};
 pub use handler_set::{HandlerSet, Route};
 pub use incoming::{HandlerInput, Incoming, PayloadError, TakesPayloadOf};
 pub use malformed_event::{MalformedEvent, Undecoded};
+pub use payload_decoder::PayloadDecoder;
 pub use received::{ReceivedEvent, RecordParts};
 pub use received_record::{ReceivedHeaders, ReceivedRecord};
 pub use record_headers::RecordHeaders;

@@ -7,11 +7,13 @@ use super::envelope_contract::{
 };
 use super::envelope_fields::{causation_in, Causation, EnvelopeFields, JsonText};
 use super::malformed_event::{breach, not_utf8, shape_breach, MalformedEvent, Undecoded};
+use super::payload_decoder::{DecodedPayload, PayloadDecoder};
 use super::received_record::ReceivedRecord;
 use super::record_headers::RecordHeaders;
 use crate::envelope::ENVELOPE_VERSION;
+use std::any::Any;
 use std::ops::Range;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, PoisonError};
 use uuid::Uuid;
 
 /// The parts of a record as they came off the wire (or the in-process bus).
@@ -45,11 +47,14 @@ enum Text {
 pub struct ReceivedEvent {
     record: ReceivedRecord,
     fields: Fields,
+    /// The payload, decoded as the envelope was read, until a handler
+    /// taking its type takes it.
+    decoded: Mutex<Option<DecodedPayload>>,
 }
 
 /// The envelope's fields, located in the record's value.
 #[derive(Debug)]
-struct Fields {
+pub(super) struct Fields {
     event_id: Uuid,
     correlation_id: Option<Uuid>,
     event_type: Text,
@@ -67,6 +72,13 @@ enum CausationAt {
     Found(Option<Text>),
     /// Somewhere in this range of the value, the metadata object.
     InMetadata(Range<usize>),
+}
+
+/// The fields of the envelope in `value`, its payload read as JSON.
+fn fields_of_json(value: &[u8], checked: bool) -> Result<Fields, MalformedEvent> {
+    let envelope = EnvelopeFields::read(value, checked)?;
+    let payload = range_of(value, envelope.payload.get().as_bytes());
+    Ok(fields_of(envelope, payload, value)?.0)
 }
 
 /// Where `text` is: in `base`, or a checked copy.
@@ -90,8 +102,13 @@ fn range_of(base: &[u8], part: &[u8]) -> Range<usize> {
     start..start + part.len()
 }
 
-/// The fields of `envelope`, a value read from `base`, located.
-fn fields_of(envelope: EnvelopeFields<'_>, base: &[u8]) -> Result<Fields, MalformedEvent> {
+/// The fields of `envelope`, a value read from `base`, located, its
+/// payload (lying at `payload` in `base`) given back.
+pub(super) fn fields_of<P>(
+    envelope: EnvelopeFields<'_, P>,
+    payload: Range<usize>,
+    base: &[u8],
+) -> Result<(Fields, P), MalformedEvent> {
     let version = envelope.envelope_version.bytes();
     if version != ENVELOPE_VERSION.as_bytes() {
         return Err(MalformedEvent::Version(
@@ -109,7 +126,7 @@ fn fields_of(envelope: EnvelopeFields<'_>, base: &[u8]) -> Result<Fields, Malfor
     if envelope.source_node_id.bytes().is_empty() {
         return Err(breach("source_node_id", SOURCE_NODE_RULE));
     }
-    if !envelope.payload.get().starts_with('{') {
+    if base[payload.start] != b'{' {
         return Err(breach("payload", OBJECT_RULE));
     }
     let causation = match envelope.causation {
@@ -126,15 +143,16 @@ fn fields_of(envelope: EnvelopeFields<'_>, base: &[u8]) -> Result<Fields, Malfor
         Some(text) => Some(uuid(text, "correlation_id")?),
         None => None,
     };
-    Ok(Fields {
+    let fields = Fields {
         event_id: uuid(&envelope.event_id, "event_id")?,
         correlation_id,
         event_type: locate(envelope.event_type, base, "event_type")?,
         timestamp: locate(envelope.event_timestamp, base, "event_timestamp")?,
         source_node_id: locate(envelope.source_node_id, base, "source_node_id")?,
-        payload: range_of(base, envelope.payload.get().as_bytes()),
+        payload,
         causation,
-    })
+    };
+    Ok((fields, envelope.payload))
 }
 
 impl ReceivedEvent {
@@ -146,15 +164,31 @@ impl ReceivedEvent {
     /// [`ReceivedEvent::decode`], giving the record back with the reason
     /// when it is not an envelope (for its dead letter).
     pub fn try_decode(record: impl Into<ReceivedRecord>) -> Result<Self, Box<Undecoded>> {
-        let record = record.into();
-        match Self::fields(record.value()) {
-            Ok(fields) => Ok(ReceivedEvent { record, fields }),
+        Self::try_decode_as(record.into(), None)
+    }
+
+    /// [`ReceivedEvent::try_decode`], the payload decoded by `payload` (if
+    /// given and it can) in the same pass, for a handler taking its type.
+    pub(crate) fn try_decode_as(
+        record: ReceivedRecord,
+        payload: Option<PayloadDecoder>,
+    ) -> Result<Self, Box<Undecoded>> {
+        match Self::fields(record.value(), payload) {
+            Ok((fields, decoded)) => Ok(ReceivedEvent {
+                record,
+                fields,
+                decoded: Mutex::new(decoded),
+            }),
             Err(reason) => Err(Box::new(Undecoded { reason, record })),
         }
     }
 
-    /// The envelope fields located in `value`.
-    fn fields(value: &[u8]) -> Result<Fields, MalformedEvent> {
+    /// The envelope fields located in `value`, and the payload if
+    /// `payload` decoded it.
+    fn fields(
+        value: &[u8],
+        payload: Option<PayloadDecoder>,
+    ) -> Result<(Fields, Option<DecodedPayload>), MalformedEvent> {
         if value.is_empty() {
             return Err(MalformedEvent::Empty);
         }
@@ -164,12 +198,17 @@ impl ReceivedEvent {
         // read checked, and the rest is UTF-8 if the whole value is.
         let plain = is_printable_ascii(value);
         let utf8 = plain || std::str::from_utf8(value).is_ok();
-        let fields = fields_of(EnvelopeFields::read(value, !plain)?, value)?;
-        match utf8 {
-            true => Ok(fields),
-            // Every other field was checked as it was read.
-            false => Err(not_utf8("metadata")),
+        if !utf8 {
+            // Read for the reason: every other field is checked as read.
+            fields_of_json(value, true)?;
+            return Err(not_utf8("metadata"));
         }
+        // A record the decoder cannot read is read again as JSON, which
+        // tells why (or leaves the payload to fail in its handler).
+        if let Some((fields, decoded)) = payload.and_then(|p| p.read(value, !plain)) {
+            return Ok((fields, Some(decoded)));
+        }
+        Ok((fields_of_json(value, !plain)?, None))
     }
 
     fn text<'a>(&'a self, text: &'a Text) -> &'a str {
@@ -228,6 +267,16 @@ impl ReceivedEvent {
     /// when it read the envelope).
     pub(crate) fn payload_bytes(&self) -> &[u8] {
         &self.record.value()[self.fields.payload.clone()]
+    }
+
+    /// The payload as decoded with the envelope, if it was, as a `T`: once.
+    pub(crate) fn take_payload<T: Any>(&self) -> Option<T> {
+        let decoded = self
+            .decoded
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .take()?;
+        decoded.downcast().ok().map(|payload| *payload)
     }
 
     /// The record: topic, partition, offset, key, value and headers.

@@ -132,7 +132,8 @@ pub(crate) async fn run(
         .await;
         match step {
             Step::Received(Ok(record)) => {
-                let (work, mut first) = match ReceivedEvent::try_decode(record) {
+                let decoded = ReceivedEvent::try_decode_as(record, handlers.payload_decoder());
+                let (work, mut first) = match decoded {
                     Ok(event) => {
                         let routes = {
                             let mut routes = handlers.routes(event.event_type());
