@@ -91,16 +91,6 @@ pub(super) fn is_utc_timestamp(text: &[u8]) -> bool {
         && second <= 60
 }
 
-/// True if every byte of `value` is printable ASCII (0x20 to 0x7f): then
-/// no JSON text in it can hold a byte that is not UTF-8 or a raw control
-/// character.
-pub(super) fn is_printable_ascii(value: &[u8]) -> bool {
-    // No early exit: a loop LLVM vectorizes.
-    !value
-        .iter()
-        .fold(false, |bad, &b| bad | (b.wrapping_sub(0x20) >= 0x60))
-}
-
 /// The decimal number `digits` spell, if they are all digits.
 fn number(digits: &[u8]) -> Option<u32> {
     digits.iter().try_fold(0, |n, &b| {
@@ -135,21 +125,6 @@ mod tests {
             "",
         ] {
             assert!(uuid(bad.as_bytes()).is_none(), "{bad}");
-        }
-    }
-
-    #[test]
-    fn printable_ascii_is_told_from_control_characters_and_other_bytes() {
-        assert!(is_printable_ascii(b" {\"a\":\"~\x7f\"}"));
-        for bad in [
-            &b"a\nb"[..],
-            b"\t",
-            b"\x00",
-            b"\x1f",
-            b"\x80",
-            "é".as_bytes(),
-        ] {
-            assert!(!is_printable_ascii(bad), "{bad:?}");
         }
     }
 

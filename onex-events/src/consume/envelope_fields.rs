@@ -1,11 +1,10 @@
 //! The envelope's fields as a consumer reads them off the wire, in one
-//! pass: text as bytes, keys matched as bytes, a field the contract does
-//! not have refused, the payload located. Text is checked as JSON text
-//! (UTF-8, no raw control character) only where it must be: a value of
-//! printable ASCII alone (the common case, checked by the caller) holds
-//! nothing else; otherwise the free text (source node id, metadata keys,
-//! causation id) is read checked, the rest being held to ASCII shapes
-//! after.
+//! pass: keys matched as bytes, a field the contract does not have
+//! refused, the payload located (or decoded as its handler's type). A
+//! value known to be UTF-8 is read as text, so serde does not check its
+//! strings as UTF-8 again; its free text (source node id) is checked for
+//! raw control characters, the rest being held to ASCII shapes after. A
+//! value that is not UTF-8 is read only to tell which field is not.
 
 use serde::de::{self, Deserialize, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, Visitor};
 use serde_json::value::RawValue;
@@ -96,7 +95,8 @@ pub(super) enum Causation<'a> {
     /// Read with the metadata (`None`: absent or not a string).
     Read(Option<JsonText<'a>>),
     /// Somewhere in this metadata object, read only when asked: metadata
-    /// of printable ASCII alone needs no check beyond its JSON.
+    /// known to be UTF-8 needs no check beyond serde's reading of its JSON
+    /// (which refuses a raw control character).
     In(&'a RawValue),
 }
 
@@ -280,35 +280,30 @@ pub(super) struct EnvelopeError {
     pub error: serde_json::Error,
 }
 
-impl<'a> EnvelopeFields<'a> {
-    /// Reads the envelope in `value`, a whole JSON document, its free text
-    /// `checked` as JSON text (needless for a value of printable ASCII
-    /// alone).
-    pub fn read(value: &'a [u8], checked: bool) -> Result<Self, EnvelopeError> {
-        Self::read_as(value, checked)
-    }
-}
-
 impl<'a, P: Deserialize<'a>> EnvelopeFields<'a, P> {
-    /// [`EnvelopeFields::read`], the payload decoded as `P`.
-    pub fn read_as(value: &'a [u8], checked: bool) -> Result<Self, EnvelopeError> {
-        // Text known to be UTF-8 is read as text: serde then does not
-        // check each string of the payload and metadata again.
-        match (checked, std::str::from_utf8(value)) {
-            (false, Ok(text)) => Self::read_from(serde_json::Deserializer::from_str(text), false),
-            _ => Self::read_from(serde_json::Deserializer::from_slice(value), checked),
-        }
+    /// Reads the envelope in `text`, a whole JSON document, its payload as
+    /// `P`. Text known to be UTF-8 is not checked as such again by serde;
+    /// its free text is checked for raw control characters.
+    pub fn read(text: &'a str) -> Result<Self, EnvelopeError> {
+        Self::read_from(serde_json::Deserializer::from_str(text), true)
+    }
+
+    /// Reads the envelope in `value`, which is not UTF-8: to tell where
+    /// (its free text and metadata checked as they are read).
+    pub fn read_bytes(value: &'a [u8]) -> Result<Self, EnvelopeError> {
+        Self::read_from(serde_json::Deserializer::from_slice(value), false)
     }
 
     fn read_from<R: serde_json::de::Read<'a>>(
         mut deserializer: serde_json::Deserializer<R>,
-        checked: bool,
+        utf8: bool,
     ) -> Result<Self, EnvelopeError> {
         let reading = Cell::new(None);
         deserializer
             .deserialize_map(EnvelopeVisitor {
                 reading: &reading,
-                text: TextSeed::new(checked),
+                text: TextSeed::new(true),
+                utf8,
                 payload: PhantomData,
             })
             .and_then(|fields| deserializer.end().map(|()| fields))
@@ -324,6 +319,8 @@ struct EnvelopeVisitor<'r, 'a, P> {
     reading: &'r Cell<Option<&'static str>>,
     /// How free text is read.
     text: TextSeed<'a>,
+    /// Whether the value is known to be UTF-8.
+    utf8: bool,
     /// How the payload is read.
     payload: PhantomData<P>,
 }
@@ -406,7 +403,7 @@ impl<'de: 'a, 'a, P: Deserialize<'de>> Visitor<'de> for EnvelopeVisitor<'_, 'a, 
                     )?
                 }
                 b"metadata" => {
-                    let causation = match self.text.checked {
+                    let causation = match !self.utf8 {
                         true => Causation::Read(
                             self.value_seed(
                                 &mut map,

@@ -12,7 +12,7 @@ use std::fmt;
 pub(super) type DecodedPayload = Box<dyn Any + Send>;
 
 /// An envelope read with its payload decoded: `None` if either fails.
-type Read = fn(&[u8], bool) -> Option<(Fields, DecodedPayload)>;
+type Read = fn(&str) -> Option<(Fields, DecodedPayload)>;
 
 /// How a consumer decodes the payload type `T` of a handler's
 /// [`Incoming<T>`](super::Incoming) while it reads the envelope.
@@ -34,19 +34,16 @@ impl PayloadDecoder {
         }
     }
 
-    /// The envelope in `value` with its payload decoded, its free text
-    /// `checked` as JSON text; `None` if either fails (the caller reads it
-    /// again as JSON, to say why).
-    pub(super) fn read(&self, value: &[u8], checked: bool) -> Option<(Fields, DecodedPayload)> {
-        (self.read)(value, checked)
+    /// The envelope in `text` with its payload decoded; `None` if either
+    /// fails (the caller reads it again as JSON, to say why).
+    pub(super) fn read(&self, text: &str) -> Option<(Fields, DecodedPayload)> {
+        (self.read)(text)
     }
 }
 
-fn read_as<T: DeserializeOwned + Send + 'static>(
-    value: &[u8],
-    checked: bool,
-) -> Option<(Fields, DecodedPayload)> {
-    let envelope = EnvelopeFields::<T>::read_as(value, checked).ok()?;
+fn read_as<T: DeserializeOwned + Send + 'static>(text: &str) -> Option<(Fields, DecodedPayload)> {
+    let envelope = EnvelopeFields::<T>::read(text).ok()?;
+    let value = text.as_bytes();
     let payload = envelope.payload_bounds.range(value)?;
     let (fields, decoded) = fields_of(envelope, payload, value).ok()?;
     Some((fields, Box::new(decoded)))

@@ -2,8 +2,8 @@
 //! fields located: what every handler of the event shares.
 
 use super::envelope_contract::{
-    is_event_type, is_printable_ascii, is_utc_timestamp, uuid as contract_uuid, EVENT_TYPE_RULE,
-    OBJECT_RULE, SOURCE_NODE_RULE, TIMESTAMP_RULE, UUID_RULE,
+    is_event_type, is_utc_timestamp, uuid as contract_uuid, EVENT_TYPE_RULE, OBJECT_RULE,
+    SOURCE_NODE_RULE, TIMESTAMP_RULE, UUID_RULE,
 };
 use super::envelope_fields::{causation_in, Causation, EnvelopeFields, JsonText};
 use super::malformed_event::{breach, not_utf8, shape_breach, MalformedEvent, Undecoded};
@@ -11,6 +11,7 @@ use super::payload_decoder::{DecodedPayload, PayloadDecoder};
 use super::received_record::ReceivedRecord;
 use super::record_headers::RecordHeaders;
 use crate::envelope::ENVELOPE_VERSION;
+use serde_json::value::RawValue;
 use std::any::Any;
 use std::ops::Range;
 use std::sync::{Arc, Mutex, PoisonError};
@@ -74,11 +75,9 @@ enum CausationAt {
     InMetadata(Range<usize>),
 }
 
-/// The fields of the envelope in `value`, its payload read as JSON.
-fn fields_of_json(value: &[u8], checked: bool) -> Result<Fields, MalformedEvent> {
-    let envelope = EnvelopeFields::read(value, checked)?;
-    let payload = range_of(value, envelope.payload.get().as_bytes());
-    Ok(fields_of(envelope, payload, value)?.0)
+/// Where `payload`, read from `base`, is in it.
+fn payload_range(base: &[u8], payload: &RawValue) -> Range<usize> {
+    range_of(base, payload.get().as_bytes())
 }
 
 /// Where `text` is: in `base`, or a checked copy.
@@ -192,29 +191,29 @@ impl ReceivedEvent {
         if value.is_empty() {
             return Err(MalformedEvent::Empty);
         }
-        // Checked over the whole value at once, cheaper than text by text:
-        // printable ASCII alone (the common case) holds neither a byte that
-        // is not UTF-8 nor a raw control character. Else the free text is
-        // read checked, and the rest is UTF-8 if the whole value is.
-        let plain = is_printable_ascii(value);
-        let utf8 = plain || std::str::from_utf8(value).is_ok();
-        if !utf8 {
-            // Read for the reason: every other field is checked as read.
-            fields_of_json(value, true)?;
+        // Checked as UTF-8 over the whole value at once, cheaper than
+        // string by string.
+        let Ok(text) = std::str::from_utf8(value) else {
+            // Read for the field that is not: the free text and metadata
+            // are checked as read.
+            let envelope = EnvelopeFields::<&RawValue>::read_bytes(value)?;
+            let payload = payload_range(value, envelope.payload);
+            fields_of(envelope, payload, value)?;
             return Err(not_utf8("metadata"));
-        }
+        };
         // A record the decoder cannot read is read again as JSON, which
         // tells why (or leaves the payload to fail in its handler).
-        if let Some((fields, decoded)) = payload.and_then(|p| p.read(value, !plain)) {
+        if let Some((fields, decoded)) = payload.and_then(|p| p.read(text)) {
             return Ok((fields, Some(decoded)));
         }
-        Ok((fields_of_json(value, !plain)?, None))
+        let envelope = EnvelopeFields::<&RawValue>::read(text)?;
+        let payload = payload_range(value, envelope.payload);
+        Ok((fields_of(envelope, payload, value)?.0, None))
     }
 
     fn text<'a>(&'a self, text: &'a Text) -> &'a str {
         match text {
-            // Ranges of text checked as UTF-8 (source node, causation) or
-            // as ASCII shapes (event type, timestamp).
+            // Ranges of a value checked as UTF-8.
             Text::At(range) => {
                 std::str::from_utf8(&self.record.value()[range.clone()]).unwrap_or_default()
             }
