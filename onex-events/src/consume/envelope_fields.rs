@@ -38,8 +38,9 @@ pub(super) struct EnvelopeFields<'a, P = &'a RawValue> {
     pub payload: P,
     /// Where the payload's value lies, told by the keys around it.
     pub payload_bounds: PayloadBounds<'a>,
-    /// `metadata.causation_id`, or the metadata to find it in.
-    pub causation: Causation<'a>,
+    /// The metadata object, where `causation_id` is found when asked
+    /// ([`causation_in`]).
+    pub metadata: &'a RawValue,
 }
 
 /// The keys around the payload's value, as they lie in the envelope.
@@ -90,31 +91,18 @@ pub(super) enum AfterPayload<'a> {
     End,
 }
 
-/// `metadata.causation_id` as the envelope's reading left it.
-pub(super) enum Causation<'a> {
-    /// Read with the metadata (`None`: absent or not a string).
-    Read(Option<JsonText<'a>>),
-    /// Somewhere in this metadata object, read only when asked: metadata
-    /// known to be UTF-8 needs no check beyond serde's reading of its JSON
-    /// (which refuses a raw control character).
-    In(&'a RawValue),
-}
-
-/// `metadata.causation_id` in `metadata`, a metadata object an envelope's
-/// reading has checked (`None`: absent or not a string).
+/// `metadata.causation_id` in `metadata`, the metadata object of an
+/// envelope read (`None`: absent or not a string).
 pub(super) fn causation_in(metadata: &[u8]) -> Option<JsonText<'_>> {
     let mut deserializer = serde_json::Deserializer::from_slice(metadata);
-    MetadataSeed {
-        text: TextSeed::new(false),
-    }
-    .deserialize(&mut deserializer)
-    .ok()?
-    .causation_id
+    deserializer
+        .deserialize_map(CausationInMetadata(PhantomData))
+        .ok()?
 }
 
 /// A JSON string as bytes: borrowed from the value when it has no escapes,
 /// else unescaped into a copy. Not checked as UTF-8, nor for raw control
-/// characters, unless read by a checking [`TextSeed`].
+/// characters, unless read as [`CheckedText`].
 pub(super) enum JsonText<'a> {
     At(&'a [u8]),
     Unescaped(Vec<u8>),
@@ -145,31 +133,15 @@ impl<'de: 'a, 'a> Deserialize<'de> for JsonText<'a> {
     }
 }
 
-/// Reads a JSON string as a [`JsonText`], checked as JSON text (UTF-8, no
-/// raw control character) if `checked`.
-#[derive(Clone, Copy)]
-struct TextSeed<'a> {
-    checked: bool,
-    marker: PhantomData<&'a ()>,
-}
+/// A JSON string read as a [`JsonText`] checked as JSON text: UTF-8, no
+/// raw control character.
+struct CheckedText<'a>(JsonText<'a>);
 
-impl<'a> TextSeed<'a> {
-    fn new(checked: bool) -> Self {
-        TextSeed {
-            checked,
-            marker: PhantomData,
-        }
-    }
-}
-
-impl<'de: 'a, 'a> DeserializeSeed<'de> for TextSeed<'a> {
-    type Value = JsonText<'a>;
-
-    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Self::Value, D::Error> {
-        match self.checked {
-            true => deserializer.deserialize_str(TextVisitor(PhantomData)),
-            false => deserializer.deserialize_bytes(TextVisitor(PhantomData)),
-        }
+impl<'de: 'a, 'a> Deserialize<'de> for CheckedText<'a> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer
+            .deserialize_str(TextVisitor(PhantomData))
+            .map(CheckedText)
     }
 }
 
@@ -285,25 +257,22 @@ impl<'a, P: Deserialize<'a>> EnvelopeFields<'a, P> {
     /// `P`. Text known to be UTF-8 is not checked as such again by serde;
     /// its free text is checked for raw control characters.
     pub fn read(text: &'a str) -> Result<Self, EnvelopeError> {
-        Self::read_from(serde_json::Deserializer::from_str(text), true)
+        Self::read_from(serde_json::Deserializer::from_str(text))
     }
 
     /// Reads the envelope in `value`, which is not UTF-8: to tell where
-    /// (its free text and metadata checked as they are read).
+    /// (its text checked as it is read).
     pub fn read_bytes(value: &'a [u8]) -> Result<Self, EnvelopeError> {
-        Self::read_from(serde_json::Deserializer::from_slice(value), false)
+        Self::read_from(serde_json::Deserializer::from_slice(value))
     }
 
     fn read_from<R: serde_json::de::Read<'a>>(
         mut deserializer: serde_json::Deserializer<R>,
-        utf8: bool,
     ) -> Result<Self, EnvelopeError> {
         let reading = Cell::new(None);
         deserializer
             .deserialize_map(EnvelopeVisitor {
                 reading: &reading,
-                text: TextSeed::new(true),
-                utf8,
                 payload: PhantomData,
             })
             .and_then(|fields| deserializer.end().map(|()| fields))
@@ -317,12 +286,8 @@ impl<'a, P: Deserialize<'a>> EnvelopeFields<'a, P> {
 struct EnvelopeVisitor<'r, 'a, P> {
     /// The field whose value is being read.
     reading: &'r Cell<Option<&'static str>>,
-    /// How free text is read.
-    text: TextSeed<'a>,
-    /// Whether the value is known to be UTF-8.
-    utf8: bool,
-    /// How the payload is read.
-    payload: PhantomData<P>,
+    /// The value's lifetime, and how the payload is read.
+    payload: PhantomData<(&'a (), P)>,
 }
 
 impl<P> EnvelopeVisitor<'_, '_, P> {
@@ -387,7 +352,8 @@ impl<'de: 'a, 'a, P: Deserialize<'de>> Visitor<'de> for EnvelopeVisitor<'_, 'a, 
                 b"source_node_id" => once(
                     &mut source,
                     "source_node_id",
-                    self.value_seed(&mut map, "source_node_id", self.text)?,
+                    self.value::<CheckedText<'a>, _>(&mut map, "source_node_id")?
+                        .0,
                 )?,
                 b"correlation_id" => once(
                     &mut correlation,
@@ -402,20 +368,11 @@ impl<'de: 'a, 'a, P: Deserialize<'de>> Visitor<'de> for EnvelopeVisitor<'_, 'a, 
                         self.value::<P, _>(&mut map, "payload")?,
                     )?
                 }
-                b"metadata" => {
-                    let causation = match !self.utf8 {
-                        true => Causation::Read(
-                            self.value_seed(
-                                &mut map,
-                                "metadata",
-                                MetadataSeed { text: self.text },
-                            )?
-                            .causation_id,
-                        ),
-                        false => Causation::In(self.value(&mut map, "metadata")?),
-                    };
-                    once(&mut metadata, "metadata", causation)?
-                }
+                b"metadata" => once(
+                    &mut metadata,
+                    "metadata",
+                    self.value::<&'a RawValue, _>(&mut map, "metadata")?,
+                )?,
                 other => {
                     return Err(de::Error::unknown_field(
                         &String::from_utf8_lossy(other),
@@ -436,60 +393,34 @@ impl<'de: 'a, 'a, P: Deserialize<'de>> Visitor<'de> for EnvelopeVisitor<'_, 'a, 
                 key: payload_key,
                 after: after_payload.unwrap_or(AfterPayload::End),
             },
-            causation: required(metadata, "metadata")?,
+            metadata: required(metadata, "metadata")?,
         })
     }
 }
 
-/// Of `metadata`, what a received event tells. Its other values are
-/// skipped, checked as JSON but for UTF-8 (the caller checks the whole
-/// value's).
-struct MetadataFields<'a> {
-    causation_id: Option<JsonText<'a>>,
-}
+/// Finds `causation_id` in a metadata object: its text if a string,
+/// else `None`; the other values skipped.
+struct CausationInMetadata<'a>(PhantomData<&'a ()>);
 
-/// Reads [`MetadataFields`], free text as [`TextSeed`] reads it.
-struct MetadataSeed<'a> {
-    text: TextSeed<'a>,
-}
-
-impl<'de: 'a, 'a> DeserializeSeed<'de> for MetadataSeed<'a> {
-    type Value = MetadataFields<'a>;
-
-    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Self::Value, D::Error> {
-        deserializer.deserialize_map(self)
-    }
-}
-
-impl<'de: 'a, 'a> Visitor<'de> for MetadataSeed<'a> {
-    type Value = MetadataFields<'a>;
+impl<'de: 'a, 'a> Visitor<'de> for CausationInMetadata<'a> {
+    type Value = Option<JsonText<'a>>;
 
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("the envelope's metadata object")
     }
 
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
-        let mut causation: Option<Option<JsonText<'a>>> = None;
-        while let Some(key) = map.next_key_seed(self.text)? {
+        let mut causation = None;
+        while let Some(key) = map.next_key::<JsonText<'a>>()? {
             match key.bytes() {
                 b"causation_id" => once(
                     &mut causation,
                     "causation_id",
                     map.next_value_seed(CausationSeed(PhantomData))?,
                 )?,
-                _ => {
-                    if let JsonText::Unescaped(key) = &key {
-                        // An escape may stand for what is not UTF-8 (a
-                        // lone surrogate).
-                        std::str::from_utf8(key)
-                            .map_err(|_| de::Error::custom("a key is not UTF-8"))?;
-                    }
-                    map.next_value::<IgnoredAny>()?;
-                }
+                _ => map.next_value::<IgnoredAny>().map(drop)?,
             }
         }
-        Ok(MetadataFields {
-            causation_id: causation.flatten(),
-        })
+        Ok(causation.flatten())
     }
 }

@@ -5,7 +5,7 @@ use super::envelope_contract::{
     is_event_type, is_utc_timestamp, uuid as contract_uuid, EVENT_TYPE_RULE, OBJECT_RULE,
     SOURCE_NODE_RULE, TIMESTAMP_RULE, UUID_RULE,
 };
-use super::envelope_fields::{causation_in, Causation, EnvelopeFields, JsonText};
+use super::envelope_fields::{causation_in, EnvelopeFields, JsonText};
 use super::malformed_event::{breach, not_utf8, shape_breach, MalformedEvent, Undecoded};
 use super::payload_decoder::{DecodedPayload, PayloadDecoder};
 use super::received_record::ReceivedRecord;
@@ -62,17 +62,8 @@ pub(super) struct Fields {
     timestamp: Text,
     source_node_id: Text,
     payload: Range<usize>,
-    /// `metadata.causation_id`, parsed only when asked.
-    causation: CausationAt,
-}
-
-/// Where `metadata.causation_id` is.
-#[derive(Debug)]
-enum CausationAt {
-    /// Found (`None`: absent or not a string).
-    Found(Option<Text>),
-    /// Somewhere in this range of the value, the metadata object.
-    InMetadata(Range<usize>),
+    /// The metadata object, where `causation_id` is found when asked.
+    metadata: Range<usize>,
 }
 
 /// Where `payload`, read from `base`, is in it.
@@ -125,19 +116,12 @@ pub(super) fn fields_of<P>(
     if envelope.source_node_id.bytes().is_empty() {
         return Err(breach("source_node_id", SOURCE_NODE_RULE));
     }
-    if base[payload.start] != b'{' {
+    if base.get(payload.start) != Some(&b'{') {
         return Err(breach("payload", OBJECT_RULE));
     }
-    let causation = match envelope.causation {
-        Causation::Read(Some(text)) => {
-            CausationAt::Found(Some(locate(text, base, "causation_id")?))
-        }
-        Causation::Read(None) => CausationAt::Found(None),
-        Causation::In(metadata) if metadata.get().starts_with('{') => {
-            CausationAt::InMetadata(range_of(base, metadata.get().as_bytes()))
-        }
-        Causation::In(_) => return Err(breach("metadata", OBJECT_RULE)),
-    };
+    if !envelope.metadata.get().starts_with('{') {
+        return Err(breach("metadata", OBJECT_RULE));
+    }
     let correlation_id = match &envelope.correlation_id {
         Some(text) => Some(uuid(text, "correlation_id")?),
         None => None,
@@ -149,7 +133,7 @@ pub(super) fn fields_of<P>(
         timestamp: locate(envelope.event_timestamp, base, "event_timestamp")?,
         source_node_id: locate(envelope.source_node_id, base, "source_node_id")?,
         payload,
-        causation,
+        metadata: range_of(base, envelope.metadata.get().as_bytes()),
     };
     Ok((fields, envelope.payload))
 }
@@ -194,8 +178,7 @@ impl ReceivedEvent {
         // Checked as UTF-8 over the whole value at once, cheaper than
         // string by string.
         let Ok(text) = std::str::from_utf8(value) else {
-            // Read for the field that is not: the free text and metadata
-            // are checked as read.
+            // Read for the field that is not: text is checked as read.
             let envelope = EnvelopeFields::<&RawValue>::read_bytes(value)?;
             let payload = payload_range(value, envelope.payload);
             fields_of(envelope, payload, value)?;
@@ -248,13 +231,8 @@ impl ReceivedEvent {
 
     /// `metadata.causation_id` (`None` if absent or not a UUID).
     pub fn causation_id(&self) -> Option<Uuid> {
-        match &self.fields.causation {
-            CausationAt::Found(text) => Uuid::try_parse(self.text(text.as_ref()?)).ok(),
-            CausationAt::InMetadata(range) => {
-                let text = causation_in(&self.record.value()[range.clone()])?;
-                Uuid::try_parse_ascii(text.bytes()).ok()
-            }
-        }
+        let text = causation_in(&self.record.value()[self.fields.metadata.clone()])?;
+        Uuid::try_parse_ascii(text.bytes()).ok()
     }
 
     /// The payload's JSON text.
