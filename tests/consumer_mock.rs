@@ -1,7 +1,8 @@
 //! The Kafka consumer against librdkafka's in-process mock cluster:
 //! retries then dead letter, malformed records, order per key under
 //! concurrency, no commit past an event in flight, panics, unhandled
-//! events, graceful shutdown.
+//! events, payloads of two types and one that does not decode, graceful
+//! shutdown.
 #![cfg(feature = "kafka")]
 
 mod kafka_support;
@@ -11,7 +12,7 @@ use kafka_support::{consume, unique_topic};
 use onex_events::consume::kafka::{
     reprocess, EventConsumer, EventConsumerBuilder, ReprocessOptions, Unhandled,
 };
-use onex_events::consume::Incoming;
+use onex_events::consume::{EventHandlers, Incoming};
 use onex_events::kafka::rdkafka::mocking::MockCluster;
 use onex_events::kafka::rdkafka::producer::DefaultProducerContext;
 use onex_events::kafka::{KafkaConfig, OffsetReset};
@@ -148,7 +149,7 @@ impl Cluster {
         self.mock.bootstrap_servers()
     }
 
-    fn consumer(&self, node: &Arc<Effects>) -> EventConsumerBuilder {
+    fn consumer<N: EventHandlers>(&self, node: &Arc<N>) -> EventConsumerBuilder {
         EventConsumer::builder(
             // The mock cluster waits for a member that left to time out
             // before the next one joins: keep that short.
@@ -422,6 +423,76 @@ async fn an_unhandled_event_is_skipped_or_dead_lettered_as_configured() {
         assert_eq!(d.headers["onex_dead_letter_error_type"], "unhandled_event");
         assert!(d.headers["onex_dead_letter_error"].contains(OTHER));
     }
+    running.stop().await;
+}
+
+/// A node whose two handlers take payloads of two types.
+#[derive(Default)]
+struct Router {
+    steps: Mutex<Vec<u64>>,
+    routes: Mutex<Vec<String>>,
+}
+
+#[derive(Debug, Deserialize)]
+struct Routed {
+    route: String,
+}
+
+#[onex_node("effect")]
+impl Router {
+    #[onex_handler("orchestrator.orchestration.completed", lifecycle = false)]
+    async fn step(&self, event: Incoming<Step>) {
+        self.steps.lock().unwrap().push(event.payload.seq);
+    }
+
+    #[onex_handler("orchestrator.routing.completed", lifecycle = false)]
+    async fn route(&self, event: Incoming<Routed>) {
+        self.routes.lock().unwrap().push(event.into_payload().route);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn handlers_of_two_payload_types_each_get_their_own() {
+    let cluster = Cluster::new("two-types", 1);
+    let router = Arc::new(Router::default());
+    cluster.produce(&[
+        step("r", 1, "ok"),
+        envelope(OTHER, "r", json!({"route": "left"}), true),
+        step("r", 2, "ok"),
+        envelope(OTHER, "r", json!({"route": "right"}), true),
+    ]);
+    let running = start(cluster.consumer(&router).build().unwrap());
+    let stats = wait_for_stats(&running.handle, WAIT, |s| s.handled == 4).await;
+    assert_eq!((stats.failed, stats.dead_lettered), (0, 0));
+    assert_eq!(*router.steps.lock().unwrap(), [1, 2]);
+    assert_eq!(*router.routes.lock().unwrap(), ["left", "right"]);
+    running.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_payload_not_of_the_handlers_type_is_dead_lettered_as_undecodable() {
+    // One handler, one payload type: payloads are decoded with their
+    // envelope, and one that does not fit goes to its handler's failure.
+    let cluster = Cluster::new("not-a-step", 1);
+    let node = Arc::new(Effects::default());
+    cluster.produce(&[
+        envelope(COMPLETED, "u", json!({"key": "u", "seq": "one"}), true),
+        step("u", 2, "ok"),
+    ]);
+    let running = start(cluster.consumer(&node).build().unwrap());
+    let stats = wait_for_stats(&running.handle, WAIT, |s| {
+        s.handled == 1 && s.dead_lettered == 1
+    })
+    .await;
+    assert_eq!(
+        stats.retried, 0,
+        "a payload that does not decode is not retried"
+    );
+    assert_eq!(node.seen(), [("u".to_owned(), 2)]);
+    let dead = consume(&cluster.bootstrap(), &cluster.dlq, 1, WAIT);
+    let h = &dead[0].headers;
+    assert_eq!(h["onex_dead_letter_error_type"], "undecodable_payload");
+    assert!(h["onex_dead_letter_error"].contains("Step"), "{h:?}");
     running.stop().await;
 }
 
