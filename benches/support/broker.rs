@@ -2,7 +2,8 @@
 //! (comma-separated):
 //!
 //! - `tansu`: the broker at `KAFKA_BOOTSTRAP_SERVERS`
-//!   (`scripts/kafka-dev.sh start PORT` starts tansu);
+//!   (`scripts/kafka-dev.sh start PORT` starts tansu, which holds a fetch
+//!   that finds no record for half of `fetch.wait.max.ms`);
 //! - `mock`: librdkafka's mock cluster (one broker), in the bench's own
 //!   process and listening on loopback TCP. It answers a fetch as soon as
 //!   it has records, and holds one that found none for
