@@ -1,8 +1,9 @@
-//! Consume benchmark (issue 10). Throughput and CPU on tansu (the
-//! broker at `KAFKA_BOOTSTRAP_SERVERS`), on the same records: `BENCH_RECORDS` OnexEnvelopeV1 events (`orchestrator.state.changed`,
-//! about 650 bytes of JSON each, written by [`RecordEncoder`] with their
-//! CloudEvents headers, keyed by correlation id) on a 3-partition topic,
-//! each run reading all of them in a consumer group of its own:
+//! Consume benchmark (issue 10). Throughput and CPU on tansu (the broker
+//! at `KAFKA_BOOTSTRAP_SERVERS`), on the same records: `BENCH_RECORDS`
+//! OnexEnvelopeV1 events (`orchestrator.state.changed`, about 650 bytes of
+//! JSON each, written by [`RecordEncoder`] with their CloudEvents headers,
+//! keyed by correlation id) on a 3-partition topic, each run reading all
+//! of them in a consumer group of its own:
 //!
 //! - **raw**: rdkafka's `StreamConsumer` in a group,
 //!   `enable.auto.offset.store=false`, `store_offset` after each message,
@@ -598,7 +599,7 @@ fn consumer_config(bootstrap: &str, group: &str) -> ClientConfig {
 
 /// librdkafka properties set on every consumer, after
 /// [`CONSUMER_PROPERTIES`]: `BENCH_CONSUMER_PROPERTIES=k=v,k=v` (the
-/// peer's too), and `fetch.wait.max.ms` in the second pass of paced runs.
+/// peer's too), and `fetch.wait.max.ms` in the later passes of paced runs.
 static EXTRA_CONSUMER_PROPERTIES: Mutex<Vec<(String, String)>> = Mutex::new(Vec::new());
 
 fn extra_consumer_properties() -> Vec<(String, String)> {
