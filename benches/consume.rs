@@ -1,8 +1,9 @@
-//! Consume benchmark, in one run on a real broker (issue 10), on the same
-//! records: `BENCH_RECORDS` OnexEnvelopeV1 events (`orchestrator.state.changed`,
-//! about 650 bytes of JSON each, written by [`RecordEncoder`] with their
-//! CloudEvents headers, keyed by correlation id) on a 3-partition topic,
-//! each run reading all of them in a consumer group of its own:
+//! Consume benchmark (issue 10). Throughput and CPU on tansu (the broker
+//! at `KAFKA_BOOTSTRAP_SERVERS`), on the same records: `BENCH_RECORDS`
+//! OnexEnvelopeV1 events (`orchestrator.state.changed`, about 650 bytes of
+//! JSON each, written by [`RecordEncoder`] with their CloudEvents headers,
+//! keyed by correlation id) on a 3-partition topic, each run reading all
+//! of them in a consumer group of its own:
 //!
 //! - **raw**: rdkafka's `StreamConsumer` in a group,
 //!   `enable.auto.offset.store=false`, `store_offset` after each message,
@@ -26,9 +27,13 @@
 //! it; CPU per message is the process's user + system time (`getrusage`)
 //! over the same span, divided by the messages.
 //!
-//! Then latency and lag at a paced 10,000 events/s (`BENCH_PACED` events),
-//! with librdkafka's consumer defaults and again with `fetch.wait.max.ms`
-//! at `BENCH_FETCH_WAIT` ms (default 5):
+//! Then latency and lag at a paced 10,000 events/s (`BENCH_PACED` events)
+//! on each broker of `BENCH_BROKERS` (`tansu`, `mock`: librdkafka's mock
+//! cluster in this process; see `support/broker.rs`), with librdkafka's
+//! consumer defaults and again with `fetch.wait.max.ms` at each of
+//! `BENCH_FETCH_WAIT` ms (comma-separated, default 5); `BENCH_PACED_RUNS`
+//! rounds (default 1) of every broker and variant, then each figure's
+//! median and range:
 //! - publish-to-handler: from the moment the producer is handed a record
 //!   to the moment the handler has decoded it (both in this process, one
 //!   monotonic clock; the handler finds the send time by the sequence
@@ -42,23 +47,27 @@
 //! ```text
 //! scripts/kafka-dev.sh start
 //! KAFKA_BOOTSTRAP_SERVERS=127.0.0.1:9092 cargo bench --features kafka --bench consume
+//! BENCH_BROKERS=mock BENCH_FETCH_WAIT=1,5 cargo bench --features kafka --bench consume
 //! ```
 //!
-//! `BENCH_RECORDS` (default 300,000), `BENCH_RUNS` (default 7),
-//! `BENCH_PACED` (default 30,000; 0: none), `BENCH_VARIANTS`
+//! The throughput rounds run on tansu only (the mock's broker thread would
+//! share the process's CPU time). `BENCH_RECORDS` (default 300,000),
+//! `BENCH_RUNS` (default 7; 0: no throughput rounds), `BENCH_PACED`
+//! (default 30,000; 0: none), `BENCH_VARIANTS`
 //! (comma-separated subset of `raw,framework,peer,produce,lifecycle`),
 //! `BENCH_PEER` (path of a built peer binary, instead of building it),
 //! `BENCH_CONSUMER_PROPERTIES=k=v,k=v` (librdkafka properties of every
 //! consumer, the peer's too).
 
+#[path = "support/broker.rs"]
+mod broker;
 #[path = "../tests/kafka_support/mod.rs"]
 mod kafka_support;
 
-use kafka_support::{create_topic, SharedSink};
+use broker::{Broker, BrokerKind};
+use kafka_support::SharedSink;
 use onex_events::consume::kafka::EventConsumer;
 use onex_events::consume::{EventHandlers, Incoming, ReceivedEvent, RecordHeaders, RecordParts};
-use onex_events::kafka::rdkafka::admin::{AdminClient, AdminOptions};
-use onex_events::kafka::rdkafka::client::DefaultClientContext;
 use onex_events::kafka::rdkafka::config::ClientConfig;
 use onex_events::kafka::rdkafka::consumer::{BaseConsumer, Consumer, StreamConsumer};
 use onex_events::kafka::rdkafka::error::{KafkaError, RDKafkaErrorCode};
@@ -590,7 +599,7 @@ fn consumer_config(bootstrap: &str, group: &str) -> ClientConfig {
 
 /// librdkafka properties set on every consumer, after
 /// [`CONSUMER_PROPERTIES`]: `BENCH_CONSUMER_PROPERTIES=k=v,k=v` (the
-/// peer's too), and `fetch.wait.max.ms` in the second pass of paced runs.
+/// peer's too), and `fetch.wait.max.ms` in the later passes of paced runs.
 static EXTRA_CONSUMER_PROPERTIES: Mutex<Vec<(String, String)>> = Mutex::new(Vec::new());
 
 fn extra_consumer_properties() -> Vec<(String, String)> {
@@ -698,15 +707,6 @@ fn peer(binary: &Path, bootstrap: &str, topic: &str, group: &str, expected: u64)
     }
 }
 
-fn delete_topic(bootstrap: &str, topic: &str, rt: &tokio::runtime::Runtime) {
-    let admin: AdminClient<DefaultClientContext> = ClientConfig::new()
-        .set("bootstrap.servers", bootstrap)
-        .create()
-        .expect("admin client");
-    let opts = AdminOptions::new().operation_timeout(Some(Duration::from_secs(10)));
-    let _ = rt.block_on(admin.delete_topics(&[topic], &opts));
-}
-
 // ----------------------------------------------------------- latency/lag --
 
 /// Samples the group's committed offsets every 20 ms until `stop`; returns
@@ -753,6 +753,7 @@ fn watch_lag(
     samples
 }
 
+#[derive(Clone, Copy)]
 struct Paced {
     p50: u64,
     p95: u64,
@@ -763,7 +764,7 @@ struct Paced {
 
 /// Publishes `n` events at `rate`/s while `consume` handles them.
 fn paced<F, Fut>(
-    bootstrap: &str,
+    broker: &Broker,
     n: u64,
     rate: u64,
     rt: &tokio::runtime::Runtime,
@@ -775,7 +776,8 @@ where
 {
     let topic = format!("onex-bench-paced.{}", short_id());
     let group = format!("bench-paced-{}", short_id());
-    create_topic(bootstrap, &topic, 3);
+    let bootstrap = broker.bootstrap();
+    broker.create_topic(&topic, 3);
     let probe = Probe::new(n, true);
     let deliveries = Deliveries {
         sent_at: Some(Mutex::new(HashMap::with_capacity(n as usize))),
@@ -875,21 +877,18 @@ fn ms(ns: u64) -> String {
 // ------------------------------------------------------------------ main --
 
 fn main() {
-    let Ok(bootstrap) = std::env::var("KAFKA_BOOTSTRAP_SERVERS") else {
+    let brokers = BrokerKind::under_test();
+    if brokers.is_empty() {
         println!(
-            "consume bench skipped: KAFKA_BOOTSTRAP_SERVERS is not set (scripts/kafka-dev.sh start)"
+            "consume bench skipped: KAFKA_BOOTSTRAP_SERVERS is not set (scripts/kafka-dev.sh start), \
+             nor BENCH_BROKERS=mock"
         );
         return;
-    };
-    let env_u64 = |name: &str, default: u64| {
-        std::env::var(name)
-            .ok()
-            .and_then(|v| v.parse().ok())
-            .unwrap_or(default)
-    };
+    }
     let n = env_u64("BENCH_RECORDS", 300_000).max(2);
-    let runs = env_u64("BENCH_RUNS", 7).max(1);
+    let runs = env_u64("BENCH_RUNS", 7);
     let paced_n = env_u64("BENCH_PACED", 30_000);
+    let paced_rounds = env_u64("BENCH_PACED_RUNS", 1).max(1);
     let wanted = std::env::var("BENCH_VARIANTS")
         .unwrap_or_else(|_| "raw,framework,peer,produce,lifecycle".to_owned());
     let wants = |v: &str| wanted.split(',').any(|w| w.trim() == v);
@@ -900,16 +899,59 @@ fn main() {
     epoch();
     read_consumer_properties();
 
+    if runs > 0 && brokers.contains(&BrokerKind::Tansu) {
+        throughput_rounds(&BrokerKind::Tansu.start(), n, runs, &rt, &wants);
+    } else if runs > 0 {
+        println!("throughput rounds not run: on the mock cluster its broker would share this process's CPU");
+    }
+
+    if paced_n < 2 {
+        return;
+    }
+    let brokers: Vec<Broker> = brokers.into_iter().map(BrokerKind::start).collect();
+    let short_waits = std::env::var("BENCH_FETCH_WAIT").unwrap_or_else(|_| "5".to_owned());
+    let fetch_waits = std::iter::once(None).chain(
+        short_waits
+            .split(',')
+            .map(|ms| Some(ms.trim().to_owned()))
+            .filter(|ms| ms.as_deref() != Some("")),
+    );
+    let from_env = extra_consumer_properties();
+    for fetch_wait in fetch_waits {
+        let mut properties = from_env.clone();
+        properties.extend(fetch_wait.map(|ms| ("fetch.wait.max.ms".to_owned(), ms)));
+        *EXTRA_CONSUMER_PROPERTIES.lock().unwrap() = properties;
+        paced_rounds_at(&brokers, paced_n, paced_rounds, &rt, &wants);
+    }
+}
+
+fn env_u64(name: &str, default: u64) -> u64 {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+/// The throughput and CPU rounds, variants alternating, on `broker`.
+fn throughput_rounds(
+    broker: &Broker,
+    n: u64,
+    runs: u64,
+    rt: &tokio::runtime::Runtime,
+    wants: &dyn Fn(&str) -> bool,
+) {
+    let bootstrap = broker.bootstrap();
     let peer_bin = if wants("peer") { peer_binary() } else { None };
     let topic = format!("onex-bench-consume.{}", short_id());
-    create_topic(&bootstrap, &topic, 3);
-    let (bytes, first) = fill(&bootstrap, &topic, n);
+    broker.create_topic(&topic, 3);
+    let (bytes, first) = fill(bootstrap, &topic, n);
     let lifecycle = Lifecycle::capture(first);
     let lifecycle_bytes: Vec<usize> = lifecycle.records.iter().map(|r| r.value.len()).collect();
     println!(
         "consume bench: {n} records (~{bytes} bytes of JSON each) on {topic} at {bootstrap} \
-         (3 partitions); {runs} rounds, variants alternating; lifecycle records of \
+         ({}, 3 partitions); {runs} rounds, variants alternating; lifecycle records of \
          {lifecycle_bytes:?} bytes; load average {}",
+        broker.name(),
         load_average()
     );
 
@@ -929,7 +971,7 @@ fn main() {
         if wants("raw") {
             let probe = Probe::new(n, false);
             let group = format!("bench-raw-{}", short_id());
-            rt.block_on(raw(&bootstrap, &topic, &group, &probe, None));
+            rt.block_on(raw(bootstrap, &topic, &group, &probe, None));
             let i = slot("raw", &mut names, &mut results);
             results[i].push(probe.result());
         }
@@ -937,24 +979,24 @@ fn main() {
             let probe = Probe::new(n, false);
             let group = format!("bench-framework-{}", short_id());
             let node = Arc::new(QuietEffectNode::new(Arc::clone(&probe)));
-            rt.block_on(framework(&bootstrap, &topic, &group, node, &probe));
+            rt.block_on(framework(bootstrap, &topic, &group, node, &probe));
             let i = slot("framework, lifecycle off", &mut names, &mut results);
             results[i].push(probe.result());
         }
         if let Some(bin) = &peer_bin {
             let group = format!("bench-peer-{}", short_id());
-            let run = peer(bin, &bootstrap, &topic, &group, n);
+            let run = peer(bin, bootstrap, &topic, &group, n);
             let i = slot("peer", &mut names, &mut results);
             results[i].push(run);
         }
         if wants("produce") {
             let out = format!("onex-bench-lifecycle.{}", short_id());
-            create_topic(&bootstrap, &out, 3);
-            let producer = producer(&bootstrap, Deliveries::default());
+            broker.create_topic(&out, 3);
+            let producer = producer(bootstrap, Deliveries::default());
             let probe = Probe::new(n, false);
             let group = format!("bench-produce-{}", short_id());
             rt.block_on(raw(
-                &bootstrap,
+                bootstrap,
                 &topic,
                 &group,
                 &probe,
@@ -968,16 +1010,16 @@ fn main() {
             let delivered = producer.context().delivered.load(Ordering::Relaxed);
             assert_eq!(delivered, 2 * n, "every lifecycle record delivered");
             drop(producer);
-            delete_topic(&bootstrap, &out, &rt);
+            broker.delete_topic(&out);
         }
         if wants("lifecycle") {
             let out = format!("onex-bench-lifecycle.{}", short_id());
-            create_topic(&bootstrap, &out, 3);
-            let (publisher, sink) = sink_publisher(&bootstrap, &out);
+            broker.create_topic(&out, 3);
+            let (publisher, sink) = sink_publisher(bootstrap, &out);
             let probe = Probe::new(n, false);
             let group = format!("bench-lifecycle-{}", short_id());
             let node = Arc::new(EffectNode::new(publisher.clone(), Arc::clone(&probe)));
-            rt.block_on(framework(&bootstrap, &topic, &group, node, &probe));
+            rt.block_on(framework(bootstrap, &topic, &group, node, &probe));
             let i = slot("framework, lifecycle on", &mut names, &mut results);
             results[i].push(probe.result());
             publisher
@@ -990,7 +1032,7 @@ fn main() {
             );
             drop(publisher);
             drop(sink);
-            delete_topic(&bootstrap, &out, &rt);
+            broker.delete_topic(&out);
         }
         let load = load_average();
         println!(
@@ -1047,90 +1089,107 @@ fn main() {
         }
     }
     println!("load averages after each round: {loads:?}");
-
-    if paced_n < 2 {
-        return;
-    }
-    let short_wait = std::env::var("BENCH_FETCH_WAIT").unwrap_or_else(|_| "5".to_owned());
-    for fetch_wait in [None, Some(short_wait)] {
-        if let Some(ms) = fetch_wait {
-            EXTRA_CONSUMER_PROPERTIES
-                .lock()
-                .unwrap()
-                .push(("fetch.wait.max.ms".to_owned(), ms));
-        }
-        paced_runs(&bootstrap, paced_n, &rt, &wants);
-    }
 }
 
-/// Latency and lag at 10,000 events/s, of each variant wanted.
-fn paced_runs(
-    bootstrap: &str,
+/// `rounds` rounds of latency and lag at 10,000 events/s, each of every
+/// broker and variant wanted, with the consumer properties set now; then
+/// the median and range of each figure.
+fn paced_rounds_at(
+    brokers: &[Broker],
     paced_n: u64,
+    rounds: u64,
     rt: &tokio::runtime::Runtime,
     wants: &dyn Fn(&str) -> bool,
 ) {
-    let bootstrap = bootstrap.to_owned();
     println!(
         "\n| at 10,000 events/s, {paced_n} events; extra consumer properties {:?} | publish→handler p50 | p95 | p99 | commit lag p99 | max |",
         extra_consumer_properties()
     );
     println!("|---|---:|---:|---:|---:|---:|");
-    let show = |name: &str, p: Paced| {
+    let mut figures: Vec<(String, Vec<Paced>)> = Vec::new();
+    for _ in 0..rounds {
+        for broker in brokers {
+            for (variant, p) in paced_variants(broker, paced_n, rt, wants) {
+                let name = format!("{}, {variant}", broker.name());
+                println!(
+                    "| {name} | {} | {} | {} | {} | {} |",
+                    ms(p.p50),
+                    ms(p.p95),
+                    ms(p.p99),
+                    ms(p.lag_p99),
+                    ms(p.lag_max)
+                );
+                match figures.iter_mut().find(|(n, _)| *n == name) {
+                    Some((_, runs)) => runs.push(p),
+                    None => figures.push((name, vec![p])),
+                }
+            }
+        }
+    }
+    println!("load average {}", load_average());
+    if rounds < 2 {
+        return;
+    }
+    println!(
+        "\n| {rounds} rounds: median (range) | publish→handler p50 | p95 | p99 | commit lag p99 |"
+    );
+    println!("|---|---:|---:|---:|---:|");
+    for (name, runs) in &figures {
+        let figure = |f: fn(&Paced) -> u64| {
+            let mut v: Vec<u64> = runs.iter().map(f).collect();
+            v.sort_unstable();
+            format!(
+                "{:.2} ({:.2}–{:.2})",
+                v[v.len() / 2] as f64 / 1e6,
+                v[0] as f64 / 1e6,
+                v[v.len() - 1] as f64 / 1e6
+            )
+        };
         println!(
-            "| {name} | {} | {} | {} | {} | {} |",
-            ms(p.p50),
-            ms(p.p95),
-            ms(p.p99),
-            ms(p.lag_p99),
-            ms(p.lag_max)
+            "| {name} | {} | {} | {} | {} |",
+            figure(|p| p.p50),
+            figure(|p| p.p95),
+            figure(|p| p.p99),
+            figure(|p| p.lag_p99)
         );
-    };
+    }
+}
+
+/// Latency and lag at 10,000 events/s on `broker`, of each variant wanted.
+fn paced_variants(
+    broker: &Broker,
+    paced_n: u64,
+    rt: &tokio::runtime::Runtime,
+    wants: &dyn Fn(&str) -> bool,
+) -> Vec<(&'static str, Paced)> {
+    let mut figures = Vec::new();
     if wants("raw") {
-        let p = paced(
-            &bootstrap,
-            paced_n,
-            10_000,
-            rt,
-            |b, t, g, probe| async move {
-                raw(&b, &t, &g, &probe, None).await;
-            },
-        );
-        show("raw", p);
+        let p = paced(broker, paced_n, 10_000, rt, |b, t, g, probe| async move {
+            raw(&b, &t, &g, &probe, None).await;
+        });
+        figures.push(("raw", p));
     }
     if wants("framework") {
-        let p = paced(
-            &bootstrap,
-            paced_n,
-            10_000,
-            rt,
-            |b, t, g, probe| async move {
-                let node = Arc::new(QuietEffectNode::new(Arc::clone(&probe)));
-                framework(&b, &t, &g, node, &probe).await;
-            },
-        );
-        show("framework, lifecycle off", p);
+        let p = paced(broker, paced_n, 10_000, rt, |b, t, g, probe| async move {
+            let node = Arc::new(QuietEffectNode::new(Arc::clone(&probe)));
+            framework(&b, &t, &g, node, &probe).await;
+        });
+        figures.push(("framework, lifecycle off", p));
     }
     if wants("lifecycle") {
         let out = format!("onex-bench-lifecycle.{}", short_id());
-        create_topic(&bootstrap, &out, 3);
+        broker.create_topic(&out, 3);
         let target = out.clone();
-        let p = paced(
-            &bootstrap,
-            paced_n,
-            10_000,
-            rt,
-            |b, t, g, probe| async move {
-                let (publisher, _sink) = sink_publisher(&b, &target);
-                let node = Arc::new(EffectNode::new(publisher.clone(), Arc::clone(&probe)));
-                framework(&b, &t, &g, node, &probe).await;
-                let _ = publisher.flush(Duration::from_secs(30));
-            },
-        );
-        show("framework, lifecycle on", p);
-        delete_topic(&bootstrap, &out, rt);
+        let p = paced(broker, paced_n, 10_000, rt, |b, t, g, probe| async move {
+            let (publisher, _sink) = sink_publisher(&b, &target);
+            let node = Arc::new(EffectNode::new(publisher.clone(), Arc::clone(&probe)));
+            framework(&b, &t, &g, node, &probe).await;
+            let _ = publisher.flush(Duration::from_secs(30));
+        });
+        figures.push(("framework, lifecycle on", p));
+        broker.delete_topic(&out);
     }
-    println!("load average {}", load_average());
+    figures
 }
 
 fn median(runs: &[Run]) -> Run {

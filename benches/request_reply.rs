@@ -1,4 +1,7 @@
-//! Request/response benchmark on a real broker (issue 11), in one run:
+//! Request/response benchmark (issue 11), in one run on each broker of
+//! `BENCH_BROKERS` (`tansu`, the broker at `KAFKA_BOOTSTRAP_SERVERS`, and
+//! `mock`, librdkafka's mock cluster in this process; see
+//! `support/broker.rs`):
 //!
 //! - **framework**: an orchestrator's `Requester` asks a codegen node,
 //!   served by an `EventConsumer` and answering through its `KafkaSink`
@@ -17,11 +20,13 @@
 //! All use the same client settings: librdkafka's producer defaults as
 //! `KafkaConfig::new` sets them (`linger.ms=1`, `acks=all`, idempotence),
 //! `fetch.wait.max.ms` = `BENCH_FETCH_WAIT_MS` (default 1) for every
-//! consumer (tansu answers a fetch only after that wait), and
+//! consumer (both brokers hold a fetch that finds no record: tansu for
+//! half that wait, the mock cluster for all of it), and
 //! `socket.nagle.disable` = `BENCH_NAGLE_OFF` (default true) for every
 //! client.
 //!
-//! Each round runs both variants (alternating which goes first):
+//! Each round runs the variants on each broker in turn (alternating which
+//! variant goes first):
 //! 1. **paced**: `BENCH_RATE` requests/s (default 1,000) for
 //!    `BENCH_SECONDS` (default 10), each started at its scheduled time in
 //!    a task of its own; its round trip runs from the scheduled time to
@@ -34,17 +39,22 @@
 //! ```text
 //! scripts/kafka-dev.sh start
 //! KAFKA_BOOTSTRAP_SERVERS=127.0.0.1:9092 cargo bench --features kafka --bench request_reply
+//! BENCH_BROKERS=mock cargo bench --features kafka --bench request_reply
 //! ```
 //!
-//! `BENCH_RUNS` rounds (default 3).
+//! `BENCH_RUNS` rounds (default 3); then, per broker and variant, the
+//! median and range of the paced p50 and p99, and every round's failures
+//! and burst replies.
 
+#[path = "support/broker.rs"]
+mod broker;
 #[path = "../tests/kafka_support/mod.rs"]
 mod kafka_support;
 #[path = "../tests/request_support/mod.rs"]
 mod request_support;
 
+use broker::{Broker, BrokerKind};
 use futures::future::join_all;
-use kafka_support::create_topic;
 use onex_events::consume::kafka::{EventConsumer, ShutdownHandle};
 use onex_events::consume::Incoming;
 use onex_events::kafka::rdkafka::consumer::{Consumer, StreamConsumer};
@@ -412,18 +422,119 @@ fn median(v: &mut [f64]) -> f64 {
     v[v.len() / 2]
 }
 
-fn main() {
-    let Ok(bootstrap) = std::env::var("KAFKA_BOOTSTRAP_SERVERS") else {
+/// What a round measures, from the environment.
+struct Settings {
+    rate: u64,
+    seconds: u64,
+    burst: u64,
+    fetch_wait: String,
+}
+
+/// One variant's figures in one round.
+struct Measured {
+    variant: &'static str,
+    paced: Paced,
+    /// Replies to the burst, and the time until the last came.
+    burst: (u64, f64),
+}
+
+/// One round on `broker`: the three variants on new topics, in turn.
+async fn round_on(broker: &Broker, round: u64, settings: &Settings) -> Vec<Measured> {
+    // New topics each round (see benches/README.md); the variant without
+    // lifecycle events in a namespace of its own.
+    let namespace = unique_namespace("bench");
+    let quiet_namespace = format!("{namespace}q");
+    for topic in topics(&namespace)
+        .into_iter()
+        .chain(topics(&quiet_namespace))
+        .chain(["raw.request", "raw.reply"].map(|t| format!("{namespace}.{t}.v1")))
+    {
+        broker.create_topic(&topic, 3);
+    }
+    let bootstrap = broker.bootstrap();
+    let fetch_wait = settings.fetch_wait.as_str();
+    let consumer = KafkaConfig::new(bootstrap)
+        .property("socket.nagle.disable", nagle_off())
+        .auto_offset_reset(OffsetReset::Earliest)
+        .property("fetch.wait.max.ms", fetch_wait)
+        .property("session.timeout.ms", "6000")
+        .property("heartbeat.interval.ms", "500");
+    let responder = Responder::start_with(consumer.clone(), &namespace);
+    let (_node, requester) = requester_with(consumer.clone(), &namespace, LogSink::new()).await;
+    let framework: Arc<dyn Client> = Arc::new(Framework { requester });
+    let quiet = Quiet::start(consumer.clone(), &quiet_namespace);
+    let (_node, requester) =
+        requester_with(consumer.clone(), &quiet_namespace, LogSink::new()).await;
+    let framework_quiet: Arc<dyn Client> = Arc::new(Framework { requester });
+    let raw: Arc<dyn Client> = Arc::new(Raw::start(bootstrap, &namespace, fetch_wait));
+    warm_up(&framework).await;
+    warm_up(&framework_quiet).await;
+    warm_up(&raw).await;
+    let order = match round % 2 {
+        0 => [
+            ("framework", &framework),
+            ("quiet", &framework_quiet),
+            ("raw", &raw),
+        ],
+        _ => [
+            ("raw", &raw),
+            ("quiet", &framework_quiet),
+            ("framework", &framework),
+        ],
+    };
+    let mut measured = Vec::new();
+    for (variant, client) in order {
+        let p = paced(client, settings.rate, settings.seconds).await;
+        let (ok, ms) = outstanding(client, settings.burst).await;
         println!(
-            "request_reply bench skipped: KAFKA_BOOTSTRAP_SERVERS is not set (scripts/kafka-dev.sh start)"
+            "round {} {:>5} {variant:>9}: paced {} sent, {} failed, p50 {:.2} ms, p99 {:.2} ms, \
+             max {:.1} ms (started late p99 {:.2} ms); {} at once: {ok} replies in {ms:.0} ms; load {}",
+            round + 1,
+            broker.name(),
+            p.sent,
+            p.failed,
+            p.p50,
+            p.p99,
+            p.max,
+            p.late_p99,
+            settings.burst,
+            load_average()
+        );
+        measured.push(Measured {
+            variant,
+            paced: p,
+            burst: (ok, ms),
+        });
+    }
+    responder.stop().await;
+    quiet.stop().await;
+    measured
+}
+
+/// `lo–hi` of `v`, with `decimals`.
+fn spread(v: &[f64], decimals: usize) -> String {
+    let (lo, hi) = v
+        .iter()
+        .fold((f64::MAX, f64::MIN), |(lo, hi), x| (lo.min(*x), hi.max(*x)));
+    format!("{lo:.decimals$}–{hi:.decimals$}")
+}
+
+fn main() {
+    let brokers = BrokerKind::under_test();
+    if brokers.is_empty() {
+        println!(
+            "request_reply bench skipped: KAFKA_BOOTSTRAP_SERVERS is not set \
+             (scripts/kafka-dev.sh start), nor BENCH_BROKERS=mock"
         );
         return;
-    };
+    }
     let runs = env_u64("BENCH_RUNS", 3).max(1);
-    let rate = env_u64("BENCH_RATE", 1_000).max(1);
-    let seconds = env_u64("BENCH_SECONDS", 10).max(1);
-    let burst = env_u64("BENCH_BURST", 1_000);
-    let fetch_wait = env_u64("BENCH_FETCH_WAIT_MS", 1).to_string();
+    let settings = Settings {
+        rate: env_u64("BENCH_RATE", 1_000).max(1),
+        seconds: env_u64("BENCH_SECONDS", 10).max(1),
+        burst: env_u64("BENCH_BURST", 1_000),
+        fetch_wait: env_u64("BENCH_FETCH_WAIT_MS", 1).to_string(),
+    };
     tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
         .with_env_filter(
@@ -431,98 +542,60 @@ fn main() {
                 .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
         )
         .init();
+    // Before the runtime, so that the clients its tasks hold are gone
+    // before a mock cluster is.
+    let brokers: Vec<Broker> = brokers.into_iter().map(BrokerKind::start).collect();
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .expect("runtime");
     println!(
-        "request_reply bench: {rate} requests/s for {seconds} s, then {burst} at once; \
-         {runs} rounds, each on new topics (3 partitions); fetch.wait.max.ms={fetch_wait}, \
-         socket.nagle.disable={}",
+        "request_reply bench on {}: {} requests/s for {} s, then {} at once; {runs} rounds, \
+         each on new topics (3 partitions); fetch.wait.max.ms={}, socket.nagle.disable={}",
+        brokers
+            .iter()
+            .map(|b| format!("{} ({})", b.name(), b.bootstrap()))
+            .collect::<Vec<_>>()
+            .join(", "),
+        settings.rate,
+        settings.seconds,
+        settings.burst,
+        settings.fetch_wait,
         nagle_off()
     );
     rt.block_on(async {
-        let mut figures: HashMap<&str, (Vec<f64>, Vec<f64>)> = HashMap::new();
+        let mut figures: Vec<(String, Vec<Measured>)> = Vec::new();
         for round in 0..runs {
-            // New topics each round (see benches/README.md); the variant
-            // without lifecycle events in a namespace of its own.
-            let namespace = unique_namespace("bench");
-            let quiet_namespace = format!("{namespace}q");
-            let bootstrap_ = bootstrap.clone();
-            let (ns, qns) = (namespace.clone(), quiet_namespace.clone());
-            tokio::task::spawn_blocking(move || {
-                for topic in topics(&ns)
-                    .into_iter()
-                    .chain(topics(&qns))
-                    .chain(["raw.request", "raw.reply"].map(|t| format!("{ns}.{t}.v1")))
-                {
-                    create_topic(&bootstrap_, &topic, 3);
+            for broker in &brokers {
+                for m in round_on(broker, round, &settings).await {
+                    let name = format!("{}, {}", broker.name(), m.variant);
+                    match figures.iter_mut().find(|(n, _)| *n == name) {
+                        Some((_, rounds)) => rounds.push(m),
+                        None => figures.push((name, vec![m])),
+                    }
                 }
-            })
-            .await
-            .expect("topics");
-            let consumer = KafkaConfig::new(&bootstrap)
-                .property("socket.nagle.disable", nagle_off())
-                .auto_offset_reset(OffsetReset::Earliest)
-                .property("fetch.wait.max.ms", &fetch_wait)
-                .property("session.timeout.ms", "6000")
-                .property("heartbeat.interval.ms", "500");
-            let responder = Responder::start_with(consumer.clone(), &namespace);
-            let (_node, requester) = requester_with(consumer.clone(), &namespace, LogSink::new()).await;
-            let framework: Arc<dyn Client> = Arc::new(Framework { requester });
-            let quiet = Quiet::start(consumer.clone(), &quiet_namespace);
-            let (_node, requester) =
-                requester_with(consumer.clone(), &quiet_namespace, LogSink::new()).await;
-            let framework_quiet: Arc<dyn Client> = Arc::new(Framework { requester });
-            let raw: Arc<dyn Client> = Arc::new(Raw::start(&bootstrap, &namespace, &fetch_wait));
-            warm_up(&framework).await;
-            warm_up(&framework_quiet).await;
-            warm_up(&raw).await;
-            let order = match round % 2 {
-                0 => [
-                    ("framework", &framework),
-                    ("quiet", &framework_quiet),
-                    ("raw", &raw),
-                ],
-                _ => [
-                    ("raw", &raw),
-                    ("quiet", &framework_quiet),
-                    ("framework", &framework),
-                ],
-            };
-            for (name, client) in order {
-                let p = paced(client, rate, seconds).await;
-                let (ok, ms) = outstanding(client, burst).await;
-                println!(
-                    "round {} {name:>9}: paced {} sent, {} failed, p50 {:.2} ms, p99 {:.2} ms, max {:.1} ms \
-                     (started late p99 {:.2} ms); {burst} at once: {ok} replies in {ms:.0} ms; load {}",
-                    round + 1,
-                    p.sent,
-                    p.failed,
-                    p.p50,
-                    p.p99,
-                    p.max,
-                    p.late_p99,
-                    load_average()
-                );
-                let f = figures.entry(name).or_default();
-                f.0.push(p.p50);
-                f.1.push(p.p99);
             }
-            responder.stop().await;
-            quiet.stop().await;
         }
-        for name in ["framework", "quiet", "raw"] {
-            let (p50, p99) = figures.get_mut(name).expect("figures");
-            let spread = |v: &[f64]| {
-                let (lo, hi) = v.iter().fold((f64::MAX, f64::MIN), |(lo, hi), x| (lo.min(*x), hi.max(*x)));
-                format!("{lo:.2}–{hi:.2}")
-            };
-            let (s50, s99) = (spread(p50), spread(p99));
+        println!(
+            "\n| {runs} rounds: median (range) | paced p50 ms | paced p99 ms | paced failed | {} at once: replies | ms to the last |",
+            settings.burst
+        );
+        println!("|---|---:|---:|---:|---:|---:|");
+        for (name, rounds) in &figures {
+            let mut p50: Vec<f64> = rounds.iter().map(|m| m.paced.p50).collect();
+            let mut p99: Vec<f64> = rounds.iter().map(|m| m.paced.p99).collect();
+            let failed: Vec<String> = rounds.iter().map(|m| m.paced.failed.to_string()).collect();
+            let replies: Vec<String> = rounds.iter().map(|m| m.burst.0.to_string()).collect();
+            let last: Vec<f64> = rounds.iter().map(|m| m.burst.1).collect();
             println!(
-                "{name:>9}: median of {runs} rounds: p50 {:.2} ms ({s50}), p99 {:.2} ms ({s99})",
-                median(p50),
-                median(p99)
+                "| {name} | {:.2} ({}) | {:.2} ({}) | {} | {} | {} |",
+                median(&mut p50),
+                spread(&p50, 2),
+                median(&mut p99),
+                spread(&p99, 2),
+                failed.join(", "),
+                replies.join(", "),
+                spread(&last, 0)
             );
         }
     });

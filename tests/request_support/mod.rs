@@ -100,8 +100,8 @@ pub fn topics(namespace: &str) -> [String; 3] {
     ]
 }
 
-/// The client configuration: a short fetch wait (tansu answers a fetch
-/// only after it), short sessions (group joins).
+/// The client configuration: a short fetch wait (how long the broker may
+/// hold a fetch that finds no record), short sessions (group joins).
 pub fn config(bootstrap: &str) -> KafkaConfig {
     KafkaConfig::new(bootstrap)
         .auto_offset_reset(OffsetReset::Earliest)
