@@ -89,8 +89,10 @@ const NAGLE: &str = "socket.nagle.disable";
 
 /// How long a requester's reader of responses lets the broker hold a fetch
 /// that has no record yet, unless `fetch.wait.max.ms` is set: some brokers
-/// (tansu) answer a fetch only after this wait, so it bounds the latency
-/// of every response; on Kafka it is how often an idle reader fetches.
+/// (tansu, librdkafka's mock cluster) hold such a fetch for part or all of
+/// this wait even when a record comes meanwhile, so there it bounds the
+/// latency of a response; on Kafka, which answers when a record comes, it
+/// is how often an idle reader fetches.
 pub const REPLY_FETCH_WAIT_MS: u32 = 5;
 
 impl KafkaConfig {
