@@ -22,6 +22,7 @@ pub(crate) mod handling;
 mod incoming;
 #[cfg(feature = "kafka")]
 pub mod kafka;
+mod located_fields;
 mod malformed_event;
 mod payload_decoder;
 mod received;

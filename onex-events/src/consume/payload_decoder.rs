@@ -3,7 +3,7 @@
 //! record's payload once, not as JSON first and then again for the handler.
 
 use super::envelope_fields::EnvelopeFields;
-use super::received::{fields_of, Fields};
+use super::located_fields::{fields_of, Fields};
 use serde::de::DeserializeOwned;
 use std::any::{Any, TypeId};
 use std::fmt;

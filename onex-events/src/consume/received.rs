@@ -1,19 +1,14 @@
 //! A record as a consumer received it, with its envelope checked and its
 //! fields located: what every handler of the event shares.
 
-use super::envelope_contract::{
-    is_event_type, is_utc_timestamp, uuid as contract_uuid, EVENT_TYPE_RULE, OBJECT_RULE,
-    SOURCE_NODE_RULE, TIMESTAMP_RULE, UUID_RULE,
-};
-use super::envelope_fields::{causation_in, EnvelopeFields, JsonText};
-use super::malformed_event::{breach, not_utf8, shape_breach, MalformedEvent, Undecoded};
+use super::envelope_fields::{causation_in, EnvelopeFields};
+use super::located_fields::{fields_of, payload_range, Fields, Text};
+use super::malformed_event::{not_utf8, MalformedEvent, Undecoded};
 use super::payload_decoder::{DecodedPayload, PayloadDecoder};
 use super::received_record::ReceivedRecord;
 use super::record_headers::RecordHeaders;
-use crate::envelope::ENVELOPE_VERSION;
 use serde_json::value::RawValue;
 use std::any::Any;
-use std::ops::Range;
 use std::sync::{Arc, Mutex, PoisonError};
 use uuid::Uuid;
 
@@ -34,16 +29,9 @@ pub struct RecordParts {
     pub headers: RecordHeaders,
 }
 
-/// Where a text field of the envelope is: a range of the value, or a copy
-/// for text the JSON escaped.
-#[derive(Debug, Clone)]
-enum Text {
-    At(Range<usize>),
-    Unescaped(Box<str>),
-}
-
 /// A received record whose value is an OnexEnvelopeV1: its envelope fields
-/// read once, its payload left as JSON for each handler to decode.
+/// read once, its payload left as JSON for each handler to decode (or
+/// decoded with the envelope, for handlers that all take one type).
 #[derive(Debug)]
 pub struct ReceivedEvent {
     record: ReceivedRecord,
@@ -51,91 +39,6 @@ pub struct ReceivedEvent {
     /// The payload, decoded as the envelope was read, until a handler
     /// taking its type takes it.
     decoded: Mutex<Option<DecodedPayload>>,
-}
-
-/// The envelope's fields, located in the record's value.
-#[derive(Debug)]
-pub(super) struct Fields {
-    event_id: Uuid,
-    correlation_id: Option<Uuid>,
-    event_type: Text,
-    timestamp: Text,
-    source_node_id: Text,
-    payload: Range<usize>,
-    /// The metadata object, where `causation_id` is found when asked.
-    metadata: Range<usize>,
-}
-
-/// Where `payload`, read from `base`, is in it.
-fn payload_range(base: &[u8], payload: &RawValue) -> Range<usize> {
-    range_of(base, payload.get().as_bytes())
-}
-
-/// Where `text` is: in `base`, or a checked copy.
-fn locate(text: JsonText<'_>, base: &[u8], field: &'static str) -> Result<Text, MalformedEvent> {
-    match text {
-        JsonText::At(b) => Ok(Text::At(range_of(base, b))),
-        JsonText::Unescaped(b) => String::from_utf8(b)
-            .map(|s| Text::Unescaped(s.into_boxed_str()))
-            .map_err(|_| not_utf8(field)),
-    }
-}
-
-/// The UUID `text` holds in the contract's form.
-fn uuid(text: &JsonText<'_>, field: &'static str) -> Result<Uuid, MalformedEvent> {
-    contract_uuid(text.bytes()).ok_or_else(|| breach(field, UUID_RULE))
-}
-
-/// Where `part`, a slice of `base`, is in it.
-fn range_of(base: &[u8], part: &[u8]) -> Range<usize> {
-    let start = part.as_ptr() as usize - base.as_ptr() as usize;
-    start..start + part.len()
-}
-
-/// The fields of `envelope`, a value read from `base`, located, its
-/// payload (lying at `payload` in `base`) given back.
-pub(super) fn fields_of<P>(
-    envelope: EnvelopeFields<'_, P>,
-    payload: Range<usize>,
-    base: &[u8],
-) -> Result<(Fields, P), MalformedEvent> {
-    let version = envelope.envelope_version.bytes();
-    if version != ENVELOPE_VERSION.as_bytes() {
-        return Err(MalformedEvent::Version(
-            String::from_utf8_lossy(version).into_owned(),
-        ));
-    }
-    let event_type = envelope.event_type.bytes();
-    if !is_event_type(event_type) {
-        return Err(shape_breach("event_type", event_type, EVENT_TYPE_RULE));
-    }
-    let timestamp = envelope.event_timestamp.bytes();
-    if !is_utc_timestamp(timestamp) {
-        return Err(shape_breach("event_timestamp", timestamp, TIMESTAMP_RULE));
-    }
-    if envelope.source_node_id.bytes().is_empty() {
-        return Err(breach("source_node_id", SOURCE_NODE_RULE));
-    }
-    if base.get(payload.start) != Some(&b'{') {
-        return Err(breach("payload", OBJECT_RULE));
-    }
-    if !envelope.metadata.get().starts_with('{') {
-        return Err(breach("metadata", OBJECT_RULE));
-    }
-    let correlation_id = match &envelope.correlation_id {
-        Some(text) => Some(uuid(text, "correlation_id")?),
-        None => None,
-    };
-    let fields = Fields {
-        event_id: uuid(&envelope.event_id, "event_id")?,
-        correlation_id,
-        event_type: locate(envelope.event_type, base, "event_type")?,
-        timestamp: locate(envelope.event_timestamp, base, "event_timestamp")?,
-        source_node_id: locate(envelope.source_node_id, base, "source_node_id")?,
-        payload,
-        metadata: range_of(base, envelope.metadata.get().as_bytes()),
-    };
-    Ok((fields, envelope.payload))
 }
 
 impl ReceivedEvent {
