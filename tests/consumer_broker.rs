@@ -158,7 +158,7 @@ fn group(name: &str) -> String {
 }
 
 #[test]
-#[ignore = "needs a Kafka broker: set KAFKA_BOOTSTRAP_SERVERS (scripts/test.sh starts one)"]
+#[ignore = "needs a Kafka broker: run by scripts/test.sh (the README's test command, and CI), which starts one; or set KAFKA_BOOTSTRAP_SERVERS"]
 fn a_group_that_loses_a_member_to_sigkill_and_gains_one_handles_every_event_at_least_once() {
     let bootstrap = bootstrap();
     let topic = unique_topic("consumer-group");
@@ -209,7 +209,7 @@ fn a_group_that_loses_a_member_to_sigkill_and_gains_one_handles_every_event_at_l
 }
 
 #[test]
-#[ignore = "needs a Kafka broker: set KAFKA_BOOTSTRAP_SERVERS (scripts/test.sh starts one)"]
+#[ignore = "needs a Kafka broker: run by scripts/test.sh (the README's test command, and CI), which starts one; or set KAFKA_BOOTSTRAP_SERVERS"]
 fn a_poison_event_is_dead_lettered_with_its_headers_then_reprocessed_once_fixed() {
     let bootstrap = bootstrap();
     let topic = unique_topic("consumer-poison");
@@ -292,7 +292,7 @@ fn a_poison_event_is_dead_lettered_with_its_headers_then_reprocessed_once_fixed(
 /// reconnect by themselves and the consumer goes on from its committed
 /// offsets: every event is handled at least once; the repeats are counted.
 #[test]
-#[ignore = "needs a Kafka broker: set KAFKA_BOOTSTRAP_SERVERS (scripts/test.sh starts one)"]
+#[ignore = "needs a Kafka broker: run by scripts/test.sh (the README's test command, and CI), which starts one; or set KAFKA_BOOTSTRAP_SERVERS"]
 fn consumption_resumes_after_the_broker_restarts() {
     // Needs what the other tests need (scripts/kafka-dev.sh), though it
     // runs a broker of its own.

@@ -35,7 +35,7 @@ fn example(name: &str) -> PathBuf {
 }
 
 #[test]
-#[ignore = "needs a Kafka broker: set KAFKA_BOOTSTRAP_SERVERS (scripts/test.sh starts one)"]
+#[ignore = "needs a Kafka broker: run by scripts/test.sh (the README's test command, and CI), which starts one; or set KAFKA_BOOTSTRAP_SERVERS"]
 fn orchestrator_example_events_are_consumed_back_valid_with_headers() {
     let bootstrap = bootstrap();
     let exe = example("orchestrator");
@@ -95,7 +95,7 @@ fn orchestrator_example_events_are_consumed_back_valid_with_headers() {
 }
 
 #[test]
-#[ignore = "needs a Kafka broker: set KAFKA_BOOTSTRAP_SERVERS (scripts/test.sh starts one)"]
+#[ignore = "needs a Kafka broker: run by scripts/test.sh (the README's test command, and CI), which starts one; or set KAFKA_BOOTSTRAP_SERVERS"]
 fn default_routing_names_topics_by_namespace_service_and_operation() {
     let bootstrap = bootstrap();
     let prefix = format!("t{}", &Uuid::new_v4().simple().to_string()[..8]);
@@ -122,7 +122,7 @@ fn default_routing_names_topics_by_namespace_service_and_operation() {
 }
 
 #[test]
-#[ignore = "needs a Kafka broker: set KAFKA_BOOTSTRAP_SERVERS (scripts/test.sh starts one)"]
+#[ignore = "needs a Kafka broker: run by scripts/test.sh (the README's test command, and CI), which starts one; or set KAFKA_BOOTSTRAP_SERVERS"]
 fn broker_stopped_and_restarted_mid_stream_every_event_accounted_for() {
     // Needs what the other tests need (scripts/kafka-dev.sh), though it
     // starts a broker of its own, so stopping it disturbs no other test.
@@ -259,7 +259,7 @@ fn first_cause(sink: &KafkaSink) -> String {
 /// SASL against a broker that speaks none: the cause is the sink's
 /// `last_error()` (and logged at ERROR), not only "brokers are down".
 #[test]
-#[ignore = "needs a Kafka broker: set KAFKA_BOOTSTRAP_SERVERS (scripts/test.sh starts one)"]
+#[ignore = "needs a Kafka broker: run by scripts/test.sh (the README's test command, and CI), which starts one; or set KAFKA_BOOTSTRAP_SERVERS"]
 fn sasl_against_a_broker_without_sasl_names_the_cause() {
     let bootstrap = bootstrap();
     let config = KafkaConfig::new(&bootstrap)
@@ -279,7 +279,7 @@ fn sasl_against_a_broker_without_sasl_names_the_cause() {
 /// TLS against a plaintext listener: the handshake's failure is the sink's
 /// `last_error()` (and logged at ERROR).
 #[test]
-#[ignore = "needs a Kafka broker: set KAFKA_BOOTSTRAP_SERVERS (scripts/test.sh starts one)"]
+#[ignore = "needs a Kafka broker: run by scripts/test.sh (the README's test command, and CI), which starts one; or set KAFKA_BOOTSTRAP_SERVERS"]
 fn ssl_against_a_plaintext_listener_names_the_cause() {
     let bootstrap = bootstrap();
     let config = KafkaConfig::new(&bootstrap)

@@ -89,7 +89,7 @@ fn assert_all_arrived_in_order(committed: &[String], records: &[Record]) {
 }
 
 #[test]
-#[ignore = "needs a Kafka broker: set KAFKA_BOOTSTRAP_SERVERS (scripts/test.sh starts one)"]
+#[ignore = "needs a Kafka broker: run by scripts/test.sh (the README's test command, and CI), which starts one; or set KAFKA_BOOTSTRAP_SERVERS"]
 fn broker_down_while_5000_operations_run_every_committed_event_arrives() {
     // Needs what the other tests need (scripts/kafka-dev.sh), though it
     // starts a broker of its own, so starting it late disturbs no other test.
@@ -202,7 +202,7 @@ fn committed_now(path: &Path) -> u64 {
 }
 
 #[test]
-#[ignore = "needs a Kafka broker: set KAFKA_BOOTSTRAP_SERVERS (scripts/test.sh starts one)"]
+#[ignore = "needs a Kafka broker: run by scripts/test.sh (the README's test command, and CI), which starts one; or set KAFKA_BOOTSTRAP_SERVERS"]
 fn kill_9_in_the_middle_of_50000_operations_then_drain_every_committed_event_arrives() {
     let bootstrap = bootstrap();
     let soak = soak_binary();
@@ -297,7 +297,7 @@ fn soak_stats(line: &str) -> HashMap<String, u64> {
 /// says which process relays), so every event arrives, in order per key,
 /// with duplicates within one batch at most.
 #[test]
-#[ignore = "needs a Kafka broker: set KAFKA_BOOTSTRAP_SERVERS (scripts/test.sh starts one)"]
+#[ignore = "needs a Kafka broker: run by scripts/test.sh (the README's test command, and CI), which starts one; or set KAFKA_BOOTSTRAP_SERVERS"]
 fn two_processes_on_one_outbox_file_commit_everything_and_one_relays_at_a_time() {
     let bootstrap = bootstrap();
     let soak = soak_binary();
@@ -366,7 +366,7 @@ fn two_processes_on_one_outbox_file_commit_everything_and_one_relays_at_a_time()
 }
 
 #[test]
-#[ignore = "needs a Kafka broker: set KAFKA_BOOTSTRAP_SERVERS (scripts/test.sh starts one)"]
+#[ignore = "needs a Kafka broker: run by scripts/test.sh (the README's test command, and CI), which starts one; or set KAFKA_BOOTSTRAP_SERVERS"]
 fn an_event_that_keeps_failing_moves_to_the_dead_letter_table() {
     let bootstrap = bootstrap();
     let topic = unique_topic("outbox-dead");

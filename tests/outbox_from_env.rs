@@ -56,7 +56,7 @@ fn run_operations(publisher: &Publisher, n: u64) {
 
 #[cfg(feature = "outbox-postgres")]
 #[test]
-#[ignore = "needs PostgreSQL: set ONEX_TEST_POSTGRES_URL (scripts/test.sh starts one)"]
+#[ignore = "needs PostgreSQL: run by scripts/test.sh (the README's test command, and CI), which starts one; or set ONEX_TEST_POSTGRES_URL"]
 fn a_postgres_outbox_url_commits_every_event_to_postgresql() {
     use onex_events::outbox::postgres::postgres::{Client, NoTls};
 

@@ -44,7 +44,7 @@ fn pending_ids(url: &str) -> Vec<String> {
 }
 
 #[test]
-#[ignore = "needs PostgreSQL: set ONEX_TEST_POSTGRES_URL (scripts/test.sh starts one)"]
+#[ignore = "needs PostgreSQL: run by scripts/test.sh (the README's test command, and CI), which starts one; or set ONEX_TEST_POSTGRES_URL"]
 fn events_are_committed_before_the_operation_returns() {
     let url = postgres_url();
     let url = fresh_database(&url, "commit");
@@ -78,7 +78,7 @@ fn events_are_committed_before_the_operation_returns() {
 }
 
 #[test]
-#[ignore = "needs PostgreSQL: set ONEX_TEST_POSTGRES_URL (scripts/test.sh starts one)"]
+#[ignore = "needs PostgreSQL: run by scripts/test.sh (the README's test command, and CI), which starts one; or set ONEX_TEST_POSTGRES_URL"]
 fn transactional_use_commits_user_rows_and_events_together() {
     let url = postgres_url();
     let url = fresh_database(&url, "tx");
@@ -226,7 +226,7 @@ fn wait_drained(sink: &PgOutboxSink, timeout: Duration) {
 /// retries the marking, never sending those rows again; the stats count
 /// them as sent but unrecorded meanwhile.
 #[test]
-#[ignore = "needs PostgreSQL and a Kafka broker: set ONEX_TEST_POSTGRES_URL and KAFKA_BOOTSTRAP_SERVERS (scripts/test.sh starts both)"]
+#[ignore = "needs PostgreSQL and a Kafka broker: run by scripts/test.sh (the README's test command, and CI), which starts both; or set ONEX_TEST_POSTGRES_URL and KAFKA_BOOTSTRAP_SERVERS"]
 fn a_relay_that_cannot_mark_rows_does_not_resend_them() {
     let bootstrap = bootstrap();
     let url = fresh_database(&postgres_url(), "unmarked");
@@ -277,7 +277,7 @@ fn a_relay_that_cannot_mark_rows_does_not_resend_them() {
 }
 
 #[test]
-#[ignore = "needs PostgreSQL and a Kafka broker: set ONEX_TEST_POSTGRES_URL and KAFKA_BOOTSTRAP_SERVERS (scripts/test.sh starts both)"]
+#[ignore = "needs PostgreSQL and a Kafka broker: run by scripts/test.sh (the README's test command, and CI), which starts both; or set ONEX_TEST_POSTGRES_URL and KAFKA_BOOTSTRAP_SERVERS"]
 fn three_relays_on_one_table_deliver_every_event_once_in_key_order() {
     let (url, bootstrap) = (postgres_url(), bootstrap());
     let url = fresh_database(&url, "relays");
@@ -318,7 +318,7 @@ fn three_relays_on_one_table_deliver_every_event_once_in_key_order() {
 }
 
 #[test]
-#[ignore = "needs PostgreSQL and a Kafka broker: set ONEX_TEST_POSTGRES_URL and KAFKA_BOOTSTRAP_SERVERS (scripts/test.sh starts both)"]
+#[ignore = "needs PostgreSQL and a Kafka broker: run by scripts/test.sh (the README's test command, and CI), which starts both; or set ONEX_TEST_POSTGRES_URL and KAFKA_BOOTSTRAP_SERVERS"]
 fn a_relay_stopped_or_killed_mid_way_is_taken_over() {
     let (url, bootstrap) = (postgres_url(), bootstrap());
     let url = fresh_database(&url, "takeover");
@@ -392,7 +392,7 @@ fn event_with_reason(reason: String) -> onex_events::Event {
 }
 
 #[test]
-#[ignore = "needs PostgreSQL and a Kafka broker: set ONEX_TEST_POSTGRES_URL and KAFKA_BOOTSTRAP_SERVERS (scripts/test.sh starts both)"]
+#[ignore = "needs PostgreSQL and a Kafka broker: run by scripts/test.sh (the README's test command, and CI), which starts both; or set ONEX_TEST_POSTGRES_URL and KAFKA_BOOTSTRAP_SERVERS"]
 fn an_event_that_keeps_failing_is_dead_lettered_with_its_error() {
     let (url, bootstrap) = (postgres_url(), bootstrap());
     let url = fresh_database(&url, "dead");
@@ -471,7 +471,7 @@ fn an_event_that_keeps_failing_is_dead_lettered_with_its_error() {
 }
 
 #[test]
-#[ignore = "needs PostgreSQL and a Kafka broker: set ONEX_TEST_POSTGRES_URL and KAFKA_BOOTSTRAP_SERVERS (scripts/test.sh starts both)"]
+#[ignore = "needs PostgreSQL and a Kafka broker: run by scripts/test.sh (the README's test command, and CI), which starts both; or set ONEX_TEST_POSTGRES_URL and KAFKA_BOOTSTRAP_SERVERS"]
 fn delivered_rows_are_deleted_after_the_retention_period() {
     let (url, bootstrap) = (postgres_url(), bootstrap());
     let url = fresh_database(&url, "retention");
@@ -533,7 +533,7 @@ fn delivered_rows_are_deleted_after_the_retention_period() {
 }
 
 #[test]
-#[ignore = "needs PostgreSQL and a Kafka broker: set ONEX_TEST_POSTGRES_URL and KAFKA_BOOTSTRAP_SERVERS (scripts/test.sh starts both)"]
+#[ignore = "needs PostgreSQL and a Kafka broker: run by scripts/test.sh (the README's test command, and CI), which starts both; or set ONEX_TEST_POSTGRES_URL and KAFKA_BOOTSTRAP_SERVERS"]
 fn without_retention_delivered_rows_are_deleted_at_once() {
     let (url, bootstrap) = (postgres_url(), bootstrap());
     let url = fresh_database(&url, "noretention");
@@ -555,7 +555,7 @@ fn without_retention_delivered_rows_are_deleted_at_once() {
 }
 
 #[test]
-#[ignore = "needs PostgreSQL with TLS: set ONEX_TEST_POSTGRES_URL and ONEX_TEST_POSTGRES_CA (scripts/test.sh starts one)"]
+#[ignore = "needs PostgreSQL with TLS: run by scripts/test.sh (the README's test command, and CI), which starts one; or set ONEX_TEST_POSTGRES_URL and ONEX_TEST_POSTGRES_CA"]
 fn sslmode_require_connects_over_verified_tls_and_refuses_an_unknown_certificate() {
     let url = postgres_url();
     let ca = postgres_ca();

@@ -32,35 +32,35 @@ fn create_topics(bootstrap: &str, namespace: &str, partitions: i32) {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "needs a Kafka broker: set KAFKA_BOOTSTRAP_SERVERS (scripts/test.sh starts one)"]
+#[ignore = "needs a Kafka broker: run by scripts/test.sh (the README's test command, and CI), which starts one; or set KAFKA_BOOTSTRAP_SERVERS"]
 async fn a_request_gets_its_typed_reply_and_an_err_is_an_error_reply() {
     let (bootstrap, namespace) = setup("reply");
     scenarios::typed_reply_and_error_reply(&bootstrap, &namespace).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "needs a Kafka broker: set KAFKA_BOOTSTRAP_SERVERS (scripts/test.sh starts one)"]
+#[ignore = "needs a Kafka broker: run by scripts/test.sh (the README's test command, and CI), which starts one; or set KAFKA_BOOTSTRAP_SERVERS"]
 async fn without_a_responder_a_request_times_out() {
     let (bootstrap, namespace) = setup("timeout");
     scenarios::no_responder_times_out(&bootstrap, &namespace).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "needs a Kafka broker: set KAFKA_BOOTSTRAP_SERVERS (scripts/test.sh starts one)"]
+#[ignore = "needs a Kafka broker: run by scripts/test.sh (the README's test command, and CI), which starts one; or set KAFKA_BOOTSTRAP_SERVERS"]
 async fn a_late_reply_is_counted_and_dropped() {
     let (bootstrap, namespace) = setup("late");
     scenarios::late_reply_is_counted_and_dropped(&bootstrap, &namespace).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "needs a Kafka broker: set KAFKA_BOOTSTRAP_SERVERS (scripts/test.sh starts one)"]
+#[ignore = "needs a Kafka broker: run by scripts/test.sh (the README's test command, and CI), which starts one; or set KAFKA_BOOTSTRAP_SERVERS"]
 async fn two_requesting_instances_each_get_their_own_replies_only() {
     let (bootstrap, namespace) = setup("instances");
     scenarios::two_instances_get_their_own_replies(&bootstrap, &namespace).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "needs a Kafka broker: set KAFKA_BOOTSTRAP_SERVERS (scripts/test.sh starts one)"]
+#[ignore = "needs a Kafka broker: run by scripts/test.sh (the README's test command, and CI), which starts one; or set KAFKA_BOOTSTRAP_SERVERS"]
 async fn a_thousand_requests_outstanding_at_once_all_get_their_reply() {
     let (bootstrap, namespace) = setup("outstanding");
     scenarios::a_thousand_outstanding(&bootstrap, &namespace).await;
@@ -68,7 +68,7 @@ async fn a_thousand_requests_outstanding_at_once_all_get_their_reply() {
 
 /// A broker of the test's own, stopped once the requester is built.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "needs a Kafka broker: set KAFKA_BOOTSTRAP_SERVERS (scripts/test.sh starts one)"]
+#[ignore = "needs a Kafka broker: run by scripts/test.sh (the README's test command, and CI), which starts one; or set KAFKA_BOOTSTRAP_SERVERS"]
 async fn a_request_to_a_stopped_broker_is_unreachable() {
     let _shared = bootstrap();
     let port = free_port();

@@ -89,7 +89,7 @@ fn unnamed_node() -> Arc<NodeIdentity> {
 }
 
 #[test]
-#[ignore = "needs a Kafka broker: set KAFKA_BOOTSTRAP_SERVERS (scripts/test.sh starts one)"]
+#[ignore = "needs a Kafka broker: run by scripts/test.sh (the README's test command, and CI), which starts one; or set KAFKA_BOOTSTRAP_SERVERS"]
 fn a_record_breaking_the_topic_schema_fails_alone_and_its_batch_neighbours_are_delivered() {
     let dir = SchemaBroker::schema_dir("refused-batch");
     schema_registry::export(&dir, &TopicRouting::default()).unwrap();

@@ -133,7 +133,7 @@ fn a_batch_of_domain_events_is_keyed_by_aggregate_on_the_mock_cluster() {
 }
 
 #[test]
-#[ignore = "needs a Kafka broker: set KAFKA_BOOTSTRAP_SERVERS (scripts/test.sh starts one)"]
+#[ignore = "needs a Kafka broker: run by scripts/test.sh (the README's test command, and CI), which starts one; or set KAFKA_BOOTSTRAP_SERVERS"]
 fn a_batch_of_domain_events_is_keyed_by_aggregate_on_a_broker() {
     let bootstrap = bootstrap();
     let prefix = prefix();
@@ -198,7 +198,7 @@ async fn a_handler_named_by_type_consumes_each_aggregate_in_order_on_the_mock_cl
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "needs a Kafka broker: set KAFKA_BOOTSTRAP_SERVERS (scripts/test.sh starts one)"]
+#[ignore = "needs a Kafka broker: run by scripts/test.sh (the README's test command, and CI), which starts one; or set KAFKA_BOOTSTRAP_SERVERS"]
 async fn a_handler_named_by_type_consumes_each_aggregate_in_order_on_a_broker() {
     let bootstrap = bootstrap();
     let prefix = prefix();

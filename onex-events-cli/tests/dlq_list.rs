@@ -11,7 +11,7 @@ use onex_events::kafka::headers::{
 use support::{create_topics, json_lines, produce, run, unique};
 
 #[test]
-#[ignore = "needs a Kafka broker: set KAFKA_BOOTSTRAP_SERVERS (scripts/test.sh starts one)"]
+#[ignore = "needs a Kafka broker: run by scripts/test.sh (the README's test command, and CI), which starts one; or set KAFKA_BOOTSTRAP_SERVERS"]
 fn dead_letter_topics_are_listed_with_counts_and_their_dead_letters_with_reasons() {
     let original = unique("cli.list");
     let dlq = format!("{original}.dlq");

@@ -69,7 +69,7 @@ fn reprocess(args: &[&str]) -> String {
 }
 
 #[test]
-#[ignore = "needs a Kafka broker: set KAFKA_BOOTSTRAP_SERVERS (scripts/test.sh starts one)"]
+#[ignore = "needs a Kafka broker: run by scripts/test.sh (the README's test command, and CI), which starts one; or set KAFKA_BOOTSTRAP_SERVERS"]
 fn reprocess_moves_each_dead_letter_back_once_with_its_key_value_and_headers() {
     let original = unique("cli.reprocess");
     let dlq = format!("{original}.dlq");

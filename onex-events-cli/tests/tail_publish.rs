@@ -7,7 +7,7 @@ mod support;
 use support::{create_topics, json_lines, produce, run, run_with_stdin, tail_all, unique};
 
 #[test]
-#[ignore = "needs a Kafka broker: set KAFKA_BOOTSTRAP_SERVERS (scripts/test.sh starts one)"]
+#[ignore = "needs a Kafka broker: run by scripts/test.sh (the README's test command, and CI), which starts one; or set KAFKA_BOOTSTRAP_SERVERS"]
 fn an_event_published_from_flags_is_tailed_back_with_its_envelope_key_and_headers() {
     let topic = unique("cli.tail");
     create_topics(&[&topic]);
@@ -62,7 +62,7 @@ fn an_event_published_from_flags_is_tailed_back_with_its_envelope_key_and_header
 }
 
 #[test]
-#[ignore = "needs a Kafka broker: set KAFKA_BOOTSTRAP_SERVERS (scripts/test.sh starts one)"]
+#[ignore = "needs a Kafka broker: run by scripts/test.sh (the README's test command, and CI), which starts one; or set KAFKA_BOOTSTRAP_SERVERS"]
 fn without_a_topic_an_event_goes_where_the_library_routes_its_type() {
     let namespace = unique("t").replace('.', "_");
     let out = run(&[
@@ -81,7 +81,7 @@ fn without_a_topic_an_event_goes_where_the_library_routes_its_type() {
 }
 
 #[test]
-#[ignore = "needs a Kafka broker: set KAFKA_BOOTSTRAP_SERVERS (scripts/test.sh starts one)"]
+#[ignore = "needs a Kafka broker: run by scripts/test.sh (the README's test command, and CI), which starts one; or set KAFKA_BOOTSTRAP_SERVERS"]
 fn events_from_stdin_are_filtered_by_type_and_limited_by_max() {
     let topic = unique("cli.stdin");
     create_topics(&[&topic]);
@@ -107,7 +107,7 @@ fn events_from_stdin_are_filtered_by_type_and_limited_by_max() {
 }
 
 #[test]
-#[ignore = "needs a Kafka broker: set KAFKA_BOOTSTRAP_SERVERS (scripts/test.sh starts one)"]
+#[ignore = "needs a Kafka broker: run by scripts/test.sh (the README's test command, and CI), which starts one; or set KAFKA_BOOTSTRAP_SERVERS"]
 fn without_a_topic_tail_reads_every_topic_and_filters_by_correlation() {
     let (a, b) = (unique("cli.all"), unique("cli.all"));
     create_topics(&[&a, &b]);
@@ -144,7 +144,7 @@ fn without_a_topic_tail_reads_every_topic_and_filters_by_correlation() {
 }
 
 #[test]
-#[ignore = "needs a Kafka broker: set KAFKA_BOOTSTRAP_SERVERS (scripts/test.sh starts one)"]
+#[ignore = "needs a Kafka broker: run by scripts/test.sh (the README's test command, and CI), which starts one; or set KAFKA_BOOTSTRAP_SERVERS"]
 fn a_record_that_is_not_an_event_is_shown_not_a_crash() {
     let topic = unique("cli.raw");
     create_topics(&[&topic]);
@@ -160,7 +160,7 @@ fn a_record_that_is_not_an_event_is_shown_not_a_crash() {
 }
 
 #[test]
-#[ignore = "needs a Kafka broker: set KAFKA_BOOTSTRAP_SERVERS (scripts/test.sh starts one)"]
+#[ignore = "needs a Kafka broker: run by scripts/test.sh (the README's test command, and CI), which starts one; or set KAFKA_BOOTSTRAP_SERVERS"]
 fn a_group_member_does_not_read_again_what_its_group_committed() {
     let topic = unique("cli.group");
     let group = unique("cli.group");
@@ -183,7 +183,7 @@ fn a_group_member_does_not_read_again_what_its_group_committed() {
 }
 
 #[test]
-#[ignore = "needs a Kafka broker: set KAFKA_BOOTSTRAP_SERVERS (scripts/test.sh starts one)"]
+#[ignore = "needs a Kafka broker: run by scripts/test.sh (the README's test command, and CI), which starts one; or set KAFKA_BOOTSTRAP_SERVERS"]
 fn a_failed_delivery_is_named_and_a_non_zero_exit() {
     let output = support::onex_events()
         .args([

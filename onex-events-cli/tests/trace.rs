@@ -79,7 +79,7 @@ fn run_failing_workflow(namespace: &str) -> uuid::Uuid {
 }
 
 #[test]
-#[ignore = "needs a Kafka broker: set KAFKA_BOOTSTRAP_SERVERS (scripts/test.sh starts one)"]
+#[ignore = "needs a Kafka broker: run by scripts/test.sh (the README's test command, and CI), which starts one; or set KAFKA_BOOTSTRAP_SERVERS"]
 fn a_request_s_operations_are_one_tree_with_outcomes_and_execution_times() {
     let namespace = unique("trace").replace('.', "_");
     let correlation = run_failing_workflow(&namespace).to_string();
@@ -145,7 +145,7 @@ fn a_request_s_operations_are_one_tree_with_outcomes_and_execution_times() {
 }
 
 #[test]
-#[ignore = "needs a Kafka broker: set KAFKA_BOOTSTRAP_SERVERS (scripts/test.sh starts one)"]
+#[ignore = "needs a Kafka broker: run by scripts/test.sh (the README's test command, and CI), which starts one; or set KAFKA_BOOTSTRAP_SERVERS"]
 fn an_unknown_correlation_id_is_an_error() {
     let topic = unique("cli.trace");
     support::create_topics(&[&topic]);

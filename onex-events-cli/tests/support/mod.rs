@@ -13,8 +13,7 @@ use onex_events::kafka::rdkafka::producer::{
 use onex_events::kafka::rdkafka::ClientConfig;
 use std::time::Duration;
 
-pub const NEEDS_BROKER: &str =
-    "needs a Kafka broker: set KAFKA_BOOTSTRAP_SERVERS (scripts/test.sh starts one)";
+pub const NEEDS_BROKER: &str = "needs a Kafka broker: run by scripts/test.sh (the README's test command, and CI), which starts one; or set KAFKA_BOOTSTRAP_SERVERS";
 
 pub fn bootstrap() -> String {
     std::env::var("KAFKA_BOOTSTRAP_SERVERS").unwrap_or_else(|_| panic!("{NEEDS_BROKER}"))

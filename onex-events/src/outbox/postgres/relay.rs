@@ -334,7 +334,7 @@ mod tests {
     /// transaction of its own: its key locks are gone, and another relay
     /// may be sending the other rows.
     #[test]
-    #[ignore = "needs PostgreSQL: set ONEX_TEST_POSTGRES_URL (scripts/test.sh starts one)"]
+    #[ignore = "needs PostgreSQL: run by scripts/test.sh (the README's test command, and CI), which starts one; or set ONEX_TEST_POSTGRES_URL"]
     fn a_claim_whose_connection_broke_records_deliveries_only() {
         let url = std::env::var("ONEX_TEST_POSTGRES_URL")
             .ok()
