@@ -79,6 +79,10 @@ fn main() {
         .enable_all()
         .build()
         .unwrap();
+    if std::env::var("VARIANT").as_deref() == Ok("raw") {
+        rt.block_on(raw(&bootstrap, n));
+        return;
+    }
     rt.block_on(async {
         let consumer = EventConsumer::builder(
             KafkaConfig::new(&bootstrap)
@@ -100,4 +104,36 @@ fn main() {
         let stats = run.await.unwrap();
         eprintln!("{stats}");
     });
+}
+
+/// The bench's raw variant: each record decoded into [`Envelope`], its
+/// offset stored.
+#[derive(Deserialize)]
+#[allow(dead_code)]
+struct Envelope {
+    payload: StateChange,
+}
+
+/// Raw rdkafka, as `consume.rs`'s raw variant: collect with
+/// `--toggle-collect='consume_instructions::raw::{{closure}}'`.
+async fn raw(bootstrap: &str, n: u64) {
+    use onex_events::kafka::rdkafka::consumer::{Consumer, StreamConsumer};
+    use onex_events::kafka::rdkafka::{ClientConfig, Message};
+    let consumer: StreamConsumer = ClientConfig::new()
+        .set("bootstrap.servers", bootstrap)
+        .set("group.id", "instr-raw")
+        .set("enable.auto.offset.store", "false")
+        .set("auto.offset.reset", "earliest")
+        .set("session.timeout.ms", "6000")
+        .set("heartbeat.interval.ms", "500")
+        .create()
+        .unwrap();
+    consumer.subscribe(&["states"]).unwrap();
+    for _ in 0..n {
+        let message = consumer.recv().await.unwrap();
+        let envelope: Envelope =
+            serde_json::from_slice(message.payload().unwrap_or_default()).unwrap();
+        std::hint::black_box(&envelope.payload);
+        consumer.store_offset_from_message(&message).unwrap();
+    }
 }

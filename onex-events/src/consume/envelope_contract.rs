@@ -21,12 +21,33 @@ pub(super) const OBJECT_RULE: &str = "is not a JSON object";
 /// The UUID `text` holds, if in the contract's form:
 /// `^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$`.
 pub(super) fn uuid(text: &[u8]) -> Option<Uuid> {
-    match Uuid::try_parse_ascii(text) {
-        // 36 bytes: the hyphenated form; its hex digits lowercase.
-        Ok(id) if text.len() == 36 && !text.iter().any(|b| matches!(b, b'A'..=b'F')) => Some(id),
-        _ => None,
+    /// Where each byte's two hex digits start.
+    const PAIRS: [usize; 16] = [0, 2, 4, 6, 9, 11, 14, 16, 19, 21, 24, 26, 28, 30, 32, 34];
+    let text: &[u8; 36] = text.try_into().ok()?;
+    if [text[8], text[13], text[18], text[23]] != [b'-'; 4] {
+        return None;
     }
+    let mut bytes = [0u8; 16];
+    // Any byte not a lowercase hex digit sets a high bit here.
+    let mut invalid = 0u8;
+    for (byte, at) in bytes.iter_mut().zip(PAIRS) {
+        let (high, low) = (HEX[usize::from(text[at])], HEX[usize::from(text[at + 1])]);
+        invalid |= high | low;
+        *byte = (high << 4) | (low & 0x0f);
+    }
+    (invalid & 0xf0 == 0).then(|| Uuid::from_bytes(bytes))
 }
+
+/// A lowercase hex digit's value; `0xff` for any other byte.
+static HEX: [u8; 256] = {
+    let mut table = [0xff; 256];
+    let mut digit = 0;
+    while digit < 16 {
+        table[b"0123456789abcdef"[digit] as usize] = digit as u8;
+        digit += 1;
+    }
+    table
+};
 
 /// `^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)+$`.
 pub(super) fn is_event_type(text: &[u8]) -> bool {
@@ -49,53 +70,40 @@ pub(super) fn is_utc_timestamp(text: &[u8]) -> bool {
     let Some((date_time, rest)) = text.split_at_checked(19) else {
         return false;
     };
-    let zone = match rest.iter().position(|&b| b == b'Z' || b == b'+') {
-        Some(at) => {
-            let (fraction, zone) = rest.split_at(at);
-            let fraction_ok = match fraction.split_first() {
-                None => true,
-                Some((b'.', digits)) => !digits.is_empty() && digits.iter().all(u8::is_ascii_digit),
-                Some(_) => false,
-            };
-            if !fraction_ok {
-                return false;
-            }
-            zone
-        }
-        None => return false,
-    };
-    if zone != b"Z" && zone != b"+00:00" {
-        return false;
-    }
     let [y0, y1, y2, y3, b'-', m0, m1, b'-', d0, d1, b'T', h0, h1, b':', i0, i1, b':', s0, s1] =
         *date_time
     else {
         return false;
     };
-    let (Some(year), Some(month), Some(day)) = (
-        number(&[y0, y1, y2, y3]),
-        number(&[m0, m1]),
-        number(&[d0, d1]),
-    ) else {
-        return false;
+    let fraction = match rest {
+        [fraction @ .., b'Z'] | [fraction @ .., b'+', b'0', b'0', b':', b'0', b'0'] => fraction,
+        _ => return false,
     };
-    let (Some(hour), Some(minute), Some(second)) =
-        (number(&[h0, h1]), number(&[i0, i1]), number(&[s0, s1]))
-    else {
-        return false;
+    let fraction_ok = match fraction {
+        [] => true,
+        [b'.', digits @ ..] => !digits.is_empty() && digits.iter().all(u8::is_ascii_digit),
+        _ => false,
     };
+    let digits = [y0, y1, y2, y3, m0, m1, d0, d1, h0, h1, i0, i1, s0, s1];
+    if !fraction_ok || !digits.iter().all(u8::is_ascii_digit) {
+        return false;
+    }
+    let number = |digits: &[u8]| digits.iter().fold(0, |n, &b| n * 10 + u32::from(b - b'0'));
+    let (year, month, day) = (
+        number(&digits[..4]),
+        number(&digits[4..6]),
+        number(&digits[6..8]),
+    );
+    let (hour, minute, second) = (
+        number(&digits[8..10]),
+        number(&digits[10..12]),
+        number(&digits[12..]),
+    );
     (1..=12).contains(&month)
         && (1..=days_in(year, month)).contains(&day)
         && hour < 24
         && minute < 60
         && second <= 60
-}
-
-/// The decimal number `digits` spell, if they are all digits.
-fn number(digits: &[u8]) -> Option<u32> {
-    digits.iter().try_fold(0, |n, &b| {
-        b.is_ascii_digit().then(|| n * 10 + u32::from(b - b'0'))
-    })
 }
 
 fn days_in(year: u32, month: u32) -> u32 {
@@ -126,6 +134,17 @@ mod tests {
         ] {
             assert!(uuid(bad.as_bytes()).is_none(), "{bad}");
         }
+    }
+
+    #[test]
+    fn uuids_read_as_the_uuid_crate_reads_them() {
+        for _ in 0..1000 {
+            let id = Uuid::new_v4();
+            assert_eq!(uuid(id.hyphenated().to_string().as_bytes()), Some(id));
+        }
+        let max = "ffffffff-ffff-ffff-ffff-ffffffffffff";
+        assert_eq!(uuid(max.as_bytes()), Some(Uuid::max()));
+        assert_eq!(uuid(Uuid::nil().to_string().as_bytes()), Some(Uuid::nil()));
     }
 
     #[test]

@@ -6,6 +6,7 @@
 //! raw control characters, the rest being held to ASCII shapes after. A
 //! value that is not UTF-8 is read only to tell which field is not.
 
+use super::canonical_envelope;
 use serde::de::{self, Deserialize, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, Visitor};
 use serde_json::value::RawValue;
 use std::cell::Cell;
@@ -257,6 +258,15 @@ impl<'a, P: Deserialize<'a>> EnvelopeFields<'a, P> {
     /// `P`. Text known to be UTF-8 is not checked as such again by serde;
     /// its free text is checked for raw control characters.
     pub fn read(text: &'a str) -> Result<Self, EnvelopeError> {
+        match canonical_envelope::read(text) {
+            Some(envelope) => Ok(envelope),
+            None => Self::read_general(text),
+        }
+    }
+
+    /// [`EnvelopeFields::read`] by serde's general reading of a JSON
+    /// object, whatever its layout.
+    pub fn read_general(text: &'a str) -> Result<Self, EnvelopeError> {
         Self::read_from(serde_json::Deserializer::from_str(text))
     }
 
@@ -325,7 +335,9 @@ impl<'de: 'a, 'a, P: Deserialize<'de>> Visitor<'de> for EnvelopeVisitor<'_, 'a, 
         let (mut version, mut event_id, mut event_type, mut timestamp) = (None, None, None, None);
         let (mut source, mut correlation, mut payload, mut metadata) = (None, None, None, None);
         let (mut payload_key, mut after_payload) = (None, None);
-        while let Some(key) = map.next_key::<JsonText<'a>>()? {
+        // Keys read as checked text: serde's scan for a short string's end
+        // is quicker so, and a key is JSON text like any other.
+        while let Some(CheckedText(key)) = map.next_key::<CheckedText<'a>>()? {
             if payload.is_some() && after_payload.is_none() {
                 after_payload = Some(match key.at() {
                     Some(at) => AfterPayload::Key(at),

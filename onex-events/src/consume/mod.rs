@@ -13,6 +13,7 @@
 
 mod attempts;
 mod bus;
+mod canonical_envelope;
 mod envelope_contract;
 mod envelope_fields;
 mod handler;
