@@ -79,9 +79,7 @@ impl<'a> Layout<'a> {
     /// character, which serde's reading judges.
     fn text(&mut self) -> Option<&'a [u8]> {
         let rest = self.bytes.get(self.at..)?;
-        let len = rest
-            .iter()
-            .position(|&b| matches!(b, b'"' | b'\\' | 0..=0x1f))?;
+        let len = string_end(rest)?;
         (rest[len] == b'"').then(|| {
             self.at += len + 1;
             &rest[..len]
@@ -119,6 +117,35 @@ impl<'a> Layout<'a> {
         let inner = self.text.get(self.at..)?.strip_suffix('}')?;
         serde_json::from_str(inner).ok()
     }
+}
+
+/// Where the first `"`, `\\` or raw control character is in `bytes`: eight
+/// bytes at a time (a byte at most 0x1f, or equal to one of the two, sets
+/// its high bit in `found`; the lowest one set is the first such byte).
+fn string_end(bytes: &[u8]) -> Option<usize> {
+    const ONES: u64 = u64::MAX / 255;
+    let has = |word: u64, byte: u8| {
+        let diff = word ^ (ONES * u64::from(byte));
+        diff.wrapping_sub(ONES) & !diff
+    };
+    let mut chunks = bytes.chunks_exact(8);
+    let mut at = 0;
+    for chunk in &mut chunks {
+        let mut word = [0; 8];
+        word.copy_from_slice(chunk);
+        let word = u64::from_le_bytes(word);
+        let control = word.wrapping_sub(ONES * 0x20) & !word;
+        let found = (control | has(word, b'"') | has(word, b'\\')) & (ONES << 7);
+        if found != 0 {
+            return Some(at + found.trailing_zeros() as usize / 8);
+        }
+        at += 8;
+    }
+    let tail = chunks.remainder();
+    let end = tail
+        .iter()
+        .position(|&b| matches!(b, b'"' | b'\\' | 0..=0x1f))?;
+    Some(at + end)
 }
 
 #[cfg(test)]
@@ -209,6 +236,22 @@ mod tests {
         }
         // A payload that is not the handler's type is left too.
         assert!(read::<u32>(&value).is_none());
+    }
+
+    #[test]
+    fn a_string_ends_at_its_first_quote_backslash_or_control_character() {
+        for (text, end) in [
+            ("abc\"", Some(3)),
+            ("abcdefghijkl\"x", Some(12)),
+            ("abcdefgh\\\"", Some(8)),
+            ("ab\u{1}cdefghij\"", Some(2)),
+            ("é€ñ-ünïcödé-text\"", Some(24)),
+            ("\u{7f}\u{ff}abcdefgh\n", Some(11)),
+            ("no end at all, no end at all", None),
+            ("", None),
+        ] {
+            assert_eq!(string_end(text.as_bytes()), end, "{text:?}");
+        }
     }
 
     #[test]
