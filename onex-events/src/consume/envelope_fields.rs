@@ -255,8 +255,10 @@ pub(super) struct EnvelopeError {
 
 impl<'a, P: Deserialize<'a>> EnvelopeFields<'a, P> {
     /// Reads the envelope in `text`, a whole JSON document, its payload as
-    /// `P`. Text known to be UTF-8 is not checked as such again by serde;
-    /// its free text is checked for raw control characters.
+    /// `P`: by its layout when laid out as this crate writes it
+    /// ([`canonical_envelope`]), else by serde. Text known to be UTF-8 is
+    /// not checked as such again; its free text is checked for raw control
+    /// characters.
     pub fn read(text: &'a str) -> Result<Self, EnvelopeError> {
         match canonical_envelope::read(text) {
             Some(envelope) => Ok(envelope),
