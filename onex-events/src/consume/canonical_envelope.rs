@@ -15,11 +15,7 @@ const UUID_LEN: usize = 36;
 /// The envelope in `text` if laid out as this crate writes it, its payload
 /// read as `P`; `None` if laid out otherwise or its payload is not a `P`.
 pub(super) fn read<'a, P: Deserialize<'a>>(text: &'a str) -> Option<EnvelopeFields<'a, P>> {
-    let mut layout = Layout {
-        text,
-        bytes: text.as_bytes(),
-        at: 0,
-    };
+    let mut layout = Layout { text, at: 0 };
     layout.literal(b"{\"envelope_version\":\"")?;
     let envelope_version = layout.text()?;
     layout.literal(b",\"event_id\":\"")?;
@@ -63,22 +59,26 @@ pub(super) fn read<'a, P: Deserialize<'a>>(text: &'a str) -> Option<EnvelopeFiel
 /// The envelope's text, read from `at` on.
 struct Layout<'a> {
     text: &'a str,
-    bytes: &'a [u8],
     at: usize,
 }
 
 impl<'a> Layout<'a> {
+    /// The text as bytes.
+    fn bytes(&self) -> &'a [u8] {
+        self.text.as_bytes()
+    }
+
     /// Steps over `literal`, if it comes next.
     fn literal(&mut self, literal: &[u8]) -> Option<()> {
         let end = self.at + literal.len();
-        (self.bytes.get(self.at..end)? == literal).then(|| self.at = end)
+        (self.bytes().get(self.at..end)? == literal).then(|| self.at = end)
     }
 
     /// A string's text, its opening quote passed: up to its closing quote,
     /// which is stepped over. `None` at an escape or a raw control
     /// character, which serde's reading judges.
     fn text(&mut self) -> Option<&'a [u8]> {
-        let rest = self.bytes.get(self.at..)?;
+        let rest = self.bytes().get(self.at..)?;
         let len = string_end(rest)?;
         (rest[len] == b'"').then(|| {
             self.at += len + 1;
@@ -89,7 +89,7 @@ impl<'a> Layout<'a> {
     /// A UUID's text, its opening quote passed: its 36 bytes then the
     /// closing quote (their shape is checked later, as any field's).
     fn uuid(&mut self) -> Option<&'a [u8]> {
-        let text = self.bytes.get(self.at..self.at + UUID_LEN)?;
+        let text = self.bytes().get(self.at..self.at + UUID_LEN)?;
         self.at += UUID_LEN;
         self.literal(b"\"")?;
         Some(text)
@@ -97,7 +97,7 @@ impl<'a> Layout<'a> {
 
     /// The key `name`, its opening quote passed, then its colon.
     fn key(&mut self, name: &[u8]) -> Option<&'a [u8]> {
-        let key = self.bytes.get(self.at..self.at + name.len())?;
+        let key = self.bytes().get(self.at..self.at + name.len())?;
         self.literal(name)?;
         self.literal(b"\":")?;
         Some(key)
