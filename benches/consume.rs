@@ -480,8 +480,8 @@ fn sink_publisher(bootstrap: &str, topic: &str) -> (Publisher, Arc<KafkaSink>) {
 struct Probe {
     expected: u64,
     handled: AtomicU64,
-    first: OnceLock<(Instant, Duration)>,
-    last: Mutex<Option<(Instant, Duration)>>,
+    first: OnceLock<(Instant, Usage)>,
+    last: Mutex<Option<(Instant, Usage)>>,
     done: tokio::sync::Notify,
     /// Paced runs: the send time of each sequence number, nanoseconds since
     /// [`epoch`] (0 = not sent yet), and the latencies measured.
@@ -526,10 +526,10 @@ impl Probe {
         }
         let n = self.handled.fetch_add(1, Ordering::Relaxed) + 1;
         if n == 1 {
-            let _ = self.first.set((Instant::now(), process_cpu()));
+            let _ = self.first.set((Instant::now(), Usage::now()));
         }
         if n == self.expected {
-            *self.last.lock().unwrap() = Some((Instant::now(), process_cpu()));
+            *self.last.lock().unwrap() = Some((Instant::now(), Usage::now()));
             self.done.notify_one();
         }
     }
@@ -548,7 +548,8 @@ impl Probe {
         let n = self.expected - 1;
         Run {
             rate: n as f64 / (t1 - t0).as_secs_f64().max(1e-9),
-            cpu_ns: (c1 - c0).as_nanos() as f64 / n as f64,
+            cpu_ns: (c1.cpu - c0.cpu).as_nanos() as f64 / n as f64,
+            switches: (c1.switches - c0.switches) as f64 * 1e3 / n as f64,
         }
     }
 }
@@ -562,16 +563,29 @@ fn now_ns() -> u64 {
     epoch().elapsed().as_nanos() as u64
 }
 
-/// User + system CPU time of this process.
-fn process_cpu() -> Duration {
-    // SAFETY: getrusage writes into the struct it is given.
-    let usage = unsafe {
-        let mut usage: libc::rusage = std::mem::zeroed();
-        libc::getrusage(libc::RUSAGE_SELF, &mut usage);
-        usage
-    };
-    let time = |t: libc::timeval| Duration::new(t.tv_sec as u64, t.tv_usec as u32 * 1000);
-    time(usage.ru_utime) + time(usage.ru_stime)
+/// What this process has used so far, all its threads together.
+#[derive(Debug, Clone, Copy)]
+struct Usage {
+    /// User + system CPU time.
+    cpu: Duration,
+    /// Context switches, voluntary or not.
+    switches: u64,
+}
+
+impl Usage {
+    fn now() -> Self {
+        // SAFETY: getrusage writes into the struct it is given.
+        let usage = unsafe {
+            let mut usage: libc::rusage = std::mem::zeroed();
+            libc::getrusage(libc::RUSAGE_SELF, &mut usage);
+            usage
+        };
+        let time = |t: libc::timeval| Duration::new(t.tv_sec as u64, t.tv_usec as u32 * 1000);
+        Usage {
+            cpu: time(usage.ru_utime) + time(usage.ru_stime),
+            switches: (usage.ru_nvcsw + usage.ru_nivcsw) as u64,
+        }
+    }
 }
 
 // ------------------------------------------------------------------ runs --
@@ -580,6 +594,8 @@ fn process_cpu() -> Duration {
 struct Run {
     rate: f64,
     cpu_ns: f64,
+    /// Context switches of the process per 1,000 messages.
+    switches: f64,
 }
 
 fn consumer_config(bootstrap: &str, group: &str) -> ClientConfig {
@@ -678,6 +694,7 @@ struct PeerReport {
     handled: u64,
     rate: f64,
     cpu_us: u64,
+    switches: u64,
 }
 
 fn peer(binary: &Path, bootstrap: &str, topic: &str, group: &str, expected: u64) -> Run {
@@ -704,6 +721,7 @@ fn peer(binary: &Path, bootstrap: &str, topic: &str, group: &str, expected: u64)
     Run {
         rate: report.rate,
         cpu_ns: report.cpu_us as f64 * 1e3 / (expected - 1) as f64,
+        switches: report.switches as f64 * 1e3 / (expected - 1) as f64,
     }
 }
 
@@ -1048,20 +1066,23 @@ fn throughput_rounds(
         loads.push(load);
     }
 
-    println!("\n| variant | events/s median | range | CPU µs/msg median | range |");
-    println!("|---|---:|---:|---:|---:|");
+    println!(
+        "\n| variant | events/s median | range | CPU µs/msg median | range | switches per 1,000 msgs median |"
+    );
+    println!("|---|---:|---:|---:|---:|---:|");
     let medians: Vec<Run> = results.iter().map(|r| median(r)).collect();
     for (i, name) in names.iter().enumerate() {
         let rates: Vec<f64> = results[i].iter().map(|r| r.rate).collect();
         let cpus: Vec<f64> = results[i].iter().map(|r| r.cpu_ns / 1e3).collect();
         println!(
-            "| {name} | {:.0} | {:.0}–{:.0} | {:.3} | {:.3}–{:.3} |",
+            "| {name} | {:.0} | {:.0}–{:.0} | {:.3} | {:.3}–{:.3} | {:.1} |",
             medians[i].rate,
             min(&rates),
             max(&rates),
             medians[i].cpu_ns / 1e3,
             min(&cpus),
-            max(&cpus)
+            max(&cpus),
+            medians[i].switches
         );
     }
     let by = |name: &str| names.iter().position(|n| *n == name);
@@ -1197,9 +1218,12 @@ fn median(runs: &[Run]) -> Run {
     rates.sort_by(|a, b| a.rate.total_cmp(&b.rate));
     let mut cpus: Vec<f64> = runs.iter().map(|r| r.cpu_ns).collect();
     cpus.sort_by(f64::total_cmp);
+    let mut switches: Vec<f64> = runs.iter().map(|r| r.switches).collect();
+    switches.sort_by(f64::total_cmp);
     Run {
         rate: rates[rates.len() / 2].rate,
         cpu_ns: cpus[cpus.len() / 2],
+        switches: switches[switches.len() / 2],
     }
 }
 

@@ -9,8 +9,9 @@
 //!
 //! The optional last argument: librdkafka properties of the consumer.
 //! Prints one JSON line: `handled` (events), `seconds` and `rate` from the
-//! first event handled to the `EXPECTED`th, and `cpu_us` (user + system
-//! time of the process over that span, by `getrusage`).
+//! first event handled to the `EXPECTED`th, `cpu_us` (user + system
+//! time of the process over that span, by `getrusage`) and `switches` (its
+//! context switches over that span).
 
 use ruststream_rdkafka::prelude::*;
 use serde::Deserialize;
@@ -45,26 +46,39 @@ struct Args {
 
 static ARGS: OnceLock<Args> = OnceLock::new();
 static HANDLED: AtomicU64 = AtomicU64::new(0);
-/// Wall clock and process CPU time at the first event handled.
-static FIRST: OnceLock<(Instant, Duration)> = OnceLock::new();
+/// Wall clock and process usage at the first event handled.
+static FIRST: OnceLock<(Instant, Usage)> = OnceLock::new();
 /// The same at the last expected event.
-static LAST: Mutex<Option<(Instant, Duration)>> = Mutex::new(None);
+static LAST: Mutex<Option<(Instant, Usage)>> = Mutex::new(None);
 static DONE: tokio::sync::Notify = tokio::sync::Notify::const_new();
 
 fn args() -> &'static Args {
     ARGS.get().expect("arguments read before the app starts")
 }
 
-/// User + system CPU time of this process.
-fn process_cpu() -> Duration {
-    // SAFETY: getrusage writes into the struct it is given.
-    let usage = unsafe {
-        let mut usage: libc::rusage = std::mem::zeroed();
-        libc::getrusage(libc::RUSAGE_SELF, &mut usage);
-        usage
-    };
-    let time = |t: libc::timeval| Duration::new(t.tv_sec as u64, t.tv_usec as u32 * 1000);
-    time(usage.ru_utime) + time(usage.ru_stime)
+/// What this process has used so far, all its threads together.
+#[derive(Debug, Clone, Copy)]
+struct Usage {
+    /// User + system CPU time.
+    cpu: Duration,
+    /// Context switches, voluntary or not.
+    switches: u64,
+}
+
+impl Usage {
+    fn now() -> Self {
+        // SAFETY: getrusage writes into the struct it is given.
+        let usage = unsafe {
+            let mut usage: libc::rusage = std::mem::zeroed();
+            libc::getrusage(libc::RUSAGE_SELF, &mut usage);
+            usage
+        };
+        let time = |t: libc::timeval| Duration::new(t.tv_sec as u64, t.tv_usec as u32 * 1000);
+        Usage {
+            cpu: time(usage.ru_utime) + time(usage.ru_stime),
+            switches: (usage.ru_nvcsw + usage.ru_nivcsw) as u64,
+        }
+    }
 }
 
 #[subscriber(
@@ -79,10 +93,10 @@ async fn on_state_change(event: &Envelope) -> HandlerOutcome {
     black_box(&event.payload);
     let n = HANDLED.fetch_add(1, Ordering::Relaxed) + 1;
     if n == 1 {
-        let _ = FIRST.set((Instant::now(), process_cpu()));
+        let _ = FIRST.set((Instant::now(), Usage::now()));
     }
     if n == args().expected {
-        *LAST.lock().unwrap_or_else(|e| e.into_inner()) = Some((Instant::now(), process_cpu()));
+        *LAST.lock().unwrap_or_else(|e| e.into_inner()) = Some((Instant::now(), Usage::now()));
         DONE.notify_one();
     }
     HandlerOutcome::ack()
@@ -132,10 +146,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     // The first event's own handling is not in the span: count the others.
     let handled = args().expected - 1;
     println!(
-        "{{\"handled\":{},\"seconds\":{seconds:.6},\"rate\":{:.1},\"cpu_us\":{}}}",
+        "{{\"handled\":{},\"seconds\":{seconds:.6},\"rate\":{:.1},\"cpu_us\":{},\"switches\":{}}}",
         args().expected,
         handled as f64 / seconds.max(1e-9),
-        (last.1 - first.1).as_micros()
+        (last.1.cpu - first.1.cpu).as_micros(),
+        last.1.switches - first.1.switches
     );
     Ok(())
 }

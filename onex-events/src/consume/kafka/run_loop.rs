@@ -23,7 +23,7 @@ use std::future::{poll_fn, Future};
 use std::pin::Pin;
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 /// How the task behaves.
 #[derive(Debug, Clone)]
@@ -40,8 +40,16 @@ pub(crate) struct Settings {
 /// coming (when none comes, offsets are stored at once).
 const STORE_EVERY: u32 = 256;
 
-/// Steps taken without giving the runtime's thread back, at most.
-const STEPS_BEFORE_YIELD: u32 = 128;
+/// How long the task runs at most without giving the runtime's thread back
+/// (it gives it back whenever no record is ready), so that other tasks of
+/// the runtime run meanwhile. Not more often: a yield also wakes an idle
+/// worker of a multi-threaded runtime, which often takes the task over to
+/// its own core, and yielding every 128 records cost more CPU per record
+/// than the framework's own work (`benches/README.md`).
+const RUN_BEFORE_YIELD: Duration = Duration::from_millis(10);
+
+/// Steps between two looks at the clock.
+const STEPS_BETWEEN_CLOCK_READS: u32 = 128;
 
 /// What woke the task.
 enum Step {
@@ -81,6 +89,10 @@ pub(crate) async fn run(
     let mut held = 0usize;
     let mut unstored = 0u32;
     let mut steps = 0u32;
+    // Since when the task has run without giving the thread back; whether
+    // it gave it back (waiting for a record) since the last look.
+    let mut running_since = Instant::now();
+    let mut waited = false;
     let mut stream = consumer.stream();
     let mut backpressure = Backpressure::default();
     let mut ticker = tokio::time::interval_at(
@@ -94,9 +106,15 @@ pub(crate) async fn run(
             store(consumer, offsets, &mut unstored);
         }
         steps += 1;
-        if steps >= STEPS_BEFORE_YIELD {
+        if steps >= STEPS_BETWEEN_CLOCK_READS {
             steps = 0;
-            YieldNow(false).await;
+            let now = Instant::now();
+            if std::mem::take(&mut waited) {
+                running_since = now;
+            } else if now - running_since >= RUN_BEFORE_YIELD {
+                YieldNow(false).await;
+                running_since = Instant::now();
+            }
         }
         let step = poll_fn(|cx| {
             if shutdown.is_requested() {
@@ -127,6 +145,7 @@ pub(crate) async fn run(
             if shutdown.poll_requested(cx) {
                 return Poll::Ready(Step::Shutdown);
             }
+            waited = true;
             Poll::Pending
         })
         .await;
