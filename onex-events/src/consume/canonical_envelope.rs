@@ -112,11 +112,46 @@ impl<'a> Layout<'a> {
     }
 
     /// The envelope's last value: what lies between here and the closing
-    /// brace that ends the text.
-    fn last_value(&mut self) -> Option<&'a RawValue> {
+    /// brace that ends the text. An object of plain strings (as this crate
+    /// writes metadata) is checked here, any other value by serde.
+    fn last_value(&mut self) -> Option<&'a str> {
         let inner = self.text.get(self.at..)?.strip_suffix('}')?;
-        serde_json::from_str(inner).ok()
+        if is_object_of_plain_strings(inner.as_bytes()) {
+            return Some(inner);
+        }
+        serde_json::from_str::<&RawValue>(inner)
+            .ok()
+            .map(RawValue::get)
     }
+}
+
+/// True if `bytes` is a JSON object whose keys and values are all strings
+/// without an escape or a raw control character, written without spaces.
+fn is_object_of_plain_strings(bytes: &[u8]) -> bool {
+    let Some(mut rest) = bytes.strip_prefix(b"{") else {
+        return false;
+    };
+    if rest == b"}" {
+        return true;
+    }
+    loop {
+        let Some(value) = plain_string(rest).and_then(|after| after.strip_prefix(b":")) else {
+            return false;
+        };
+        match plain_string(value) {
+            Some(b"}") => return true,
+            Some([b',', next @ ..]) => rest = next,
+            _ => return false,
+        }
+    }
+}
+
+/// What follows the plain string `bytes` starts with (its quotes, no
+/// escape, no raw control character); `None` if it starts with none.
+fn plain_string(bytes: &[u8]) -> Option<&[u8]> {
+    let text = bytes.strip_prefix(b"\"")?;
+    let len = string_end(text)?;
+    (text[len] == b'"').then(|| &text[len + 1..])
 }
 
 /// Where the first `"`, `\\` or raw control character is in `bytes`: eight
@@ -197,7 +232,7 @@ mod tests {
             general.correlation_id.as_ref().map(text)
         );
         assert_eq!(fast.payload.get(), general.payload.get());
-        assert_eq!(fast.metadata.get(), general.metadata.get());
+        assert_eq!(fast.metadata, general.metadata);
     }
 
     #[test]
@@ -236,6 +271,60 @@ mod tests {
         }
         // A payload that is not the handler's type is left too.
         assert!(read::<u32>(&value).is_none());
+    }
+
+    #[test]
+    fn metadata_is_checked_here_only_as_an_object_of_plain_strings() {
+        for plain in [
+            r#"{}"#,
+            r#"{"a":""}"#,
+            r#"{"node_type":"orchestrator","service":"svc","ünï":"cödé"}"#,
+        ] {
+            assert!(is_object_of_plain_strings(plain.as_bytes()), "{plain}");
+        }
+        for other in [
+            "",
+            "{",
+            "}",
+            r#"{"a"}"#,
+            r#"{"a":}"#,
+            r#"{"a":"b","}"#,
+            r#"{"a":"b",}"#,
+            r#"{"a":"b""#,
+            r#"{"a":"b"}x"#,
+            r#"{"a":"b"}}"#,
+            r#"{"a":1}"#,
+            r#"{"a":null}"#,
+            r#"{"a":{"b":"c"}}"#,
+            "{\"a\":\"b\"\n}",
+            r#"{ "a":"b"}"#,
+            r#"{"a" :"b"}"#,
+            r#"{"a\"b":"c"}"#,
+            "{\"a\":\"b\u{1}\"}",
+            r#"["a","b"]"#,
+        ] {
+            assert!(!is_object_of_plain_strings(other.as_bytes()), "{other}");
+        }
+    }
+
+    #[test]
+    fn metadata_of_another_kind_is_checked_by_serde() {
+        let value = written(Some(Uuid::new_v4()), "orch-1");
+        let at = value.find(r#""metadata":"#).unwrap() + r#""metadata":"#.len();
+        for (metadata, valid) in [
+            (r#"{"a":1,"b":[true,null],"c":{"d":"e\"f"}}"#, true),
+            (r#"{ "a" : "b" }"#, true),
+            (r#"{"a":"b","}"#, false),
+            (r#"{"a":tru}"#, false),
+            ("{\"a\":\"b\u{1}\"}", false),
+        ] {
+            let envelope = format!("{}{metadata}}}", &value[..at]);
+            let fast = read::<&RawValue>(&envelope);
+            assert_eq!(fast.is_some(), valid, "{metadata}");
+            if let Some(fast) = fast {
+                assert_eq!(fast.metadata, metadata.trim());
+            }
+        }
     }
 
     #[test]

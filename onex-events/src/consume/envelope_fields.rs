@@ -39,9 +39,9 @@ pub(super) struct EnvelopeFields<'a, P = &'a RawValue> {
     pub payload: P,
     /// Where the payload's value lies, told by the keys around it.
     pub payload_bounds: PayloadBounds<'a>,
-    /// The metadata object, where `causation_id` is found when asked
-    /// ([`causation_in`]).
-    pub metadata: &'a RawValue,
+    /// The metadata's JSON text (checked as JSON), where `causation_id` is
+    /// found when asked ([`causation_in`]).
+    pub metadata: &'a str,
 }
 
 /// The keys around the payload's value, as they lie in the envelope.
@@ -385,7 +385,7 @@ impl<'de: 'a, 'a, P: Deserialize<'de>> Visitor<'de> for EnvelopeVisitor<'_, 'a, 
                 b"metadata" => once(
                     &mut metadata,
                     "metadata",
-                    self.value::<&'a RawValue, _>(&mut map, "metadata")?,
+                    self.value::<&'a RawValue, _>(&mut map, "metadata")?.get(),
                 )?,
                 other => {
                     return Err(de::Error::unknown_field(

@@ -87,7 +87,7 @@ pub(super) fn fields_of<P>(
     if base.get(payload.start) != Some(&b'{') {
         return Err(breach("payload", OBJECT_RULE));
     }
-    if !envelope.metadata.get().starts_with('{') {
+    if !envelope.metadata.starts_with('{') {
         return Err(breach("metadata", OBJECT_RULE));
     }
     let correlation_id = match &envelope.correlation_id {
@@ -101,7 +101,7 @@ pub(super) fn fields_of<P>(
         timestamp: locate(envelope.event_timestamp, base, "event_timestamp")?,
         source_node_id: locate(envelope.source_node_id, base, "source_node_id")?,
         payload,
-        metadata: range_of(base, envelope.metadata.get().as_bytes()),
+        metadata: range_of(base, envelope.metadata.as_bytes()),
     };
     Ok((fields, envelope.payload))
 }
