@@ -21,33 +21,54 @@ pub(super) const OBJECT_RULE: &str = "is not a JSON object";
 /// The UUID `text` holds, if in the contract's form:
 /// `^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$`.
 pub(super) fn uuid(text: &[u8]) -> Option<Uuid> {
-    /// Where each byte's two hex digits start.
-    const PAIRS: [usize; 16] = [0, 2, 4, 6, 9, 11, 14, 16, 19, 21, 24, 26, 28, 30, 32, 34];
     let text: &[u8; 36] = text.try_into().ok()?;
     if [text[8], text[13], text[18], text[23]] != [b'-'; 4] {
         return None;
     }
+    // The 32 digits, eight to a word, each word spelling four bytes.
+    let word = |at: usize| u64::from_le_bytes(bytes_at(text, at));
+    let halves = |low: usize, high: usize| {
+        u64::from(u32::from_le_bytes(bytes_at(text, low)))
+            | u64::from(u32::from_le_bytes(bytes_at(text, high))) << 32
+    };
+    let words = [word(0), halves(9, 14), halves(19, 24), word(28)];
     let mut bytes = [0u8; 16];
-    // Any byte not a lowercase hex digit sets a high bit here.
-    let mut invalid = 0u8;
-    for (byte, at) in bytes.iter_mut().zip(PAIRS) {
-        let (high, low) = (HEX[usize::from(text[at])], HEX[usize::from(text[at + 1])]);
-        invalid |= high | low;
-        *byte = (high << 4) | (low & 0x0f);
+    for (word, out) in words.into_iter().zip(bytes.chunks_exact_mut(4)) {
+        out.copy_from_slice(&hex_word(word)?.to_le_bytes());
     }
-    (invalid & 0xf0 == 0).then(|| Uuid::from_bytes(bytes))
+    Some(Uuid::from_bytes(bytes))
 }
 
-/// A lowercase hex digit's value; `0xff` for any other byte.
-static HEX: [u8; 256] = {
-    let mut table = [0xff; 256];
-    let mut digit = 0;
-    while digit < 16 {
-        table[b"0123456789abcdef"[digit] as usize] = digit as u8;
-        digit += 1;
+/// The `N` bytes of `text` from `at` (`at + N` at most 36).
+fn bytes_at<const N: usize>(text: &[u8; 36], at: usize) -> [u8; N] {
+    let mut bytes = [0; N];
+    bytes.copy_from_slice(&text[at..at + N]);
+    bytes
+}
+
+/// `0x01` in every byte.
+const ONES: u64 = u64::MAX / 255;
+/// Every byte's high bit.
+const HIGHS: u64 = ONES << 7;
+
+/// The four bytes that eight lowercase hex digits spell, the first digit
+/// in `word`'s lowest byte; `None` if a byte is not such a digit. Eight
+/// digits at a time: a byte below 0x80 plus `0x80 - lo` sets its high bit
+/// if and only if it is at least `lo`, and carries nothing into the next.
+fn hex_word(word: u64) -> Option<u32> {
+    let at_least = |lo: u8| word.wrapping_add(ONES * u64::from(0x80 - lo));
+    let digit = at_least(b'0') & !at_least(b'9' + 1);
+    let letter = at_least(b'a') & !at_least(b'f' + 1);
+    if word & HIGHS != 0 || (digit | letter) & HIGHS != HIGHS {
+        return None;
     }
-    table
-};
+    // Each digit's value: its low four bits, plus 9 for a letter (bit 6).
+    let values = (word & (ONES * 0x0f)) + ((word >> 6) & ONES) * 9;
+    // Two values to a byte, in every other byte; then those four together.
+    let pairs = ((values << 4) | (values >> 8)) & 0x00ff_00ff_00ff_00ff;
+    let pairs = (pairs | (pairs >> 8)) & 0x0000_ffff_0000_ffff;
+    Some((pairs | (pairs >> 16)) as u32)
+}
 
 /// `^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)+$`.
 pub(super) fn is_event_type(text: &[u8]) -> bool {
@@ -133,6 +154,24 @@ mod tests {
             "",
         ] {
             assert!(uuid(bad.as_bytes()).is_none(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn a_uuid_digit_is_a_lowercase_hex_digit_and_nothing_else() {
+        let id = *b"6f1f2c3e-8d7a-4b8e-9a0b-1c2d3e4f5a6b";
+        for at in (0..36).filter(|at| ![8, 13, 18, 23].contains(at)) {
+            for byte in 0..=255u8 {
+                let mut text = id;
+                text[at] = byte;
+                let valid = matches!(byte, b'0'..=b'9' | b'a'..=b'f');
+                let read = uuid(&text);
+                assert_eq!(read.is_some(), valid, "byte {byte:#x} at {at}");
+                if valid {
+                    let text = std::str::from_utf8(&text).unwrap();
+                    assert_eq!(read, Uuid::parse_str(text).ok(), "{text}");
+                }
+            }
         }
     }
 
