@@ -1086,14 +1086,6 @@ fn throughput_rounds(
         );
     }
     let by = |name: &str| names.iter().position(|n| *n == name);
-    let ratio = |a: usize, b: usize| -> (f64, Vec<String>) {
-        let per_round = results[a]
-            .iter()
-            .zip(&results[b])
-            .map(|(x, y)| format!("{:.2}", x.rate / y.rate))
-            .collect();
-        (medians[a].rate / medians[b].rate, per_round)
-    };
     println!();
     for (a, b) in [
         ("framework, lifecycle off", "raw"),
@@ -1102,10 +1094,19 @@ fn throughput_rounds(
         ("framework, lifecycle on", "raw + produce"),
     ] {
         if let (Some(x), Some(y)) = (by(a), by(b)) {
-            let (m, per) = ratio(x, y);
+            let rounds = results[x].iter().zip(&results[y]);
+            let per_round: Vec<String> = rounds
+                .clone()
+                .map(|(x, y)| format!("{:.2}", x.rate / y.rate))
+                .collect();
+            let faster = rounds.clone().filter(|(x, y)| x.rate > y.rate).count();
+            let leaner = rounds.clone().filter(|(x, y)| x.cpu_ns < y.cpu_ns).count();
             println!(
-                "{a} / {b}: {m:.2}x (per round {per:?}); CPU over {b}: {:+.3} µs/msg",
-                (medians[x].cpu_ns - medians[y].cpu_ns) / 1e3
+                "{a} / {b}: {:.2}x (per round {per_round:?}; faster in {faster} of {n}); \
+                 CPU over {b}: {:+.3} µs/msg (less CPU in {leaner} of {n})",
+                medians[x].rate / medians[y].rate,
+                (medians[x].cpu_ns - medians[y].cpu_ns) / 1e3,
+                n = per_round.len(),
             );
         }
     }

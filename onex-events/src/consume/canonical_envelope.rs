@@ -5,9 +5,10 @@
 //! with an escape or a raw control character), is left to serde's general
 //! reading, which then says what is wrong, if anything.
 
-use super::envelope_fields::{AfterPayload, EnvelopeFields, JsonText, PayloadBounds};
+use super::envelope_fields::{EnvelopeFields, JsonText, PayloadBounds};
 use serde::Deserialize;
 use serde_json::value::RawValue;
+use std::ops::Range;
 
 /// A hyphenated UUID's length.
 const UUID_LEN: usize = 36;
@@ -35,10 +36,10 @@ pub(super) fn read<'a, P: Deserialize<'a>>(text: &'a str) -> Option<EnvelopeFiel
         }
     };
     layout.literal(b",\"")?;
-    let payload_key = layout.key(b"payload")?;
-    let payload = layout.value::<P>()?;
+    layout.key(b"payload")?;
+    let (payload, payload_at) = layout.value::<P>()?;
     layout.literal(b",\"")?;
-    let metadata_key = layout.key(b"metadata")?;
+    layout.key(b"metadata")?;
     let metadata = layout.last_value()?;
     Some(EnvelopeFields {
         envelope_version: JsonText::At(envelope_version),
@@ -48,10 +49,7 @@ pub(super) fn read<'a, P: Deserialize<'a>>(text: &'a str) -> Option<EnvelopeFiel
         source_node_id: JsonText::At(source_node_id),
         correlation_id: correlation_id.map(JsonText::At),
         payload,
-        payload_bounds: PayloadBounds {
-            key: Some(payload_key),
-            after: AfterPayload::Key(metadata_key),
-        },
+        payload_bounds: PayloadBounds::At(payload_at),
         metadata,
     })
 }
@@ -96,19 +94,23 @@ impl<'a> Layout<'a> {
     }
 
     /// The key `name`, its opening quote passed, then its colon.
-    fn key(&mut self, name: &[u8]) -> Option<&'a [u8]> {
-        let key = self.bytes().get(self.at..self.at + name.len())?;
+    fn key(&mut self, name: &[u8]) -> Option<()> {
         self.literal(name)?;
-        self.literal(b"\":")?;
-        Some(key)
+        self.literal(b"\":")
     }
 
-    /// A value read as `T`, up to its end.
-    fn value<T: Deserialize<'a>>(&mut self) -> Option<T> {
-        let mut values = serde_json::Deserializer::from_str(self.text.get(self.at..)?).into_iter();
+    /// A value read as `T`, up to its end, and where it lies; `None` if a
+    /// space comes first.
+    fn value<T: Deserialize<'a>>(&mut self) -> Option<(T, Range<usize>)> {
+        let rest = self.text.get(self.at..)?;
+        if rest.starts_with([' ', '\t', '\n', '\r']) {
+            return None;
+        }
+        let mut values = serde_json::Deserializer::from_str(rest).into_iter();
         let value = values.next()?.ok()?;
+        let start = self.at;
         self.at += values.byte_offset();
-        Some(value)
+        Some((value, start..self.at))
     }
 
     /// The envelope's last value: what lies between here and the closing
@@ -258,6 +260,7 @@ mod tests {
         let value = written(Some(Uuid::new_v4()), "orch-1");
         for other in [
             value.replacen(':', ": ", 1),
+            value.replace("\"payload\":", "\"payload\": "),
             value.replace("\"orch-1\"", "\"orch\\u002d1\""),
             value.replace("\"orch-1\"", "\"orch\t1\""),
             value.replace("\"1.0\"", "\"1\\u002e0\""),
