@@ -58,6 +58,13 @@
 //! `BENCH_PEER` (path of a built peer binary, instead of building it),
 //! `BENCH_CONSUMER_PROPERTIES=k=v,k=v` (librdkafka properties of every
 //! consumer, the peer's too).
+//!
+//! `BENCH_PREFETCH_MS=N`: the handler of each run's first message (every
+//! variant's, the peer's too) waits N ms before the clock starts, so that
+//! librdkafka fetches ahead meanwhile; with its queue made big enough to
+//! hold the whole topic (`BENCH_CONSUMER_PROPERTIES=queued.min.messages=
+//! 1000000,queued.max.messages.kbytes=1048576`) the rounds then time the
+//! consuming thread alone, not the broker's pace of fetches.
 
 #[path = "support/broker.rs"]
 mod broker;
@@ -526,6 +533,9 @@ impl Probe {
         }
         let n = self.handled.fetch_add(1, Ordering::Relaxed) + 1;
         if n == 1 {
+            if self.sent.is_none() {
+                prefetch_pause();
+            }
             let _ = self.first.set((Instant::now(), Usage::now()));
         }
         if n == self.expected {
@@ -551,6 +561,15 @@ impl Probe {
             cpu_ns: (c1.cpu - c0.cpu).as_nanos() as f64 / n as f64,
             switches: (c1.switches - c0.switches) as f64 * 1e3 / n as f64,
         }
+    }
+}
+
+/// `BENCH_PREFETCH_MS`: how long the first message's handler waits (on
+/// its thread, blocking it) while librdkafka fetches ahead.
+fn prefetch_pause() {
+    let ms = env_u64("BENCH_PREFETCH_MS", 0);
+    if ms > 0 {
+        std::thread::sleep(Duration::from_millis(ms));
     }
 }
 
