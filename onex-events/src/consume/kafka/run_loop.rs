@@ -120,8 +120,12 @@ pub(crate) async fn run(
             if shutdown.is_requested() {
                 return Poll::Ready(Step::Shutdown);
             }
-            if let Poll::Ready(Some(job)) = in_flight.poll_next_unpin(cx) {
-                return Poll::Ready(Step::Done(job));
+            // Polled only when it holds a run: polling it registers the
+            // waker, every time.
+            if !in_flight.is_empty() {
+                if let Poll::Ready(Some(job)) = in_flight.poll_next_unpin(cx) {
+                    return Poll::Ready(Step::Done(job));
+                }
             }
             if held < settings.max_in_flight
                 && !(settings.sink_backpressure && backpressure.holds(cx))
