@@ -1,32 +1,40 @@
 //! The envelope laid out as [`Event::write_json`](crate::Event::write_json)
 //! writes it (the contract's keys in its order, no spaces), read by
-//! matching that layout: the fast path of [`EnvelopeFields::read`]. Any
-//! other layout, or a text field the layout alone does not settle (one
-//! with an escape or a raw control character), is left to serde's general
-//! reading, which then says what is wrong, if anything.
+//! matching that layout and held to the contract as it is read: the fast
+//! path of a consumer. Any other layout, a text field the layout alone
+//! does not settle (one with an escape or a raw control character), or a
+//! field that breaks the contract is left to serde's general reading
+//! ([`EnvelopeFields::read`](super::envelope_fields::EnvelopeFields::read)
+//! then [`fields_of`](super::located_fields::fields_of)), which then says
+//! what is wrong, if anything.
 
-use super::envelope_fields::{EnvelopeFields, JsonText, PayloadBounds};
+use super::envelope_contract::{is_event_type, is_utc_timestamp, uuid as contract_uuid};
+use super::located_fields::{Fields, Text};
+use crate::envelope::ENVELOPE_VERSION;
 use serde::Deserialize;
 use serde_json::value::RawValue;
 use std::ops::Range;
+use uuid::Uuid;
 
 /// A hyphenated UUID's length.
 const UUID_LEN: usize = 36;
 
-/// The envelope in `text` if laid out as this crate writes it, its payload
-/// read as `P`; `None` if laid out otherwise or its payload is not a `P`.
-pub(super) fn read<'a, P: Deserialize<'a>>(text: &'a str) -> Option<EnvelopeFields<'a, P>> {
+/// The envelope in `text`, located, its payload read as `P`, if laid out
+/// as this crate writes it and held to the contract; `None` if laid out
+/// otherwise, if its payload is not a `P`, or if a field breaks the
+/// contract.
+pub(super) fn located<'a, P: Deserialize<'a>>(text: &'a str) -> Option<(Fields, P)> {
     let mut layout = Layout { text, at: 0 };
     layout.literal(b"{\"envelope_version\":\"")?;
-    let envelope_version = layout.text()?;
-    layout.literal(b",\"event_id\":\"")?;
+    layout.literal(ENVELOPE_VERSION.as_bytes())?;
+    layout.literal(b"\",\"event_id\":\"")?;
     let event_id = layout.uuid()?;
     layout.literal(b",\"event_type\":\"")?;
-    let event_type = layout.text()?;
+    let event_type = layout.text_where(is_event_type)?;
     layout.literal(b",\"event_timestamp\":\"")?;
-    let event_timestamp = layout.text()?;
+    let timestamp = layout.text_where(is_utc_timestamp)?;
     layout.literal(b",\"source_node_id\":\"")?;
-    let source_node_id = layout.text()?;
+    let source_node_id = layout.text_where(|text| !text.is_empty())?;
     layout.literal(b",\"correlation_id\":")?;
     let correlation_id = match layout.literal(b"null") {
         Some(()) => None,
@@ -35,23 +43,20 @@ pub(super) fn read<'a, P: Deserialize<'a>>(text: &'a str) -> Option<EnvelopeFiel
             Some(layout.uuid()?)
         }
     };
-    layout.literal(b",\"")?;
-    layout.key(b"payload")?;
-    let (payload, payload_at) = layout.value::<P>()?;
-    layout.literal(b",\"")?;
-    layout.key(b"metadata")?;
-    let metadata = layout.last_value()?;
-    Some(EnvelopeFields {
-        envelope_version: JsonText::At(envelope_version),
-        event_id: JsonText::At(event_id),
-        event_type: JsonText::At(event_type),
-        event_timestamp: JsonText::At(event_timestamp),
-        source_node_id: JsonText::At(source_node_id),
-        correlation_id: correlation_id.map(JsonText::At),
-        payload,
-        payload_bounds: PayloadBounds::At(payload_at),
+    layout.literal(b",\"payload\":")?;
+    let (payload, payload_at) = layout.object::<P>()?;
+    layout.literal(b",\"metadata\":")?;
+    let metadata = layout.last_object()?;
+    let fields = Fields {
+        event_id,
+        correlation_id,
+        event_type: Text::At(event_type),
+        timestamp: Text::At(timestamp),
+        source_node_id: Text::At(source_node_id),
+        payload: payload_at,
         metadata,
-    })
+    };
+    Some((fields, payload))
 }
 
 /// The envelope's text, read from `at` on.
@@ -72,38 +77,34 @@ impl<'a> Layout<'a> {
         (self.bytes().get(self.at..end)? == literal).then(|| self.at = end)
     }
 
-    /// A string's text, its opening quote passed: up to its closing quote,
-    /// which is stepped over. `None` at an escape or a raw control
-    /// character, which serde's reading judges.
-    fn text(&mut self) -> Option<&'a [u8]> {
+    /// Where a string's text lies, its opening quote passed: up to its
+    /// closing quote, which is stepped over; `None` at an escape or a raw
+    /// control character, which serde's reading judges, or if the text is
+    /// not `valid`.
+    fn text_where(&mut self, valid: impl Fn(&[u8]) -> bool) -> Option<Range<usize>> {
         let rest = self.bytes().get(self.at..)?;
         let len = string_end(rest)?;
-        (rest[len] == b'"').then(|| {
-            self.at += len + 1;
-            &rest[..len]
-        })
+        if rest[len] != b'"' || !valid(&rest[..len]) {
+            return None;
+        }
+        let start = self.at;
+        self.at += len + 1;
+        Some(start..start + len)
     }
 
-    /// A UUID's text, its opening quote passed: its 36 bytes then the
-    /// closing quote (their shape is checked later, as any field's).
-    fn uuid(&mut self) -> Option<&'a [u8]> {
-        let text = self.bytes().get(self.at..self.at + UUID_LEN)?;
+    /// A UUID in the contract's form, its opening quote passed, then the
+    /// closing quote.
+    fn uuid(&mut self) -> Option<Uuid> {
+        let id = contract_uuid(self.bytes().get(self.at..self.at + UUID_LEN)?)?;
         self.at += UUID_LEN;
         self.literal(b"\"")?;
-        Some(text)
+        Some(id)
     }
 
-    /// The key `name`, its opening quote passed, then its colon.
-    fn key(&mut self, name: &[u8]) -> Option<()> {
-        self.literal(name)?;
-        self.literal(b"\":")
-    }
-
-    /// A value read as `T`, up to its end, and where it lies; `None` if a
-    /// space comes first.
-    fn value<T: Deserialize<'a>>(&mut self) -> Option<(T, Range<usize>)> {
+    /// An object read as `T`, up to its end, and where it lies.
+    fn object<T: Deserialize<'a>>(&mut self) -> Option<(T, Range<usize>)> {
         let rest = self.text.get(self.at..)?;
-        if rest.starts_with([' ', '\t', '\n', '\r']) {
+        if !rest.starts_with('{') {
             return None;
         }
         let mut values = serde_json::Deserializer::from_str(rest).into_iter();
@@ -113,17 +114,20 @@ impl<'a> Layout<'a> {
         Some((value, start..self.at))
     }
 
-    /// The envelope's last value: what lies between here and the closing
-    /// brace that ends the text. An object of plain strings (as this crate
-    /// writes metadata) is checked here, any other value by serde.
-    fn last_value(&mut self) -> Option<&'a str> {
+    /// Where the envelope's last value lies, an object: between here and
+    /// the closing brace that ends the text. An object of plain strings
+    /// (as this crate writes metadata) is checked here, any other by serde.
+    fn last_object(&mut self) -> Option<Range<usize>> {
         let inner = self.text.get(self.at..)?.strip_suffix('}')?;
-        if is_object_of_plain_strings(inner.as_bytes()) {
-            return Some(inner);
+        if !inner.starts_with('{') {
+            return None;
         }
-        serde_json::from_str::<&RawValue>(inner)
-            .ok()
-            .map(RawValue::get)
+        let len = match is_object_of_plain_strings(inner.as_bytes()) {
+            true => inner.len(),
+            // Without the spaces that may follow it.
+            false => serde_json::from_str::<&RawValue>(inner).ok()?.get().len(),
+        };
+        Some(self.at..self.at + len)
     }
 }
 
@@ -188,9 +192,10 @@ fn string_end(bytes: &[u8]) -> Option<usize> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::consume::envelope_fields::EnvelopeFields;
+    use crate::consume::located_fields::fields_of;
     use crate::{Event, EventType, NodeIdentity, Payload, Timestamp};
     use std::sync::Arc;
-    use uuid::Uuid;
 
     fn written(correlation_id: Option<Uuid>, node_id: &str) -> String {
         let event = Event {
@@ -218,40 +223,28 @@ mod tests {
         String::from_utf8(out).unwrap()
     }
 
-    /// Every field as serde's general reading gives it.
-    fn same(fast: &EnvelopeFields<'_, &RawValue>, general: &EnvelopeFields<'_, &RawValue>) {
-        let text = |t: &JsonText<'_>| t.bytes().to_vec();
-        assert_eq!(
-            text(&fast.envelope_version),
-            text(&general.envelope_version)
-        );
-        assert_eq!(text(&fast.event_id), text(&general.event_id));
-        assert_eq!(text(&fast.event_type), text(&general.event_type));
-        assert_eq!(text(&fast.event_timestamp), text(&general.event_timestamp));
-        assert_eq!(text(&fast.source_node_id), text(&general.source_node_id));
-        assert_eq!(
-            fast.correlation_id.as_ref().map(text),
-            general.correlation_id.as_ref().map(text)
-        );
-        assert_eq!(fast.payload.get(), general.payload.get());
-        assert_eq!(fast.metadata, general.metadata);
+    /// What serde's general reading makes of `value`: its fields located
+    /// and its payload, or why it is not an envelope.
+    fn general(value: &str) -> Result<(Fields, &RawValue), String> {
+        let envelope = EnvelopeFields::<&RawValue>::read(value).map_err(|e| e.error.to_string())?;
+        let base = value.as_bytes();
+        let payload = envelope
+            .payload_bounds
+            .range(base)
+            .ok_or("no payload range")?;
+        fields_of(envelope, payload, base).map_err(|reason| reason.to_string())
     }
 
     #[test]
-    fn what_this_crate_writes_is_read_as_serde_reads_it() {
+    fn what_this_crate_writes_is_located_as_serde_locates_it() {
         for value in [
             written(Some(Uuid::new_v4()), "orch-1"),
             written(None, "orch-é"),
         ] {
-            let fast = read::<&RawValue>(&value).expect("the written layout");
-            let general = EnvelopeFields::<&RawValue>::read_general(&value)
-                .unwrap_or_else(|e| panic!("{}", e.error));
-            same(&fast, &general);
-            let base = value.as_bytes();
-            assert_eq!(
-                fast.payload_bounds.range(base),
-                general.payload_bounds.range(base)
-            );
+            let (fast, payload) = located::<&RawValue>(&value).expect("the written layout");
+            let (general, general_payload) = general(&value).unwrap();
+            assert_eq!(fast, general);
+            assert_eq!(payload.get(), general_payload.get());
         }
     }
 
@@ -270,10 +263,63 @@ mod tests {
             value.replace("}}", "}"),
             value.replace("}}", "}}}"),
         ] {
-            assert!(read::<&RawValue>(&other).is_none(), "{other}");
+            assert!(located::<&RawValue>(&other).is_none(), "{other}");
         }
         // A payload that is not the handler's type is left too.
-        assert!(read::<u32>(&value).is_none());
+        assert!(located::<u32>(&value).is_none());
+    }
+
+    #[test]
+    fn a_field_that_breaks_the_contract_is_left_to_serde_which_says_why() {
+        let value = written(Some(Uuid::new_v4()), "orch-1");
+        let timestamp = value.find("\"event_timestamp\":\"").unwrap() + 19;
+        let mut bad_timestamp = value.clone();
+        bad_timestamp.replace_range(timestamp + 4..timestamp + 5, "/");
+        let metadata = value.find("\"metadata\":").unwrap() + 11;
+        for (breach, field) in [
+            (value.replace("\"1.0\"", "\"2.0\""), "envelope_version"),
+            (value.replacen("-4", "-G", 1), "event_id"),
+            (
+                value.replace("orchestrator.state.changed", "Orchestrator.state"),
+                "event_type",
+            ),
+            (bad_timestamp, "event_timestamp"),
+            (value.replace("\"orch-1\"", "\"\""), "source_node_id"),
+            (
+                value
+                    .replace("\"payload\":{", "\"payload\":[{")
+                    .replace("},\"metadata\"", "}],\"metadata\""),
+                "payload",
+            ),
+            (format!("{}[]}}", &value[..metadata]), "metadata"),
+        ] {
+            assert!(located::<&RawValue>(&breach).is_none(), "{breach}");
+            let reason = general(&breach).expect_err(&breach);
+            assert!(
+                reason.contains(field) || field == "envelope_version",
+                "{reason}: {breach}"
+            );
+        }
+    }
+
+    #[test]
+    fn metadata_of_another_kind_is_checked_by_serde() {
+        let value = written(Some(Uuid::new_v4()), "orch-1");
+        let at = value.find(r#""metadata":"#).unwrap() + r#""metadata":"#.len();
+        for (metadata, valid) in [
+            (r#"{"a":1,"b":[true,null],"c":{"d":"e\"f"}}"#, true),
+            (r#"{ "a" : "b" } "#, true),
+            (r#"{"a":"b","}"#, false),
+            (r#"{"a":tru}"#, false),
+            ("{\"a\":\"b\u{1}\"}", false),
+        ] {
+            let envelope = format!("{}{metadata}}}", &value[..at]);
+            let fast = located::<&RawValue>(&envelope);
+            assert_eq!(fast.is_some(), valid, "{metadata}");
+            if let Some((fields, _)) = fast {
+                assert_eq!(&envelope[fields.metadata], metadata.trim());
+            }
+        }
     }
 
     #[test]
@@ -311,26 +357,6 @@ mod tests {
     }
 
     #[test]
-    fn metadata_of_another_kind_is_checked_by_serde() {
-        let value = written(Some(Uuid::new_v4()), "orch-1");
-        let at = value.find(r#""metadata":"#).unwrap() + r#""metadata":"#.len();
-        for (metadata, valid) in [
-            (r#"{"a":1,"b":[true,null],"c":{"d":"e\"f"}}"#, true),
-            (r#"{ "a" : "b" }"#, true),
-            (r#"{"a":"b","}"#, false),
-            (r#"{"a":tru}"#, false),
-            ("{\"a\":\"b\u{1}\"}", false),
-        ] {
-            let envelope = format!("{}{metadata}}}", &value[..at]);
-            let fast = read::<&RawValue>(&envelope);
-            assert_eq!(fast.is_some(), valid, "{metadata}");
-            if let Some(fast) = fast {
-                assert_eq!(fast.metadata, metadata.trim());
-            }
-        }
-    }
-
-    #[test]
     fn a_string_ends_at_its_first_quote_backslash_or_control_character() {
         for (text, end) in [
             ("abc\"", Some(3)),
@@ -351,6 +377,6 @@ mod tests {
         let value = written(Some(Uuid::new_v4()), "orch-1");
         let at = value.find("\"event_id\":\"").unwrap() + 12;
         let short = format!("{}{}", &value[..at], &value[at + 1..]);
-        assert!(read::<&RawValue>(&short).is_none());
+        assert!(located::<&RawValue>(&short).is_none());
     }
 }

@@ -6,7 +6,6 @@
 //! raw control characters, the rest being held to ASCII shapes after. A
 //! value that is not UTF-8 is read only to tell which field is not.
 
-use super::canonical_envelope;
 use serde::de::{self, Deserialize, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, Visitor};
 use serde_json::value::RawValue;
 use std::cell::Cell;
@@ -44,37 +43,28 @@ pub(super) struct EnvelopeFields<'a, P = &'a RawValue> {
     pub metadata: &'a str,
 }
 
-/// Where the payload's value lies in the envelope.
-pub(super) enum PayloadBounds<'a> {
-    /// Where it was read (the envelope read by its layout).
-    At(Range<usize>),
-    /// Told by the keys around it (serde's reading).
-    Keys {
-        /// The key `payload` (`None`: escaped, so not where its text is).
-        key: Option<&'a [u8]>,
-        /// What follows the payload's value.
-        after: AfterPayload<'a>,
-    },
+/// The keys around the payload's value, as they lie in the envelope.
+pub(super) struct PayloadBounds<'a> {
+    /// The key `payload` (`None`: escaped, so not where its text is).
+    pub key: Option<&'a [u8]>,
+    /// What follows the payload's value.
+    pub after: AfterPayload<'a>,
 }
 
 impl PayloadBounds<'_> {
     /// Where the payload's value lies in `base`, the envelope's JSON (read
     /// whole, so valid): `None` if a key around it has an escape.
     pub fn range(&self, base: &[u8]) -> Option<Range<usize>> {
-        let (key, after) = match self {
-            PayloadBounds::At(range) => return Some(range.clone()),
-            PayloadBounds::Keys { key, after } => (key, after),
-        };
         let is_space = |b: &u8| matches!(b, b' ' | b'\t' | b'\n' | b'\r');
         let offset = |part: &[u8]| part.as_ptr() as usize - base.as_ptr() as usize;
         // After the key's closing quote: spaces, `:`, spaces.
-        let colon_from = offset((*key)?) + (*key)?.len() + 1;
+        let colon_from = offset(self.key?) + self.key?.len() + 1;
         let colon = colon_from + base.get(colon_from..)?.iter().position(|b| !is_space(b))?;
         let value_from = colon + 1;
         let start = value_from + base.get(value_from..)?.iter().position(|b| !is_space(b))?;
         // Before the next key's opening quote (or the end): spaces, `,`
         // (or the envelope's `}`), spaces.
-        let (head, separator) = match *after {
+        let (head, separator) = match self.after {
             AfterPayload::Key(next) => (base.get(..offset(next).checked_sub(1)?)?, b','),
             AfterPayload::End => (base, b'}'),
             AfterPayload::EscapedKey => return None,
@@ -264,20 +254,9 @@ pub(super) struct EnvelopeError {
 
 impl<'a, P: Deserialize<'a>> EnvelopeFields<'a, P> {
     /// Reads the envelope in `text`, a whole JSON document, its payload as
-    /// `P`: by its layout when laid out as this crate writes it
-    /// ([`canonical_envelope`]), else by serde. Text known to be UTF-8 is
-    /// not checked as such again; its free text is checked for raw control
-    /// characters.
+    /// `P`, whatever its layout. Text known to be UTF-8 is not checked as
+    /// such again; its free text is checked for raw control characters.
     pub fn read(text: &'a str) -> Result<Self, EnvelopeError> {
-        match canonical_envelope::read(text) {
-            Some(envelope) => Ok(envelope),
-            None => Self::read_general(text),
-        }
-    }
-
-    /// [`EnvelopeFields::read`] by serde's general reading of a JSON
-    /// object, whatever its layout.
-    pub fn read_general(text: &'a str) -> Result<Self, EnvelopeError> {
         Self::read_from(serde_json::Deserializer::from_str(text))
     }
 
@@ -412,7 +391,7 @@ impl<'de: 'a, 'a, P: Deserialize<'de>> Visitor<'de> for EnvelopeVisitor<'_, 'a, 
             source_node_id: required(source, "source_node_id")?,
             correlation_id: required(correlation, "correlation_id")?,
             payload: required(payload, "payload")?,
-            payload_bounds: PayloadBounds::Keys {
+            payload_bounds: PayloadBounds {
                 key: payload_key,
                 after: after_payload.unwrap_or(AfterPayload::End),
             },

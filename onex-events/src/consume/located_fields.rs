@@ -15,14 +15,14 @@ use uuid::Uuid;
 
 /// Where a text field of the envelope is: a range of the value, or a copy
 /// for text the JSON escaped.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub(super) enum Text {
     At(Range<usize>),
     Unescaped(Box<str>),
 }
 
 /// The envelope's fields, located in the record's value.
-#[derive(Debug)]
+#[derive(Debug, PartialEq)]
 pub(super) struct Fields {
     pub event_id: Uuid,
     pub correlation_id: Option<Uuid>,

@@ -2,6 +2,7 @@
 //! envelope: a consumer whose handlers all take one type reads each
 //! record's payload once, not as JSON first and then again for the handler.
 
+use super::canonical_envelope;
 use super::envelope_fields::EnvelopeFields;
 use super::located_fields::{fields_of, Fields};
 use serde::de::DeserializeOwned;
@@ -42,6 +43,9 @@ impl PayloadDecoder {
 }
 
 fn read_as<T: DeserializeOwned + Send + 'static>(text: &str) -> Option<(Fields, DecodedPayload)> {
+    if let Some((fields, decoded)) = canonical_envelope::located::<T>(text) {
+        return Some((fields, Box::new(decoded)));
+    }
     let envelope = EnvelopeFields::<T>::read(text).ok()?;
     let value = text.as_bytes();
     let payload = envelope.payload_bounds.range(value)?;

@@ -1,6 +1,7 @@
 //! A record as a consumer received it, with its envelope checked and its
 //! fields located: what every handler of the event shares.
 
+use super::canonical_envelope;
 use super::envelope_fields::{causation_in, EnvelopeFields};
 use super::located_fields::{fields_of, payload_range, Fields, Text};
 use super::malformed_event::{not_utf8, MalformedEvent, Undecoded};
@@ -91,6 +92,9 @@ impl ReceivedEvent {
         // tells why (or leaves the payload to fail in its handler).
         if let Some((fields, decoded)) = payload.and_then(|p| p.read(text)) {
             return Ok((fields, Some(decoded)));
+        }
+        if let Some((fields, _)) = canonical_envelope::located::<&RawValue>(text) {
+            return Ok((fields, None));
         }
         let envelope = EnvelopeFields::<&RawValue>::read(text)?;
         let payload = payload_range(value, envelope.payload);
