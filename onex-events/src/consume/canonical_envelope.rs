@@ -131,6 +131,11 @@ impl<'a> Layout<'a> {
     }
 }
 
+/// `0x01` in every byte.
+const ONES: u64 = u64::MAX / 255;
+/// Every byte's high bit.
+const HIGHS: u64 = ONES << 7;
+
 /// True if `bytes` is a JSON object whose keys and values are all strings
 /// without an escape or a raw control character, written without spaces.
 fn is_object_of_plain_strings(bytes: &[u8]) -> bool {
@@ -164,7 +169,6 @@ fn plain_string(bytes: &[u8]) -> Option<&[u8]> {
 /// bytes at a time (a byte at most 0x1f, or equal to one of the two, sets
 /// its high bit in `found`; the lowest one set is the first such byte).
 fn string_end(bytes: &[u8]) -> Option<usize> {
-    const ONES: u64 = u64::MAX / 255;
     let has = |word: u64, byte: u8| {
         let diff = word ^ (ONES * u64::from(byte));
         diff.wrapping_sub(ONES) & !diff
@@ -176,7 +180,7 @@ fn string_end(bytes: &[u8]) -> Option<usize> {
         word.copy_from_slice(chunk);
         let word = u64::from_le_bytes(word);
         let control = word.wrapping_sub(ONES * 0x20) & !word;
-        let found = (control | has(word, b'"') | has(word, b'\\')) & (ONES << 7);
+        let found = (control | has(word, b'"') | has(word, b'\\')) & HIGHS;
         if found != 0 {
             return Some(at + found.trailing_zeros() as usize / 8);
         }
@@ -195,6 +199,7 @@ mod tests {
     use crate::consume::envelope_fields::EnvelopeFields;
     use crate::consume::located_fields::fields_of;
     use crate::{Event, EventType, NodeIdentity, Payload, Timestamp};
+    use std::collections::BTreeMap;
     use std::sync::Arc;
 
     fn written(correlation_id: Option<Uuid>, node_id: &str) -> String {
@@ -243,6 +248,10 @@ mod tests {
         ] {
             let (fast, payload) = located::<&RawValue>(&value).expect("the written layout");
             let (general, general_payload) = general(&value).unwrap();
+            // Its metadata checked here, not left to serde.
+            assert!(is_object_of_plain_strings(
+                value[fast.metadata.clone()].as_bytes()
+            ));
             assert_eq!(fast, general);
             assert_eq!(payload.get(), general_payload.get());
         }
@@ -354,6 +363,49 @@ mod tests {
         ] {
             assert!(!is_object_of_plain_strings(other.as_bytes()), "{other}");
         }
+    }
+
+    #[test]
+    fn an_object_of_plain_strings_is_one_serde_reads_as_such() {
+        // Every text of up to six of these bytes, after a first pair whose
+        // key is 0-8 bytes long (so that quotes fall anywhere in a word),
+        // closed by a brace: accepted only if serde reads an object of
+        // strings in it with no escape, no control character and no space
+        // outside its strings.
+        let alphabet = [b'}', b'"', b':', b',', b'a', b'\\', b' '];
+        let mut level: Vec<Vec<u8>> = vec![Vec::new()];
+        let mut texts = level.clone();
+        for _ in 0..6 {
+            level = level
+                .iter()
+                .flat_map(|text| alphabet.iter().map(move |&b| [&text[..], &[b]].concat()))
+                .collect();
+            texts.extend(level.iter().cloned());
+        }
+        let mut accepted = 0;
+        for key in 0..=8 {
+            let first = format!("{{\"{}\":\"\"", "k".repeat(key));
+            for text in &texts {
+                let object = [first.as_bytes(), text, b"}"].concat();
+                let strings = serde_json::from_slice::<BTreeMap<String, String>>(&object).is_ok();
+                let unescaped = !object.iter().any(|b| matches!(b, b'\\' | 0..=0x1f));
+                // With no escape, every quote opens or closes a string.
+                let mut in_string = false;
+                let spaced = object.iter().any(|&b| {
+                    in_string ^= b == b'"';
+                    b == b' ' && !in_string
+                });
+                let plain = strings && unescaped && !spaced;
+                assert_eq!(
+                    is_object_of_plain_strings(&object),
+                    plain,
+                    "{}",
+                    String::from_utf8_lossy(&object)
+                );
+                accepted += usize::from(plain);
+            }
+        }
+        assert!(accepted >= 18, "{accepted}");
     }
 
     #[test]
