@@ -70,6 +70,8 @@
 mod broker;
 #[path = "../tests/kafka_support/mod.rs"]
 mod kafka_support;
+#[path = "support/usage.rs"]
+mod usage;
 
 use broker::{Broker, BrokerKind};
 use kafka_support::SharedSink;
@@ -97,6 +99,7 @@ use std::process::Command;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
+use usage::Usage;
 use uuid::Uuid;
 
 /// The librdkafka properties of the sink that the raw producer copies.
@@ -580,31 +583,6 @@ fn epoch() -> Instant {
 
 fn now_ns() -> u64 {
     epoch().elapsed().as_nanos() as u64
-}
-
-/// What this process has used so far, all its threads together.
-#[derive(Debug, Clone, Copy)]
-struct Usage {
-    /// User + system CPU time.
-    cpu: Duration,
-    /// Context switches, voluntary or not.
-    switches: u64,
-}
-
-impl Usage {
-    fn now() -> Self {
-        // SAFETY: getrusage writes into the struct it is given.
-        let usage = unsafe {
-            let mut usage: libc::rusage = std::mem::zeroed();
-            libc::getrusage(libc::RUSAGE_SELF, &mut usage);
-            usage
-        };
-        let time = |t: libc::timeval| Duration::new(t.tv_sec as u64, t.tv_usec as u32 * 1000);
-        Usage {
-            cpu: time(usage.ru_utime) + time(usage.ru_stime),
-            switches: (usage.ru_nvcsw + usage.ru_nivcsw) as u64,
-        }
-    }
 }
 
 // ------------------------------------------------------------------ runs --

@@ -13,12 +13,16 @@
 //! time of the process over that span, by `getrusage`) and `switches` (its
 //! context switches over that span).
 
+#[path = "../../support/usage.rs"]
+mod usage;
+
 use ruststream_rdkafka::prelude::*;
 use serde::Deserialize;
 use std::hint::black_box;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Mutex, OnceLock};
 use std::time::{Duration, Instant};
+use usage::Usage;
 
 /// The payload of `orchestrator.state.changed`, the struct every variant
 /// of the bench decodes into (its fields read only by `black_box`).
@@ -54,31 +58,6 @@ static DONE: tokio::sync::Notify = tokio::sync::Notify::const_new();
 
 fn args() -> &'static Args {
     ARGS.get().expect("arguments read before the app starts")
-}
-
-/// What this process has used so far, all its threads together.
-#[derive(Debug, Clone, Copy)]
-struct Usage {
-    /// User + system CPU time.
-    cpu: Duration,
-    /// Context switches, voluntary or not.
-    switches: u64,
-}
-
-impl Usage {
-    fn now() -> Self {
-        // SAFETY: getrusage writes into the struct it is given.
-        let usage = unsafe {
-            let mut usage: libc::rusage = std::mem::zeroed();
-            libc::getrusage(libc::RUSAGE_SELF, &mut usage);
-            usage
-        };
-        let time = |t: libc::timeval| Duration::new(t.tv_sec as u64, t.tv_usec as u32 * 1000);
-        Usage {
-            cpu: time(usage.ru_utime) + time(usage.ru_stime),
-            switches: (usage.ru_nvcsw + usage.ru_nivcsw) as u64,
-        }
-    }
 }
 
 #[subscriber(
